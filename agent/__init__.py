@@ -1,0 +1,1 @@
+"""The dialogue agent and its surfaces: settings, chat models, prompts, Session API, CLI."""

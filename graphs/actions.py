@@ -1,0 +1,206 @@
+"""The action nodes: clarify, confirm, edit, undo, redo, and the reply that closes a turn."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from graphs import revisions as tree
+from graphs.deps import GraphDeps
+from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
+from graphs.state import CallSpec, EditState, PendingEdit, Revision
+from graphs.store import get_image, put_image
+from graphs.turn import latest_round, open_calls, outcome, tool_message
+from tools.errors import EditFailed, InvalidEditRequest
+
+logger = logging.getLogger(__name__)
+
+
+def clarify(state: EditState) -> dict[str, Any]:
+    """Put the model's question to the user; the turn ends and the answer arrives as the next message."""
+    call = open_calls(state["messages"])[0]
+    question, options = call["args"]["question"], call["args"].get("options") or []
+    say = question + (" Options: " + "; ".join(options) + "." if options else "")
+    return {"messages": [tool_message(call["id"], "The question was shown to the user.", "clarify", say)]}
+
+
+def confirm(state: EditState) -> dict[str, Any]:
+    """Propose the open edit calls and wait (interrupt) for the user's reply, or discard on a no.
+
+    Nothing before ``interrupt()`` has side effects: the node re-runs from the top on resume.
+    """
+    messages = state["messages"]
+    call = open_calls(messages)[0]
+    if call["name"] == "confirm_pending":  # approve=false: the user said no
+        message = tool_message(call["id"], "The pending edit was discarded.", "declined", "OK, I won't apply it.")
+        return {"messages": [message], "pending": None}
+    calls = edit_run(messages)
+    question = "I'm about to " + "; then ".join(c["args"]["instruction"] for c in calls) + ". Shall I go ahead?"
+    payload = {"kind": "confirm_edit", "question": question, "edits": [dict(c) for c in calls]}
+    answer = interrupt(payload)
+    waiting = [
+        tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question)
+        for c in calls
+    ]
+    pending = PendingEdit(calls=calls, question=question)
+    return {"messages": [*waiting, HumanMessage(str(answer))], "pending": pending}
+
+
+def edit(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
+    """Run the open edit calls (or the approved pending ones) in order, each its own revision."""
+    deps = runtime.context
+    messages = state["messages"]
+    first = open_calls(messages)[0]
+    approving = first["name"] == "confirm_pending"
+    pending = state.get("pending")
+    calls = (pending["calls"] if pending else []) if approving else edit_run(messages)
+    head = state.get("head")
+    made: list[Revision] = []
+    results: list[ToolMessage] = []
+    index = tree.by_id(state.get("revisions", []))
+    for position, spec in enumerate(calls):
+        reply_id = first["id"] if approving else spec["id"]
+        if position >= deps.limits.edits_per_message:
+            text = f"Skipped: at most {deps.limits.edits_per_message} edits per message."
+            results.append(tool_message(reply_id, text, "skipped", text))
+            continue
+        if results and outcome(results[-1]).get("kind") == "failed":
+            text = "Not run because the edit before it failed."
+            results.append(tool_message(reply_id, text, "skipped", ""))
+            continue
+        revision, message = run_edit(deps, spec, reply_id, index[head] if head else None, runtime)
+        results.append(message)
+        if revision is not None:
+            made.append(revision)
+            index[revision["id"]] = revision
+            head = revision["id"]
+    if approving:
+        results = [merged_answer(first["id"], results)] if results else [
+            tool_message(first["id"], "Nothing is awaiting confirmation.", "failed", "There was nothing to apply.")
+        ]
+    update: dict[str, Any] = {"messages": results, "revisions": made, "head": head, "pending": None}
+    if made:
+        update["redo_stack"] = []  # an edit after undo starts a branch
+    return update
+
+
+def run_edit(
+    deps: GraphDeps, spec: CallSpec, reply_id: str, parent: Revision | None, runtime: Runtime[GraphDeps]
+) -> tuple[Revision | None, ToolMessage]:
+    """Run one edit on the parent image; a failure makes no revision and explains why."""
+    call = validate_edit_call(deps.tools[spec["name"]], spec["id"], spec["args"])
+    name = call.tool.name
+    if parent is None:
+        return None, tool_message(reply_id, "No image is loaded.", "failed", "There is no image to edit yet.")
+    try:
+        revision = apply(deps, call, parent, runtime)
+    except InvalidEditRequest as exc:
+        text = f"I couldn't {call.instruction}: {exc}."
+        return None, tool_message(reply_id, f"Not applied: {exc}", "failed", text)
+    except EditFailed as exc:
+        logger.warning("edit %s failed: %s", name, exc)
+        text = f"The edit '{call.instruction}' failed: {exc}. The image is unchanged."
+        return None, tool_message(reply_id, f"Failed: {exc}", "failed", text)
+    except Exception:  # the boundary around tool code: ours or a plug-in's bug must not end the session
+        logger.exception("tool %s crashed", name)
+        text = f"The {name} tool crashed while trying to {call.instruction}. The image is unchanged."
+        return None, tool_message(reply_id, f"Failed: the {name} tool crashed.", "failed", text)
+    content = f"Applied {name} as revision {revision['id']}, now the current image: {call.instruction}."
+    message = tool_message(reply_id, content, "edit", f"Done: {call.instruction}.", revision=revision["id"])
+    return revision, message
+
+
+def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[GraphDeps]) -> Revision:
+    """Read the parent image, run the tool (one GPU edit at a time), store the result as a revision."""
+    image = get_image(deps.store, parent["image"])
+    params = call.params.model_dump(mode="json")
+    seed = params.get("seed")
+    if seed is None:
+        seed = deps.seed if deps.seed is not None else derived_seed(parent["image"], call.tool.name, params)
+    call.tool.check_inputs(image, call.params)
+
+    def progress(step: int, total: int) -> None:
+        runtime.stream_writer({"kind": "progress", "tool": call.tool.name, "step": step, "total": total})
+
+    start = time.perf_counter()
+    if call.tool.capabilities.device == "gpu":
+        with deps.gpu_slot:
+            result = call.tool(image, call.params, seed=seed, progress=progress)
+    else:
+        result = call.tool(image, call.params, seed=seed, progress=progress)
+    if result.mode != "RGB" or min(result.size) < 1:
+        raise EditFailed(f"{call.tool.name} returned a {result.mode} image of size {result.size}")
+    key = put_image(deps.store, result)
+    logger.info("edit %s %s -> %s in %.3fs", call.tool.name, parent["image"][:12], key[:12], time.perf_counter() - start)
+    recipe = {**params, "seed": seed}
+    return tree.new_revision(key, parent=parent["id"], instruction=call.instruction, tool=call.tool.name, params=recipe)
+
+
+def derived_seed(image_key: str, tool: str, params: dict[str, Any]) -> int:
+    """A reproducible seed: the same request on the same image gives the same result."""
+    text = json.dumps([image_key, tool, params], sort_keys=True)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def merged_answer(call_id: str, results: list[ToolMessage]) -> ToolMessage:
+    """One ToolMessage answering confirm_pending with the outcome of every approved edit."""
+    kinds = [outcome(r).get("kind") for r in results]
+    kind = "edit" if "edit" in kinds else "failed"
+    content = " ".join(str(r.content) for r in results)
+    say = " ".join(outcome(r).get("say", "") for r in results).strip()
+    revision = next((outcome(r)["revision"] for r in reversed(results) if "revision" in outcome(r)), None)
+    return tool_message(call_id, content, kind, say, revision=revision)
+
+
+def edit_run(messages: list[Any]) -> list[CallSpec]:
+    """The consecutive open edit calls at the front of the queue (an undo or question ends the run)."""
+    run: list[CallSpec] = []
+    for call in open_calls(messages):
+        if call["name"] in CONTROL_TOOLS:
+            break
+        run.append(CallSpec(id=call["id"], name=call["name"], args=dict(call["args"])))
+    return run
+
+
+def undo(state: EditState) -> dict[str, Any]:
+    """Move head to an ancestor; nothing is deleted, and the undone path can be redone."""
+    return move_head(state, "undo")
+
+
+def redo(state: EditState) -> dict[str, Any]:
+    """Walk back down the path last undone."""
+    return move_head(state, "redo")
+
+
+def move_head(state: EditState, kind: str) -> dict[str, Any]:
+    """Apply an undo or redo call; asking for more steps than exist moves as far as possible."""
+    call = open_calls(state["messages"])[0]
+    steps = int(call["args"].get("steps", 1))
+    revisions, head, stack = state.get("revisions", []), state.get("head"), state.get("redo_stack", [])
+    move = tree.undo(revisions, head, stack, steps) if kind == "undo" else tree.redo(head, stack, steps)
+    if move.moved == 0:
+        text = "There is nothing to undo: this is the original image." if kind == "undo" else "There is nothing to redo."
+        return {"messages": [tool_message(call["id"], text, kind, text, steps=0)]}
+    assert move.head is not None
+    verb = "Undid" if kind == "undo" else "Redid"
+    current = tree.describe(tree.by_id(revisions)[move.head])
+    text = f"{verb} {move.moved} edit{'s' if move.moved > 1 else ''}; the image is now {current}."
+    if move.moved < steps:
+        text += f" (Only {move.moved} could be {kind}ne.)"
+    message = tool_message(call["id"], text, kind, text, steps=move.moved)
+    return {"messages": [message], "head": move.head, "redo_stack": move.redo_stack}
+
+
+def reply(state: EditState) -> dict[str, Any]:
+    """Close the turn with one assistant message built from the outcomes (no second model call)."""
+    _, answers = latest_round(state["messages"])
+    says = [outcome(m).get("say", "") for m in answers]
+    text = " ".join(s for s in says if s) or "Done."
+    return {"messages": [AIMessage(text)]}

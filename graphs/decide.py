@@ -1,0 +1,115 @@
+"""decide: one dialogue-model call with the tools bound, and validation of the calls it returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMessage, trim_messages
+from langgraph.runtime import Runtime
+
+from graphs.deps import GraphDeps
+from graphs.revisions import summarize
+from graphs.specs import CONTROL_TOOLS, tool_schemas, validate_control_call, validate_edit_call
+from graphs.state import EditState
+from graphs.turn import call_list, model_calls_this_turn, tool_message
+
+logger = logging.getLogger(__name__)
+
+GAVE_UP = "Sorry, I couldn't work out how to do that. Could you say it another way?"
+
+
+def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
+    """Ask the model what to do with the latest message; answer any invalid call for a repair round."""
+    deps = runtime.context
+    messages = state["messages"]
+    if model_calls_this_turn(messages) >= deps.limits.model_calls_per_turn:
+        logger.warning("model call cap (%d) reached; giving up this turn", deps.limits.model_calls_per_turn)
+        return {"messages": [AIMessage(GAVE_UP)], "pending": None}
+    pending = state.get("pending")
+    model = deps.model.bind_tools(tool_schemas(deps.tools, pending=pending is not None))
+    prompt = [system_message(deps, state), *trim_history(messages, deps.limits.context_tokens)]
+    try:
+        answer = model.invoke(prompt)
+    except Exception as exc:  # the boundary with the dialogue model: end the turn, keep the session
+        logger.exception("dialogue model call failed")
+        text = f"Sorry, the dialogue model is not answering right now ({type(exc).__name__}). Nothing was changed; please try again."
+        return {"messages": [AIMessage(text)]}
+    if not isinstance(answer, AIMessage):
+        answer = AIMessage(content=answer.content)
+    problems = check_calls(answer, deps, pending_allowed=pending is not None)
+    update: dict[str, Any] = {"messages": [answer, *problems]}
+    approves = any(c["name"] == "confirm_pending" for c in answer.tool_calls)
+    if not problems and not approves:
+        update["pending"] = None  # any other valid answer drops an edit awaiting confirmation
+    return update
+
+
+def system_message(deps: GraphDeps, state: EditState) -> SystemMessage:
+    """The system prompt followed by the current image history and any pending confirmation."""
+    history = summarize(state.get("revisions", []), state.get("head"), state.get("redo_stack", []))
+    parts = [deps.system_prompt, f"Image history: {history}"]
+    pending = state.get("pending")
+    if pending:
+        parts.append(f"Awaiting the user's confirmation: {pending['question']}")
+    return SystemMessage("\n\n".join(parts))
+
+
+def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMessage]:
+    """The latest messages that fit the budget, starting at a user message so tool calls stay paired."""
+    return trim_messages(
+        list(messages),
+        max_tokens=max_tokens,
+        token_counter="approximate",
+        strategy="last",
+        start_on="human",
+    )
+
+
+def check_calls(answer: AIMessage, deps: GraphDeps, *, pending_allowed: bool) -> list[ToolMessage]:
+    """ToolMessages for a repair round if any call is invalid; [] when every call can run.
+
+    When one call is bad, every call of the message is answered (the others as 'not run'), so the
+    model repeats the whole decision and the history stays valid for OpenAI-format servers.
+    """
+    calls = call_list(answer)
+    errors = {c["id"]: error for c in calls if (error := call_error(c, deps, pending_allowed))}
+    conflict = conflicting(calls)
+    if not errors and not conflict:
+        return []
+    messages = []
+    for call in calls:
+        reason = errors.get(call["id"]) or conflict or "not run because another call was invalid"
+        messages.append(tool_message(call["id"], f"Error: {reason}. Send the corrected calls.", "invalid"))
+    logger.info("repair round: %s", "; ".join(errors.values()) or conflict)
+    return messages
+
+
+def call_error(call: dict[str, Any], deps: GraphDeps, pending_allowed: bool) -> str | None:
+    """Why one call cannot run, or None."""
+    name, args = call.get("name") or "", call.get("args")
+    if args is None:
+        return f"the arguments of {name or 'a call'} are not valid JSON"
+    try:
+        if name in deps.tools:
+            validate_edit_call(deps.tools[name], call["id"], args)
+        elif name in CONTROL_TOOLS and (name != "confirm_pending" or pending_allowed):
+            validate_control_call(name, args)
+        else:
+            return f"there is no tool named {name!r}"
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def conflicting(calls: Sequence[dict[str, Any]]) -> str | None:
+    """Calls that make no sense together in one message."""
+    names = [c.get("name") for c in calls]
+    if "ask_clarification" in names and len(names) > 1:
+        return "ask_clarification must be the only call in a message"
+    if "undo" in names and "redo" in names:
+        return "undo and redo cannot be combined in one message"
+    if names.count("confirm_pending") > 1:
+        return "confirm_pending can be called once"
+    return None

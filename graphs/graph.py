@@ -1,0 +1,70 @@
+"""build_graph(): decide routes to clarify, confirm, edit, undo or redo; reply closes the turn."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Checkpointer
+
+from graphs.actions import clarify, confirm, edit, edit_run, redo, reply, undo
+from graphs.decide import decide
+from graphs.deps import GraphDeps
+from graphs.state import EditState
+from graphs.turn import latest_round, open_calls, outcome, previous_turn_kinds
+
+Next = Literal["decide", "clarify", "confirm", "edit", "undo", "redo", "reply", "__end__"]
+
+
+def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
+    """Pick the node for the next open tool call, a repair round, the closing reply, or the end."""
+    messages = state["messages"]
+    if isinstance(messages[-1], HumanMessage):  # a resumed confirmation brought the user's reply
+        return "decide"
+    calls = open_calls(messages)
+    if not calls:
+        if isinstance(messages[-1], AIMessage):  # plain text: a chat reply or an apology
+            return END
+        _, answers = latest_round(messages)
+        if any(outcome(m).get("kind") == "invalid" for m in answers):
+            return "decide"
+        return "reply"
+    name = calls[0]["name"]
+    if name == "ask_clarification":
+        return "clarify"
+    if name in ("undo", "redo"):
+        return name  # type: ignore[return-value]
+    if name == "confirm_pending":
+        return "edit" if calls[0]["args"].get("approve") else "confirm"
+    return "confirm" if needs_confirmation(state, runtime.context) else "edit"
+
+
+def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
+    """The confirmation policy for the open edit calls.
+
+    ``auto`` confirms costly tools, and edits that resolve a clarifying question (the instruction
+    was rewritten by the model), but never right after the user answered a confirmation.
+    """
+    if deps.confirm != "auto":
+        return deps.confirm == "always"
+    previous = previous_turn_kinds(state["messages"])
+    if "proposed" in previous:
+        return False
+    tools = [deps.tools[c["name"]] for c in edit_run(state["messages"])]
+    costly = any(t.capabilities.needs_confirmation or t.capabilities.cost == "high" for t in tools)
+    return costly or "clarify" in previous
+
+
+def build_graph(checkpointer: Checkpointer = None) -> CompiledStateGraph[EditState, GraphDeps, EditState, EditState]:
+    """Compile the editing graph; run it with ``context=GraphDeps(...)`` and a thread id."""
+    builder = StateGraph(EditState, context_schema=GraphDeps)
+    for node in (decide, clarify, confirm, edit, undo, redo, reply):
+        builder.add_node(node)
+    builder.add_edge(START, "decide")
+    for name in ("decide", "clarify", "confirm", "edit", "undo", "redo"):
+        builder.add_conditional_edges(name, route)
+    builder.add_edge("reply", END)
+    return builder.compile(checkpointer=checkpointer)

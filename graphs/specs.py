@@ -1,0 +1,160 @@
+"""The tool schemas the dialogue model is given, and validation of the calls it makes with them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tools.base import EditTool, tool_description
+
+INSTRUCTION_FIELD = {
+    "type": "string",
+    "minLength": 2,
+    "maxLength": 300,
+    "description": "The explicit, self-contained edit instruction this call carries out, imperative "
+    "and with any earlier clarification folded in, e.g. 'make the photo black and white'.",
+}
+
+
+class AskClarification(BaseModel):
+    """Ask the user one clarifying question instead of editing, because the request is too vague to
+    execute: the target, the value or the change itself is unclear (e.g. 'make it better', 'change
+    it to something else'). Offer concrete options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=3, max_length=500, description="One short question.")
+    options: list[str] = Field(
+        default_factory=list, max_length=6, description="Concrete choices to offer, if any."
+    )
+
+
+class Undo(BaseModel):
+    """Undo the most recent edits ('undo', 'forget that', 'go back two steps')."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(1, ge=1, le=50, description="How many edits to undo.")
+
+
+class Redo(BaseModel):
+    """Redo edits that were undone ('redo', 'bring it back', 'put that back')."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(1, ge=1, le=50, description="How many undone edits to restore.")
+
+
+class ConfirmPending(BaseModel):
+    """Answer the edit that is awaiting the user's confirmation: approve=true applies it (the user
+    said yes), approve=false discards it (the user said no). If the user asks for a different edit
+    instead, call that edit tool rather than this one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool = Field(description="True to apply the pending edit, false to discard it.")
+
+
+CONTROL_TOOLS: dict[str, type[BaseModel]] = {
+    "ask_clarification": AskClarification,
+    "undo": Undo,
+    "redo": Redo,
+    "confirm_pending": ConfirmPending,
+}
+
+
+def function_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI-format function tool, accepted by ``bind_tools`` of every chat model."""
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
+
+
+def clean_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema without pydantic's titles, which only cost prompt tokens."""
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    schema.pop("description", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+    return schema
+
+
+def edit_tool_schema(tool: EditTool) -> dict[str, Any]:
+    """The schema of an editing tool: its Params plus a required explicit ``instruction``."""
+    parameters = clean_schema(tool.Params)
+    properties = {"instruction": INSTRUCTION_FIELD, **parameters.get("properties", {})}
+    required = ["instruction", *(r for r in parameters.get("required", []) if r != "instruction")]
+    caps = tool.capabilities
+    notes = f" Runs on {caps.device}, cost {caps.cost}."
+    if caps.takes_mask:
+        notes += " Takes a mask or region."
+    description = tool_description(tool) + notes
+    return function_schema(tool.name, description, {**parameters, "properties": properties, "required": required})
+
+
+def control_tool_schema(name: str) -> dict[str, Any]:
+    """The schema of one control tool."""
+    model = CONTROL_TOOLS[name]
+    return function_schema(name, " ".join((model.__doc__ or "").split()), clean_schema(model))
+
+
+def tool_schemas(tools: Mapping[str, EditTool], *, pending: bool) -> list[dict[str, Any]]:
+    """Everything the model may call this turn: edit tools, then the controls that apply."""
+    controls = ["ask_clarification", "undo", "redo"] + (["confirm_pending"] if pending else [])
+    return [edit_tool_schema(t) for t in tools.values()] + [control_tool_schema(c) for c in controls]
+
+
+@dataclass(frozen=True)
+class EditCall:
+    """A validated call of an editing tool."""
+
+    id: str
+    tool: EditTool
+    instruction: str
+    params: BaseModel
+
+
+def validate_edit_call(tool: EditTool, call_id: str, args: Mapping[str, Any]) -> EditCall:
+    """Split the explicit instruction from the tool's params and validate both.
+
+    Raises:
+        ValueError: a message for the model naming what is wrong (pydantic's text when it is).
+    """
+    fields = tool.Params.model_fields
+    raw = dict(args)
+    instruction = raw.get("instruction") if "instruction" in fields else raw.pop("instruction", None)
+    if not isinstance(instruction, str) or not instruction.strip():
+        raise ValueError(f"{tool.name} needs an 'instruction': the explicit edit, as a sentence")
+    try:
+        params = tool.Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError(f"invalid arguments for {tool.name}: {brief_errors(exc)}") from None
+    return EditCall(call_id, tool, instruction.strip(), params)
+
+
+def validate_control_call(name: str, args: Mapping[str, Any]) -> BaseModel:
+    """Validate a control call's arguments; ValueError with a message for the model otherwise."""
+    try:
+        return CONTROL_TOOLS[name].model_validate(dict(args))
+    except ValidationError as exc:
+        raise ValueError(f"invalid arguments for {name}: {brief_errors(exc)}") from None
+
+
+def brief_errors(exc: ValidationError) -> str:
+    """Pydantic errors as one short line: 'field: message; ...'."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"]) or "arguments"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def args_json(params: BaseModel) -> str:
+    """Params as compact JSON for logs and messages."""
+    return json.dumps(params.model_dump(mode="json"), separators=(",", ":"))

@@ -1,0 +1,48 @@
+"""Graph state: the conversation plus image revisions held as store keys, never as pixels."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import MessagesState
+
+
+class Revision(TypedDict):
+    """One node of the revision tree: an image plus the recipe that produced it."""
+
+    id: str  # unguessable id
+    image: str  # ImageStore key: sha256 of the canonical PNG bytes
+    parent: str | None  # revision it was made from (None: the upload)
+    instruction: str | None  # the explicit instruction T that produced it
+    tool: str | None  # tool name
+    params: dict[str, Any]  # the tool's params, seed included: a recipe that can be replayed
+    created_at: str  # ISO 8601, UTC
+
+
+class CallSpec(TypedDict):
+    """A validated edit call: tool name, the model's arguments and its tool-call id."""
+
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
+class PendingEdit(TypedDict):
+    """Edit calls proposed to the user and awaiting a yes or no."""
+
+    calls: list[CallSpec]
+    question: str
+
+
+def append_only(existing: list[Revision], new: list[Revision]) -> list[Revision]:
+    """Reducer for revisions: nothing is ever removed or rewritten."""
+    return existing + new
+
+
+class EditState(MessagesState):
+    """The whole state of one session (one LangGraph thread)."""
+
+    revisions: Annotated[list[Revision], append_only]
+    head: str | None
+    redo_stack: list[str]  # revisions undone most recently last; cleared by a new edit
+    pending: PendingEdit | None

@@ -1,0 +1,94 @@
+"""Content-addressed image store: the key of an image is the sha256 of its canonical PNG bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from PIL import Image
+
+from tools.errors import ImageNotFound
+from tools.images import encode_png
+
+KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ImageStore(Protocol):
+    """Stores canonical PNG bytes under their sha256."""
+
+    def put(self, png: bytes) -> str:
+        """Store PNG bytes; return their key. Storing the same bytes twice is a no-op."""
+
+    def get(self, key: str) -> bytes:
+        """Return the PNG bytes; raise ImageNotFound for an unknown or malformed key."""
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the key is stored."""
+
+
+def image_key(png: bytes) -> str:
+    """The store key of canonical PNG bytes."""
+    return hashlib.sha256(png).hexdigest()
+
+
+def check_key(key: str) -> str:
+    """Return the key if it is a well-formed sha256 hex digest; raise ImageNotFound otherwise."""
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise ImageNotFound(f"not an image key: {key!r:.80}")
+    return key
+
+
+def put_image(store: ImageStore, image: Image.Image) -> str:
+    """Encode an image canonically and store it."""
+    return store.put(encode_png(image))
+
+
+def get_image(store: ImageStore, key: str) -> Image.Image:
+    """Load a stored image as RGB."""
+    with Image.open(io.BytesIO(store.get(key)), formats=["PNG"]) as image:
+        return image.convert("RGB")
+
+
+class FileImageStore:
+    """Images as ``<root>/<key[:2]>/<key>.png``, written atomically (temp file, fsync, rename)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        """Where a key lives; the key is validated before it touches the file system."""
+        check_key(key)
+        return self.root / key[:2] / f"{key}.png"
+
+    def put(self, png: bytes) -> str:
+        key = image_key(png)
+        target = self.path(key)
+        if target.exists():
+            return key
+        target.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(png)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return key
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise ImageNotFound(f"no image {key}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and bool(KEY_PATTERN.fullmatch(key)) and self.path(key).exists()

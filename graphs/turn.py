@@ -1,0 +1,74 @@
+"""Reading a turn out of the message list: open tool calls, this turn's outcomes, model-call counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+
+
+def last_human_index(messages: Sequence[AnyMessage]) -> int:
+    """Index of the latest user message, or -1."""
+    for i in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[i], HumanMessage):
+            return i
+    return -1
+
+
+def this_turn(messages: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+    """Messages after the latest user message."""
+    return messages[last_human_index(messages) + 1 :]
+
+
+def model_calls_this_turn(messages: Sequence[AnyMessage]) -> int:
+    """How many times the model has answered since the user last spoke."""
+    return sum(isinstance(m, AIMessage) for m in this_turn(messages))
+
+
+def call_list(message: AIMessage) -> list[dict[str, Any]]:
+    """All tool calls of a message, malformed ones included (each needs a ToolMessage)."""
+    calls: list[dict[str, Any]] = [dict(c) for c in message.tool_calls]
+    calls += [{**c, "args": None} for c in message.invalid_tool_calls]
+    return calls
+
+
+def latest_round(messages: Sequence[AnyMessage]) -> tuple[AIMessage | None, list[ToolMessage]]:
+    """The latest model message with tool calls in this turn, and the ToolMessages answering it."""
+    turn = this_turn(messages)
+    for i in range(len(turn) - 1, -1, -1):
+        message = turn[i]
+        if isinstance(message, AIMessage) and call_list(message):
+            answers = [m for m in turn[i + 1 :] if isinstance(m, ToolMessage)]
+            return message, answers
+    return None, []
+
+
+def open_calls(messages: Sequence[AnyMessage]) -> list[dict[str, Any]]:
+    """Tool calls of the latest round that have no ToolMessage yet, in the model's order."""
+    message, answers = latest_round(messages)
+    if message is None:
+        return []
+    answered = {m.tool_call_id for m in answers}
+    return [c for c in call_list(message) if c["id"] not in answered]
+
+
+def outcome(message: AnyMessage) -> dict[str, Any]:
+    """The outcome record a node attached to its ToolMessage (kind, say, ...), or {}."""
+    if isinstance(message, ToolMessage) and isinstance(message.artifact, dict):
+        return message.artifact
+    return {}
+
+
+def tool_message(call_id: str, content: str, kind: str, say: str = "", **extra: Any) -> ToolMessage:
+    """A ToolMessage for the model (content) carrying the outcome for the user (artifact)."""
+    status = "error" if kind in ("invalid", "failed", "skipped") else "success"
+    artifact = {"kind": kind, "say": say, **extra}
+    return ToolMessage(content=content, tool_call_id=call_id, artifact=artifact, status=status)
+
+
+def previous_turn_kinds(messages: Sequence[AnyMessage]) -> set[str]:
+    """Outcome kinds of the turn before this one (e.g. {'clarify'} after a question)."""
+    end = last_human_index(messages)
+    start = last_human_index(messages[:end]) if end > 0 else -1
+    return {outcome(m).get("kind", "") for m in messages[start + 1 : end]} - {""}

@@ -1,0 +1,33 @@
+"""The error types shared by tools, graph and surfaces; each is caught once, at a boundary."""
+
+
+class DialogPaintError(Exception):
+    """Base of every error dialogpaint raises on purpose."""
+
+
+class InvalidEditRequest(DialogPaintError, ValueError):
+    """The model's or the user's fault (bad parameters, impossible edit): reported back, never retried."""
+
+
+class EditFailed(DialogPaintError, RuntimeError):
+    """Our fault: the tool broke. No revision is made; the user is told and the cause is logged."""
+
+
+class ToolUnavailable(EditFailed):
+    """The tool cannot run here (missing package, weights or GPU); the message says how to enable it."""
+
+
+class EditCancelled(EditFailed):
+    """A progress callback asked the tool to stop."""
+
+
+class ImageNotFound(DialogPaintError, LookupError):
+    """No image or revision under that key (404 at the HTTP edge)."""
+
+
+class ImageRejected(DialogPaintError, ValueError):
+    """An upload that is not an acceptable image; the message names the problem and the limit."""
+
+
+class RegistryError(DialogPaintError):
+    """A tool or plug-in that cannot be registered; the message names it and the problem."""

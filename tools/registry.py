@@ -1,0 +1,145 @@
+"""The tool registry: built-in tools plus plug-ins from the ``dialogpaint.tools`` entry points."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from importlib.metadata import entry_points
+
+from pydantic import BaseModel
+
+from tools.base import EditTool, ToolCapabilities, tool_description
+from tools.colour import Grayscale, Invert, Posterize, Sepia, Tint
+from tools.errors import RegistryError
+from tools.filters import Blur, Sharpen, Vignette, Vintage
+from tools.geometry import Crop, Flip, Resize, Rotate
+from tools.instruct_pix2pix import InstructPix2Pix
+from tools.tone import AdjustTone
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "dialogpaint.tools"
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+# Names the dialogue model already uses for its control tools.
+RESERVED_NAMES = frozenset({"ask_clarification", "undo", "redo", "confirm_pending", "reply"})
+
+BUILTIN_TOOLS: tuple[type[EditTool], ...] = (
+    AdjustTone,
+    Grayscale,
+    Sepia,
+    Invert,
+    Tint,
+    Posterize,
+    Blur,
+    Sharpen,
+    Vignette,
+    Vintage,
+    Rotate,
+    Flip,
+    Crop,
+    Resize,
+    InstructPix2Pix,
+)
+
+
+class ToolRegistry(Mapping[str, EditTool]):
+    """Validated editing tools by name, in registration order."""
+
+    def __init__(self, tools: Iterable[tuple[EditTool, str]]) -> None:
+        """Register (tool, origin) pairs; origin names where a tool came from in error messages."""
+        self._tools: dict[str, EditTool] = {}
+        self._origins: dict[str, str] = {}
+        for tool, origin in tools:
+            validate_tool(tool, origin)
+            if tool.name in self._tools:
+                raise RegistryError(
+                    f"{origin}: a tool named {tool.name!r} is already registered by "
+                    f"{self._origins[tool.name]}"
+                )
+            self._tools[tool.name] = tool
+            self._origins[tool.name] = origin
+
+    def __getitem__(self, name: str) -> EditTool:
+        return self._tools[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tools)
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def origin(self, name: str) -> str:
+        """Where the tool came from: 'builtin' or the plug-in's entry point."""
+        return self._origins[name]
+
+
+def validate_tool(tool: object, origin: str) -> None:
+    """Raise RegistryError naming the origin and the first problem found."""
+    name = getattr(tool, "name", None)
+    label = f"{origin} ({name!r})" if name else origin
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise RegistryError(f"{label}: name must be snake_case, 2-48 characters, got {name!r}")
+    if name in RESERVED_NAMES:
+        raise RegistryError(f"{label}: the name {name!r} is reserved for the dialogue controls")
+    params = getattr(tool, "Params", None)
+    if not (inspect.isclass(params) and issubclass(params, BaseModel)):
+        raise RegistryError(f"{label}: Params must be a pydantic BaseModel subclass")
+    if not tool_description(tool).strip():  # type: ignore[arg-type]
+        raise RegistryError(f"{label}: Params needs a docstring; it is the model's description")
+    try:
+        params.model_json_schema()
+    except Exception as exc:  # a plug-in's schema can fail in many ways; report it at startup
+        raise RegistryError(f"{label}: Params has no JSON schema ({exc})") from exc
+    if not isinstance(getattr(tool, "capabilities", None), ToolCapabilities):
+        raise RegistryError(f"{label}: capabilities must be a ToolCapabilities")
+    for method in ("check_inputs", "__call__"):
+        if not callable(getattr(tool, method, None)):
+            raise RegistryError(f"{label}: missing method {method}()")
+
+
+def discover_plugins() -> list[tuple[EditTool, str]]:
+    """Instantiate every tool class registered under the ``dialogpaint.tools`` entry points."""
+    found: list[tuple[EditTool, str]] = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        origin = f"plug-in {entry.name!r} ({entry.value})"
+        try:
+            factory = entry.load()
+            tool = factory()
+        except Exception as exc:  # startup boundary: name the broken plug-in, keep the cause
+            raise RegistryError(f"{origin}: failed to load: {exc}") from exc
+        found.append((tool, origin))
+    return found
+
+
+def load_registry(
+    *,
+    configured: Iterable[EditTool] = (),
+    enabled: Collection[str] | None = None,
+    disabled: Collection[str] = (),
+    plugins: bool = True,
+) -> ToolRegistry:
+    """Build the registry: built-ins (``configured`` instances replace same-named ones), then plug-ins.
+
+    Args:
+        configured: tool instances built by the caller with settings (e.g. InstructPix2Pix with a
+            model path); each replaces the default-constructed built-in of the same name.
+        enabled: if given, only these names are kept; an unknown name is an error.
+        disabled: names to drop; an unknown name is an error.
+        plugins: whether to load entry-point plug-ins.
+    """
+    chosen = {tool.name: tool for tool in configured}
+    entries: list[tuple[EditTool, str]] = [
+        (chosen.pop(cls.name, None) or cls(), "builtin") for cls in BUILTIN_TOOLS
+    ]
+    entries += [(tool, "configured") for tool in chosen.values()]
+    if plugins:
+        entries += discover_plugins()
+    registry = ToolRegistry(entries)
+    for label, names in (("enabled", enabled or ()), ("disabled", disabled)):
+        unknown = sorted(set(names) - set(registry))
+        if unknown:
+            raise RegistryError(f"{label} tools not found: {', '.join(unknown)}; known: {', '.join(registry)}")
+    keep = [n for n in registry if (enabled is None or n in enabled) and n not in disabled]
+    return ToolRegistry((registry[n], registry.origin(n)) for n in keep)
