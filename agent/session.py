@@ -1,0 +1,287 @@
+"""The Session API: open or resume a conversation about an image, send messages, read revisions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+from PIL import Image
+
+from graphs.deps import GraphDeps
+from graphs.revisions import lineage, new_revision
+from graphs.state import EditState, Revision
+from graphs.store import get_image, put_image
+from graphs.turn import outcome, this_turn
+from tools.errors import DialogPaintError, ImageNotFound
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, read_image_file
+
+logger = logging.getLogger(__name__)
+
+Action = Literal["edit", "clarify", "confirm", "undo", "redo", "chat"]
+# When one turn did several things, the reply's action is the most significant of them.
+_PRIORITY: tuple[Action, ...] = ("edit", "clarify", "undo", "redo")
+
+
+class MessageRejected(DialogPaintError, ValueError):
+    """A user message that cannot be sent (empty or too long); nothing is changed."""
+
+
+class SessionNotFound(DialogPaintError, LookupError):
+    """No session with that id in this data directory."""
+
+
+class SessionBusy(DialogPaintError, RuntimeError):
+    """A message is already being handled in this session."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What one call of ``send`` did: the text for the user, the action, and the image it left."""
+
+    text: str
+    action: Action
+    head: str  # revision id of the current image
+    image: str  # store key of the current image
+    revisions: tuple[Revision, ...]
+    instruction: str | None = None  # the explicit instruction executed (or proposed)
+    tool: str | None = None
+    undo_steps: int | None = None
+    error: str | None = None  # set when the decided action failed (no revision was made)
+    confirmation: dict[str, Any] | None = None  # the proposal awaiting yes/no, if any
+    actions: tuple[str, ...] = ()  # every outcome of the turn, in order
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input limits enforced before any work is done."""
+
+    max_message_chars: int = 2000
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_upload_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass
+class Engine:
+    """A compiled graph with its run context and checkpointer: opens and resumes sessions."""
+
+    graph: CompiledStateGraph[EditState, GraphDeps, EditState, EditState]
+    deps: GraphDeps
+    limits: Limits = Limits()
+    closers: list[Any] = field(default_factory=list)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+
+    def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
+        """Start a session on an image (decoded safely), stored as the root revision."""
+        if isinstance(image, bytes):
+            image = decode_image(image, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_upload_bytes)
+        elif isinstance(image, str | Path):
+            image = read_image_file(image, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_upload_bytes)
+        session_id = session_id or secrets.token_urlsafe(16)
+        session = Session(self, session_id)
+        if session.exists():
+            raise DialogPaintError(f"session {session_id} already exists; resume it instead")
+        root = new_revision(put_image(self.deps.store, image))
+        values = {"revisions": [root], "head": root["id"], "redo_stack": [], "pending": None}
+        self.graph.update_state(session.config, values)
+        logger.info("opened session %s on image %s", session_id, root["image"][:12])
+        return session
+
+    def resume(self, session_id: str) -> Session:
+        """Continue a saved session: history, revisions, head and any pending confirmation."""
+        session = Session(self, session_id)
+        if not session.exists():
+            raise SessionNotFound(f"no session {session_id!r} in this data directory")
+        return session
+
+    def lock(self, session_id: str) -> threading.Lock:
+        """The per-session lock that allows one run at a time."""
+        return self._locks.setdefault(session_id, threading.Lock())
+
+    def close(self) -> None:
+        """Close the checkpointer connection and anything else the engine owns."""
+        for closer in self.closers:
+            closer()
+        self.closers.clear()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Session:
+    """One conversation about one image (one LangGraph thread)."""
+
+    def __init__(self, engine: Engine, session_id: str) -> None:
+        self.engine = engine
+        self.id = session_id
+        self.config: Any = {
+            "configurable": {"thread_id": session_id},
+            "recursion_limit": engine.deps.limits.recursion_limit,
+        }
+
+    def exists(self) -> bool:
+        """Whether the session has been saved."""
+        return bool(self.engine.graph.get_state(self.config).values.get("revisions"))
+
+    def send(self, text: str) -> Reply:
+        """Handle one user message; answers a pending confirmation transparently."""
+        text = text.strip()
+        limit = self.engine.limits.max_message_chars
+        if not text:
+            raise MessageRejected("the message is empty")
+        if len(text) > limit:
+            raise MessageRejected(f"the message is {len(text)} characters; the limit is {limit}")
+        lock = self.engine.lock(self.id)
+        if not lock.acquire(blocking=False):
+            raise SessionBusy(f"session {self.id} is still handling the previous message")
+        try:
+            graph_input: Any = (
+                Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
+            )
+            self.engine.graph.invoke(graph_input, self.config, context=self.engine.deps, durability="sync")
+        finally:
+            lock.release()
+        return self.last_reply()
+
+    def confirmation(self) -> dict[str, Any] | None:
+        """The proposal awaiting the user's yes or no, if any."""
+        snapshot = self.engine.graph.get_state(self.config)
+        for interrupt in snapshot.interrupts:
+            if isinstance(interrupt.value, dict):
+                return interrupt.value
+        return None
+
+    def state(self) -> EditState:
+        """The saved state (messages, revisions, head, redo stack, pending)."""
+        values = self.engine.graph.get_state(self.config).values
+        if not values.get("revisions"):
+            raise SessionNotFound(f"no session {self.id!r}")
+        return values  # type: ignore[return-value]
+
+    def last_reply(self) -> Reply:
+        """The reply of the latest turn, rebuilt from the saved state."""
+        state = self.state()
+        revisions = tuple(state["revisions"])
+        head = next(r for r in revisions if r["id"] == state["head"])
+        pending = self.confirmation()
+        if pending is not None:
+            edit = pending["edits"][0]
+            return Reply(
+                text=pending["question"], action="confirm", head=head["id"], image=head["image"],
+                revisions=revisions, instruction=edit["args"].get("instruction"), tool=edit["name"],
+                confirmation=pending, actions=("confirm",),
+            )  # fmt: skip
+        return turn_reply(state["messages"], head, revisions)
+
+    @property
+    def revisions(self) -> list[Revision]:
+        """Every revision ever made in this session, in creation order."""
+        return list(self.state()["revisions"])
+
+    @property
+    def head(self) -> Revision:
+        """The current revision."""
+        state = self.state()
+        return next(r for r in state["revisions"] if r["id"] == state["head"])
+
+    def path(self) -> list[Revision]:
+        """The revisions from the upload to the current one."""
+        state = self.state()
+        return lineage(state["revisions"], state["head"])
+
+    def image(self, revision_id: str | None = None) -> Image.Image:
+        """The image of a revision (default: the current one)."""
+        revision = self.revision(revision_id)
+        return get_image(self.engine.deps.store, revision["image"])
+
+    def revision(self, revision_id: str | None = None) -> Revision:
+        """A revision by id (default: the current one); ImageNotFound if unknown."""
+        if revision_id is None:
+            return self.head
+        for revision in self.revisions:
+            if revision["id"] == revision_id:
+                return revision
+        raise ImageNotFound(f"no revision {revision_id!r} in session {self.id}")
+
+    def export(self, path: str | Path, revision_id: str | None = None) -> Path:
+        """Write a revision's image to ``path`` (format from the suffix; PNG bytes as stored for .png)."""
+        path = Path(path)
+        revision = self.revision(revision_id)
+        if path.suffix.lower() == ".png":
+            path.write_bytes(self.engine.deps.store.get(revision["image"]))
+        else:
+            get_image(self.engine.deps.store, revision["image"]).save(path)
+        return path
+
+    def history(self) -> list[tuple[str, str]]:
+        """The conversation as (role, text) pairs, user and assistant text only."""
+        pairs: list[tuple[str, str]] = []
+        for message in self.state()["messages"]:
+            if isinstance(message, HumanMessage):
+                pairs.append(("user", str(message.content)))
+            elif isinstance(message, AIMessage) and not message.tool_calls and message.content:
+                pairs.append(("assistant", str(message.content)))
+            elif outcome(message).get("kind") == "proposed" and pairs[-1:] != [("assistant", outcome(message)["say"])]:
+                pairs.append(("assistant", outcome(message)["say"]))  # the confirmation question
+        return pairs
+
+
+def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[Revision, ...]) -> Reply:
+    """Summarise the latest turn from its messages: what was done, and the closing text."""
+    turn = this_turn(messages)
+    outcomes = [outcome(m) for m in turn if isinstance(m, ToolMessage)]
+    outcomes = [o for o in outcomes if o.get("kind") not in (None, "invalid", "proposed")]
+    kinds = [o["kind"] for o in outcomes]
+    decided = [k if k != "failed" else "edit" for k in kinds]
+    action: Action = next((a for a in _PRIORITY if a in decided), "chat")
+    final = next((m for m in reversed(turn) if isinstance(m, AIMessage) and not m.tool_calls), None)
+    text = str(final.content) if final is not None else ""
+    calls = {c["id"]: c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
+    edit_messages = [m for m in turn if isinstance(m, ToolMessage) and outcome(m).get("kind") in ("edit", "failed")]
+    instruction = tool = error = None
+    if edit_messages:
+        last = edit_messages[-1]
+        call = calls.get(last.tool_call_id)
+        revision = next((r for r in revisions if r["id"] == outcome(last).get("revision")), None)
+        if revision is not None:
+            instruction, tool = revision["instruction"], revision["tool"]
+        elif call is not None:
+            instruction, tool = call["args"].get("instruction"), call["name"]
+        if outcome(last)["kind"] == "failed":
+            error = outcome(last).get("say") or str(last.content)
+    steps = next((o.get("steps") for o in outcomes if o["kind"] in ("undo", "redo")), None)
+    return Reply(
+        text=text, action=action, head=head["id"], image=head["image"], revisions=revisions,
+        instruction=instruction, tool=tool, undo_steps=steps, error=error, actions=tuple(kinds),
+    )  # fmt: skip
+
+
+class AsyncSession:
+    """The Session API for asyncio callers; each call runs the graph in a worker thread."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.id = session.id
+
+    async def send(self, text: str) -> Reply:
+        """Handle one user message without blocking the event loop."""
+        return await asyncio.to_thread(self.session.send, text)
+
+    async def revisions(self) -> list[Revision]:
+        """Every revision of the session."""
+        return await asyncio.to_thread(lambda: self.session.revisions)
+
+    async def export(self, path: str | Path, revision_id: str | None = None) -> Path:
+        """Write a revision's image to a file."""
+        return await asyncio.to_thread(self.session.export, path, revision_id)

@@ -1,0 +1,61 @@
+"""Settings: the one place that reads the environment (prefix DIALOGPAINT_); entry points build it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where sessions and images live unless configured: ~/.local/share/dialogpaint."""
+    return Path.home() / ".local" / "share" / "dialogpaint"
+
+
+class Settings(BaseSettings):
+    """Configuration of the agent; explicit arguments beat environment variables, which beat defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="DIALOGPAINT_", extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Sessions and images.")
+    llm: str = Field("local", description="'local' (embedded policy) or an OpenAI-compatible base URL.")
+    llm_model: str = Field("Qwen/Qwen2.5-7B-Instruct", description="Model name served at the URL.")
+    llm_api_key: SecretStr = Field(SecretStr("EMPTY"), description="API key for the model server.")
+    llm_timeout_s: float = Field(60.0, gt=0, le=600, description="Read timeout per model call.")
+    llm_connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect timeout.")
+    llm_max_retries: int = Field(1, ge=0, le=5, description="Retries of 5xx/429/connection errors.")
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_max_tokens: int = Field(512, ge=16, le=8192)
+    model_path: str | None = Field(None, description="InstructPix2Pix weights: a local dir or cached id.")
+    device: str | None = Field(None, description="Torch device for the diffusion editor.")
+    allow_cpu: bool = Field(False, description="Let the diffusion editor run on the CPU.")
+    editor_max_side: int = Field(512, ge=64, le=2048, description="Working size of the diffusion editor.")
+    confirm: Literal["never", "always", "auto"] = "auto"
+    tools_enabled: list[str] | None = None
+    tools_disabled: list[str] = Field(default_factory=list)
+    max_pixels: int = Field(40_000_000, ge=1, description="Largest accepted image, in pixels.")
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted image file.")
+    max_message_chars: int = Field(2000, ge=1, le=100_000, description="Longest accepted user message.")
+    model_calls_per_turn: int = Field(3, ge=1, le=10)
+    edits_per_message: int = Field(4, ge=1, le=20)
+    context_tokens: int = Field(6000, ge=500, le=200_000)
+    seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
+
+    @field_validator("llm")
+    @classmethod
+    def _local_or_url(cls, value: str) -> str:
+        if value != "local" and not value.startswith(("http://", "https://")):
+            raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The SQLite checkpoint database."""
+        return self.data_dir / "sessions.sqlite"
+
+    @property
+    def images_dir(self) -> Path:
+        """The content-addressed image store."""
+        return self.data_dir / "images"
