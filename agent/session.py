@@ -247,23 +247,14 @@ def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[
     action: Action = next((a for a in _PRIORITY if a in decided), "chat")
     final = next((m for m in reversed(turn) if isinstance(m, AIMessage) and not m.tool_calls), None)
     text = str(final.content) if final is not None else ""
-    calls = {c["id"]: c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
-    edit_messages = [m for m in turn if isinstance(m, ToolMessage) and outcome(m).get("kind") in ("edit", "failed")]
-    instruction = tool = error = None
-    if edit_messages:
-        last = edit_messages[-1]
-        call = calls.get(last.tool_call_id)
-        revision = next((r for r in revisions if r["id"] == outcome(last).get("revision")), None)
-        if revision is not None:
-            instruction, tool = revision["instruction"], revision["tool"]
-        elif call is not None:
-            instruction, tool = call["args"].get("instruction"), call["name"]
-        if outcome(last)["kind"] == "failed":
-            error = outcome(last).get("say") or str(last.content)
+    edits = [o for o in outcomes if o["kind"] in ("edit", "failed") and o.get("tool")]
+    last = edits[-1] if edits else {}
+    error = (last.get("say") or "failed") if last.get("kind") == "failed" else None
     steps = next((o.get("steps") for o in outcomes if o["kind"] in ("undo", "redo")), None)
     return Reply(
         text=text, action=action, head=head["id"], image=head["image"], revisions=revisions,
-        instruction=instruction, tool=tool, undo_steps=steps, error=error, actions=tuple(kinds),
+        instruction=last.get("instruction"), tool=last.get("tool"), undo_steps=steps, error=error,
+        actions=tuple(kinds),
     )  # fmt: skip
 
 

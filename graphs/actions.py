@@ -97,23 +97,24 @@ def run_edit(
     """Run one edit on the parent image; a failure makes no revision and explains why."""
     call = validate_edit_call(deps.tools[spec["name"]], spec["id"], spec["args"])
     name = call.tool.name
+    recipe = {"tool": name, "instruction": call.instruction}
     if parent is None:
-        return None, tool_message(reply_id, "No image is loaded.", "failed", "There is no image to edit yet.")
+        return None, tool_message(reply_id, "No image is loaded.", "failed", "There is no image to edit yet.", **recipe)
     try:
         revision = apply(deps, call, parent, runtime)
     except InvalidEditRequest as exc:
         text = f"I couldn't {call.instruction}: {exc}."
-        return None, tool_message(reply_id, f"Not applied: {exc}", "failed", text)
+        return None, tool_message(reply_id, f"Not applied: {exc}", "failed", text, **recipe)
     except EditFailed as exc:
         logger.warning("edit %s failed: %s", name, exc)
         text = f"The edit '{call.instruction}' failed: {exc}. The image is unchanged."
-        return None, tool_message(reply_id, f"Failed: {exc}", "failed", text)
+        return None, tool_message(reply_id, f"Failed: {exc}", "failed", text, **recipe)
     except Exception:  # the boundary around tool code: ours or a plug-in's bug must not end the session
         logger.exception("tool %s crashed", name)
         text = f"The {name} tool crashed while trying to {call.instruction}. The image is unchanged."
-        return None, tool_message(reply_id, f"Failed: the {name} tool crashed.", "failed", text)
+        return None, tool_message(reply_id, f"Failed: the {name} tool crashed.", "failed", text, **recipe)
     content = f"Applied {name} as revision {revision['id']}, now the current image: {call.instruction}."
-    message = tool_message(reply_id, content, "edit", f"Done: {call.instruction}.", revision=revision["id"])
+    message = tool_message(reply_id, content, "edit", f"Done: {call.instruction}.", revision=revision["id"], **recipe)
     return revision, message
 
 
@@ -155,8 +156,9 @@ def merged_answer(call_id: str, results: list[ToolMessage]) -> ToolMessage:
     kind = "edit" if "edit" in kinds else "failed"
     content = " ".join(str(r.content) for r in results)
     say = " ".join(outcome(r).get("say", "") for r in results).strip()
-    revision = next((outcome(r)["revision"] for r in reversed(results) if "revision" in outcome(r)), None)
-    return tool_message(call_id, content, kind, say, revision=revision)
+    last = outcome(next((r for r in reversed(results) if outcome(r).get("tool")), results[-1]))
+    extra = {k: last[k] for k in ("revision", "tool", "instruction") if k in last}
+    return tool_message(call_id, content, kind, say, **extra)
 
 
 def edit_run(messages: list[Any]) -> list[CallSpec]:

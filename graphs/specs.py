@@ -92,6 +92,8 @@ def edit_tool_schema(tool: EditTool) -> dict[str, Any]:
     required = ["instruction", *(r for r in parameters.get("required", []) if r != "instruction")]
     caps = tool.capabilities
     notes = f" Runs on {caps.device}, cost {caps.cost}."
+    if caps.generative:
+        notes += " Follows free-form instructions."
     if caps.takes_mask:
         notes += " Takes a mask or region."
     description = tool_description(tool) + notes

@@ -1,0 +1,68 @@
+"""Dialogue acts that are not edits: undo, redo, help, greetings, thanks, praise, questions."""
+
+from __future__ import annotations
+
+import re
+
+from agent.policy.text import number_in
+
+UNDO = re.compile(
+    r"\b(undo|un-do|revert|roll ?back|go back|step back|take (that|it|this) back|back up|"
+    r"reverse (that|it|the last)|cancel (that|the last|it|my last)|forget (that|it|about (that|it)|the last|this|what i said)|"
+    r"scratch that|never ?mind (that|the last)|(remove|drop|delete|discard|lose|ditch) (the|that|my) (last|previous|latest) "
+    r"(edit|change|step|one|thing)s?|(remove|drop|delete|discard) (that|this) (edit|change)|"
+    r"the way it was|how it was( before)?|(liked|prefer(red)?) (it|the (old|previous|last) (one|version)) better|"
+    r"(it|that) was better before|previous (version|one)|(back|return) to (the )?(original|previous|start|beginning|"
+    r"earlier|last) ?(version|one|image)?|start (over|again|from scratch)|reset|restore the original|"
+    r"(original|initial) (image|version)|as it was|one step back|steps? back)\b"
+)
+REDO = re.compile(
+    r"\b(redo|re-do|re-apply|reapply|undo (the|that|my) undo|bring (it|that|them|the last edit) back|"
+    r"put (it|that|them) back|restore (it|that|the edit|the last edit|what i undid)|"
+    r"(i )?(want|need) (it|that) back|go forward|step forward|forward again|changed my mind,? (put|bring))\b"
+)
+HELP = re.compile(
+    r"\b(what can you do|help|how does (this|it) work|what (tools|edits|options|commands|features)|"
+    r"what are you|who are you|how do i|what do you do|capabilities|what is this|what's this|how do you work|"
+    r"what can i (say|ask|do)|what kind of|instructions|what are my options|what else can you)\b"
+)
+GREETING = re.compile(r"^(hi|hello|hey|good (morning|evening|afternoon|day)|yo|greetings|howdy|hiya)\b")
+THANKS = re.compile(r"\b(thanks|thank you|thx|cheers|appreciate it|ty|much appreciated)\b")
+PRAISE = re.compile(
+    r"^(cool|nice|wow|great|awesome|perfect|love it|i love it|looks (good|great|amazing|nice|perfect)|"
+    r"beautiful|amazing|neat|sweet|excellent|brilliant|wonderful|fantastic|good job|well done|"
+    r"that's (great|nice|cool|awesome|perfect|amazing|beautiful|lovely)|lovely|impressive|ha+|lol|haha)\b"
+)
+QUESTION = re.compile(r"^(what|why|how|who|when|where|is|are|do|does|did|which|whats|what's)\b.*\?$")
+_ALL_STEPS = re.compile(r"\b(original|start (over|again|from scratch)|reset|beginning|all( of)? (the |my )?(edits|changes)|everything|initial)\b")
+_EDIT_WORDS = re.compile(r"\b(make|turn|add|remove|change|rotate|flip|crop|blur|sharpen|brighter|darker|into)\b")
+
+
+def dialogue_act(text: str) -> str | None:
+    """The non-edit act of a message, or None when it should be read as an edit request."""
+    if REDO.search(text) and not re.search(r"\b(undo|go back)\b(?! (the|that|my) undo)", text):
+        return "redo"
+    if UNDO.search(text):
+        return "undo"
+    if HELP.search(text) and not re.match(r"^(can|could|would|will) you\b(?! help)", text):
+        return "help"
+    if _EDIT_WORDS.search(text):
+        return None
+    if GREETING.match(text):
+        return "greeting"
+    if THANKS.search(text):
+        return "thanks"
+    if PRAISE.match(text):
+        return "praise"
+    if QUESTION.match(text):
+        return "question"
+    return None
+
+
+def undo_steps(text: str, edit_count: int) -> int:
+    """How many steps an undo or redo asks for: a number, 'all' (back to the original), or 1."""
+    if _ALL_STEPS.search(text) and re.search(r"\b(undo|back|revert|return|reset|start|restore|original)\b", text):
+        return max(1, edit_count)
+    words = re.sub(r"\b(a|an)\b", " ", text)
+    number = number_in(words)
+    return max(1, min(50, number)) if number is not None else 1

@@ -1,0 +1,238 @@
+"""LocalPolicy: a chat model that decides from the conversation text, offline, with no weights.
+
+It implements the same contract as the vLLM-served model: messages in (system prompt with the image
+history, the conversation), one AIMessage out with tool calls for the bound tools or plain text. The
+graph cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agent.policy import replies
+from agent.policy.commands import dialogue_act, undo_steps
+from agent.policy.lexicon import COLOR_WORD, match_cpu
+from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
+from agent.policy.vague import Vague, find_vagueness, fold_answer
+
+GENERATIVE_MARK = "Follows free-form instructions."
+APPLIED = re.compile(r"^Applied .*?, now the current image: (.+?)\.?$")
+EDIT_VERB = re.compile(
+    r"^(make|turn|change|replace|swap|switch|add|put|place|insert|remove|erase|delete|get rid of|take out|"
+    r"give|paint|draw|convert|transform|let|have|show|dress|set|move|fill|cover|apply|color|recolor|"
+    r"render|stylize|restyle|bring|hide|decorate|age|morph|transfer|fix|restore|colorize|repaint|"
+    r"redraw|create|generate|include|cartoonify|animate|style|reimagine|swap out|clean|clear|dye|light|"
+    r"illuminate|enlarge|shrink|extend|expand|widen|lengthen|shorten|fade|wipe)\b"
+)
+
+
+@dataclass
+class Context:
+    """What the policy reads from the messages it is given."""
+
+    text: str  # the latest user message, normalised
+    tools: dict[str, dict[str, Any]]  # bound tool schemas by name
+    edit_count: int = 0
+    can_redo: bool = False
+    pending: bool = False
+    pending_instruction: str = ""
+    clarified_request: str = ""  # the vague request the last turn asked about
+    last_edit: str = ""  # the instruction of the edit the last turn applied
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def generative(self) -> str | None:
+        """The bound tool that follows free-form instructions, if any."""
+        for name, schema in self.tools.items():
+            if GENERATIVE_MARK in schema["function"].get("description", ""):
+                return name
+        return None
+
+    def call(self, name: str, **args: Any) -> None:
+        """Queue a tool call."""
+        self.calls.append({"name": name, "args": args, "id": "call_" + uuid.uuid4().hex[:24], "type": "tool_call"})
+
+
+class LocalPolicy(BaseChatModel):
+    """The embedded dialogue policy: rules over the conversation text, no network, no downloads."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "dialogpaint-local-policy"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, BaseMessage]:
+        """Bind tool schemas (any format ``bind_tools`` accepts); they arrive in ``_generate``."""
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        tools = {t["function"]["name"]: t for t in kwargs.get("tools") or []}
+        message = decide(messages, tools)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def decide(messages: Sequence[BaseMessage], tools: dict[str, dict[str, Any]]) -> AIMessage:
+    """The policy: one decision for the latest user message."""
+    if not messages or isinstance(messages[-1], ToolMessage):
+        # Our calls are valid by construction; an error here means a tool was refused or missing.
+        return AIMessage(replies.CONFUSED)
+    ctx = read_context(messages, tools)
+    text = respond(ctx)
+    return AIMessage(content=text if not ctx.calls else "", tool_calls=ctx.calls)
+
+
+def respond(ctx: Context) -> str:
+    """Fill ``ctx.calls`` (or return chat text) for the latest message."""
+    said_no, after_no = strip_leading(NO, ctx.text)
+    said_yes, after_yes = strip_leading(YES, ctx.text)
+    act = dialogue_act(ctx.text)
+    if ctx.pending:
+        if said_no or act == "undo":
+            if not after_no or not edit(ctx, after_no, previous=ctx.pending_instruction):
+                ctx.calls.clear()
+                ctx.call("confirm_pending", approve=False)
+            return ""
+        if said_yes:
+            ctx.call("confirm_pending", approve=True)
+            if after_yes:
+                edit(ctx, after_yes)
+            return ""
+    if act in ("undo", "redo"):
+        steps = undo_steps(ctx.text, ctx.edit_count)
+        ctx.call(act, steps=steps)
+        return ""
+    if ctx.clarified_request and not said_no and act is None:
+        vague = find_vagueness(clean_instruction(ctx.clarified_request))
+        answer = clean_instruction(ctx.text)
+        if vague is not None and not (EDIT_VERB.match(answer) and edit(ctx, ctx.text)):
+            edit(ctx, fold_answer(vague, ctx.clarified_request, answer))
+            return ""
+        if ctx.calls:
+            return ""
+    if ctx.last_edit and (said_yes or said_no):
+        if said_yes and not after_yes:
+            return replies.acknowledge()
+        if said_no:
+            ctx.call("undo", steps=1)
+            if after_no:
+                edit(ctx, after_no, previous=ctx.last_edit)
+            return ""
+    if act is not None:
+        return replies.chat(act, ctx.tools)
+    if said_no and not after_no:
+        return replies.NOTHING_TO_CANCEL
+    if edit(ctx, ctx.text):
+        return ""
+    if said_yes and not after_yes:
+        return replies.acknowledge()
+    ctx.call("ask_clarification", question=replies.UNSURE, options=list(replies.EXAMPLES))
+    return ""
+
+
+def edit(ctx: Context, text: str, previous: str = "") -> bool:
+    """Queue edit calls for every clause (or one clarifying question); False if none is an edit.
+
+    ``previous`` is the instruction being corrected ('no, make it blue instead'): a vague correction
+    that names a colour is read as that instruction with the colour swapped.
+    """
+    found: list[tuple[str, dict[str, Any]]] = []
+    for clause in clauses(text):
+        instruction = clean_instruction(clause)
+        if not instruction:
+            continue
+        vague = find_vagueness(instruction)
+        if vague is not None and previous:
+            swapped = swap_color(previous, instruction)
+            if swapped:
+                instruction, vague = swapped, None
+        if vague is not None:
+            ask(ctx, vague)
+            return True
+        call = edit_call(ctx, instruction)
+        if call is not None:
+            found.append(call)
+    for name, args in found:
+        ctx.call(name, **args)
+    return bool(found)
+
+
+def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | None:
+    """The tool call for one explicit instruction: a CPU tool if one fits, else the generative one."""
+    cpu = match_cpu(instruction)
+    if cpu is not None and cpu.tool in ctx.tools:
+        return cpu.tool, {"instruction": instruction, **cpu.args}
+    plugin = plugin_for(ctx, instruction)
+    if plugin is not None:
+        return plugin, {"instruction": instruction}
+    if not (cpu is not None or EDIT_VERB.match(instruction) or re.search(r"\b(into|look like|style of|as a)\b", instruction)):
+        return None
+    if re.match(r"^(in the style of|as a|like a|like an)\b", instruction):
+        instruction = "make it " + instruction
+    generative = ctx.generative
+    return (generative, {"instruction": instruction}) if generative else None
+
+
+def plugin_for(ctx: Context, instruction: str) -> str | None:
+    """A bound tool outside the built-ins whose name words all appear in the instruction."""
+    words = re.findall(r"[a-z]+", instruction)
+    for name, schema in ctx.tools.items():
+        if name in replies.BUILTIN_NAMES or GENERATIVE_MARK in schema["function"].get("description", ""):
+            continue
+        required = set(schema["function"]["parameters"].get("required", [])) - {"instruction"}
+        parts = [p for p in name.split("_") if len(p) > 2]
+        if parts and not required and all(any(w.startswith(p[:5]) for w in words) for p in parts):
+            return name
+    return None
+
+
+def swap_color(previous: str, correction: str) -> str | None:
+    """'make the car red' + 'make it blue' -> 'make the car blue'."""
+    new = re.search(rf"\b{COLOR_WORD}\b", correction)
+    old = re.search(rf"\b{COLOR_WORD}\b", previous)
+    if not new or not old:
+        return None
+    return previous[: old.start()] + new.group(0) + previous[old.end() :]
+
+
+def ask(ctx: Context, vague: Vague) -> None:
+    """Queue one clarifying question (replacing anything queued)."""
+    ctx.calls.clear()
+    ctx.call("ask_clarification", question=vague.question, options=list(vague.options))
+
+
+def read_context(messages: Sequence[BaseMessage], tools: dict[str, dict[str, Any]]) -> Context:
+    """Extract the latest message and what the previous turn did."""
+    system = next((str(m.content) for m in messages if isinstance(m, SystemMessage)), "")
+    humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+    last = humans[-1] if humans else len(messages) - 1
+    ctx = Context(text=normalize(str(messages[last].content)), tools=tools)
+    if m := re.search(r"(\d+) edit\(s\) applied", system):
+        ctx.edit_count = int(m.group(1))
+    ctx.can_redo = "available to redo" in system
+    ctx.pending = "confirm_pending" in tools
+    if m := re.search(r"Awaiting the user's confirmation: I'm about to (.+?)\. Shall I", system):
+        ctx.pending_instruction = m.group(1)
+    previous = humans[-2] if len(humans) > 1 else -1
+    for message in messages[previous + 1 : last]:
+        if isinstance(message, AIMessage) and previous >= 0:
+            if any(c["name"] == "ask_clarification" for c in message.tool_calls):
+                ctx.clarified_request = normalize(str(messages[previous].content))
+        elif isinstance(message, ToolMessage) and (m := APPLIED.match(str(message.content))):
+            ctx.last_edit = m.group(1)
+    return ctx

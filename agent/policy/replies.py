@@ -1,0 +1,47 @@
+"""The local policy's own words: chat replies, help built from the bound tools, stock questions."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+BUILTIN_NAMES = frozenset(
+    "adjust_tone grayscale sepia invert tint posterize blur sharpen vignette vintage rotate flip crop resize "
+    "instruct_pix2pix".split()
+)
+CONFUSED = "Sorry, I couldn't do that. Could you say it another way?"
+NOTHING_TO_CANCEL = "OK, I'll leave the image as it is. What would you like to change?"
+UNSURE = "I'm not sure what change you'd like. What should I do to the image?"
+EXAMPLES = ("make it brighter", "make it black and white", "turn the sky purple", "undo the last edit")
+_ACKS = itertools.cycle(
+    ("Great, glad you like it! Anything else?", "Good. What next?", "Glad that works. Anything else to change?")
+)
+
+
+def acknowledge() -> str:
+    """A short acknowledgement after the user approves an edit."""
+    return next(_ACKS)
+
+
+def chat(act: str, tools: dict[str, dict[str, Any]]) -> str:
+    """A plain-text reply for a non-edit act."""
+    if act == "help":
+        return help_text(tools)
+    if act == "greeting":
+        return "Hi! Tell me how you'd like to change the image, e.g. 'make it brighter' or 'turn the sky purple'."
+    if act == "thanks":
+        return "You're welcome! Anything else you'd like to change?"
+    if act == "praise":
+        return "Thanks! Anything else you'd like to change?"
+    return "I can only help with editing this image. " + help_text(tools)
+
+
+def help_text(tools: dict[str, dict[str, Any]]) -> str:
+    """What the bound editing tools can do, in one paragraph."""
+    names = [n for n in tools if n not in ("ask_clarification", "undo", "redo", "confirm_pending")]
+    return (
+        "I edit your image through conversation. Tools: "
+        + ", ".join(n.replace("_", " ") for n in names)
+        + ". Tell me what to change ('make it warmer', 'turn the dog into a cheetah'); I ask when a "
+        "request is unclear, and you can say 'undo', 'go back two steps' or 'redo' at any time."
+    )

@@ -1,0 +1,131 @@
+"""Text handling for the local policy: normalising, numbers, politeness, clauses, yes and no."""
+
+from __future__ import annotations
+
+import re
+
+NUMBER_WORDS = {
+    "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "couple": 2, "twice": 2, "three": 3,
+    "thrice": 3, "few": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "forty-five": 45,
+    "fourty": 40, "sixty": 60, "ninety": 90, "hundred": 100,
+}  # fmt: skip
+
+_SPELLING = [
+    (r"\bcolours?\b", lambda m: m.group(0).replace("colour", "color")),
+    (r"\bgrey", lambda m: "gray"),
+    (r"\bb ?& ?w\b|\bb/w\b", lambda m: "black and white"),
+    (r"\bpic\b|\bpicture\b|\bphotograph\b|\bphoto\b|\bimg\b", lambda m: "image"),
+    (r"\bpls\b|\bplz\b", lambda m: "please"),
+    (r"\bu\b", lambda m: "you"),
+]
+
+_POLITE_START = re.compile(
+    r"^(?:(?:ok(?:ay)?|alright|all right|hey|hi|hello|so|now|well|hmm+|um+|uh+|great|nice|cool|perfect|"
+    r"good|thanks|thank you|also|and|then|next|actually|oh|wow|right|sure|yes|yeah|yep)[,!.]?\s+)+"
+)
+_POLITE_REQUEST = re.compile(
+    r"^(?:(?:can|could|would|will) you(?: please| maybe| possibly| kindly)?\s+|please\s+|kindly\s+|"
+    r"i(?:'d| would) (?:really )?(?:like|love)(?: (?:you|it if you))?(?: to)?(?: (?:please|could))?\s+|"
+    r"i (?:want|need) (?:you )?to\s+|i wanna\s+|let'?s\s+|try(?: to)?\s+|go ahead and\s+|"
+    r"(?:maybe|perhaps)\s+|just\s+|help me\s+|now\s+|also\s+|then\s+|is it possible to\s+|"
+    r"do you think you could\s+|how about(?: you)?\s+|what about\s+|(?:can|could) we\s+|we should\s+|"
+    r"you should\s+|i think you should\s+|i'd prefer (?:you )?to\s+|time to\s+)+"
+)
+_POLITE_END = re.compile(
+    r"(?:[,\s]+(?:please|for me|thanks|thank you|if you can|if possible|if you could|a bit more)|\s*[.!?]+)+$"
+)
+_GERUNDS = {
+    "adding": "add", "making": "make", "turning": "turn", "changing": "change", "removing": "remove",
+    "putting": "put", "giving": "give", "replacing": "replace", "converting": "convert",
+    "rotating": "rotate", "flipping": "flip", "cropping": "crop", "blurring": "blur",
+    "sharpening": "sharpen", "brightening": "brighten", "darkening": "darken", "painting": "paint",
+    "inverting": "invert", "resizing": "resize", "mirroring": "mirror", "erasing": "erase",
+}  # fmt: skip
+
+
+def normalize(text: str) -> str:
+    """Lower case, plain quotes, one spelling (color, gray, image), single spaces."""
+    text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = re.sub(r"\s+", " ", text).strip()
+    for pattern, repl in _SPELLING:
+        text = re.sub(pattern, repl, text)
+    return text
+
+
+def clean_instruction(clause: str) -> str:
+    """Strip politeness and hedging so what is left reads as an imperative instruction."""
+    text = clause.strip(" ,.;:!?\"'")
+    previous = None
+    while previous != text:
+        previous = text
+        text = _POLITE_START.sub("", text)
+        text = _POLITE_REQUEST.sub("", text)
+        text = _POLITE_END.sub("", text).strip(" ,.;:!?\"'")
+    words = text.split(" ", 1)
+    if words and words[0] in _GERUNDS:
+        text = " ".join([_GERUNDS[words[0]], *words[1:]])
+    text = re.sub(r"^i (?:want|need|would like|'d like) (?!to\b)(.+)$", r"make \1", text)
+    text = re.sub(r"^(?:what if|imagine if|imagine) (.+?) (?:was|were|is) (.+)$", r"turn \1 into \2", text)
+    text = re.sub(r"^(.+?) (?:should|could|needs to|has to|must) be (.+)$", r"make \1 \2", text)
+    text = re.sub(r"^(.+?) (?:should|needs to|has to|must) look (.+)$", r"make \1 look \2", text)
+    return re.sub(r"\s+instead$", "", text).strip()
+
+
+_CLAUSE_SPLIT = re.compile(r"\s*(?:;|,? and then|, then|\bthen\b|\balso\b|,? after that|\bplus\b)\s+")
+_PROTECTED = {"black and white": "black_and_white", "rock and roll": "rock_and_roll"}
+
+
+def clauses(text: str) -> list[str]:
+    """Split a message into instruction clauses on 'then', ';', 'also', and ', and' / ' and '."""
+    for phrase, token in _PROTECTED.items():
+        text = text.replace(phrase, token)
+    parts = [p for p in _CLAUSE_SPLIT.split(text) if p.strip()]
+    out: list[str] = []
+    for part in parts:
+        out.extend(p for p in re.split(r",\s*(?:and\s+)?|\s+and\s+(?=(?:make|turn|add|remove|give|change|"
+                                        r"rotate|flip|crop|blur|sharpen|put|replace|increase|reduce|"
+                                        r"convert|apply|resize|invert|mirror|brighten|darken|then)\b)", part)
+                   if p.strip())  # fmt: skip
+    restore = {v: k for k, v in _PROTECTED.items()}
+    return [re.sub("|".join(restore), lambda m: restore[m.group(0)], p).strip() for p in out]
+
+
+def number_in(text: str) -> int | None:
+    """The first number in the text, as digits or words ('two', 'a couple', 'twice')."""
+    match = re.search(r"(-?\d+(?:\.\d+)?)", text)
+    if match:
+        return round(float(match.group(1)))
+    for word in re.findall(r"[a-z-]+", text):
+        if word in NUMBER_WORDS and word not in ("a", "an"):
+            return NUMBER_WORDS[word]
+    return None
+
+
+YES = re.compile(
+    r"^(?:yes|yeah|yea|yep|yup|ya|sure|ok|okay|k|alright|all right|of course|absolutely|definitely|"
+    r"certainly|correct|right|exactly|perfect|great|good|fine|sounds good|sounds great|looks good|"
+    r"looks great|go ahead|go for it|do it|please do|please|that's right|that is right|that's it|"
+    r"that's correct|that's perfect|that's great|that's good|that works|works for me|i agree|agreed|"
+    r"confirm(?:ed)?|proceed|lgtm|love it|i love it|nice|awesome|cool|thank you|thanks|cheers|"
+    r"much better|better|that's better|looks right|that's what i wanted|just right|spot on|indeed|"
+    r"affirmative|why not|go on|do that|yes do it|make it so|apply it|keep it)"
+    r"(?:[\s,.!]+|$)"
+)
+NO = re.compile(
+    r"^(?:no|nope|nah|not really|not quite|don't|do not|dont|cancel|stop|wrong|that's wrong|"
+    r"that is wrong|that's not (?:it|right|what i (?:wanted|meant|asked for))|not what i (?:wanted|meant)|"
+    r"incorrect|never ?mind|no thanks|no thank you|hmm,? no|actually,? no|wait,? no|"
+    r"i don't (?:like|want) (?:it|that|this)|that's bad|that looks (?:bad|wrong|terrible|awful)|"
+    r"ugh|negative|hold on|wait|not that|skip it|forget it|don't do (?:it|that))"
+    r"(?:[\s,.!]+|$)"
+)
+
+
+def strip_leading(pattern: re.Pattern[str], text: str) -> tuple[bool, str]:
+    """Whether the text starts with (repeated) matches of the pattern, and the rest after them."""
+    matched = False
+    while (m := pattern.match(text)) and m.end() > 0:
+        matched = True
+        text = text[m.end() :]
+    return matched, text.strip(" ,.!?;:-")

@@ -1,0 +1,128 @@
+"""Spotting requests too vague to execute, the question to ask, and folding the answer back in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.policy.lexicon import COLOR_WORD, GENERIC
+
+EVALUATIVE = set(
+    "better nicer prettier beautiful more good great nice cool cooler awesome amazing interesting different "
+    "else special professional fancier fancy appealing attractive stunning perfect best fun funny creative "
+    "artistic unique improved improve fix fixed enhance enhanced new fresh cleaner polished right correct "
+    "wow epic lovely gorgeous striking dramatic something anything stuff things whatever somehow".split()
+)
+VAGUE_VERBS = re.compile(
+    r"^(change|modify|edit|alter|transform|redo|tweak|update|improve|enhance|fix|touch up|clean up|"
+    r"retouch|spice up|jazz up|do something|do anything|play with|mess with|work on|rework|make|turn|"
+    r"adjust|correct|polish|beautify|upgrade|surprise me|do your (thing|magic)|whatever)\b"
+)
+PRONOUN = r"(it|this|that|them|things|everything in it)"
+WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the image|full image|all over|every ?thing)\b")
+
+
+@dataclass(frozen=True)
+class Vague:
+    """Why a request cannot be executed yet, the question to ask, and how to read the answer."""
+
+    kind: str  # change | target | value | add | remove | rotate | crop | size | direction
+    question: str
+    options: tuple[str, ...]
+    subject: str = ""  # colour for 'target', object for 'value', property for 'direction'
+    verb: str = ""
+
+
+def content_words(text: str) -> list[str]:
+    """Words that are neither generic nor evaluative."""
+    words = re.findall(r"[a-z][a-z'-]*", text)
+    return [w for w in words if w not in GENERIC and w not in EVALUATIVE]
+
+
+def find_vagueness(clause: str) -> Vague | None:
+    """A Vague if the clause lacks the target, the value or the change itself; None if explicit."""
+    if m := re.fullmatch(rf"(make|turn|paint|color|change|recolor|dye|do) {PRONOUN}( all| completely)?( to| into| in)? (?P<c>{COLOR_WORD})", clause):
+        color = m.group("c")
+        return Vague("target", f"Which part should become {color}: the whole image (a {color} tint) or a "
+                     "specific object?", (f"the whole image, as a {color} tint", "a specific object (which one?)"),
+                     subject=color)  # fmt: skip
+    if m := re.fullmatch(r"(change|alter|modify|switch|swap|redo|fix|edit|adjust|update|replace) (the |my |his |her |their )(?P<x>[a-z ]+?)( color| colors)?", clause):
+        thing = m.group("x")
+        if thing in ("brightness", "contrast", "saturation", "exposure", "temperature", "warmth"):
+            return Vague("direction", f"Should the {thing} go up or down?", ("up", "down"), subject=thing)
+        if content_words(thing) and thing not in ("image", "whole image"):
+            verb = "replace" if m.group(1) in ("replace", "swap", "switch") else "change"
+            asked = "be replaced with" if verb == "replace" else "become"
+            return Vague("value", f"What should the {thing} {asked}?", (), subject=thing, verb=verb)
+    if re.fullmatch(r"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)( to it| to the image| in it| in the image| here)?", clause):  # fmt: skip
+        return Vague("add", "What should I add, and where?", ("a hat on the person", "a rainbow in the sky", "snow"))
+    if re.fullmatch(r"(remove|delete|erase|get rid of|take out|take away|hide) (it|this|that|something|things|stuff|the thing|that thing|some ?thing)", clause):
+        return Vague("remove", "What should I remove?", ())
+    if re.fullmatch(r"(rotate|turn|spin)( it| the image)?( around| a bit| slightly)?", clause):
+        return Vague("rotate", "Which way should I rotate it?", ("90° clockwise", "90° counter-clockwise", "180°"))
+    if re.fullmatch(r"(crop|trim|cut)( it| the image)?( a bit| down| a little)?", clause):
+        return Vague("crop", "Which part should I crop away, and how much?",
+                     ("the left side", "the top quarter", "zoom in on the centre"))  # fmt: skip
+    if re.fullmatch(r"(make )?(it|this) (bigger|smaller|larger|huge|tiny)", clause):
+        return Vague("size", "Do you mean resizing the whole image, or making something in it bigger or "
+                     "smaller (what)?", ("resize the whole image", "a specific object"),
+                     subject=clause.split()[-1])  # fmt: skip
+    if VAGUE_VERBS.match(clause) and not content_words(VAGUE_VERBS.sub("", clause, count=1)):
+        words = set(re.findall(r"[a-z]+", clause))
+        if words & EVALUATIVE or len(words) <= 3 or not words - GENERIC - EVALUATIVE:
+            return Vague("change", "What would you like me to change?",
+                         ("make it brighter", "make it black and white", "give it a vintage look",
+                          "turn it into a watercolor painting"))  # fmt: skip
+    return None
+
+
+def fold_answer(vague: Vague, original: str, answer: str) -> str:
+    """Combine the vague request with the user's answer into one explicit instruction."""
+    answer = re.sub(r"^(i mean|i meant|just|only|maybe|probably|um|uh|well|how about|let's say|"
+                    r"the answer is|go with|let's go with|i'd say|i want)\s+", "", answer).strip()  # fmt: skip
+    whole = bool(WHOLE_IMAGE.search(answer)) or answer in ("it", "all", "tint", "a tint")
+    if vague.kind == "target":
+        if whole:
+            return f"give the whole image a {vague.subject} tint"
+        return f"make {noun_phrase(answer)} {vague.subject}"
+    if vague.kind == "value":
+        answer = re.sub(r"^(to|into|with|by|for)\s+", "", answer)
+        if vague.verb == "replace":
+            return f"replace the {vague.subject} with {answer}"
+        return f"change the {vague.subject} to {answer}"
+    if vague.kind in ("add", "remove"):
+        thing = re.sub(r"^(add|remove)\s+", "", answer)
+        return f"{vague.kind} {thing}"
+    if vague.kind == "rotate":
+        return f"rotate it {answer}"
+    if vague.kind == "crop":
+        return f"crop {answer}" if not answer.startswith(("crop", "zoom", "cut", "trim")) else answer
+    if vague.kind == "size":
+        if whole or "resize" in answer:
+            return f"make the whole image {vague.subject}"
+        return f"make {noun_phrase(answer)} {vague.subject}"
+    if vague.kind == "direction":
+        up = bool(re.search(r"\b(up|more|higher|increase|raise|brighter|stronger)\b", answer))
+        return f"{'increase' if up else 'decrease'} the {vague.subject}"
+    return as_instruction(answer)
+
+
+def noun_phrase(text: str) -> str:
+    """'car' -> 'the car'; keeps an existing determiner."""
+    text = text.strip()
+    if re.match(r"^(the|a|an|my|his|her|their|its|this|that|these|those|all|both|every)\b", text):
+        return text
+    return f"the {text}"
+
+
+def as_instruction(answer: str) -> str:
+    """Read a bare answer ('brighter', 'a painting', 'winter') as an instruction about the image."""
+    if re.match(r"^(make|turn|add|remove|change|give|put|replace|convert|transform|apply|rotate|flip|crop|"
+                r"blur|sharpen|increase|decrease|reduce|boost|invert|resize|paint|draw|erase|let|have)\b", answer):  # fmt: skip
+        return answer
+    if re.match(r"^(a|an)\s", answer):
+        return f"turn it into {answer}"
+    if re.match(r"^(more|less|a bit|slightly|much|very|brighter|darker|warmer|cooler|black and white|"
+                r"sharper|blurr|vintage|retro|sepia|grayscale)", answer) or answer.endswith(("er", "ish")):  # fmt: skip
+        return f"make it {answer}"
+    return f"make it look like {answer}"
