@@ -10,7 +10,7 @@ from agent.settings import Settings
 def make_chat_model(settings: Settings) -> BaseChatModel:
     """The dialogue model the settings ask for; heavy clients are imported only when chosen."""
     if settings.llm == "local":
-        from agent.policy.local import LocalPolicy  # noqa: PLC0415
+        from agent.policy.local import LocalPolicy
 
         return LocalPolicy()
     return openai_compatible(settings)
@@ -22,8 +22,8 @@ def openai_compatible(settings: Settings) -> BaseChatModel:
     The OpenAI client is the only retry layer (``max_retries``); it does not retry 4xx other than 429.
     """
     try:
-        import httpx  # noqa: PLC0415
-        from langchain_openai import ChatOpenAI  # noqa: PLC0415
+        import httpx
+        from langchain_openai import ChatOpenAI
     except ImportError as exc:
         raise RuntimeError(
             "an OpenAI-compatible --llm needs langchain-openai: pip install 'dialogpaint[vllm]'"

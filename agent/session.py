@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -134,8 +134,13 @@ class Session:
         """Whether the session has been saved."""
         return bool(self.engine.graph.get_state(self.config).values.get("revisions"))
 
-    def send(self, text: str) -> Reply:
-        """Handle one user message; answers a pending confirmation transparently."""
+    def send(self, text: str, on_progress: Callable[[dict[str, Any]], None] | None = None) -> Reply:
+        """Handle one user message; answers a pending confirmation transparently.
+
+        Args:
+            on_progress: called with each progress event a tool reports ({"kind": "progress",
+                "tool", "step", "total"}), e.g. to drive a progress bar.
+        """
         text = text.strip()
         limit = self.engine.limits.max_message_chars
         if not text:
@@ -146,10 +151,13 @@ class Session:
         if not lock.acquire(blocking=False):
             raise SessionBusy(f"session {self.id} is still handling the previous message")
         try:
-            graph_input: Any = (
-                Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
-            )
-            self.engine.graph.invoke(graph_input, self.config, context=self.engine.deps, durability="sync")
+            graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
+            run = {"config": self.config, "context": self.engine.deps, "durability": "sync"}
+            if on_progress is None:
+                self.engine.graph.invoke(graph_input, **run)
+            else:
+                for event in self.engine.graph.stream(graph_input, stream_mode="custom", **run):
+                    on_progress(event)
         finally:
             lock.release()
         return self.last_reply()

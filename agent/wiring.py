@@ -31,9 +31,7 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
         allow_cpu=settings.allow_cpu,
         max_side=settings.editor_max_side,
     )
-    return load_registry(
-        configured=[pix2pix], enabled=settings.tools_enabled, disabled=settings.tools_disabled
-    )
+    return load_registry(configured=[pix2pix], enabled=settings.tools_enabled, disabled=settings.tools_disabled)
 
 
 def create_engine(

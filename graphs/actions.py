@@ -46,8 +46,7 @@ def confirm(state: EditState) -> dict[str, Any]:
     payload = {"kind": "confirm_edit", "question": question, "edits": [dict(c) for c in calls]}
     answer = interrupt(payload)
     waiting = [
-        tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question)
-        for c in calls
+        tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question) for c in calls
     ]
     pending = PendingEdit(calls=calls, question=question)
     return {"messages": [*waiting, HumanMessage(str(answer))], "pending": pending}
@@ -82,9 +81,13 @@ def edit(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
             index[revision["id"]] = revision
             head = revision["id"]
     if approving:
-        results = [merged_answer(first["id"], results)] if results else [
-            tool_message(first["id"], "Nothing is awaiting confirmation.", "failed", "There was nothing to apply.")
-        ]
+        results = (
+            [merged_answer(first["id"], results)]
+            if results
+            else [
+                tool_message(first["id"], "Nothing is awaiting confirmation.", "failed", "There was nothing to apply.")
+            ]
+        )
     update: dict[str, Any] = {"messages": results, "revisions": made, "head": head, "pending": None}
     if made:
         update["redo_stack"] = []  # an edit after undo starts a branch
@@ -139,7 +142,13 @@ def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[Gr
     if result.mode != "RGB" or min(result.size) < 1:
         raise EditFailed(f"{call.tool.name} returned a {result.mode} image of size {result.size}")
     key = put_image(deps.store, result)
-    logger.info("edit %s %s -> %s in %.3fs", call.tool.name, parent["image"][:12], key[:12], time.perf_counter() - start)
+    logger.info(
+        "edit %s %s -> %s in %.3fs",
+        call.tool.name,
+        parent["image"][:12],
+        key[:12],
+        time.perf_counter() - start,
+    )
     recipe = {**params, "seed": seed}
     return tree.new_revision(key, parent=parent["id"], instruction=call.instruction, tool=call.tool.name, params=recipe)
 
@@ -188,7 +197,9 @@ def move_head(state: EditState, kind: str) -> dict[str, Any]:
     revisions, head, stack = state.get("revisions", []), state.get("head"), state.get("redo_stack", [])
     move = tree.undo(revisions, head, stack, steps) if kind == "undo" else tree.redo(head, stack, steps)
     if move.moved == 0:
-        text = "There is nothing to undo: this is the original image." if kind == "undo" else "There is nothing to redo."
+        text = (
+            "There is nothing to undo: this is the original image." if kind == "undo" else "There is nothing to redo."
+        )
         return {"messages": [tool_message(call["id"], text, kind, text, steps=0)]}
     assert move.head is not None
     verb = "Undid" if kind == "undo" else "Redid"

@@ -34,7 +34,10 @@ def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
         answer = model.invoke(prompt)
     except Exception as exc:  # the boundary with the dialogue model: end the turn, keep the session
         logger.exception("dialogue model call failed")
-        text = f"Sorry, the dialogue model is not answering right now ({type(exc).__name__}). Nothing was changed; please try again."
+        text = (
+            f"Sorry, the dialogue model is not answering right now ({type(exc).__name__}). "
+            "Nothing was changed; please try again."
+        )
         return {"messages": [AIMessage(text)]}
     if not isinstance(answer, AIMessage):
         answer = AIMessage(content=answer.content)
@@ -58,13 +61,14 @@ def system_message(deps: GraphDeps, state: EditState) -> SystemMessage:
 
 def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMessage]:
     """The latest messages that fit the budget, starting at a user message so tool calls stay paired."""
-    return trim_messages(
+    trimmed: list[AnyMessage] = trim_messages(  # type: ignore[assignment]
         list(messages),
         max_tokens=max_tokens,
         token_counter="approximate",
         strategy="last",
         start_on="human",
     )
+    return trimmed
 
 
 def check_calls(answer: AIMessage, deps: GraphDeps, *, pending_allowed: bool) -> list[ToolMessage]:

@@ -27,7 +27,7 @@ def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
     calls = open_calls(messages)
     if not calls:
         if isinstance(messages[-1], AIMessage):  # plain text: a chat reply or an apology
-            return END
+            return "__end__"
         _, answers = latest_round(messages)
         if any(outcome(m).get("kind") == "invalid" for m in answers):
             return "decide"
@@ -35,8 +35,10 @@ def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
     name = calls[0]["name"]
     if name == "ask_clarification":
         return "clarify"
-    if name in ("undo", "redo"):
-        return name  # type: ignore[return-value]
+    if name == "undo":
+        return "undo"
+    if name == "redo":
+        return "redo"
     if name == "confirm_pending":
         return "edit" if calls[0]["args"].get("approve") else "confirm"
     return "confirm" if needs_confirmation(state, runtime.context) else "edit"
@@ -58,7 +60,9 @@ def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
     return costly or "clarify" in previous
 
 
-def build_graph(checkpointer: Checkpointer = None) -> CompiledStateGraph[EditState, GraphDeps, EditState, EditState]:
+def build_graph(
+    checkpointer: Checkpointer = None,
+) -> CompiledStateGraph[EditState, GraphDeps, EditState, EditState]:
     """Compile the editing graph; run it with ``context=GraphDeps(...)`` and a thread id."""
     builder = StateGraph(EditState, context_schema=GraphDeps)
     for node in (decide, clarify, confirm, edit, undo, redo, reply):

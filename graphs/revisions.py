@@ -81,9 +81,7 @@ def describe(revision: Revision) -> str:
     return f"'{revision['instruction']}' ({revision['tool']})"
 
 
-def summarize(
-    revisions: Sequence[Revision], head: str | None, redo_stack: Sequence[str], max_items: int = 8
-) -> str:
+def summarize(revisions: Sequence[Revision], head: str | None, redo_stack: Sequence[str], max_items: int = 8) -> str:
     """The short text summary of the image history that goes into the model's system prompt."""
     path = lineage(revisions, head)
     if not path:

@@ -23,14 +23,13 @@ INSTRUCTION_FIELD = {
 class AskClarification(BaseModel):
     """Ask the user one clarifying question instead of editing, because the request is too vague to
     execute: the target, the value or the change itself is unclear (e.g. 'make it better', 'change
-    it to something else'). Offer concrete options."""
+    it to something else'). Offer concrete options.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=3, max_length=500, description="One short question.")
-    options: list[str] = Field(
-        default_factory=list, max_length=6, description="Concrete choices to offer, if any."
-    )
+    options: list[str] = Field(default_factory=list, max_length=6, description="Concrete choices to offer, if any.")
 
 
 class Undo(BaseModel):
@@ -52,7 +51,8 @@ class Redo(BaseModel):
 class ConfirmPending(BaseModel):
     """Answer the edit that is awaiting the user's confirmation: approve=true applies it (the user
     said yes), approve=false discards it (the user said no). If the user asks for a different edit
-    instead, call that edit tool rather than this one."""
+    instead, call that edit tool rather than this one.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

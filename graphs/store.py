@@ -67,6 +67,7 @@ class FileImageStore:
         return self.root / key[:2] / f"{key}.png"
 
     def put(self, png: bytes) -> str:
+        """Store PNG bytes under their sha256; an existing key is left as is."""
         key = image_key(png)
         target = self.path(key)
         if target.exists():
@@ -85,6 +86,7 @@ class FileImageStore:
         return key
 
     def get(self, key: str) -> bytes:
+        """The PNG bytes of a key; ImageNotFound if absent or malformed."""
         try:
             return self.path(key).read_bytes()
         except FileNotFoundError:

@@ -71,7 +71,8 @@ class Invert(PillowTool[InvertParams]):
 
 class TintParams(BaseModel):
     """Tint the whole image toward one colour (a colour cast over everything, e.g. 'make it
-    bluish'). To recolour one object instead, use an instruction-following tool."""
+    bluish'). To recolour one object instead, use an instruction-following tool.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -68,7 +68,8 @@ class Flip(PillowTool[FlipParams]):
 
 class CropParams(BaseModel):
     """Crop the image by cutting away a fraction of its width or height from each side (e.g.
-    left=0.5 keeps the right half; 0.1 on every side zooms in on the centre)."""
+    left=0.5 keeps the right half; 0.1 on every side zooms in on the centre).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -123,7 +124,8 @@ def crop_box_size(size: tuple[int, int], params: CropParams) -> tuple[int, int]:
 
 class ResizeParams(BaseModel):
     """Resize (scale) the whole image: by a factor, or to a width and/or height in pixels (the aspect
-    ratio is kept when only one is given)."""
+    ratio is kept when only one is given).
+    """
 
     model_config = ConfigDict(extra="forbid")
 

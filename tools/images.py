@@ -42,8 +42,7 @@ def decode_image(
     width, height = image.size
     if width * height > max_pixels:
         raise ImageRejected(
-            f"the image is {width}x{height} = {width * height:,} pixels; "
-            f"the limit is {max_pixels:,} pixels"
+            f"the image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} pixels"
         )
     try:
         image.load()

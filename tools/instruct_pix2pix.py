@@ -37,16 +37,15 @@ class InstructPix2PixParams(BaseModel):
     """Edit the image by following a free-form instruction with the InstructPix2Pix diffusion model:
     change, add, remove or replace objects, materials, styles, seasons, weather, time of day or
     backgrounds (e.g. 'turn the dog into a cheetah', 'make it look like winter'). Use it when no
-    specific tool fits. The instruction must be imperative and self-contained."""
+    specific tool fits. The instruction must be imperative and self-contained.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     instruction: str = Field(min_length=2, max_length=300, description="E.g. 'turn the sky purple'.")
     # 20 steps with Euler ancestral is the interactive default; the paper samples 100 steps.
     steps: int = Field(20, ge=1, le=150, description="Denoising steps; more is slower, finer.")
-    guidance_scale: float = Field(
-        7.5, ge=1.0, le=20.0, description="s_T: how strongly to follow the instruction."
-    )
+    guidance_scale: float = Field(7.5, ge=1.0, le=20.0, description="s_T: how strongly to follow the instruction.")
     image_guidance_scale: float = Field(
         1.5, ge=1.0, le=5.0, description="s_I: how closely to stay with the input image."
     )
@@ -116,7 +115,7 @@ class InstructPix2Pix:
     ) -> Image.Image:
         """Edit ``image`` by ``params.instruction``; NaN or black results raise EditFailed."""
         assert isinstance(params, InstructPix2PixParams)
-        import torch  # noqa: PLC0415 - heavy; only when an edit actually runs
+        import torch
 
         # 1. Load (once per process) and pick the scheduler.
         pipe = self.pipeline()
@@ -140,8 +139,7 @@ class InstructPix2Pix:
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             raise EditFailed(
-                f"out of GPU memory editing at {work.width}x{work.height}; "
-                "try a smaller image or max side"
+                f"out of GPU memory editing at {work.width}x{work.height}; try a smaller image or max side"
             ) from None
         logger.info("instruct_pix2pix %d steps at %s in %.2fs", params.steps, work.size, time.perf_counter() - start)
         # 4. Refuse broken outputs, then return at the input's size.
@@ -163,21 +161,20 @@ _load_lock = threading.Lock()
 
 def load_pipeline(model: str, device: str | None, allow_cpu: bool) -> Any:
     """Load the pipeline once per (model, device): fp16 on CUDA, fp32 on an allowed CPU."""
-    import torch  # noqa: PLC0415
-    from diffusers import StableDiffusionInstructPix2PixPipeline  # noqa: PLC0415
+    import torch
+    from diffusers import StableDiffusionInstructPix2PixPipeline
 
     target = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if target.startswith("cpu") and not allow_cpu:
         raise ToolUnavailable(
-            "instruct_pix2pix found no CUDA GPU; allow the (slow) CPU with --allow-cpu "
-            "or DIALOGPAINT_ALLOW_CPU=1"
+            "instruct_pix2pix found no CUDA GPU; allow the (slow) CPU with --allow-cpu or DIALOGPAINT_ALLOW_CPU=1"
         )
     with _load_lock:
         key = (model, target)
         if key not in _pipelines:
             dtype = torch.float16 if target.startswith("cuda") else torch.float32
             try:
-                pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
+                pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(  # type: ignore[no-untyped-call]
                     model, torch_dtype=dtype, safety_checker=None, local_files_only=True
                 )
             except (OSError, ValueError) as exc:
@@ -194,7 +191,7 @@ def load_pipeline(model: str, device: str | None, allow_cpu: bool) -> Any:
 
 def make_scheduler(name: Scheduler, config: Any) -> Any:
     """Build the named scheduler from the pipeline's scheduler config."""
-    import diffusers  # noqa: PLC0415
+    import diffusers
 
     classes = {
         "euler_ancestral": diffusers.EulerAncestralDiscreteScheduler,
@@ -225,13 +222,12 @@ def step_reporter(progress: ProgressCallback | None, total: int) -> Any:
 
 def checked_frame(frame: np.ndarray) -> Image.Image:
     """Convert a float HxWx3 frame in [0, 1] to an image, refusing NaN or all-black output."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     if not np.isfinite(frame).all():
         raise EditFailed("the diffusion model produced NaN values (fp16 overflow); nothing was saved")
     if float(frame.max()) < 1.0 / 255.0:
         raise EditFailed(
-            "the diffusion model produced an all-black image (safety filter or overflow); "
-            "nothing was saved"
+            "the diffusion model produced an all-black image (safety filter or overflow); nothing was saved"
         )
     return Image.fromarray((frame.clip(0.0, 1.0) * 255.0).round().astype(np.uint8), "RGB")

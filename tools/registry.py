@@ -55,8 +55,7 @@ class ToolRegistry(Mapping[str, EditTool]):
             validate_tool(tool, origin)
             if tool.name in self._tools:
                 raise RegistryError(
-                    f"{origin}: a tool named {tool.name!r} is already registered by "
-                    f"{self._origins[tool.name]}"
+                    f"{origin}: a tool named {tool.name!r} is already registered by {self._origins[tool.name]}"
                 )
             self._tools[tool.name] = tool
             self._origins[tool.name] = origin
@@ -131,7 +130,7 @@ def load_registry(
     """
     chosen = {tool.name: tool for tool in configured}
     entries: list[tuple[EditTool, str]] = [
-        (chosen.pop(cls.name, None) or cls(), "builtin") for cls in BUILTIN_TOOLS
+        (chosen.pop(cls.name) if cls.name in chosen else cls(), "builtin") for cls in BUILTIN_TOOLS
     ]
     entries += [(tool, "configured") for tool in chosen.values()]
     if plugins:

@@ -13,18 +13,15 @@ from tools.base import PillowTool
 class AdjustToneParams(BaseModel):
     """Adjust the tone of the whole image: brightness, contrast, saturation (colour intensity) and
     warmth (colour temperature). Factors of 1.0 and warmth 0 leave that property unchanged; set only
-    what the user asked for."""
+    what the user asked for.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     brightness: float = Field(1.0, ge=0.2, le=3.0, description="Below 1 darker, above 1 brighter.")
     contrast: float = Field(1.0, ge=0.2, le=3.0, description="Below 1 flatter, above 1 punchier.")
-    saturation: float = Field(
-        1.0, ge=0.0, le=3.0, description="0 removes colour, below 1 muted, above 1 more vivid."
-    )
-    warmth: float = Field(
-        0.0, ge=-1.0, le=1.0, description="Negative cooler (bluer), positive warmer (more orange)."
-    )
+    saturation: float = Field(1.0, ge=0.0, le=3.0, description="0 removes colour, below 1 muted, above 1 more vivid.")
+    warmth: float = Field(0.0, ge=-1.0, le=1.0, description="Negative cooler (bluer), positive warmer (more orange).")
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:

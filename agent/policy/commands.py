@@ -8,8 +8,8 @@ from agent.policy.text import number_in
 
 UNDO = re.compile(
     r"\b(undo|un-do|revert|roll ?back|go back|step back|take (that|it|this) back|back up|"
-    r"reverse (that|it|the last)|cancel (that|the last|it|my last)|forget (that|it|about (that|it)|the last|this|what i said)|"
-    r"scratch that|never ?mind (that|the last)|(remove|drop|delete|discard|lose|ditch) (the|that|my) (last|previous|latest) "
+    r"reverse (that|it|the last)|cancel (that|the last|it|my last)|forget (that|it|about (that|it)|the last|this|what i said)|"  # noqa: E501
+    r"scratch that|never ?mind (that|the last)|(remove|drop|delete|discard|lose|ditch) (the|that|my) (last|previous|latest) "  # noqa: E501
     r"(edit|change|step|one|thing)s?|(remove|drop|delete|discard) (that|this) (edit|change)|"
     r"the way it was|how it was( before)?|(liked|prefer(red)?) (it|the (old|previous|last) (one|version)) better|"
     r"(it|that) was better before|previous (version|one)|(back|return) to (the )?(original|previous|start|beginning|"
@@ -34,7 +34,9 @@ PRAISE = re.compile(
     r"that's (great|nice|cool|awesome|perfect|amazing|beautiful|lovely)|lovely|impressive|ha+|lol|haha)\b"
 )
 QUESTION = re.compile(r"^(what|why|how|who|when|where|is|are|do|does|did|which|whats|what's)\b.*\?$")
-_ALL_STEPS = re.compile(r"\b(original|start (over|again|from scratch)|reset|beginning|all( of)? (the |my )?(edits|changes)|everything|initial)\b")
+_ALL_STEPS = re.compile(
+    r"\b(original|start (over|again|from scratch)|reset|beginning|all( of)? (the |my )?(edits|changes)|everything|initial)\b"  # noqa: E501
+)
 _EDIT_WORDS = re.compile(r"\b(make|turn|add|remove|change|rotate|flip|crop|blur|sharpen|brighter|darker|into)\b")
 
 

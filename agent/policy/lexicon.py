@@ -28,20 +28,172 @@ COLOR_WORD = r"(?:" + "|".join(sorted([*COLORS, *_COLOR_FORMS], key=len, reverse
 
 # Words that never name a target: with them removed, anything left means a specific region/object.
 GENERIC = set(
-    "make it its this that these those the a an image whole entire overall everything all of more less "
-    "bit little slightly much lot lots very really please can you could would just look looks looking "
-    "seem appear be is are to and so too some somewhat tad touch way quite pretty kind sort up down by "
-    "with for me again now effect filter style tone tones color colors give add apply put turn set "
-    "increase decrease reduce boost raise lower higher lower bring go do get use want need like on in "
-    "into as tiny small smaller large larger big bigger huge slight strong stronger heavy heavier "
-    "light lighter mild subtle extra super extremely significantly dramatically heavily strongly "
-    "noticeably somehow overall thing one version degrees degree percent % times x px pixels side "
-    "sides amount level levels notch notches bunch while adjust change mode feel vibe feeling out off away from "
-    "across over overall instead".split()
+    [
+        "make",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "the",
+        "a",
+        "an",
+        "image",
+        "whole",
+        "entire",
+        "overall",
+        "everything",
+        "all",
+        "of",
+        "more",
+        "less",
+        "bit",
+        "little",
+        "slightly",
+        "much",
+        "lot",
+        "lots",
+        "very",
+        "really",
+        "please",
+        "can",
+        "you",
+        "could",
+        "would",
+        "just",
+        "look",
+        "looks",
+        "looking",
+        "seem",
+        "appear",
+        "be",
+        "is",
+        "are",
+        "to",
+        "and",
+        "so",
+        "too",
+        "some",
+        "somewhat",
+        "tad",
+        "touch",
+        "way",
+        "quite",
+        "pretty",
+        "kind",
+        "sort",
+        "up",
+        "down",
+        "by",
+        "with",
+        "for",
+        "me",
+        "again",
+        "now",
+        "effect",
+        "filter",
+        "style",
+        "tone",
+        "tones",
+        "color",
+        "colors",
+        "give",
+        "add",
+        "apply",
+        "put",
+        "turn",
+        "set",
+        "increase",
+        "decrease",
+        "reduce",
+        "boost",
+        "raise",
+        "lower",
+        "higher",
+        "lower",
+        "bring",
+        "go",
+        "do",
+        "get",
+        "use",
+        "want",
+        "need",
+        "like",
+        "on",
+        "in",
+        "into",
+        "as",
+        "tiny",
+        "small",
+        "smaller",
+        "large",
+        "larger",
+        "big",
+        "bigger",
+        "huge",
+        "slight",
+        "strong",
+        "stronger",
+        "heavy",
+        "heavier",
+        "light",
+        "lighter",
+        "mild",
+        "subtle",
+        "extra",
+        "super",
+        "extremely",
+        "significantly",
+        "dramatically",
+        "heavily",
+        "strongly",
+        "noticeably",
+        "somehow",
+        "overall",
+        "thing",
+        "one",
+        "version",
+        "degrees",
+        "degree",
+        "percent",
+        "%",
+        "times",
+        "x",
+        "px",
+        "pixels",
+        "side",
+        "sides",
+        "amount",
+        "level",
+        "levels",
+        "notch",
+        "notches",
+        "bunch",
+        "while",
+        "adjust",
+        "change",
+        "mode",
+        "feel",
+        "vibe",
+        "feeling",
+        "out",
+        "off",
+        "away",
+        "from",
+        "across",
+        "over",
+        "overall",
+        "instead",
+    ]
 )
 
-SMALL = re.compile(r"\b(a (little|tiny|small) bit|a (little|bit|tad|touch|smidge|notch)|slight(ly)?|somewhat|subtle|mild(ly)?|barely|gently)\b")
-LARGE = re.compile(r"\b(much|a lot|lots|very|way|really|super|extremely|significantly|dramatically|heavily|strongly|a ton|hugely|massively|way more|a great deal)\b")
+SMALL = re.compile(
+    r"\b(a (little|tiny|small) bit|a (little|bit|tad|touch|smidge|notch)|slight(ly)?|somewhat|subtle|mild(ly)?|barely|gently)\b"  # noqa: E501
+)
+LARGE = re.compile(
+    r"\b(much|a lot|lots|very|way|really|super|extremely|significantly|dramatically|heavily|strongly|a ton|hugely|massively|way more|a great deal)\b"  # noqa: E501
+)
 
 
 def degree(text: str, small: float, normal: float, large: float) -> float:
@@ -141,7 +293,7 @@ _TONE_RULES: list[tuple[str, str, float]] = [
      r"(brightness|exposure|light)|too dark|underexposed|more exposure|exposure up|less dark)\b", "brightness", 1),
     (r"\b(dark(en|er)|dim(mer)?|less bright|(decrease|reduce|lower|turn down) (the )?(brightness|exposure)|"
      r"too bright|overexposed|moodier|less exposure|exposure down)\b", "brightness", -1),
-    (r"\b(more contrast(y)?|contrasty|(increase|boost|raise|add|up|turn up|higher) (the )?contrast|punchier|contrastier|"
+    (r"\b(more contrast(y)?|contrasty|(increase|boost|raise|add|up|turn up|higher) (the )?contrast|punchier|contrastier|"  # noqa: E501
      r"contrast up|high contrast|stronger contrast)\b", "contrast", 1),
     (r"\b(less contrast|(decrease|reduce|lower|turn down) (the )?contrast|low contrast|flatter|"
      r"contrast down|softer contrast)\b", "contrast", -1),
@@ -249,7 +401,9 @@ def crop(text: str) -> Match | None:
     elif (p := _find(r"(\d+)\s*(%|percent)", text)) is not None:
         amount, spans = min(0.9, int(p.group(1)) / 100), [*spans, p.span()]
     sides = re.findall(r"\b(left|right|top|bottom|edges?|borders?|sides|center|centre|middle)\b", text)
-    spans += [s.span() for s in re.finditer(r"\b(left|right|top|bottom|edges?|borders?|sides|center|centre|middle)\b", text)]
+    spans += [
+        s.span() for s in re.finditer(r"\b(left|right|top|bottom|edges?|borders?|sides|center|centre|middle)\b", text)
+    ]
     keep = _find(r"\b(to|keep|only|just)( the| only the)? (left|right|top|bottom)\b", text)
     args: dict[str, float] = {}
     opposite = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
@@ -272,7 +426,7 @@ def crop(text: str) -> Match | None:
 def resize(text: str) -> Match | None:
     """Scale the whole image by a factor or to pixel sizes."""
     m = _find(r"\b(resize[d]?|rescale|scale[d]?( it)?( down| up)?|downscale|upscale|downsize|shrink|enlarge|"
-              r"half the size|double the size|twice as (big|large)|(smaller|bigger|larger) (image|size|file))\b", text)  # fmt: skip
+              r"half the size|double the size|twice as (big|large)|(smaller|bigger|larger) (image|size|file))\b", text)  # fmt: skip  # noqa: E501
     dims = _find(r"(\d{2,5})\s*(x|×|by)\s*(\d{2,5})", text)
     width = _find(r"(\d{2,5})\s*(px|pixels)?\s*(wide|width)|width (of |to )?(\d{2,5})", text)
     height = _find(r"(\d{2,5})\s*(px|pixels)?\s*(tall|high|height)|height (of |to )?(\d{2,5})", text)
@@ -307,7 +461,20 @@ def resize(text: str) -> Match | None:
 
 # Order matters: specific looks before the tone and tint rules that share their words.
 RULES: tuple[Rule, ...] = (
-    grayscale, sepia, invert, posterize, vintage, vignette, flip, rotate, crop, resize, sharpen, blur, tone, tint,
+    grayscale,
+    sepia,
+    invert,
+    posterize,
+    vintage,
+    vignette,
+    flip,
+    rotate,
+    crop,
+    resize,
+    sharpen,
+    blur,
+    tone,
+    tint,
 )
 
 

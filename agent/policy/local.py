@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.policy import replies
@@ -71,7 +72,13 @@ class LocalPolicy(BaseChatModel):
     def _llm_type(self) -> str:
         return "dialogpaint-local-policy"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[Any, BaseMessage]:
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tool schemas (any format ``bind_tools`` accepts); they arrive in ``_generate``."""
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
@@ -180,7 +187,9 @@ def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | No
     plugin = plugin_for(ctx, instruction)
     if plugin is not None:
         return plugin, {"instruction": instruction}
-    if not (cpu is not None or EDIT_VERB.match(instruction) or re.search(r"\b(into|look like|style of|as a)\b", instruction)):
+    if not (
+        cpu is not None or EDIT_VERB.match(instruction) or re.search(r"\b(into|look like|style of|as a)\b", instruction)
+    ):
         return None
     if re.match(r"^(in the style of|as a|like a|like an)\b", instruction):
         instruction = "make it " + instruction

@@ -6,15 +6,34 @@ import itertools
 from typing import Any
 
 BUILTIN_NAMES = frozenset(
-    "adjust_tone grayscale sepia invert tint posterize blur sharpen vignette vintage rotate flip crop resize "
-    "instruct_pix2pix".split()
+    [
+        "adjust_tone",
+        "grayscale",
+        "sepia",
+        "invert",
+        "tint",
+        "posterize",
+        "blur",
+        "sharpen",
+        "vignette",
+        "vintage",
+        "rotate",
+        "flip",
+        "crop",
+        "resize",
+        "instruct_pix2pix",
+    ]
 )
 CONFUSED = "Sorry, I couldn't do that. Could you say it another way?"
 NOTHING_TO_CANCEL = "OK, I'll leave the image as it is. What would you like to change?"
 UNSURE = "I'm not sure what change you'd like. What should I do to the image?"
 EXAMPLES = ("make it brighter", "make it black and white", "turn the sky purple", "undo the last edit")
 _ACKS = itertools.cycle(
-    ("Great, glad you like it! Anything else?", "Good. What next?", "Glad that works. Anything else to change?")
+    (
+        "Great, glad you like it! Anything else?",
+        "Good. What next?",
+        "Glad that works. Anything else to change?",
+    )
 )
 
 

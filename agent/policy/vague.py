@@ -8,10 +8,61 @@ from dataclasses import dataclass
 from agent.policy.lexicon import COLOR_WORD, GENERIC
 
 EVALUATIVE = set(
-    "better nicer prettier beautiful more good great nice cool cooler awesome amazing interesting different "
-    "else special professional fancier fancy appealing attractive stunning perfect best fun funny creative "
-    "artistic unique improved improve fix fixed enhance enhanced new fresh cleaner polished right correct "
-    "wow epic lovely gorgeous striking dramatic something anything stuff things whatever somehow".split()
+    [
+        "better",
+        "nicer",
+        "prettier",
+        "beautiful",
+        "more",
+        "good",
+        "great",
+        "nice",
+        "cool",
+        "cooler",
+        "awesome",
+        "amazing",
+        "interesting",
+        "different",
+        "else",
+        "special",
+        "professional",
+        "fancier",
+        "fancy",
+        "appealing",
+        "attractive",
+        "stunning",
+        "perfect",
+        "best",
+        "fun",
+        "funny",
+        "creative",
+        "artistic",
+        "unique",
+        "improved",
+        "improve",
+        "fix",
+        "fixed",
+        "enhance",
+        "enhanced",
+        "new",
+        "fresh",
+        "cleaner",
+        "polished",
+        "right",
+        "correct",
+        "wow",
+        "epic",
+        "lovely",
+        "gorgeous",
+        "striking",
+        "dramatic",
+        "something",
+        "anything",
+        "stuff",
+        "things",
+        "whatever",
+        "somehow",
+    ]
 )
 VAGUE_VERBS = re.compile(
     r"^(change|modify|edit|alter|transform|redo|tweak|update|improve|enhance|fix|touch up|clean up|"
@@ -41,12 +92,18 @@ def content_words(text: str) -> list[str]:
 
 def find_vagueness(clause: str) -> Vague | None:
     """A Vague if the clause lacks the target, the value or the change itself; None if explicit."""
-    if m := re.fullmatch(rf"(make|turn|paint|color|change|recolor|dye|do) {PRONOUN}( all| completely)?( to| into| in)? (?P<c>{COLOR_WORD})", clause):
+    if m := re.fullmatch(
+        rf"(make|turn|paint|color|change|recolor|dye|do) {PRONOUN}( all| completely)?( to| into| in)? (?P<c>{COLOR_WORD})",  # noqa: E501
+        clause,
+    ):
         color = m.group("c")
         return Vague("target", f"Which part should become {color}: the whole image (a {color} tint) or a "
                      "specific object?", (f"the whole image, as a {color} tint", "a specific object (which one?)"),
                      subject=color)  # fmt: skip
-    if m := re.fullmatch(r"(change|alter|modify|switch|swap|redo|fix|edit|adjust|update|replace) (the |my |his |her |their )(?P<x>[a-z ]+?)( color| colors)?", clause):
+    if m := re.fullmatch(
+        r"(change|alter|modify|switch|swap|redo|fix|edit|adjust|update|replace) (the |my |his |her |their )(?P<x>[a-z ]+?)( color| colors)?",  # noqa: E501
+        clause,
+    ):
         thing = m.group("x")
         if thing in ("brightness", "contrast", "saturation", "exposure", "temperature", "warmth"):
             return Vague("direction", f"Should the {thing} go up or down?", ("up", "down"), subject=thing)
@@ -54,9 +111,12 @@ def find_vagueness(clause: str) -> Vague | None:
             verb = "replace" if m.group(1) in ("replace", "swap", "switch") else "change"
             asked = "be replaced with" if verb == "replace" else "become"
             return Vague("value", f"What should the {thing} {asked}?", (), subject=thing, verb=verb)
-    if re.fullmatch(r"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)( to it| to the image| in it| in the image| here)?", clause):  # fmt: skip
+    if re.fullmatch(r"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)( to it| to the image| in it| in the image| here)?", clause):  # fmt: skip  # noqa: E501
         return Vague("add", "What should I add, and where?", ("a hat on the person", "a rainbow in the sky", "snow"))
-    if re.fullmatch(r"(remove|delete|erase|get rid of|take out|take away|hide) (it|this|that|something|things|stuff|the thing|that thing|some ?thing)", clause):
+    if re.fullmatch(
+        r"(remove|delete|erase|get rid of|take out|take away|hide) (it|this|that|something|things|stuff|the thing|that thing|some ?thing)",  # noqa: E501
+        clause,
+    ):
         return Vague("remove", "What should I remove?", ())
     if re.fullmatch(r"(rotate|turn|spin)( it| the image)?( around| a bit| slightly)?", clause):
         return Vague("rotate", "Which way should I rotate it?", ("90° clockwise", "90° counter-clockwise", "180°"))
@@ -66,7 +126,7 @@ def find_vagueness(clause: str) -> Vague | None:
     if re.fullmatch(r"(make )?(it|this) (bigger|smaller|larger|huge|tiny)", clause):
         return Vague("size", "Do you mean resizing the whole image, or making something in it bigger or "
                      "smaller (what)?", ("resize the whole image", "a specific object"),
-                     subject=clause.split()[-1])  # fmt: skip
+                     subject=clause.rsplit(maxsplit=1)[-1])  # fmt: skip
     if VAGUE_VERBS.match(clause) and not content_words(VAGUE_VERBS.sub("", clause, count=1)):
         words = set(re.findall(r"[a-z]+", clause))
         if words & EVALUATIVE or len(words) <= 3 or not words - GENERIC - EVALUATIVE:
@@ -118,7 +178,7 @@ def noun_phrase(text: str) -> str:
 def as_instruction(answer: str) -> str:
     """Read a bare answer ('brighter', 'a painting', 'winter') as an instruction about the image."""
     if re.match(r"^(make|turn|add|remove|change|give|put|replace|convert|transform|apply|rotate|flip|crop|"
-                r"blur|sharpen|increase|decrease|reduce|boost|invert|resize|paint|draw|erase|let|have)\b", answer):  # fmt: skip
+                r"blur|sharpen|increase|decrease|reduce|boost|invert|resize|paint|draw|erase|let|have)\b", answer):  # fmt: skip  # noqa: E501
         return answer
     if re.match(r"^(a|an)\s", answer):
         return f"turn it into {answer}"
