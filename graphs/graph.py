@@ -48,13 +48,14 @@ def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
     """The confirmation policy for the open edit calls.
 
     ``auto`` confirms costly tools, and edits that resolve a clarifying question (the instruction
-    was rewritten by the model), but never right after the user answered a confirmation.
+    was rewritten by the model). No policy asks again about an edit the user named in answer to a
+    confirmation.
     """
-    if deps.confirm != "auto":
-        return deps.confirm == "always"
     previous = previous_turn_kinds(state["messages"])
-    if "proposed" in previous:
-        return False
+    if deps.confirm == "never" or "proposed" in previous:
+        return False  # an edit named in answer to a confirmation is itself the user's consent
+    if deps.confirm == "always":
+        return True
     tools = [deps.tools[c["name"]] for c in edit_run(state["messages"])]
     costly = any(t.capabilities.needs_confirmation or t.capabilities.cost == "high" for t in tools)
     return costly or "clarify" in previous

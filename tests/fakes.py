@@ -37,7 +37,7 @@ Step = AIMessage | Callable[[list[BaseMessage]], AIMessage] | Exception
 class ScriptedChatModel(BaseChatModel):
     """Answers each call with the next scripted message (or raises a scripted exception)."""
 
-    script: list[Step]
+    script: list[Any]  # AIMessage, callable(messages) -> AIMessage, or an exception to raise
     seen: list[list[BaseMessage]] = Field(default_factory=list)
     bound: list[list[dict[str, Any]]] = Field(default_factory=list)
 

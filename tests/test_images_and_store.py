@@ -1,0 +1,80 @@
+"""Safe decoding and the content-addressed file store."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from graphs.store import FileImageStore, get_image, put_image
+from tests.fakes import gradient
+from tools.errors import ImageNotFound, ImageRejected
+from tools.images import decode_image, encode_png
+
+
+def encoded(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_allowed_formats_decode_to_rgb(fmt):
+    image = decode_image(encoded(gradient().convert("RGB"), fmt))
+    assert image.mode == "RGB" and image.size == (64, 48)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF"])
+def test_other_formats_are_rejected_by_name(fmt):
+    with pytest.raises(ImageRejected, match="not a PNG, JPEG or WebP"):
+        decode_image(encoded(gradient(), fmt))
+
+
+def test_pixel_limit_names_the_limit():
+    with pytest.raises(ImageRejected, match=r"64x48 = 3,072 pixels; the limit is 1,000"):
+        decode_image(encoded(gradient(), "PNG"), max_pixels=1000)
+
+
+def test_byte_limit_and_empty_and_truncated():
+    data = encoded(gradient(), "PNG")
+    with pytest.raises(ImageRejected, match="the limit is 100 bytes"):
+        decode_image(data, max_bytes=100)
+    with pytest.raises(ImageRejected, match="empty"):
+        decode_image(b"")
+    with pytest.raises(ImageRejected, match="corrupt or truncated"):
+        decode_image(data[: len(data) // 2])
+
+
+def test_exif_orientation_is_applied():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: the stored 64x48 displays as 48x64
+    image = decode_image(encoded(gradient(), "JPEG", exif=exif.tobytes()))
+    assert image.size == (48, 64)
+
+
+def test_transparency_is_flattened_onto_white():
+    rgba = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
+    assert decode_image(encoded(rgba, "PNG")).getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_store_is_content_addressed_and_atomic(tmp_path):
+    store = FileImageStore(tmp_path)
+    key = put_image(store, gradient())
+    assert put_image(store, gradient()) == key  # same pixels, same key, stored once
+    assert store.path(key).is_file() and not list(tmp_path.rglob(".tmp-*"))
+    assert get_image(store, key).tobytes() == gradient().tobytes()
+    assert encode_png(gradient()) == store.get(key)
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "a" * 63, "A" * 64, "", "0" * 64 + "/x"])
+def test_malformed_keys_never_touch_the_file_system(tmp_path, key):
+    store = FileImageStore(tmp_path)
+    with pytest.raises(ImageNotFound):
+        store.get(key)
+    assert key not in store
+
+
+def test_unknown_key_is_not_found(tmp_path):
+    with pytest.raises(ImageNotFound):
+        FileImageStore(tmp_path).get("0" * 64)
