@@ -55,11 +55,24 @@ def test_session_survives_restart_with_pending_confirmation(tmp_path):
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(cwd / "data")}
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True, cwd=cwd, env=env)
+    command = [sys.executable, "-m", "agent.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, check=False)
 
 
 def test_help_imports_neither_torch_nor_langgraph():
-    code = "import sys; sys.argv=['dialogpaint','--help']\nfrom agent.cli import main\ntry: main()\nexcept SystemExit: pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] in ('torch','diffusers','langgraph','langchain_openai')))"
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.argv = ["dialogpaint", "--help"]
+        from agent.cli import main
+        try:
+            main()
+        except SystemExit:
+            pass
+        heavy = ("torch", "diffusers", "langgraph", "langchain_openai")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+        """
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert "Edit images through conversation" in out and out.strip().endswith("[]")
 
@@ -67,7 +80,8 @@ def test_help_imports_neither_torch_nor_langgraph():
 def test_run_json_reports_each_turn(tmp_path):
     gradient().save(tmp_path / "in.png")
     (tmp_path / "script.txt").write_text(
-        "# a comment\nmake it better\nmore vivid colours\n\nyes\ncan you make it black and white please\nundo\nredo\nthanks!\n"
+        "# a comment\nmake it better\nmore vivid colours\n\nyes\n"
+        "can you make it black and white please\nundo\nredo\nthanks!\n"
     )
     result = cli("run", "script.txt", "--image", "in.png", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
