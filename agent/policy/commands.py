@@ -42,6 +42,8 @@ _EDIT_WORDS = re.compile(r"\b(make|turn|add|remove|change|rotate|flip|crop|blur|
 
 def dialogue_act(text: str) -> str | None:
     """The non-edit act of a message, or None when it should be read as an edit request."""
+    if QUESTION.match(text) and not re.match(r"^(can|could|would|will) you\b", text):
+        return "help" if HELP.search(text) or re.search(r"\b(undo|redo|tools?|edit)\b", text) else "question"
     if REDO.search(text) and not re.search(r"\b(undo|go back)\b(?! (the|that|my) undo)", text):
         return "redo"
     if UNDO.search(text):

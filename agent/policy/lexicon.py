@@ -301,7 +301,8 @@ _TONE_RULES: list[tuple[str, str, float]] = [
      r"(boost|increase|raise|intensify|enhance|pump up) (the )?(colors?|saturation)|saturate|"
      r"(colors?|it) pop|richer colors?|more colors?|brighter colors|stronger colors?|punchy colors?)\b",
      "saturation", 1),
-    (r"\b(less (vivid|vibrant|saturated|colorful|intense)|desaturate[d]?|muted|washed[- ]out|dull(er)?|"
+    (r"\b(colors? (are |is )?too (strong|intense|saturated|vivid|loud)|tone (them|it|the colors?) down|"
+     r"less (vivid|vibrant|saturated|colorful|intense)|desaturate[d]?|muted|washed[- ]out|dull(er)?|"
      r"(reduce|decrease|lower|tone down) (the )?(colors?|saturation)|less colors?|softer colors|pastel)\b",
      "saturation", -1),
     (r"\b(warm(er|th)?|warm it up|(more )?golden (tones?|hue|light|glow)|cozier|sunnier)\b", "warmth", 1),
@@ -426,7 +427,9 @@ def crop(text: str) -> Match | None:
 def resize(text: str) -> Match | None:
     """Scale the whole image by a factor or to pixel sizes."""
     m = _find(r"\b(resize[d]?|rescale|scale[d]?( it)?( down| up)?|downscale|upscale|downsize|shrink|enlarge|"
-              r"half the size|double the size|twice as (big|large)|(smaller|bigger|larger) (image|size|file))\b", text)  # fmt: skip  # noqa: E501
+              r"half the size|double the size|twice as (big|large)|(smaller|bigger|larger) (image|size|file)|"
+              r"halve( the size)?|half size|(reduce|cut) the size|double (the )?size|"
+              r"(whole |entire )?image (bigger|larger|smaller))\b", text)  # fmt: skip
     dims = _find(r"(\d{2,5})\s*(x|×|by)\s*(\d{2,5})", text)
     width = _find(r"(\d{2,5})\s*(px|pixels)?\s*(wide|width)|width (of |to )?(\d{2,5})", text)
     height = _find(r"(\d{2,5})\s*(px|pixels)?\s*(tall|high|height)|height (of |to )?(\d{2,5})", text)
@@ -485,6 +488,11 @@ def residue(text: str, spans: tuple[tuple[int, int], ...]) -> list[str]:
         kept[start:end] = " " * (end - start)
     words = re.findall(r"[a-z][a-z'-]*", "".join(kept))
     return [w for w in words if w not in GENERIC and w not in COLORS and not w.isdigit() and len(w) > 1]
+
+
+def mentions_edit(clause: str) -> bool:
+    """Whether any CPU rule's keywords appear, even aimed at a specific region ('blur the background')."""
+    return any(rule(clause) is not None for rule in RULES)
 
 
 def match_cpu(clause: str) -> Match | None:

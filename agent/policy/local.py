@@ -23,11 +23,15 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.policy import replies
 from agent.policy.commands import dialogue_act, undo_steps
-from agent.policy.lexicon import COLOR_WORD, match_cpu
+from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
 from agent.policy.vague import Vague, find_vagueness, fold_answer
 
 GENERATIVE_MARK = "Follows free-form instructions."
+AGAIN = re.compile(
+    r"^(more|even more|a (bit|little|tad) more|more please|stronger|a (bit|little) stronger|even stronger|"
+    r"again|do it again|once more|one more time|further|keep going|more of that|same again|twice as much)[.!]*$"
+)
 APPLIED = re.compile(r"^Applied .*?, now the current image: (.+?)\.?$")
 EDIT_VERB = re.compile(
     r"^(make|turn|change|replace|swap|switch|add|put|place|insert|remove|erase|delete|get rid of|take out|"
@@ -132,6 +136,9 @@ def respond(ctx: Context) -> str:
             return ""
         if ctx.calls:
             return ""
+    if ctx.last_edit and AGAIN.match(ctx.text):
+        edit(ctx, ctx.last_edit)  # applying the same adjustment again strengthens it
+        return ""
     if ctx.last_edit and (said_yes or said_no):
         if said_yes and not after_yes:
             return replies.acknowledge()
@@ -164,6 +171,8 @@ def edit(ctx: Context, text: str, previous: str = "") -> bool:
         if not instruction:
             continue
         vague = find_vagueness(instruction)
+        if vague is not None and vague.kind == "change" and match_cpu(instruction) is not None:
+            vague = None  # 'make the tones cooler' names its change
         if vague is not None and previous:
             swapped = swap_color(previous, instruction)
             if swapped:
@@ -187,9 +196,8 @@ def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | No
     plugin = plugin_for(ctx, instruction)
     if plugin is not None:
         return plugin, {"instruction": instruction}
-    if not (
-        cpu is not None or EDIT_VERB.match(instruction) or re.search(r"\b(into|look like|style of|as a)\b", instruction)
-    ):
+    explicit = mentions_edit(instruction) or EDIT_VERB.match(instruction)
+    if not (explicit or re.search(r"\b(into|look like|style of|as a)\b", instruction)):
         return None
     if re.match(r"^(in the style of|as a|like a|like an)\b", instruction):
         instruction = "make it " + instruction

@@ -105,9 +105,11 @@ def find_vagueness(clause: str) -> Vague | None:
         clause,
     ):
         thing = m.group("x")
+        if re.search(r"\b(with|to|into|for|by)\b", thing):
+            thing = ""  # the value is given: 'replace the dog with a cat'
         if thing in ("brightness", "contrast", "saturation", "exposure", "temperature", "warmth"):
             return Vague("direction", f"Should the {thing} go up or down?", ("up", "down"), subject=thing)
-        if content_words(thing) and thing not in ("image", "whole image"):
+        if thing and content_words(thing) and thing not in ("image", "whole image"):
             verb = "replace" if m.group(1) in ("replace", "swap", "switch") else "change"
             asked = "be replaced with" if verb == "replace" else "become"
             return Vague("value", f"What should the {thing} {asked}?", (), subject=thing, verb=verb)

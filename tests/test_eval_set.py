@@ -1,0 +1,51 @@
+"""The local policy over the project's own eval set, through the real graph, CPU tools and store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.evaluation import EvalFileError, load_eval_file, metrics, run_all
+from agent.policy.local import LocalPolicy
+from agent.prompts import SYSTEM_PROMPT
+from agent.session import Engine
+from graphs.deps import GraphDeps
+from graphs.graph import build_graph
+from tests.fakes import MemoryImageStore, gradient
+from tools.registry import load_registry
+
+EVAL_DIR = Path(__file__).resolve().parents[1] / "eval_sets"
+
+
+def test_local_policy_on_eval_set(capsys):
+    dialogues = [d for path in sorted(EVAL_DIR.glob("*.jsonl")) for d in load_eval_file(path)]
+    assert len(dialogues) >= 60
+    deps = GraphDeps(LocalPolicy(), load_registry(plugins=False), MemoryImageStore(), SYSTEM_PROMPT, seed=0)
+    engine = Engine(build_graph(InMemorySaver()), deps)
+    results = run_all(dialogues, lambda d: engine.open(gradient()))
+    report = metrics(results)
+    with capsys.disabled():
+        print(f"\nlocal policy on {report['turns']} turns: accuracy {report['accuracy']:.3f}")
+        for action, row in report["per_action"].items():  # type: ignore[union-attr]
+            print(f"  {action:12} precision {row['precision']:.2f} recall {row['recall']:.2f} (n={row['support']})")
+        print(f"  instruction keyword hit rate {report['instruction_keyword_hit_rate']:.2f}")
+        print(f"  undo steps exact {report['undo_steps_exact']:.2f}")
+        for r in results:
+            if not r.correct:
+                print(f"  MISS {r.dialogue}: {r.user!r} expected {r.expect}, got {r.predicted}")
+    assert report["accuracy"] > 0.9
+    assert report["undo_steps_exact"] == 1.0
+
+
+def test_bad_eval_line_is_named(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    good = {"id": "a", "turns": [{"user": "undo", "expect": "undo"}], "source": "ignored"}
+    path.write_text(json.dumps(good) + "\n" + json.dumps({"id": "b", "turns": [{"user": "x", "expect": "dance"}]}))
+    with pytest.raises(EvalFileError, match=r"bad.jsonl:2: turns.0.expect"):
+        load_eval_file(path)
+    path.write_text("{not json")
+    with pytest.raises(EvalFileError, match=r"bad.jsonl:1: "):
+        load_eval_file(path)
