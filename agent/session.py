@@ -178,11 +178,12 @@ class Session:
         return values  # type: ignore[return-value]
 
     def last_reply(self) -> Reply:
-        """The reply of the latest turn, rebuilt from the saved state."""
-        state = self.state()
+        """The reply of the latest turn, rebuilt from one snapshot of the saved state."""
+        snapshot = self.engine.graph.get_state(self.config)
+        state = snapshot.values
         revisions = tuple(state["revisions"])
         head = next(r for r in revisions if r["id"] == state["head"])
-        pending = self.confirmation()
+        pending = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
         if pending is not None:
             edit = pending["edits"][0]
             return Reply(
