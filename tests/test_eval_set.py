@@ -49,3 +49,14 @@ def test_bad_eval_line_is_named(tmp_path):
     path.write_text("{not json")
     with pytest.raises(EvalFileError, match=r"bad.jsonl:1: "):
         load_eval_file(path)
+
+
+def test_missing_diffusion_editor_is_explained_and_session_stays_usable():
+    deps = GraphDeps(LocalPolicy(), load_registry(plugins=False), MemoryImageStore(), SYSTEM_PROMPT, confirm="never")
+    session = Engine(build_graph(InMemorySaver()), deps).open(gradient())
+    reply = session.send("turn the dog into a cheetah")
+    assert reply.action == "edit" and reply.tool == "instruct_pix2pix"
+    assert reply.error and "dialogpaint[gpu]" in reply.text and "--model-path" in reply.text
+    assert len(reply.revisions) == 1
+    follow = session.send("make it black and white")
+    assert follow.tool == "grayscale" and len(follow.revisions) == 2
