@@ -29,7 +29,7 @@ def openai_compatible(settings: Settings) -> BaseChatModel:
             "an OpenAI-compatible --llm needs langchain-openai: pip install 'dialogpaint[vllm]'"
         ) from exc
     base_url = settings.llm if settings.llm.endswith("/v1") else settings.llm + "/v1"
-    return ChatOpenAI(
+    model: BaseChatModel = ChatOpenAI(
         base_url=base_url,
         model=settings.llm_model,
         api_key=settings.llm_api_key,
@@ -38,3 +38,4 @@ def openai_compatible(settings: Settings) -> BaseChatModel:
         timeout=httpx.Timeout(settings.llm_timeout_s, connect=settings.llm_connect_timeout_s),
         max_retries=settings.llm_max_retries,
     )
+    return model
