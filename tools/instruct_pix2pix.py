@@ -115,10 +115,10 @@ class InstructPix2Pix:
     ) -> Image.Image:
         """Edit ``image`` by ``params.instruction``; NaN or black results raise EditFailed."""
         assert isinstance(params, InstructPix2PixParams)
-        import torch
-
-        # 1. Load (once per process) and pick the scheduler.
+        # 1. Load (once per process; ToolUnavailable names what is missing), pick the scheduler.
         pipe = self.pipeline()
+        import torch  # only once the pipeline is known to be available
+
         pipe.scheduler = make_scheduler(params.scheduler, pipe.scheduler.config)
         # 2. Resize to the model's working size: long side <= max_side, both sides multiples of 64.
         work = image.resize(working_size(image.size, self.max_side), Image.Resampling.LANCZOS)
