@@ -26,8 +26,11 @@ from agent.policy.commands import dialogue_act, undo_steps
 from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
 from agent.policy.vague import Vague, find_vagueness, fold_answer
+from graphs.specs import CONTROL_TOOLS
+from tools.registry import BUILTIN_TOOLS
 
 GENERATIVE_MARK = "Follows free-form instructions."
+BUILTIN_NAMES = frozenset(tool.name for tool in BUILTIN_TOOLS)
 AGAIN = re.compile(
     r"^(more|even more|a (bit|little|tad) more|more please|stronger|a (bit|little) stronger|even stronger|"
     r"again|do it again|once more|one more time|further|keep going|more of that|same again|twice as much)[.!]*$"
@@ -209,7 +212,11 @@ def plugin_for(ctx: Context, instruction: str) -> str | None:
     """A bound tool outside the built-ins whose name words all appear in the instruction."""
     words = re.findall(r"[a-z]+", instruction)
     for name, schema in ctx.tools.items():
-        if name in replies.BUILTIN_NAMES or GENERATIVE_MARK in schema["function"].get("description", ""):
+        if (
+            name in BUILTIN_NAMES
+            or name in CONTROL_TOOLS
+            or GENERATIVE_MARK in schema["function"].get("description", "")
+        ):
             continue
         required = set(schema["function"]["parameters"].get("required", [])) - {"instruction"}
         parts = [p for p in name.split("_") if len(p) > 2]

@@ -5,25 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-BUILTIN_NAMES = frozenset(
-    [
-        "adjust_tone",
-        "grayscale",
-        "sepia",
-        "invert",
-        "tint",
-        "posterize",
-        "blur",
-        "sharpen",
-        "vignette",
-        "vintage",
-        "rotate",
-        "flip",
-        "crop",
-        "resize",
-        "instruct_pix2pix",
-    ]
-)
+from graphs.specs import CONTROL_TOOLS
+
 CONFUSED = "Sorry, I couldn't do that. Could you say it another way?"
 NOTHING_TO_CANCEL = "OK, I'll leave the image as it is. What would you like to change?"
 UNSURE = "I'm not sure what change you'd like. What should I do to the image?"
@@ -57,7 +40,7 @@ def chat(act: str, tools: dict[str, dict[str, Any]]) -> str:
 
 def help_text(tools: dict[str, dict[str, Any]]) -> str:
     """What the bound editing tools can do, in one paragraph."""
-    names = [n for n in tools if n not in ("ask_clarification", "undo", "redo", "confirm_pending")]
+    names = [n for n in tools if n not in CONTROL_TOOLS]
     return (
         "I edit your image through conversation. Tools: "
         + ", ".join(n.replace("_", " ") for n in names)
