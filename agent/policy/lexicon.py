@@ -221,24 +221,53 @@ def _find(pattern: str, text: str) -> re.Match[str] | None:
     return re.search(pattern, text)
 
 
-def grayscale(text: str) -> Match | None:
-    """Black and white, grayscale, monochrome, no colour."""
-    m = _find(r"\b(black[ _]and[ _]white|gray ?scale|monochrome?|mono|colorless|noir|"
-              r"(remove|drop|take out|strip|get rid of) (all )?(the )?colors?|no colors?|without colors?|"
-              r"desaturate (it |the image )?(completely|fully|entirely|all the way))\b", text)  # fmt: skip
-    return Match("grayscale", {}, (m.span(),)) if m else None
+def keyword_rule(tool: str, pattern: str, scaled: tuple[str, float, float, float] | None = None) -> Rule:
+    """A rule that calls ``tool`` when ``pattern`` matches, with one param scaled by hedges if given."""
+
+    def rule(text: str) -> Match | None:
+        m = re.search(pattern, text)
+        if not m:
+            return None
+        args = {} if scaled is None else {scaled[0]: degree(text, *scaled[1:])}
+        return Match(tool, args, (m.span(),))
+
+    rule.__name__ = tool
+    return rule
 
 
-def sepia(text: str) -> Match | None:
-    """Sepia toning."""
-    m = _find(r"\bsepia( ton(e|ed|ing))?\b", text)
-    return Match("sepia", {}, (m.span(),)) if m else None
-
-
-def invert(text: str) -> Match | None:
-    """Colour negative."""
-    m = _find(r"\b(invert(ed)?( the)?( colors?)?|negative|inverse colors?|reverse the colors)\b", text)
-    return Match("invert", {}, (m.span(),)) if m else None
+grayscale = keyword_rule(
+    "grayscale",
+    (
+        r"\b(black[ _]and[ _]white|gray ?scale|monochrome?|mono|colorless|noir|"
+        r"(remove|drop|take out|strip|get rid of) (all )?(the )?colors?|no colors?|without colors?|"
+        r"desaturate (it |the image )?(completely|fully|entirely|all the way))\b"
+    ),
+)
+sepia = keyword_rule("sepia", r"\bsepia( ton(e|ed|ing))?\b")
+invert = keyword_rule("invert", r"\b(invert(ed)?( the)?( colors?)?|negative|inverse colors?|reverse the colors)\b")
+vintage = keyword_rule(
+    "vintage",
+    (
+        r"\b(vintage|retro|old[- ]fashioned|old[- ]school|old (image|film|movie|camera)|"
+        r"(19)?[2-8]0'?s (look|style|vibe|feel|image)|faded film|film look|aged|antique|nostalgic|"
+        r"polaroid|analog(ue)? (film|look)|look old|look older|older looking|weathered)\b"
+    ),
+    ("strength", 0.5, 0.8, 1.0),
+)
+vignette = keyword_rule(
+    "vignette",
+    r"\b(vignett(e|ing)|dark(en|er)? (the )?(corners|edges|borders)|(corners|edges) dark(er)?)\b",
+    ("strength", 0.3, 0.5, 0.8),
+)
+sharpen = keyword_rule(
+    "sharpen",
+    (
+        r"\b(sharpen(ed)?|sharper|crisper|crisp|more detail(ed|s)?|enhance (the )?details|"
+        r"(less|un|de)[- ]?blur(ry|red)?|remove (the )?blur|reduce (the )?blur|clearer|more defined|"
+        r"in focus|more focus(ed)?|focus)\b"
+    ),
+    ("amount", 0.8, 1.5, 3.0),
+)
 
 
 def posterize(text: str) -> Match | None:
@@ -251,24 +280,6 @@ def posterize(text: str) -> Match | None:
     return Match("posterize", {"bits": bits}, (m.span(),))
 
 
-def vintage(text: str) -> Match | None:
-    """Retro, old-film looks."""
-    m = _find(r"\b(vintage|retro|old[- ]fashioned|old[- ]school|old (image|film|movie|camera)|"
-              r"(19)?[2-8]0'?s (look|style|vibe|feel|image)|faded film|film look|aged|antique|nostalgic|"
-              r"polaroid|analog(ue)? (film|look)|look old|look older|older looking|weathered)\b", text)  # fmt: skip
-    if not m:
-        return None
-    return Match("vintage", {"strength": degree(text, 0.5, 0.8, 1.0)}, (m.span(),))
-
-
-def vignette(text: str) -> Match | None:
-    """Dark corners."""
-    m = _find(r"\b(vignett(e|ing)|dark(en|er)? (the )?(corners|edges|borders)|(corners|edges) dark(er)?)\b", text)
-    if not m:
-        return None
-    return Match("vignette", {"strength": degree(text, 0.3, 0.5, 0.8)}, (m.span(),))
-
-
 def blur(text: str) -> Match | None:
     """Whole-image blur."""
     m = _find(r"\b(blur(red|ry|ier)?|soften|softer|soft focus|out of focus|defocus(ed)?|gaussian|"
@@ -276,16 +287,6 @@ def blur(text: str) -> Match | None:
     if not m or re.search(r"\b(less|un|de|remove( the)?|reduce( the)?|not) ?blur", text):
         return None
     return Match("blur", {"radius": degree(text, 1.5, 3.0, 8.0)}, (m.span(),))
-
-
-def sharpen(text: str) -> Match | None:
-    """Crisper detail."""
-    m = _find(r"\b(sharpen(ed)?|sharper|crisper|crisp|more detail(ed|s)?|enhance (the )?details|"
-              r"(less|un|de)[- ]?blur(ry|red)?|remove (the )?blur|reduce (the )?blur|clearer|more defined|"
-              r"in focus|more focus(ed)?|focus)\b", text)  # fmt: skip
-    if not m:
-        return None
-    return Match("sharpen", {"amount": degree(text, 0.8, 1.5, 3.0)}, (m.span(),))
 
 
 _TONE_RULES: list[tuple[str, str, float]] = [
