@@ -109,13 +109,15 @@ def send_with_progress(session: Session, text: str) -> Reply:
     with Progress(transient=True) as progress:
         tasks: dict[str, Any] = {}
 
-        def on_progress(event: dict[str, Any]) -> None:
+        def on_event(event: dict[str, Any]) -> None:
+            if event["kind"] != "progress":
+                return
             tool = str(event.get("tool"))
             if tool not in tasks:
                 tasks[tool] = progress.add_task(tool, total=event.get("total"))
             progress.update(tasks[tool], completed=event.get("step"))
 
-        return session.send(text, on_progress=on_progress)
+        return session.send(text, on_event=on_event)
 
 
 @app.command()

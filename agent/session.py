@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
+from langgraph.types import Command, StreamMode
 from PIL import Image
 
 from graphs.deps import GraphDeps
@@ -134,12 +134,14 @@ class Session:
         """Whether the session has been saved."""
         return bool(self.engine.graph.get_state(self.config).values.get("revisions"))
 
-    def send(self, text: str, on_progress: Callable[[dict[str, Any]], None] | None = None) -> Reply:
+    def send(self, text: str, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
         """Handle one user message; answers a pending confirmation transparently.
 
         Args:
-            on_progress: called with each progress event a tool reports ({"kind": "progress",
-                "tool", "step", "total"}), e.g. to drive a progress bar.
+            on_event: called, in order, with each event of the run (for progress bars and streaming):
+                ``{"kind": "step", "node"}`` when a graph node has finished;
+                ``{"kind": "progress", "tool", "step", "total"}`` from a running tool;
+                ``{"kind": "token", "text"}`` for each piece of reply text the dialogue model streams.
         """
         text = text.strip()
         limit = self.engine.limits.max_message_chars
@@ -153,11 +155,13 @@ class Session:
         try:
             graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
             run = {"config": self.config, "context": self.engine.deps, "durability": "sync"}
-            if on_progress is None:
+            if on_event is None:
                 self.engine.graph.invoke(graph_input, **run)
             else:
-                for event in self.engine.graph.stream(graph_input, stream_mode="custom", **run):
-                    on_progress(event)
+                modes: list[StreamMode] = ["updates", "custom", "messages"]
+                for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
+                    for event in run_events(mode, chunk):
+                        on_event(event)
         finally:
             lock.release()
         return self.last_reply()
@@ -244,6 +248,18 @@ class Session:
             elif outcome(message).get("kind") == "proposed" and pairs[-1:] != [("assistant", outcome(message)["say"])]:
                 pairs.append(("assistant", outcome(message)["say"]))  # the confirmation question
         return pairs
+
+
+def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
+    """Turn one item of LangGraph's multi-mode stream into Session events (see ``Session.send``)."""
+    if mode == "custom":
+        return [chunk]
+    if mode == "updates":
+        return [{"kind": "step", "node": node} for node in chunk if not node.startswith("__")]
+    message, metadata = chunk
+    if metadata.get("langgraph_node") == "decide" and isinstance(message, AIMessage) and message.content:
+        return [{"kind": "token", "text": message.text}]
+    return []
 
 
 def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[Revision, ...]) -> Reply:

@@ -213,3 +213,18 @@ def test_revisions_hold_references_not_pixels(make_session):
     for revision in session.revisions:
         assert len(revision["image"]) == 64 and revision["image"] in session.engine.deps.store
     assert lineage(session.revisions, session.head["id"])[0]["parent"] is None
+
+
+def test_send_reports_steps_progress_and_tokens_in_order(make_session):
+    session = make_session(
+        [ai(text="Hello! What would you like to change?"), ai(call("mirror", instruction="mirror it"))]
+    )
+    events = []
+    session.send("hi", on_event=events.append)
+    assert {"kind": "token", "text": "Hello! What would you like to change?"} in events
+    assert [e["node"] for e in events if e["kind"] == "step"] == ["decide"]
+    events.clear()
+    session.send("mirror it", on_event=events.append)
+    kinds = [e["kind"] if e["kind"] != "step" else e["node"] for e in events]
+    assert kinds.index("decide") < kinds.index("progress") < kinds.index("edit")
+    assert not [e for e in events if e["kind"] == "token"]
