@@ -39,6 +39,7 @@ def metrics(rows: Sequence[Row]) -> dict[str, Any]:
         "clarification_rate_explicit": clarification_rate(rows, EXPLICIT),
         "clarification_rate_vague": clarification_rate(rows, VAGUE),
         "model_calls_per_turn": fmean(r["model_calls"] for r in rows) if rows else None,
+        "failed_edits": sum(r["error"] is not None for r in rows),  # decided, but the tool could not run
         "latency_p50_s": percentile(latencies, 50),
         "latency_p95_s": percentile(latencies, 95),
         "image": image_scores(rows),

@@ -63,8 +63,8 @@ _DEFINITIONS = (
 def summary(m: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of a metrics document, flat."""
     keys = ("turns", "dialogues", "accuracy", "macro_f1", "instruction_keyword_hit_rate", "undo_steps_exact",
-            "clarification_rate_explicit", "clarification_rate_vague", "model_calls_per_turn", "latency_p50_s",
-            "latency_p95_s")  # fmt: skip
+            "clarification_rate_explicit", "clarification_rate_vague", "model_calls_per_turn", "failed_edits",
+            "latency_p50_s", "latency_p95_s")  # fmt: skip
     image = {k: v for k, v in m["image"].items() if k != "clip"}
     return {**{k: m[k] for k in keys}, **image, "clip": m["image"].get("clip", "")}
 

@@ -69,7 +69,7 @@ def test_metrics_match_a_hand_check(tmp_path):
     assert got["undo_steps_exact"] == 1 / 2
     assert got["clarification_rate_explicit"] == pytest.approx(1 / 7)  # rotate, of 5 edits and 2 undos
     assert got["clarification_rate_vague"] == 1 / 2
-    assert got["model_calls_per_turn"] == 1.0
+    assert got["model_calls_per_turn"] == 1.0 and got["failed_edits"] == 0
     assert got["config"]["seed"] == 0 and got["config"]["llm"] == "local"
     assert got["image"]["clip"].startswith("skipped")
     report = (tmp_path / "report.md").read_text()
