@@ -106,10 +106,11 @@ def run_eval(
     config = describe(settings)
     rows: list[Row] = []
     galleries: dict[str, list[GalleryImage]] = {}
+    sample = landscape()
     with create_engine(settings, model=model) as engine:
         store = engine.deps.store
         for number, (path, dialogue) in enumerate(pairs):
-            session = engine.open(dialogue.image or landscape(), session_id=f"eval-{number:05d}")
+            session = engine.open(dialogue.image or sample, session_id=f"eval-{number:05d}")
             results = run_dialogue(session, dialogue, lambda: counter.calls, lambda r: advance(r.dialogue))
             source = session.revisions[0]["image"]
             rows += dialogue_rows(path.name, dialogue, results, store, source, clip=clip)
