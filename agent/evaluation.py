@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,7 +19,7 @@ EXPECTS: tuple[Expect, ...] = ("edit", "clarify", "undo", "redo", "confirm_yes",
 
 
 class EvalTurn(BaseModel):
-    """One user turn and the decision expected for it."""
+    """One user turn and the decision expected for it; unknown keys are refused (they are typos)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,7 +35,8 @@ class EvalDialogue(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(min_length=1)
-    image: str | None = None
+    image: str | None = None  # relative to the eval file; load_eval_file resolves it
+    caption: str | None = None  # what the source image shows (text side of the CLIP metrics)
     turns: list[EvalTurn] = Field(min_length=1)
 
 
@@ -44,17 +45,25 @@ class EvalFileError(DialogPaintError, ValueError):
 
 
 def load_eval_file(path: str | Path) -> list[EvalDialogue]:
-    """Parse a JSONL eval file, naming the line of the first problem."""
+    """Parse a JSONL eval file, naming the line of the first problem; image paths come back resolved."""
     path = Path(path)
+    if not path.is_file():
+        raise EvalFileError(f"no eval file at {path}")
     dialogues = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            dialogues.append(EvalDialogue.model_validate(json.loads(line)))
+            dialogue = EvalDialogue.model_validate(json.loads(line))
         except (json.JSONDecodeError, ValidationError) as exc:
             first = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else _first(exc)
             raise EvalFileError(f"{path}:{number}: {first}") from None
+        if dialogue.image is not None:
+            image = path.parent / dialogue.image
+            if not image.is_file():
+                raise EvalFileError(f"{path}:{number}: image {dialogue.image!r} not found at {image}")
+            dialogue = dialogue.model_copy(update={"image": str(image)})
+        dialogues.append(dialogue)
     return dialogues
 
 
@@ -65,20 +74,52 @@ def _first(exc: ValidationError) -> str:
 
 @dataclass(frozen=True)
 class TurnResult:
-    """The expected and predicted decision of one turn."""
+    """The expected and predicted decision of one turn, with its cost."""
 
     dialogue: str
-    user: str
-    expect: Expect
+    turn: EvalTurn
+    index: int  # position of the turn in its dialogue, from 1
     predicted: str  # in the expectation's label space
     reply: Reply
-    keywords_hit: bool | None  # None when no keywords were expected
-    steps_exact: bool | None  # None when no step count was expected
+    latency_s: float = 0.0
+    model_calls: int = 0
+
+    @property
+    def expect(self) -> Expect:
+        """The expected decision."""
+        return self.turn.expect
 
     @property
     def correct(self) -> bool:
         """Whether the decision matched."""
-        return self.predicted == self.expect
+        return self.predicted == self.turn.expect
+
+    @property
+    def keywords_hit(self) -> bool | None:
+        """Whether the executed instruction holds every expected keyword; None when none were expected."""
+        if not self.turn.instruction_contains:
+            return None
+        instruction = (self.reply.instruction or "").lower()
+        return all(k.lower() in instruction for k in self.turn.instruction_contains)
+
+    @property
+    def steps_exact(self) -> bool | None:
+        """Whether the undo moved the expected number of steps; None when no count was expected."""
+        return self.reply.undo_steps == self.turn.undo_steps if self.turn.undo_steps is not None else None
+
+    def record(self) -> dict[str, Any]:
+        """The turn as one JSON-ready row (revision ids are random, so head is a creation index)."""
+        revisions = [r["id"] for r in self.reply.revisions]
+        return {
+            "dialogue": self.dialogue, "turn": self.index, "user": self.turn.user,
+            "expect": self.expect, "predicted": self.predicted, "action": self.reply.action,
+            "correct": self.correct, "instruction": self.reply.instruction, "tool": self.reply.tool,
+            "instruction_contains": self.turn.instruction_contains, "keywords_hit": self.keywords_hit,
+            "undo_steps": self.reply.undo_steps, "expected_undo_steps": self.turn.undo_steps,
+            "steps_exact": self.steps_exact, "head": revisions.index(self.reply.head),
+            "image": self.reply.image, "revisions": len(revisions), "error": self.reply.error,
+            "reply": self.reply.text, "model_calls": self.model_calls, "latency_s": round(self.latency_s, 6),
+        }  # fmt: skip
 
 
 def predicted_label(expect: Expect, reply: Reply, pending_before: bool, edited_before: bool) -> str:
@@ -102,46 +143,31 @@ def predicted_label(expect: Expect, reply: Reply, pending_before: bool, edited_b
     return action
 
 
-def run_dialogue(session: Session, dialogue: EvalDialogue) -> list[TurnResult]:
-    """Send every turn of a dialogue and score each reply."""
+def run_dialogue(
+    session: Session,
+    dialogue: EvalDialogue,
+    model_calls: Callable[[], int] = lambda: 0,
+    on_turn: Callable[[TurnResult], None] = lambda _: None,
+) -> list[TurnResult]:
+    """Send every turn of a dialogue and score each reply.
+
+    Args:
+        model_calls: a running count of dialogue-model calls, read before and after each turn.
+        on_turn: called with each turn's result as soon as it is known (a progress bar).
+    """
     results: list[TurnResult] = []
-    for turn in dialogue.turns:
+    for index, turn in enumerate(dialogue.turns, start=1):
         pending_before = session.confirmation() is not None
         edited_before = bool(results) and results[-1].reply.action == "edit" and results[-1].reply.error is None
+        calls_before, started = model_calls(), time.perf_counter()
         reply = session.send(turn.user)
-        instruction = (reply.instruction or "").lower()
-        hit = all(k.lower() in instruction for k in turn.instruction_contains) if turn.instruction_contains else None
-        steps = reply.undo_steps == turn.undo_steps if turn.undo_steps is not None else None
+        latency, calls = time.perf_counter() - started, model_calls() - calls_before
         label = predicted_label(turn.expect, reply, pending_before, edited_before)
-        results.append(TurnResult(dialogue.id, turn.user, turn.expect, label, reply, hit, steps))
+        results.append(TurnResult(dialogue.id, turn, index, label, reply, latency, calls))
+        on_turn(results[-1])
     return results
 
 
 def run_all(dialogues: Iterable[EvalDialogue], open_session: Callable[[EvalDialogue], Session]) -> list[TurnResult]:
     """Run dialogues, each in a fresh session."""
     return [r for d in dialogues for r in run_dialogue(open_session(d), d)]
-
-
-def metrics(results: list[TurnResult]) -> dict[str, object]:
-    """Accuracy, per-action precision/recall/F1, keyword hit rate and undo-step exactness."""
-    total = len(results)
-    per_action: dict[str, dict[str, float]] = {}
-    for action in EXPECTS:
-        tp = sum(r.correct and r.expect == action for r in results)
-        predicted = sum(r.predicted == action for r in results)
-        actual = sum(r.expect == action for r in results)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / actual if actual else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_action[action] = {"precision": precision, "recall": recall, "f1": f1, "support": actual}
-    hits = [r.keywords_hit for r in results if r.keywords_hit is not None]
-    steps = [r.steps_exact for r in results if r.steps_exact is not None]
-    confusion = Counter((r.expect, r.predicted) for r in results)
-    return {
-        "turns": total,
-        "accuracy": sum(r.correct for r in results) / total if total else 0.0,
-        "per_action": per_action,
-        "instruction_keyword_hit_rate": sum(hits) / len(hits) if hits else None,
-        "undo_steps_exact": sum(steps) / len(steps) if steps else None,
-        "confusion": {f"{e}->{p}": n for (e, p), n in sorted(confusion.items())},
-    }

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.evaluation import EvalFileError, load_eval_file, metrics, run_all
+from agent.eval_metrics import metrics
+from agent.evaluation import EvalFileError, load_eval_file, run_all
 from agent.policy.local import LocalPolicy
 from agent.prompts import SYSTEM_PROMPT
 from agent.session import Engine
@@ -26,7 +27,7 @@ def test_local_policy_on_eval_set(capsys):
     deps = GraphDeps(LocalPolicy(), load_registry(plugins=False), MemoryImageStore(), SYSTEM_PROMPT, seed=0)
     engine = Engine(build_graph(InMemorySaver()), deps)
     results = run_all(dialogues, lambda d: engine.open(gradient()))
-    report = metrics(results)
+    report = metrics([r.record() for r in results])
     with capsys.disabled():
         print(f"\nlocal policy on {report['turns']} turns: accuracy {report['accuracy']:.3f}")
         for action, row in report["per_action"].items():  # type: ignore[union-attr]
@@ -35,7 +36,7 @@ def test_local_policy_on_eval_set(capsys):
         print(f"  undo steps exact {report['undo_steps_exact']:.2f}")
         for r in results:
             if not r.correct:
-                print(f"  MISS {r.dialogue}: {r.user!r} expected {r.expect}, got {r.predicted}")
+                print(f"  MISS {r.dialogue}: {r.turn.user!r} expected {r.expect}, got {r.predicted}")
     assert report["accuracy"] > 0.9
     assert report["undo_steps_exact"] == 1.0
 

@@ -144,7 +144,7 @@ def respond(ctx: Context) -> str:
         return ""
     if ctx.last_edit and (said_yes or said_no):
         if said_yes and not after_yes:
-            return replies.acknowledge()
+            return replies.acknowledge(ctx.edit_count)
         if said_no:
             ctx.call("undo", steps=1)
             if after_no:
@@ -157,7 +157,7 @@ def respond(ctx: Context) -> str:
     if edit(ctx, ctx.text):
         return ""
     if said_yes and not after_yes:
-        return replies.acknowledge()
+        return replies.acknowledge(ctx.edit_count)
     ctx.call("ask_clarification", question=replies.UNSURE, options=list(replies.EXAMPLES))
     return ""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from graphs.specs import CONTROL_TOOLS
@@ -11,18 +10,20 @@ CONFUSED = "Sorry, I couldn't do that. Could you say it another way?"
 NOTHING_TO_CANCEL = "OK, I'll leave the image as it is. What would you like to change?"
 UNSURE = "I'm not sure what change you'd like. What should I do to the image?"
 EXAMPLES = ("make it brighter", "make it black and white", "turn the sky purple", "undo the last edit")
-_ACKS = itertools.cycle(
-    (
-        "Great, glad you like it! Anything else?",
-        "Good. What next?",
-        "Glad that works. Anything else to change?",
-    )
+_ACKS = (
+    "Great, glad you like it! Anything else?",
+    "Good. What next?",
+    "Glad that works. Anything else to change?",
 )
 
 
-def acknowledge() -> str:
-    """A short acknowledgement after the user approves an edit."""
-    return next(_ACKS)
+def acknowledge(variant: int) -> str:
+    """A short acknowledgement after the user approves an edit.
+
+    The wording varies with ``variant`` (taken from the conversation), never with process state, so
+    the same conversation always gets the same reply (scripted evaluations rely on it).
+    """
+    return _ACKS[variant % len(_ACKS)]
 
 
 def chat(act: str, tools: dict[str, dict[str, Any]]) -> str:

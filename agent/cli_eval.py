@@ -1,0 +1,122 @@
+"""`dialogpaint eval`: run eval files through the configured engine and write results, metrics, reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from agent.eval_run import EvalRun
+    from agent.evaluation import EvalDialogue
+    from agent.image_metrics import ClipScorer
+    from agent.settings import Settings
+
+NO_CLIP = "skipped: no CLIP weights configured (--clip-path DIR or DIALOGPAINT_CLIP_PATH)"
+
+
+def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or option
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Eval files (JSONL, one dialogue per line).")],
+    out: Annotated[Path, typer.Option(help="Output folder: results.jsonl, metrics.json, report.md, report.html.")],
+    seed: Annotated[int, typer.Option(help="Seed of every edit, recorded with the results.")] = 0,
+    clip_path: Annotated[
+        Path | None, typer.Option(help="Local CLIP folder for image metrics. Env: DIALOGPAINT_CLIP_PATH.")
+    ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=VALUE setting (repeatable) of a second configuration B, run after configuration A "
+            "(the global options), e.g. --compare llm=http://host:8000/v1. Writes a/ and b/ and a comparison."
+        ),
+    ] = None,
+) -> None:
+    """Run scripted dialogues through the real graph and score every turn."""
+    from agent.cli import settings_from, user_errors
+    from agent.eval_report import differences, write_comparison
+    from agent.eval_run import load_eval_files
+
+    with user_errors():
+        pairs = load_eval_files(files)
+        sides = {"a": {}, "b": parse_overrides(compare)} if compare else {"run": {}}
+        folders = {label: out / label if compare else out for label in sides}
+        configs = {  # every configuration is validated before anything runs
+            label: settings_from(ctx, **{"seed": seed, **overrides, "data_dir": folders[label] / "data"})
+            for label, overrides in sides.items()
+        }
+        clip, note = open_clip(clip_path or configs[next(iter(configs))].clip_path)
+        runs = run_with_progress(pairs, configs, folders, clip, note)
+        if compare:
+            write_comparison(runs[0], runs[1], out)
+            rows = [json.dumps(d, ensure_ascii=False, sort_keys=True) for d in differences(runs[0].rows, runs[1].rows)]
+            (out / "differences.jsonl").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    for run in runs:
+        m = run.metrics
+        typer.echo(
+            f"{run.label}: {m['turns']} turns, accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}, "
+            f"latency p50 {m['latency_p50_s'] * 1000:.1f} ms"
+        )
+    typer.echo(f"wrote {out / 'report.html'}")
+
+
+def run_with_progress(
+    pairs: Sequence[tuple[Path, EvalDialogue]],
+    configs: dict[str, Settings],
+    folders: dict[str, Path],
+    clip: ClipScorer | None,
+    clip_note: str,
+) -> list[EvalRun]:
+    """Run each configuration in turn on a fresh data directory, with one progress bar per run."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from agent.eval_report import write_report
+    from agent.eval_run import fresh_data_dir, run_eval, write_results
+
+    turns = sum(len(d.turns) for _, d in pairs)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    runs: list[EvalRun] = []
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        for label, settings in configs.items():
+            fresh_data_dir(settings.data_dir)
+            task = progress.add_task(label, total=turns)
+
+            def advance(dialogue: str, task: TaskID = task) -> None:
+                progress.update(task, advance=1, description=dialogue)
+
+            run = run_eval(label, pairs, settings, clip, advance)
+            run.metrics["image"]["clip"] = clip_note
+            write_results(run, folders[label])
+            write_report(run, folders[label])
+            runs.append(run)
+    return runs
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """Settings from KEY=VALUE pairs; a VALUE that parses as JSON (a number, a list) is taken as JSON."""
+    overrides: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise typer.BadParameter(f"--compare takes KEY=VALUE, got {item!r}")
+        if key == "data_dir":
+            raise typer.BadParameter("--compare cannot set data_dir: every run gets a fresh one under --out")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def open_clip(path: str | Path | None) -> tuple[ClipScorer | None, str]:
+    """The CLIP scorer at a configured path (errors if it is unusable), or None and why it is skipped."""
+    if path is None:
+        return None, NO_CLIP
+    from agent.image_metrics import load_clip
+
+    return load_clip(path), f"computed with the CLIP weights at {path}"

@@ -1,0 +1,204 @@
+"""Run eval files through a configured engine: per-turn rows, image metrics and revision galleries."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from PIL import Image
+
+from agent.eval_metrics import Row, metrics
+from agent.evaluation import EvalDialogue, EvalFileError, TurnResult, load_eval_file, run_dialogue
+from agent.image_metrics import ClipScorer, caption_after, l1_distance
+from agent.models import make_chat_model
+from agent.samples import landscape
+from agent.settings import Settings
+from agent.wiring import create_engine
+from graphs.revisions import lineage
+from graphs.store import ImageStore, get_image
+from tools.errors import DialogPaintError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CAPTION = "a picture"  # the source caption when a dialogue gives none
+_RUN_FILES = ("sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm", "images")
+
+
+class ModelCallCounter(BaseCallbackHandler):
+    """Counts dialogue-model calls, whatever the backend (local policy or an OpenAI-compatible server)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_chat_model_start(self, serialized: dict[str, Any], messages: Any, **kwargs: Any) -> None:
+        """Count one call."""
+        self.calls += 1
+
+
+@dataclass(frozen=True)
+class GalleryImage:
+    """One image of a dialogue's gallery: the upload (turn 0) or the head after a turn that moved it."""
+
+    turn: int
+    caption: str
+    key: str
+
+
+@dataclass
+class EvalRun:
+    """What one configuration did on the eval files: rows, scores and galleries by dialogue."""
+
+    label: str
+    config: dict[str, Any]
+    rows: list[Row]
+    metrics: dict[str, Any]
+    galleries: dict[str, list[GalleryImage]] = field(default_factory=dict)
+    store: ImageStore | None = None
+
+
+def load_eval_files(paths: Sequence[Path]) -> list[tuple[Path, EvalDialogue]]:
+    """Every dialogue of every file, validated (images included) before any work starts."""
+    pairs = [(path, dialogue) for path in paths for dialogue in load_eval_file(path)]
+    seen: dict[tuple[str, str], Path] = {}
+    for path, dialogue in pairs:
+        if (path.name, dialogue.id) in seen:
+            raise EvalFileError(f"{path}: dialogue id {dialogue.id!r} appears twice")
+        seen[(path.name, dialogue.id)] = path
+    if not pairs:
+        raise EvalFileError(f"no dialogues in {', '.join(map(str, paths))}")
+    return pairs
+
+
+def fresh_data_dir(path: Path) -> Path:
+    """An empty data directory; a previous eval run's data (and only that) is removed first."""
+    if path.exists():
+        strangers = sorted(p.name for p in path.iterdir() if p.name not in _RUN_FILES)
+        if strangers:
+            names = ", ".join(strangers[:3])
+            raise DialogPaintError(f"{path} holds files an eval run did not write ({names}); not removing it")
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def run_eval(
+    label: str,
+    pairs: Sequence[tuple[Path, EvalDialogue]],
+    settings: Settings,
+    clip: ClipScorer | None = None,
+    advance: Callable[[str], None] = lambda _: None,
+) -> EvalRun:
+    """Run every dialogue in its own session of one engine built from ``settings``.
+
+    Args:
+        advance: called once per turn with the dialogue id (a progress bar).
+    """
+    counter = ModelCallCounter()
+    model = make_chat_model(settings)
+    model.callbacks = [counter]
+    config = describe(settings)
+    rows: list[Row] = []
+    galleries: dict[str, list[GalleryImage]] = {}
+    sample = landscape()
+    with create_engine(settings, model=model) as engine:
+        store = engine.deps.store
+        for number, (path, dialogue) in enumerate(pairs):
+            session = engine.open(dialogue.image or sample, session_id=f"eval-{number:05d}")
+            results = run_dialogue(session, dialogue, lambda: counter.calls, lambda r: advance(r.dialogue))
+            source = session.revisions[0]["image"]
+            rows += dialogue_rows(path.name, dialogue, results, store, source, clip=clip)
+            if dialogue.image is not None:
+                galleries[f"{path.name}/{dialogue.id}"] = gallery(rows[-len(results) :], source)
+    return EvalRun(label, config, rows, metrics(rows), galleries, store)
+
+
+def dialogue_rows(
+    file: str,
+    dialogue: EvalDialogue,
+    results: Sequence[TurnResult],
+    store: ImageStore,
+    source: str,
+    *,
+    clip: ClipScorer | None,
+) -> list[Row]:
+    """The rows of one dialogue with image metrics: L1 to the source (cumulative) and to the turn's input.
+
+    CLIP metrics are computed for turns that made a new head revision, between the turn's input image
+    and its result, with captions built from the revision path (see ``caption_after``).
+    """
+    images: dict[str, Image.Image] = {}
+
+    def image(key: str) -> Image.Image:
+        if key not in images:
+            images[key] = get_image(store, key)
+        return images[key]
+
+    rows: list[Row] = []
+    head, key, known = results[0].reply.revisions[0]["id"], source, 1
+    for result in results:
+        reply = result.reply
+        revision = next(r for r in reply.revisions if r["id"] == reply.head)
+        created = [r["id"] for r in reply.revisions].index(reply.head) >= known
+        row: Row = {"file": file, **result.record(), "image_source": dialogue.image and Path(dialogue.image).name}
+        row["seed"] = revision["params"].get("seed") if created else None
+        row["image_changed"] = reply.head != head
+        row["l1_source"] = round(l1_distance(image(source), image(reply.image)), 6)
+        row["l1_turn"] = round(l1_distance(image(key), image(reply.image)), 6)
+        row["clip_image_similarity"] = row["clip_directional_similarity"] = None
+        if clip is not None and created:
+            base = dialogue.caption or DEFAULT_CAPTION
+            before = caption_after(base, _instructions(reply.revisions, head))
+            after = caption_after(base, _instructions(reply.revisions, reply.head))
+            pair = image(key), image(reply.image)
+            row["clip_image_similarity"] = round(clip.image_similarity(*pair), 6)
+            row["clip_directional_similarity"] = round(clip.directional_similarity(*pair, before, after), 6)
+        rows.append(row)
+        head, key, known = reply.head, reply.image, len(reply.revisions)
+    return rows
+
+
+def _instructions(revisions: Sequence[Any], head: str) -> list[str]:
+    return [r["instruction"] or r["tool"] or "" for r in lineage(revisions, head)[1:]]
+
+
+def gallery(rows: Sequence[Row], source: str) -> list[GalleryImage]:
+    """The upload and the head after every turn of one dialogue that moved it."""
+    images = [GalleryImage(0, "original", source)]
+    for row in rows:
+        if row["image_changed"]:
+            what = row["instruction"] or row["user"]
+            caption = f"turn {row['turn']} {row['action']}: {what} (L1 to source {row['l1_source']:.3f})"
+            images.append(GalleryImage(row["turn"], caption, row["image"]))
+    return images
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """The settings that decide an eval's outcome, recorded with its results."""
+    remote = settings.llm != "local"
+    return {
+        "llm": settings.llm, "llm_model": settings.llm_model if remote else None,
+        "llm_temperature": settings.llm_temperature if remote else None,
+        "editor": settings.model_path or "cpu tools", "confirm": settings.confirm, "seed": settings.seed,
+        "tools_enabled": settings.tools_enabled, "tools_disabled": settings.tools_disabled,
+    }  # fmt: skip
+
+
+def write_results(run: EvalRun, out: Path) -> None:
+    """results.jsonl (one row per turn) and metrics.json (the scores and the configuration)."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(row, ensure_ascii=False, sort_keys=True) for row in run.rows]
+    (out / "results.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    document = {"label": run.label, "config": run.config, **run.metrics}
+    (out / "metrics.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a dialogue key."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "dialogue"

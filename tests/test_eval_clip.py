@@ -1,0 +1,83 @@
+"""The CLIP image metrics on a tiny randomly initialised CLIP built offline and loaded like real weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from agent.cli import app
+from agent.image_metrics import ClipUnavailable, load_clip
+
+STILL_LIFE = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
+
+
+def byte_symbols() -> list[str]:
+    """GPT-2's printable stand-in for each of the 256 bytes (what byte-level BPE vocabularies hold)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    others = [b for b in range(256) if b not in printable]
+    return [chr(b) for b in printable] + [chr(256 + i) for i in range(len(others))]
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    symbols = byte_symbols()
+    vocab = {s: i for i, s in enumerate(symbols)} | {s + "</w>": len(symbols) + i for i, s in enumerate(symbols)}
+    vocab |= {"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1}
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    # Positional: the first two parameters are vocab_file/merges_file in transformers 4, vocab/merges in 5.
+    tokenizer = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+    special = {"bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"]}
+    small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+    config = transformers.CLIPConfig(
+        text_config={**small, **special, "vocab_size": len(vocab), "max_position_embeddings": 32},
+        vision_config={**small, "image_size": 32, "patch_size": 8},
+        projection_dim=8,
+    )
+    torch.manual_seed(0)
+    transformers.CLIPModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    processor_class = getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
+    processor_class(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def test_similarities_from_a_saved_clip(tiny_clip):
+    scorer = load_clip(tiny_clip)
+    apple = Image.open(STILL_LIFE)
+    grey = apple.convert("L").convert("RGB")
+    assert scorer.image_similarity(apple, apple) == pytest.approx(1.0, abs=1e-5)
+    assert -1 <= scorer.image_similarity(apple, grey) < 1
+    assert scorer.directional_similarity(apple, apple, "a picture", "make it grey; a picture") == 0
+    moved = scorer.directional_similarity(apple, grey, "a picture", "make it grey; a picture")
+    assert -1 <= moved <= 1 and moved != 0
+    with pytest.raises(ClipUnavailable, match="no CLIP weights at"):
+        load_clip(tiny_clip / "missing")
+
+
+def test_eval_reports_clip_metrics_for_edited_turns(tiny_clip, tmp_path):
+    dialogue = {
+        "id": "apple", "image": str(STILL_LIFE), "caption": "a red apple and a blue cup",
+        "turns": [{"user": "make it black and white", "expect": "edit"}, {"user": "undo", "expect": "undo"},
+                  {"user": "add a vignette", "expect": "edit"}],
+    }  # fmt: skip
+    (tmp_path / "set.jsonl").write_text(json.dumps(dialogue))
+    args = ["eval", str(tmp_path / "set.jsonl"), "--out", str(tmp_path / "out"), "--clip-path", str(tiny_clip)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    edited = [rows[0], rows[2]]
+    assert all(-1 <= r["clip_image_similarity"] <= 1 and r["clip_directional_similarity"] is not None for r in edited)
+    assert rows[1]["clip_image_similarity"] is None  # an undo makes no new image to score
+    image = json.loads((tmp_path / "out" / "metrics.json").read_text())["image"]
+    assert image["clip_image_similarity_mean"] == pytest.approx(
+        (rows[0]["clip_image_similarity"] + rows[2]["clip_image_similarity"]) / 2
+    )
+    assert image["clip"] == f"computed with the CLIP weights at {tiny_clip}"
