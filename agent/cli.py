@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agent.cli_serve import serve_tool
+
 if TYPE_CHECKING:
     from agent.session import Engine, Reply, Session
     from agent.settings import Settings
@@ -254,6 +256,9 @@ def list_tools(ctx: typer.Context) -> None:
             caps = tool.capabilities
             table.add_row(name, f"{caps.device}, cost {caps.cost}", "\n".join(params) or "-", status)
         Console().print(table)
+
+
+app.command("serve-tool")(serve_tool)
 
 
 def main() -> None:
