@@ -247,7 +247,11 @@ def list_tools(ctx: typer.Context) -> None:
         for name, tool in tools.items():
             params = []
             for field, spec in clean_schema(tool.Params).get("properties", {}).items():
-                bounds = [f"{k}={spec[k]}" for k in ("minimum", "maximum", "exclusiveMinimum", "default") if k in spec]
+                bounds = [
+                    f"{k}={spec[k]}"
+                    for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "default")
+                    if k in spec
+                ]
                 if "enum" in spec:
                     bounds.append("|".join(map(str, spec["enum"])))
                 params.append(f"{field} ({', '.join(bounds)})" if bounds else field)
