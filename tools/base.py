@@ -93,12 +93,16 @@ class PillowTool(Generic[P]):
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Refuse images whose longest side exceeds the tool's limit."""
-        limit = self.capabilities.max_side
-        if max(image.size) > limit:
-            raise InvalidEditRequest(
-                f"{self.name} accepts images up to {limit} px on the longest side; "
-                f"this one is {image.width}x{image.height}"
-            )
+        check_max_side(self, image)
+
+
+def check_max_side(tool: type[EditTool] | EditTool, image: Image.Image) -> None:
+    """Raise InvalidEditRequest when the image's longest side exceeds ``tool.capabilities.max_side``."""
+    limit = tool.capabilities.max_side
+    if max(image.size) > limit:
+        raise InvalidEditRequest(
+            f"{tool.name} accepts images up to {limit} px on the longest side; this one is {image.width}x{image.height}"
+        )
 
 
 def tool_description(tool: type[EditTool] | EditTool) -> str:

@@ -17,7 +17,7 @@ import httpx
 from PIL import Image
 from pydantic import BaseModel, ValidationError
 
-from tools.base import ProgressCallback, ToolCapabilities
+from tools.base import ProgressCallback, ToolCapabilities, check_max_side
 from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, RegistryError, ToolUnavailable
 from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, encode_png
 from tools.schema_params import params_model
@@ -54,12 +54,7 @@ class RemoteTool:
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Refuse images over the service's side limit before sending anything."""
-        limit = self.capabilities.max_side
-        if max(image.size) > limit:
-            raise InvalidEditRequest(
-                f"{self.name} accepts images up to {limit} px on the longest side; "
-                f"this one is {image.width}x{image.height}"
-            )
+        check_max_side(self, image)
 
     def __call__(
         self,
