@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn  # a dev dependency: these tests must run, not skip, in CI
 from PIL import Image, ImageOps
 from pydantic import ValidationError
 
@@ -29,7 +30,6 @@ from tools.images import encode_png
 from tools.remote import RemoteLimits, connect_remote_tool
 from tools.serving import ToolApp
 
-uvicorn = pytest.importorskip("uvicorn", reason="the remote tests need uvicorn: pip install -e '.[dev]'")
 ROOT = Path(__file__).resolve().parents[1]
 
 
