@@ -105,6 +105,16 @@ BROKEN = {
         "Mirror",
         "Params needs a docstring",
     ),
+    "instruction_not_text": (
+        tool_source().replace("times: int", "instruction: int = 0\n    times: int"),
+        "Mirror",
+        "a Params field named 'instruction' must be a string",
+    ),
+    "returns_a_class": (
+        "from tools.colour import Grayscale\n\ndef make():\n    return Grayscale\n",
+        "make",
+        "got the class Grayscale",
+    ),
     "bad_name": (tool_source(name="Mirror It"), "Mirror", "name must be snake_case"),
     "reserved_name": (tool_source(name="undo"), "Mirror", "reserved for the dialogue controls"),
     "duplicate_of_builtin": (tool_source(name="blur"), "Mirror", "'blur' is already registered by builtin"),
