@@ -19,9 +19,9 @@ from pydantic import BaseModel, ValidationError
 
 from tools.base import ProgressCallback, ToolCapabilities, check_max_side
 from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, RegistryError, ToolUnavailable
-from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, encode_png
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from tools.schema_params import params_model
-from tools.wire import PARAMS_HEADER, SEED_HEADER, ToolInfo
+from tools.wire import PARAMS_HEADER, SEED_HEADER, ToolInfo, wire_png
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +48,12 @@ class RemoteTool:
     Params: ClassVar[type[BaseModel]]
     capabilities: ClassVar[ToolCapabilities]
 
-    def __init__(self, url: str, limits: RemoteLimits) -> None:
+    def __init__(self, url: str, limits: RemoteLimits, client: httpx.Client | None = None) -> None:
+        """Call the service at ``url``; one client (and its connection pool) serves every edit."""
         self.url = url.rstrip("/")
         self.limits = limits
+        # Making a client costs ~75 ms (it loads the CA bundle), more than a small edit over loopback.
+        self.client = client or httpx.Client(timeout=limits.timeout())
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Refuse images over the service's side limit before sending anything."""
@@ -65,7 +68,7 @@ class RemoteTool:
         progress: ProgressCallback | None = None,
     ) -> Image.Image:
         """Send the image and params to ``POST /v1/edit`` and return the image it answers."""
-        png = encode_png(image)
+        png = wire_png(image)
         if len(png) > self.limits.max_request_bytes:
             raise InvalidEditRequest(
                 f"the image is {len(png):,} bytes as PNG; {self.name} accepts up to "
@@ -99,17 +102,15 @@ class RemoteTool:
 
     def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, bytes]:
         """One request; transport failures become ToolUnavailable or EditFailed naming the service."""
-        return http_request(self.url, method, path, self.limits, **kwargs)
+        return http_request(self.client, f"{self.url}{path}", method, self.limits, **kwargs)
 
 
-def http_request(url: str, method: str, path: str, limits: RemoteLimits, **kwargs: Any) -> tuple[int, bytes]:
+def http_request(
+    client: httpx.Client, where: str, method: str, limits: RemoteLimits, **kwargs: Any
+) -> tuple[int, bytes]:
     """Status and body of one request, reading at most ``limits.max_response_bytes``."""
-    where = f"{url}{path}"
     try:
-        with (
-            httpx.Client(timeout=limits.timeout()) as client,
-            client.stream(method, where, **kwargs) as response,
-        ):
+        with client.stream(method, where, **kwargs) as response:
             return response.status_code, read_limited(response, where, limits.max_response_bytes)
     except httpx.ConnectTimeout:
         raise ToolUnavailable(f"{where} is unreachable: no connection within {limits.connect_timeout_s:g} s") from None
@@ -163,8 +164,9 @@ def connect_remote_tool(name: str, url: str, limits: RemoteLimits | None = None)
     """
     limits = limits or RemoteLimits()
     origin = f"remote tool {name!r} at {url}"
+    client = httpx.Client(timeout=limits.timeout())
     try:
-        status, body = http_request(url.rstrip("/"), "GET", "/v1/tool", limits)
+        status, body = http_request(client, f"{url.rstrip('/')}/v1/tool", "GET", limits)
     except EditFailed as exc:
         raise RegistryError(f"{origin}: {exc}") from None
     if status != 200:
@@ -181,4 +183,4 @@ def connect_remote_tool(name: str, url: str, limits: RemoteLimits | None = None)
         raise RegistryError(f"{origin}: the service serves {info.name!r}, not {name!r}")
     attributes = {"name": name, "Params": params, "capabilities": capabilities, "__doc__": f"{name} served at {url}"}
     tool_class: type[RemoteTool] = type(f"Remote{params.__name__.removesuffix('Params')}", (RemoteTool,), attributes)
-    return tool_class(url, limits)
+    return tool_class(url, limits, client)

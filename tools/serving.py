@@ -17,8 +17,16 @@ from pydantic import BaseModel, ValidationError
 
 from tools.base import EditTool
 from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, ToolUnavailable
-from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, encode_png
-from tools.wire import IMAGE_TYPES, MAX_PARAMS_HEADER_BYTES, PARAMS_HEADER, SEED_HEADER, error_body, tool_info
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
+from tools.wire import (
+    IMAGE_TYPES,
+    MAX_PARAMS_HEADER_BYTES,
+    PARAMS_HEADER,
+    SEED_HEADER,
+    error_body,
+    tool_info,
+    wire_png,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +127,7 @@ class ToolApp:
         start = time.perf_counter()
         async with self._slots:
             result = await asyncio.to_thread(self.run_tool, image, params, seed)
-        png = encode_png(result)
+        png = wire_png(result)
         logger.info(
             "edit %s %dx%d in %.3fs, %d bytes out", self.tool.name, *image.size, time.perf_counter() - start, len(png)
         )
