@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent.cli_eval import evaluate
+from agent.cli_serve import serve_tool
 
 if TYPE_CHECKING:
     from agent.session import Engine, Reply, Session
@@ -247,7 +248,11 @@ def list_tools(ctx: typer.Context) -> None:
         for name, tool in tools.items():
             params = []
             for field, spec in clean_schema(tool.Params).get("properties", {}).items():
-                bounds = [f"{k}={spec[k]}" for k in ("minimum", "maximum", "exclusiveMinimum", "default") if k in spec]
+                bounds = [
+                    f"{k}={spec[k]}"
+                    for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "default")
+                    if k in spec
+                ]
                 if "enum" in spec:
                     bounds.append("|".join(map(str, spec["enum"])))
                 params.append(f"{field} ({', '.join(bounds)})" if bounds else field)
@@ -259,6 +264,7 @@ def list_tools(ctx: typer.Context) -> None:
 
 
 app.command("eval")(evaluate)
+app.command("serve-tool")(serve_tool)
 
 
 def main() -> None:

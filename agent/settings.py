@@ -43,6 +43,21 @@ class Settings(BaseSettings):
     context_tokens: int = Field(6000, ge=500, le=200_000)
     seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
     clip_path: str | None = Field(None, description="Local CLIP weights for the eval image metrics.")
+    remote_tools: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tools served over HTTP, name -> base URL (JSON in DIALOGPAINT_REMOTE_TOOLS); "
+        "one named like a built-in replaces it.",
+    )
+    remote_connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect timeout of remote tools.")
+    remote_timeout_s: float = Field(120.0, gt=0, le=3600, description="Read timeout of one remote edit.")
+
+    @field_validator("remote_tools")
+    @classmethod
+    def _http_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [f"{name}={url}" for name, url in value.items() if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"remote tool URLs must be http(s) URLs, got {', '.join(bad)}")
+        return value
 
     @field_validator("llm")
     @classmethod

@@ -19,19 +19,32 @@ from graphs.store import FileImageStore, ImageStore
 from tools.base import EditTool
 from tools.instruct_pix2pix import InstructPix2Pix
 from tools.registry import load_registry
+from tools.remote import RemoteLimits, connect_remote_tool
 
 logger = logging.getLogger(__name__)
 
 
 def build_tools(settings: Settings) -> Mapping[str, EditTool]:
-    """The registry the settings describe: built-ins (InstructPix2Pix configured), plug-ins, filters."""
-    pix2pix = InstructPix2Pix(
-        settings.model_path,
-        device=settings.device,
-        allow_cpu=settings.allow_cpu,
-        max_side=settings.editor_max_side,
+    """The registry the settings describe: built-ins (InstructPix2Pix configured), remote tools, plug-ins,
+    filters. A remote tool named like a built-in replaces it (e.g. InstructPix2Pix on a GPU machine).
+    """
+    limits = RemoteLimits(
+        connect_timeout_s=settings.remote_connect_timeout_s,
+        read_timeout_s=settings.remote_timeout_s,
+        max_request_bytes=settings.max_upload_bytes,
+        max_response_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_pixels,
     )
-    return load_registry(configured=[pix2pix], enabled=settings.tools_enabled, disabled=settings.tools_disabled)
+    configured: list[EditTool] = [connect_remote_tool(n, url, limits) for n, url in settings.remote_tools.items()]
+    if InstructPix2Pix.name not in settings.remote_tools:
+        pix2pix = InstructPix2Pix(
+            settings.model_path,
+            device=settings.device,
+            allow_cpu=settings.allow_cpu,
+            max_side=settings.editor_max_side,
+        )
+        configured.append(pix2pix)
+    return load_registry(configured=configured, enabled=settings.tools_enabled, disabled=settings.tools_disabled)
 
 
 def create_engine(

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tools.base import EditTool, tool_description
+from tools.base import EditTool, capability_notes, tool_description
 
 INSTRUCTION_FIELD = {
     "type": "string",
@@ -100,13 +100,7 @@ def edit_tool_schema(tool: EditTool) -> dict[str, Any]:
     parameters = clean_schema(tool.Params)
     properties = {"instruction": INSTRUCTION_FIELD, **parameters.get("properties", {})}
     required = ["instruction", *(r for r in parameters.get("required", []) if r != "instruction")]
-    caps = tool.capabilities
-    notes = f" Runs on {caps.device}, cost {caps.cost}."
-    if caps.generative:
-        notes += " Follows free-form instructions."
-    if caps.takes_mask:
-        notes += " Takes a mask or region."
-    description = tool_description(tool) + notes
+    description = f"{tool_description(tool)} {capability_notes(tool.capabilities)}"
     return function_schema(tool.name, description, {**parameters, "properties": properties, "required": required})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Literal, Protocol, TypeVar, cast, runtime_checkable
+from typing import ClassVar, Generic, Literal, Protocol, TypeVar, cast, get_args, runtime_checkable
 
 from PIL import Image
 from pydantic import BaseModel
@@ -31,6 +31,18 @@ class ToolCapabilities:
     needs_confirmation: bool = False
     takes_mask: bool = False
     generative: bool = False  # follows free-form instructions; the fallback when no specific tool fits
+
+    def __post_init__(self) -> None:
+        """Refuse values outside the declared choices: plug-ins and remote servers fill these in."""
+        for field, choices in (("device", get_args(Device)), ("cost", get_args(Cost))):
+            value = getattr(self, field)
+            if value not in choices:
+                raise ValueError(f"{field} must be one of {', '.join(choices)}, got {value!r}")
+        if isinstance(self.max_side, bool) or not isinstance(self.max_side, int) or self.max_side < 1:
+            raise ValueError(f"max_side must be a positive int (pixels), got {self.max_side!r}")
+        for field in ("deterministic", "needs_confirmation", "takes_mask", "generative"):
+            if not isinstance(getattr(self, field), bool):
+                raise ValueError(f"{field} must be true or false, got {getattr(self, field)!r}")
 
 
 @runtime_checkable
@@ -81,15 +93,42 @@ class PillowTool(Generic[P]):
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Refuse images whose longest side exceeds the tool's limit."""
-        limit = self.capabilities.max_side
-        if max(image.size) > limit:
-            raise InvalidEditRequest(
-                f"{self.name} accepts images up to {limit} px on the longest side; "
-                f"this one is {image.width}x{image.height}"
-            )
+        check_max_side(self, image)
+
+
+def check_max_side(tool: type[EditTool] | EditTool, image: Image.Image) -> None:
+    """Raise InvalidEditRequest when the image's longest side exceeds ``tool.capabilities.max_side``."""
+    limit = tool.capabilities.max_side
+    if max(image.size) > limit:
+        raise InvalidEditRequest(
+            f"{tool.name} accepts images up to {limit} px on the longest side; this one is {image.width}x{image.height}"
+        )
 
 
 def tool_description(tool: type[EditTool] | EditTool) -> str:
-    """The description the model sees: the Params docstring, one paragraph."""
+    """What the tool does: the Params docstring, one paragraph."""
     doc = tool.Params.__doc__ or ""
     return " ".join(doc.split())
+
+
+GENERATIVE_NOTE = "Follows free-form instructions."
+
+
+def capability_notes(caps: ToolCapabilities) -> str:
+    """The capabilities that change how the model should use a tool, as short sentences.
+
+    Defaults (deterministic, no confirmation, no mask, the 8192 px limit) cost no tokens.
+    """
+    where = {"cpu": "the CPU", "gpu": "a GPU", "remote": "a remote server"}[caps.device]
+    notes = [f"Runs on {where}, cost {caps.cost}."]
+    if caps.generative:
+        notes.append(GENERATIVE_NOTE)  # the local policy finds its fallback tool by this sentence
+    if caps.takes_mask:
+        notes.append("Takes a mask or region.")
+    if not caps.deterministic:
+        notes.append("Results vary with the seed.")
+    if caps.needs_confirmation:
+        notes.append("The user is asked to confirm before it runs.")
+    if caps.max_side != ToolCapabilities.max_side:
+        notes.append(f"Accepts images up to {caps.max_side} px on the longest side.")
+    return " ".join(notes)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ProgressCallback, ToolCapabilities
-from tools.errors import EditFailed, InvalidEditRequest, ToolUnavailable
+from tools.base import ProgressCallback, ToolCapabilities, check_max_side
+from tools.errors import EditFailed, ToolUnavailable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,12 +98,7 @@ class InstructPix2Pix:
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Refuse inputs beyond the tool's side limit."""
-        limit = self.capabilities.max_side
-        if max(image.size) > limit:
-            raise InvalidEditRequest(
-                f"instruct_pix2pix accepts images up to {limit} px on the longest side; "
-                f"this one is {image.width}x{image.height}"
-            )
+        check_max_side(self, image)
 
     def __call__(
         self,

@@ -6,7 +6,7 @@ import inspect
 import logging
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from pydantic import BaseModel
 
@@ -76,6 +76,8 @@ class ToolRegistry(Mapping[str, EditTool]):
 
 def validate_tool(tool: object, origin: str) -> None:
     """Raise RegistryError naming the origin and the first problem found."""
+    if inspect.isclass(tool):
+        raise RegistryError(f"{origin}: got the class {tool.__name__}, not an instance of it")
     name = getattr(tool, "name", None)
     label = f"{origin} ({name!r})" if name else origin
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
@@ -84,32 +86,55 @@ def validate_tool(tool: object, origin: str) -> None:
         raise RegistryError(f"{label}: the name {name!r} is reserved for the dialogue controls")
     params = getattr(tool, "Params", None)
     if not (inspect.isclass(params) and issubclass(params, BaseModel)):
-        raise RegistryError(f"{label}: Params must be a pydantic BaseModel subclass")
+        raise RegistryError(f"{label}: Params must be a pydantic BaseModel subclass, got {params!r}")
     if not tool_description(tool).strip():  # type: ignore[arg-type]
         raise RegistryError(f"{label}: Params needs a docstring; it is the model's description")
     try:
-        params.model_json_schema()
+        schema = params.model_json_schema()
     except Exception as exc:  # a plug-in's schema can fail in many ways; report it at startup
         raise RegistryError(f"{label}: Params has no JSON schema ({exc})") from exc
-    if not isinstance(getattr(tool, "capabilities", None), ToolCapabilities):
-        raise RegistryError(f"{label}: capabilities must be a ToolCapabilities")
+    if schema.get("type") != "object":
+        raise RegistryError(f"{label}: Params must describe a JSON object, got type {schema.get('type')!r}")
+    instruction = schema.get("properties", {}).get("instruction")
+    if instruction is not None and instruction.get("type") != "string":
+        raise RegistryError(f"{label}: a Params field named 'instruction' must be a string")
+    capabilities = getattr(tool, "capabilities", None)
+    if not isinstance(capabilities, ToolCapabilities):
+        raise RegistryError(f"{label}: capabilities must be a ToolCapabilities, got {type(capabilities).__name__}")
     for method in ("check_inputs", "__call__"):
         if not callable(getattr(tool, method, None)):
             raise RegistryError(f"{label}: missing method {method}()")
 
 
 def discover_plugins() -> list[tuple[EditTool, str]]:
-    """Instantiate every tool class registered under the ``dialogpaint.tools`` entry points."""
+    """Instantiate every tool registered under the ``dialogpaint.tools`` entry points.
+
+    An entry point names a tool class (constructed with no arguments), a factory function returning
+    a tool, or a tool instance.
+    """
     found: list[tuple[EditTool, str]] = []
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        origin = f"plug-in {entry.name!r} ({entry.value})"
-        try:
-            factory = entry.load()
-            tool = factory()
-        except Exception as exc:  # startup boundary: name the broken plug-in, keep the cause
-            raise RegistryError(f"{origin}: failed to load: {exc}") from exc
-        found.append((tool, origin))
+        package = f" from package {entry.dist.name!r}" if entry.dist is not None else ""
+        origin = f"plug-in {entry.name!r} ({entry.value}){package}"
+        found.append((load_plugin(entry, origin), origin))
     return found
+
+
+def load_plugin(entry: EntryPoint, origin: str) -> EditTool:
+    """Import one entry point and build its tool; RegistryError naming the plug-in otherwise."""
+    try:
+        target = entry.load()
+    except Exception as exc:  # startup boundary: name the broken plug-in, keep the cause
+        raise RegistryError(f"{origin}: cannot be imported: {type(exc).__name__}: {exc}") from exc
+    if not inspect.isclass(target) and hasattr(target, "Params"):
+        return target  # type: ignore[no-any-return]
+    if not callable(target):
+        raise RegistryError(f"{origin}: names a {type(target).__name__}, not a tool class, factory or instance")
+    try:
+        tool = target()
+    except Exception as exc:  # the plug-in's constructor is not our code; report it at startup
+        raise RegistryError(f"{origin}: {type(exc).__name__} while constructing the tool: {exc}") from exc
+    return tool  # type: ignore[no-any-return]
 
 
 def load_registry(

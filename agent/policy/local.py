@@ -27,9 +27,9 @@ from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
 from agent.policy.vague import Vague, find_vagueness, fold_answer
 from graphs.specs import CONTROL_TOOLS
+from tools.base import GENERATIVE_NOTE
 from tools.registry import BUILTIN_TOOLS
 
-GENERATIVE_MARK = "Follows free-form instructions."
 BUILTIN_NAMES = frozenset(tool.name for tool in BUILTIN_TOOLS)
 AGAIN = re.compile(
     r"^(more|even more|a (bit|little|tad) more|more please|stronger|a (bit|little) stronger|even stronger|"
@@ -63,7 +63,7 @@ class Context:
     def generative(self) -> str | None:
         """The bound tool that follows free-form instructions, if any."""
         for name, schema in self.tools.items():
-            if GENERATIVE_MARK in schema["function"].get("description", ""):
+            if GENERATIVE_NOTE in schema["function"].get("description", ""):
                 return name
         return None
 
@@ -215,7 +215,7 @@ def plugin_for(ctx: Context, instruction: str) -> str | None:
         if (
             name in BUILTIN_NAMES
             or name in CONTROL_TOOLS
-            or GENERATIVE_MARK in schema["function"].get("description", "")
+            or GENERATIVE_NOTE in schema["function"].get("description", "")
         ):
             continue
         required = set(schema["function"]["parameters"].get("required", [])) - {"instruction"}
