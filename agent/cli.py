@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agent.cli_serve import serve
+
 if TYPE_CHECKING:
     from agent.session import Engine, Reply, Session
     from agent.settings import Settings
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.command()(serve)
 
 DEMO_SCRIPT = (
     "Hi! What can you do?",
