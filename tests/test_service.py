@@ -85,6 +85,32 @@ def test_an_edit_streams_steps_progress_revision_then_reply(service):
     assert mirrored.tobytes() == ImageOps.mirror(gradient()).tobytes()
 
 
+def test_available_pipelines_load_once_at_startup_and_unavailable_ones_not_at_all(service):
+    class Pipelined(RecordingTool):
+        def __init__(self, reason: str | None) -> None:
+            super().__init__()
+            self.reason, self.loads = reason, 0
+
+        def unavailable_reason(self) -> str | None:
+            return self.reason
+
+        def pipeline(self) -> None:
+            self.loads += 1
+
+    ready, missing = Pipelined(None), Pipelined("no weights")
+    service(tools={"mirror": ready, "other": missing})
+    assert (ready.loads, missing.loads) == (1, 0)
+
+
+def test_a_chat_reply_streams_its_text_as_tokens_before_the_reply(service):
+    client = service([ai(text="I can edit images.")])
+    sid = upload(client, KEY_A).json()["id"]
+    events = send(client, KEY_A, sid, "hello")
+    assert [e["event"] for e in events] == ["token", "step", "reply"]
+    assert "".join(e["data"]["text"] for e in events if e["event"] == "token") == "I can edit images."
+    assert events[-1]["data"]["action"] == "chat" and events[-1]["data"]["text"] == "I can edit images."
+
+
 def test_session_ids_are_random_and_bound_to_their_key(service):
     client = service()
     ids = [upload(client, KEY_A).json()["id"] for _ in range(2)]
