@@ -28,8 +28,10 @@ start)
         [[ "$(id -u)" == 0 ]] && chown postgres: "$dir"
         as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync -E UTF8 >"$dir/initdb.log"
     fi
-    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" >/dev/null
+    if ! as_postgres "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" >/dev/null
+    fi
     as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = 'dialogpaint'" | grep -q 1 ||
         as_postgres "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres dialogpaint

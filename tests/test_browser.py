@@ -20,7 +20,7 @@ from PIL import Image, ImageStat
 
 from agent.samples import landscape
 from tests.conftest import require_system
-from tests.service_helpers import require_serve_extra
+from tests.service_helpers import KEY_A, require_serve_extra
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -37,10 +37,10 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    """`dialogpaint serve` on a free loopback port (dev mode: no keys), stopped after the test."""
+    """`dialogpaint serve` on a free loopback port with one API key, stopped after the test."""
     require_serve_extra()
     port = free_port()
-    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "DIALOGPAINT_API_KEYS": ""}
+    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "DIALOGPAINT_API_KEYS": KEY_A}
     command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -79,7 +79,10 @@ def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
         page.set_default_timeout(30_000)
         expect.set_options(timeout=30_000)
         page.goto(server)
-        expect(page.locator("#key-form")).to_be_hidden()  # dev mode: no key asked for
+        expect(page.locator("#key-form")).to_be_visible()  # the server wants a key: the page asks for it
+        page.fill("#key", KEY_A)
+        page.click("text=Use key")
+        expect(page.locator("#key-form")).to_be_hidden()
         page.set_input_files("#file", str(picture))
         page.click("text=Start a session")
         current = page.locator("#current")

@@ -375,6 +375,19 @@ def test_the_chat_page_is_served_without_external_resources(service):
     assert client.get("/healthz").json() == {"status": "ok", "auth": "bearer"}
 
 
+def test_without_keys_the_service_is_in_dev_mode(tmp_path):
+    require_serve_extra()
+    from fastapi.testclient import TestClient
+
+    from agent.service.app import create_app
+
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data", api_keys=""))) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "auth": "none"}
+        created = client.post("/v1/sessions", files={"image": ("a.png", png(), "image/png")})
+        assert created.status_code == 201
+        assert client.get(f"/v1/sessions/{created.json()['id']}/revisions").status_code == 200
+
+
 def test_a_session_continues_after_the_service_restarts(tmp_path):
     """The embedded default end to end: edit, stop the service, start a new one on the same data, go on."""
     require_serve_extra()
