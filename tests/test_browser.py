@@ -116,4 +116,5 @@ def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
         assert abs(mean_brightness(current.screenshot()) - before) < 2
         expect(page.locator("#strip li.head")).to_have_count(1)
         expect(page.locator("#strip li.on-path")).to_have_count(1)  # the edit is kept, off the path, for redo
+        page.screenshot(path=str(tmp_path / "after-undo.png"))  # kept by pytest for a person to look at
         browser.close()
