@@ -13,6 +13,7 @@ import typer
 
 from agent.cli_eval import evaluate
 from agent.cli_serve import serve_tool
+from agent.cli_service import serve
 
 if TYPE_CHECKING:
     from agent.session import Engine, Reply, Session
@@ -264,6 +265,7 @@ def list_tools(ctx: typer.Context) -> None:
 
 
 app.command("eval")(evaluate)
+app.command("serve")(serve)
 app.command("serve-tool")(serve_tool)
 
 

@@ -6,18 +6,21 @@ import asyncio
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
 from graphs.deps import GraphDeps
 from graphs.revisions import lineage, new_revision
+from graphs.specs import validate_control_call
 from graphs.state import EditState, Revision
 from graphs.store import get_image, put_image
 from graphs.turn import outcome, this_turn
@@ -41,6 +44,20 @@ class SessionNotFound(DialogPaintError, LookupError):
 
 class SessionBusy(DialogPaintError, RuntimeError):
     """A message is already being handled in this session."""
+
+
+class ConfirmationPending(DialogPaintError, RuntimeError):
+    """An undo or redo was asked while an edit awaits the user's yes or no."""
+
+
+def check_message(text: str, limit: int) -> str:
+    """The message stripped of surrounding space; MessageRejected if it is empty or over ``limit``."""
+    text = text.strip()
+    if not text:
+        raise MessageRejected("the message is empty")
+    if len(text) > limit:
+        raise MessageRejected(f"the message is {len(text)} characters; the limit is {limit}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,15 @@ class Engine:
             raise SessionNotFound(f"no session {session_id!r} in this data directory")
         return session
 
+    def delete(self, session_id: str) -> None:
+        """Forget a session's conversation and revisions; images stay, since other sessions may share them."""
+        checkpointer = self.graph.checkpointer
+        if not isinstance(checkpointer, BaseCheckpointSaver):
+            raise DialogPaintError("this engine has no checkpointer to delete sessions from")
+        checkpointer.delete_thread(session_id)
+        self._locks.pop(session_id, None)
+        logger.info("deleted session %s", session_id)
+
     def lock(self, session_id: str) -> threading.Lock:
         """The per-session lock that allows one run at a time."""
         return self._locks.setdefault(session_id, threading.Lock())
@@ -143,28 +169,62 @@ class Session:
                 ``{"kind": "progress", "tool", "step", "total"}`` from a running tool;
                 ``{"kind": "token", "text"}`` for each piece of reply text the dialogue model streams.
         """
-        text = text.strip()
-        limit = self.engine.limits.max_message_chars
-        if not text:
-            raise MessageRejected("the message is empty")
-        if len(text) > limit:
-            raise MessageRejected(f"the message is {len(text)} characters; the limit is {limit}")
+        text = check_message(text, self.engine.limits.max_message_chars)
+        with self.running():
+            graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
+            self.run(graph_input, on_event)
+        return self.last_reply()
+
+    def undo(self, steps: int = 1, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
+        """Undo ``steps`` edits without asking the dialogue model (a button, not a sentence)."""
+        return self.control("undo", steps, on_event)
+
+    def redo(self, steps: int = 1, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
+        """Redo ``steps`` undone edits without asking the dialogue model."""
+        return self.control("redo", steps, on_event)
+
+    def control(
+        self, name: Literal["undo", "redo"], steps: int, on_event: Callable[[dict[str, Any]], None] | None = None
+    ) -> Reply:
+        """Run an undo or redo call through the graph as if the model had made it.
+
+        The user's words and the call are written into the conversation and the graph goes straight
+        to the node, so the history reads the same as a typed "undo" and the model sees it next turn.
+        """
+        try:
+            args = validate_control_call(name, {"steps": steps}).model_dump()
+        except ValueError as exc:
+            raise MessageRejected(str(exc)) from None
+        with self.running():
+            if self.confirmation():
+                raise ConfirmationPending(f"session {self.id} is waiting for a yes or no to: {self.last_reply().text}")
+            said = name if steps == 1 else f"{name} {steps} steps"
+            call = {"name": name, "args": args, "id": "call_" + secrets.token_hex(8), "type": "tool_call"}
+            update = {"messages": [HumanMessage(said), AIMessage("", tool_calls=[call])]}
+            self.run(Command(update=update, goto=name), on_event)
+        return self.last_reply()
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Hold the session's run lock; SessionBusy if another run holds it."""
         lock = self.engine.lock(self.id)
         if not lock.acquire(blocking=False):
             raise SessionBusy(f"session {self.id} is still handling the previous message")
         try:
-            graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
-            run = {"config": self.config, "context": self.engine.deps, "durability": "sync"}
-            if on_event is None:
-                self.engine.graph.invoke(graph_input, **run)
-            else:
-                modes: list[StreamMode] = ["updates", "custom", "messages"]
-                for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
-                    for event in run_events(mode, chunk):
-                        on_event(event)
+            yield
         finally:
             lock.release()
-        return self.last_reply()
+
+    def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> None:
+        """Run the graph on one input, saving each step; stream events to ``on_event`` if given."""
+        run = {"config": self.config, "context": self.engine.deps, "durability": "sync"}
+        if on_event is None:
+            self.engine.graph.invoke(graph_input, **run)
+            return
+        modes: list[StreamMode] = ["updates", "custom", "messages"]
+        for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
+            for event in run_events(mode, chunk):
+                on_event(event)
 
     def confirmation(self) -> dict[str, Any] | None:
         """The proposal awaiting the user's yes or no, if any."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def default_data_dir() -> Path:
@@ -59,12 +59,45 @@ class Settings(BaseSettings):
             raise ValueError(f"remote tool URLs must be http(s) URLs, got {', '.join(bad)}")
         return value
 
+    # The HTTP service (dialogpaint serve).
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Bearer keys, comma-separated; none: local dev mode (loopback only)."
+    )
+    checkpoint_url: SecretStr | None = Field(None, description="postgresql:// URL; unset: SQLite in data_dir.")
+    rate_per_minute: float = Field(60.0, gt=0, description="Requests that start work, per API key per minute.")
+    rate_burst: int = Field(20, ge=1, description="How many such requests a key may make at once.")
+    work_slots: int = Field(2, ge=1, le=64, description="Graph runs (turns) executing at once.")
+    work_queue: int = Field(8, ge=0, le=10_000, description="Runs allowed to wait for a slot; more get 503.")
+    retry_after_s: int = Field(5, ge=1, le=3600, description="Retry-After sent when the work queue is full.")
+
     @field_validator("llm")
     @classmethod
     def _local_or_url(cls, value: str) -> str:
         if value != "local" and not value.startswith(("http://", "https://")):
             raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _long_enough(cls, value: list[SecretStr]) -> list[SecretStr]:
+        short = [i for i, key in enumerate(value) if len(key.get_secret_value()) < 16]
+        if short:
+            raise ValueError(f"API keys must be at least 16 characters (key #{short[0] + 1} is shorter)")
+        return value
+
+    @field_validator("checkpoint_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("checkpoint_url must be a postgresql:// URL")
+        return value
 
     @property
     def checkpoint_path(self) -> Path:

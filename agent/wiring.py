@@ -11,7 +11,7 @@ from agent.models import make_chat_model
 from agent.prompts import SYSTEM_PROMPT
 from agent.session import Engine, Limits
 from agent.settings import Settings
-from graphs.checkpoint import sqlite_checkpointer
+from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
 from graphs.deps import GraphDeps
 from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
@@ -54,11 +54,16 @@ def create_engine(
     tools: Mapping[str, EditTool] | None = None,
     store: ImageStore | None = None,
 ) -> Engine:
-    """An Engine on the settings' data directory (SQLite checkpoints, file image store).
+    """An Engine on the settings' data directory (file image store; SQLite checkpoints unless a
+    Postgres ``checkpoint_url`` is set).
 
     ``model``, ``tools`` and ``store`` replace what the settings would build (tests, embedding).
     """
-    checkpointer = sqlite_checkpointer(settings.checkpoint_path)
+    if settings.checkpoint_url is not None:
+        checkpointer, close = postgres_checkpointer(settings.checkpoint_url.get_secret_value())
+    else:
+        checkpointer = sqlite_checkpointer(settings.checkpoint_path)
+        close = checkpointer.conn.close
     deps = GraphDeps(
         model=model or make_chat_model(settings),
         tools=tools if tools is not None else build_tools(settings),
@@ -77,5 +82,6 @@ def create_engine(
         max_pixels=settings.max_pixels,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    logger.info("engine on %s with tools %s", settings.data_dir, ", ".join(deps.tools))
-    return Engine(build_graph(checkpointer), deps, limits, closers=[checkpointer.conn.close])
+    where = "postgres" if settings.checkpoint_url is not None else "sqlite"
+    logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))
+    return Engine(build_graph(checkpointer), deps, limits, closers=[close])

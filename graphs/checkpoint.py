@@ -1,10 +1,13 @@
-"""Checkpointer setup: SQLite in the data directory by default."""
+"""Checkpointer setup: SQLite in the data directory by default, Postgres when a URL is configured."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 
@@ -18,3 +21,49 @@ def sqlite_checkpointer(path: str | Path) -> SqliteSaver:
     saver = SqliteSaver(conn)
     saver.setup()
     return saver
+
+
+def postgres_checkpointer(
+    url: str, *, max_connections: int = 4, timeout_s: float = 10.0
+) -> tuple[BaseCheckpointSaver[str], Callable[[], None]]:
+    """A Postgres checkpointer on ``url`` (tables created if missing) and the function that closes it.
+
+    Needs the ``postgres`` extra (langgraph-checkpoint-postgres, psycopg, psycopg-pool). Connections
+    come from a pool, so worker threads of the service never share one connection mid-query.
+    """
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg import Connection, OperationalError
+        from psycopg.rows import DictRow, dict_row
+        from psycopg_pool import ConnectionPool, PoolTimeout
+    except ImportError as exc:
+        raise RuntimeError(
+            f"a Postgres checkpoint URL is configured but {exc.name} is missing: pip install 'dialogpaint[postgres]'"
+        ) from None
+    # The connection settings PostgresSaver.from_conn_string uses: it relies on autocommit and dict rows.
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    pool = ConnectionPool(
+        url,
+        connection_class=Connection[DictRow],
+        min_size=1,
+        max_size=max_connections,
+        kwargs=kwargs,
+        open=False,
+    )
+    try:
+        pool.open(wait=True, timeout=timeout_s)
+        saver = PostgresSaver(pool)
+        saver.setup()
+    except (PoolTimeout, OperationalError) as exc:
+        pool.close()
+        raise RuntimeError(f"cannot use the Postgres checkpointer at {redacted(url)}: {exc}") from None
+    return saver, pool.close
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -39,3 +40,13 @@ def make_session(tool: RecordingTool) -> Callable[..., Session]:
         return engine.open(gradient())
 
     return make
+
+
+def require_system(what: str, available: bool, reason: str) -> None:
+    """Skip when a system dependency is missing, or fail when DIALOGPAINT_REQUIRE_SYSTEM_TESTS=1 (CI)."""
+    if available:
+        return
+    message = f"{what} is not available: {reason}"
+    if os.environ.get("DIALOGPAINT_REQUIRE_SYSTEM_TESTS") == "1":
+        pytest.fail(f"{message} (required because DIALOGPAINT_REQUIRE_SYSTEM_TESTS=1)")
+    pytest.skip(message)

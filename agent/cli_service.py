@@ -1,0 +1,49 @@
+"""`dialogpaint serve`: the HTTP service and chat page under uvicorn. FastAPI is imported only here, when run."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Annotated
+
+import typer
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on; without API keys only loopback is allowed.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API and the chat page at http://HOST:PORT/ (keys: DIALOGPAINT_API_KEYS)."""
+    from agent.cli import settings_from, user_errors
+    from tools.errors import DialogPaintError
+
+    with user_errors():
+        settings = settings_from(ctx)
+        if not settings.api_keys and not is_loopback(host):
+            raise DialogPaintError(
+                f"no API keys are configured, so the service only listens on loopback, not {host}; "
+                "set DIALOGPAINT_API_KEYS to one or more comma-separated keys (16+ characters)"
+            )
+        import uvicorn
+
+        from agent.service.app import create_app
+
+        if not settings.api_keys:
+            logging.getLogger(__name__).warning("no API keys configured: dev mode, anyone on this machine is served")
+        typer.echo(f"dialogpaint serving on http://{host}:{port}/ (data in {settings.data_dir})", err=True)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address or name."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

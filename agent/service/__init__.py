@@ -1,0 +1,1 @@
+"""The HTTP service behind ``dialogpaint serve``: sessions, SSE turns, revisions and the chat page."""

@@ -1,0 +1,97 @@
+"""create_app(): the FastAPI application; the engine (models, pipelines, checkpointer) is built once in lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from agent.service.auth import KeyRing
+from agent.service.deps import Service
+from agent.service.errors import install_handlers
+from agent.service.limits import BodyLimit, RateLimiter, WorkQueue
+from agent.service.routes import router
+from agent.service.runs import Runner
+from agent.session import Engine
+from agent.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the uploaded file
+DESCRIPTION = """Edit images through conversation. Create a session by uploading an image, then send
+messages: each turn streams back as Server-Sent Events (graph steps, tool progress, reply tokens, new
+revisions, and the final reply with its action). Authenticate with `Authorization: Bearer <key>`; a
+session is visible only to the key that created it. Errors are `{"error": {"code", "message"}}`."""
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The service for ``settings``; pass ``engine`` to serve one you built (it stays yours to close).
+
+    Without one, the lifespan builds the engine from the settings (chat model, tools and their
+    pipelines, checkpointer) once at startup and closes it at shutdown, after running turns finish.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from agent.wiring import create_engine
+
+        built = engine if engine is not None else await asyncio.to_thread(create_engine, settings)
+        await asyncio.to_thread(warm_up, built)
+        queue = WorkQueue(settings.work_slots, settings.work_queue, settings.retry_after_s)
+        app.state.service = Service(
+            engine=built,
+            keys=KeyRing([key.get_secret_value() for key in settings.api_keys]),
+            limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst),
+            runner=Runner(queue),
+        )
+        try:
+            yield
+        finally:
+            await app.state.service.runner.drain()
+            if engine is None:
+                built.close()
+
+    app = FastAPI(title="dialogpaint", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_handlers(app)
+    app.add_middleware(BodyLimit, limit_for=lambda scope: body_limit(scope, settings))
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["service"])
+    async def healthz(request: Request) -> dict[str, str]:
+        """Liveness (answers once the engine is built), and whether requests need a bearer key."""
+        keys: KeyRing = request.app.state.service.keys
+        return {"status": "ok", "auth": "none" if keys.dev_mode else "bearer"}
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def body_limit(scope: Scope, settings: Settings) -> int:
+    """The largest body a request may send: an upload's size limit, or room for one message."""
+    if scope["method"] == "POST" and scope["path"] == "/v1/sessions":
+        return settings.max_upload_bytes + MULTIPART_OVERHEAD
+    return 16 * 1024 + 4 * settings.max_message_chars  # JSON escapes; UTF-8 takes up to 4 bytes a char
+
+
+def warm_up(engine: Engine) -> None:
+    """Load every available tool pipeline now, so the first request does not pay for it."""
+    for name, tool in engine.deps.tools.items():
+        unavailable = getattr(tool, "unavailable_reason", None)
+        load = getattr(tool, "pipeline", None)
+        if callable(load) and callable(unavailable) and unavailable() is None:
+            start = time.perf_counter()
+            load()
+            logger.info("loaded %s in %.1fs", name, time.perf_counter() - start)

@@ -1,0 +1,121 @@
+"""Service errors: one JSON shape, ``{"error": {"code", "message"}}``, with stable codes and no tracebacks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from agent.session import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
+from tools.errors import DialogPaintError, ImageNotFound, ImageRejected
+
+logger = logging.getLogger(__name__)
+
+# Every code the service answers with, its status, and when. The OpenAPI schema is built from this.
+CODES: dict[str, tuple[int, str]] = {
+    "invalid_request": (422, "The body or a parameter is malformed (the message says which field)."),
+    "unauthorized": (401, "No bearer API key, or a key that is not configured."),
+    "session_not_found": (404, "No such session for this API key (another key's session looks the same)."),
+    "revision_not_found": (404, "No such revision in this session."),
+    "not_found": (404, "No such route."),
+    "method_not_allowed": (405, "The route exists but not with this method."),
+    "session_busy": (409, "The session is still handling a previous request; retry when it has finished."),
+    "no_pending_confirmation": (409, "Nothing in the session awaits a yes or no."),
+    "confirmation_pending": (409, "An edit awaits a yes or no; answer it before undo or redo."),
+    "payload_too_large": (413, "The request body is over the limit (checked before it is parsed)."),
+    "unsupported_media_type": (415, "The upload is not declared as PNG, JPEG or WebP."),
+    "image_rejected": (422, "The upload is not a valid PNG, JPEG or WebP image within the pixel limit."),
+    "message_rejected": (422, "The message is empty or over the length limit."),
+    "rate_limited": (429, "This API key has made too many requests; see Retry-After."),
+    "overloaded": (503, "The queue for editing work is full; see Retry-After."),
+    "internal_error": (500, "A bug on our side; it is logged, the details are not sent."),
+}
+
+_DOMAIN_CODES: tuple[tuple[type[DialogPaintError], str], ...] = (
+    (SessionNotFound, "session_not_found"),
+    (ImageNotFound, "revision_not_found"),
+    (SessionBusy, "session_busy"),
+    (ConfirmationPending, "confirmation_pending"),
+    (MessageRejected, "message_rejected"),
+    (ImageRejected, "image_rejected"),
+)
+_STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable machine-readable code and a message for people."""
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+class ApiError(HTTPException):
+    """An error answered with one of the stable codes (see ``CODES``)."""
+
+    def __init__(self, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=CODES[code][0], detail=message, headers=headers)
+        self.code = code
+
+
+def domain_error(exc: DialogPaintError) -> ApiError:
+    """The API error for an error raised by the session or the image decoder."""
+    code = next((code for kind, code in _DOMAIN_CODES if isinstance(exc, kind)), "invalid_request")
+    return ApiError(code, str(exc))
+
+
+def error_response(code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The JSON response for an error code."""
+    body = ErrorBody(error=ErrorDetail(code=code, message=message))
+    return JSONResponse(body.model_dump(), status_code=CODES[code][0], headers=headers)
+
+
+def responses(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entry documenting these error codes (grouped by status)."""
+    by_status: dict[int, list[str]] = {}
+    for code in (*codes, "invalid_request", "internal_error"):
+        by_status.setdefault(CODES[code][0], []).append(code)
+    return {
+        status: {"model": ErrorBody, "description": "; ".join(f"`{c}`: {CODES[c][1]}" for c in sorted(set(found)))}
+        for status, found in sorted(by_status.items())
+    }
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Answer every error, ours or the framework's, in the one JSON shape; log bugs, never send them."""
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = exc.code if isinstance(exc, ApiError) else _STATUS_CODES.get(exc.status_code, "invalid_request")
+        return error_response(code, str(exc.detail), exc.headers)
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        return error_response("invalid_request", f"{where}: {first['msg']}" if where else str(first["msg"]))
+
+    async def domain(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DialogPaintError)
+        error = domain_error(exc)
+        return error_response(error.code, str(error.detail))
+
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response("internal_error", "internal error; it has been logged")
+
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(DialogPaintError, domain)
+    app.add_exception_handler(Exception, bug)

@@ -1,0 +1,210 @@
+"""The /v1 routes: thin; the session does the work, the runner keeps one run per session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.datastructures import UploadFile
+
+from agent.service.auth import new_session_id
+from agent.service.deps import OwnedSession, Service, ServiceDep, Spender
+from agent.service.errors import ApiError, responses
+from agent.service.runs import Events, EventSink, reply_event, sse
+from agent.service.schemas import (
+    ConfirmationIn,
+    MessageIn,
+    ReplyOut,
+    RevisionOut,
+    RevisionsOut,
+    SessionOut,
+    StepsIn,
+    Turn,
+)
+from agent.session import Reply, Session, check_message
+
+router = APIRouter(prefix="/v1", tags=["sessions"])
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["image"],
+                "properties": {"image": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP."}},
+            }
+        }
+    },
+}
+EVENTS = (
+    "`step` {node} after each graph node; `progress` {tool, step, total} from a running tool; "
+    "`token` {text} as reply text streams; `revision` {RevisionOut} for each new revision; "
+    "then `reply` {ReplyOut}, or `error` {code, message}. Events are numbered by `id`."
+)
+SESSION_ERRORS = ("unauthorized", "session_not_found")
+WORK_ERRORS = (*SESSION_ERRORS, "rate_limited", "session_busy", "overloaded", "payload_too_large")
+
+
+@router.post(
+    "/sessions", status_code=201, response_model=SessionOut, openapi_extra={"requestBody": UPLOAD_BODY},
+    responses=responses(
+        "unauthorized", "rate_limited", "overloaded", "payload_too_large", "unsupported_media_type", "image_rejected"
+    ),
+)  # fmt: skip
+async def create_session(request: Request, svc: ServiceDep, principal: Spender) -> SessionOut:
+    """Start a session on an uploaded image (multipart field ``image``).
+
+    The key, the rate limit and the queue are checked before the upload is parsed; the body size is
+    checked before that, as it streams in.
+    """
+    svc.runner.queue.admit()  # decoding is real work: hold a place in the queue while parsing and decoding
+    async with svc.runner.queue.slot():
+        async with request.form(max_files=1, max_fields=1) as form:
+            upload = form.get("image")
+            if not isinstance(upload, UploadFile):
+                raise ApiError("invalid_request", "send the image as the multipart field 'image'")
+            if upload.content_type not in (*IMAGE_TYPES, "application/octet-stream"):
+                allowed = ", ".join(IMAGE_TYPES)
+                raise ApiError("unsupported_media_type", f"{upload.content_type} is not one of {allowed}")
+            data = await upload.read()
+        session = await asyncio.to_thread(svc.engine.open, data, new_session_id(principal))
+        return await asyncio.to_thread(session_view, session)
+
+
+def session_view(session: Session) -> SessionOut:
+    """A session's public view (reads the checkpointer)."""
+    revisions = revisions_view(session)
+    history = [Turn(role=role, text=text) for role, text in session.history()]  # type: ignore[arg-type]
+    return SessionOut(**revisions.model_dump(), id=session.id, history=history, confirmation=session.confirmation())
+
+
+def revisions_view(session: Session) -> RevisionsOut:
+    """Every revision, the head and the path to it."""
+    return RevisionsOut(
+        head=session.head["id"],
+        path=[r["id"] for r in session.path()],
+        revisions=[RevisionOut.of(session.id, r) for r in session.revisions],
+    )
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut, responses=responses(*SESSION_ERRORS))
+def get_session(session: OwnedSession) -> SessionOut:
+    """A session's revisions, conversation and pending confirmation (to resume a chat)."""
+    return session_view(session)
+
+
+async def message_turn(body: MessageIn, session: OwnedSession, svc: ServiceDep, principal: Spender) -> Events:
+    """Check the message, then start its turn: before the response starts, so errors keep their status.
+
+    Async like every caller of the runner: the runner's bookkeeping lives on the event loop.
+    """
+    text = check_message(body.text, svc.engine.limits.max_message_chars)
+    return start_turn(svc, session, lambda sink: session.send(text, on_event=sink))
+
+
+async def confirmation_turn(body: ConfirmationIn, session: OwnedSession, svc: ServiceDep, principal: Spender) -> Events:
+    """Start the turn that answers the pending confirmation; 409 if nothing is pending."""
+    if await asyncio.to_thread(session.confirmation) is None:
+        raise ApiError("no_pending_confirmation", f"nothing in session {session.id} awaits a yes or no")
+    answer = "yes" if body.approve else "no"
+    return start_turn(svc, session, lambda sink: session.send(answer, on_event=sink))
+
+
+def start_turn(svc: Service, session: Session, turn: Callable[[EventSink], Reply]) -> Events:
+    """Start a turn in the runner; new revisions are announced before the reply."""
+
+    def work(sink: EventSink) -> dict[str, Any]:
+        known = {r["id"] for r in session.revisions}
+        reply = turn(sink)
+        for revision in reply.revisions:
+            if revision["id"] not in known:
+                sink({"kind": "revision", **RevisionOut.of(session.id, revision).model_dump()})
+        return reply_event(reply)
+
+    return svc.runner.start(session.id, work)
+
+
+@router.post(
+    "/sessions/{session_id}/messages", response_class=EventSourceResponse,
+    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "message_rejected")},
+)  # fmt: skip
+async def send_message(events: Annotated[Events, Depends(message_turn)]) -> AsyncIterator[ServerSentEvent]:
+    """Send a message; the turn streams back as Server-Sent Events. A pending confirmation takes it as the answer."""
+    async for event in sse(events):
+        yield event
+
+
+@router.post(
+    "/sessions/{session_id}/confirmation", response_class=EventSourceResponse,
+    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "no_pending_confirmation")},
+)  # fmt: skip
+async def confirm(events: Annotated[Events, Depends(confirmation_turn)]) -> AsyncIterator[ServerSentEvent]:
+    """Answer the edit awaiting confirmation (approve applies it, streamed like a message)."""
+    async for event in sse(events):
+        yield event
+
+
+@router.post(
+    "/sessions/{session_id}/undo", response_model=ReplyOut,
+    responses=responses(*WORK_ERRORS, "confirmation_pending"),
+)  # fmt: skip
+async def undo(
+    session: OwnedSession, svc: ServiceDep, principal: Spender, body: Annotated[StepsIn | None, Body()] = None
+) -> dict[str, Any]:
+    """Undo edits (default one) without asking the dialogue model; the conversation records it."""
+    return await move(svc, session, "undo", body or StepsIn())
+
+
+@router.post(
+    "/sessions/{session_id}/redo", response_model=ReplyOut,
+    responses=responses(*WORK_ERRORS, "confirmation_pending"),
+)  # fmt: skip
+async def redo(
+    session: OwnedSession, svc: ServiceDep, principal: Spender, body: Annotated[StepsIn | None, Body()] = None
+) -> dict[str, Any]:
+    """Redo undone edits (default one) without asking the dialogue model."""
+    return await move(svc, session, "redo", body or StepsIn())
+
+
+async def move(svc: Service, session: Session, name: Literal["undo", "redo"], body: StepsIn) -> dict[str, Any]:
+    """Run an undo or redo as the session's one run, and answer with its reply."""
+    return await svc.runner.call(session.id, lambda sink: reply_event(session.control(name, body.steps)))
+
+
+@router.get("/sessions/{session_id}/revisions", response_model=RevisionsOut, responses=responses(*SESSION_ERRORS))
+def list_revisions(session: OwnedSession) -> RevisionsOut:
+    """Every revision with its recipe (tool, instruction, params with the seed), the head and its path."""
+    return revisions_view(session)
+
+
+@router.get(
+    "/sessions/{session_id}/revisions/{revision_id}/image", response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "The revision's PNG."},
+               **responses(*SESSION_ERRORS, "revision_not_found")},
+)  # fmt: skip
+def revision_image(revision_id: str, session: OwnedSession, svc: ServiceDep) -> Response:
+    """A revision's image as PNG (immutable: the ETag is its content hash)."""
+    revision = session.revision(revision_id)
+    png = svc.engine.deps.store.get(revision["image"])
+    headers = {"ETag": f'"{revision["image"]}"', "Cache-Control": "private, max-age=31536000, immutable"}
+    return Response(png, media_type="image/png", headers=headers)
+
+
+@router.delete(
+    "/sessions/{session_id}", status_code=204, response_class=Response,
+    responses=responses(*SESSION_ERRORS, "session_busy", "overloaded"),
+)  # fmt: skip
+async def delete_session(session: OwnedSession, svc: ServiceDep) -> Response:
+    """Delete a session's conversation and revision tree (stored images are shared and kept)."""
+
+    def work(sink: EventSink) -> dict[str, Any]:
+        svc.engine.delete(session.id)
+        return {"kind": "deleted"}
+
+    await svc.runner.call(session.id, work)  # holds the session, so no run can start on it meanwhile
+    return Response(status_code=204)

@@ -1,0 +1,96 @@
+"""Graph runs off the event loop: one per session at a time, through the work queue, events streamed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi.sse import ServerSentEvent
+
+from agent.service.errors import ApiError, domain_error
+from agent.service.limits import WorkQueue
+from agent.session import Reply
+from tools.errors import DialogPaintError
+
+logger = logging.getLogger(__name__)
+
+EventSink = Callable[[dict[str, Any]], None]
+Work = Callable[[EventSink], dict[str, Any]]  # runs in a worker thread; returns the final "reply" event
+Events = asyncio.Queue[dict[str, Any] | None]  # a run's events, then None
+
+
+class Runner:
+    """Starts runs in worker threads, at most one per session, each holding a place in the work queue.
+
+    The run, not the HTTP response, owns the session: a client that disconnects mid-stream does not
+    cut the run short or leave the session marked busy; the turn completes and is saved.
+    """
+
+    def __init__(self, queue: WorkQueue) -> None:
+        self.queue = queue
+        self.active: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, session_id: str, work: Work) -> Events:
+        """Start ``work`` for the session; its events, then the reply (or an error), then None, arrive on the queue.
+
+        Raises ApiError session_busy if the session has a run, overloaded if the queue is full.
+        """
+        if session_id in self.active:
+            raise ApiError("session_busy", f"session {session_id} is still handling the previous request")
+        self.queue.admit()
+        events: Events = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def sink(event: dict[str, Any]) -> None:  # called from the worker thread
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        async def execute() -> None:
+            try:
+                async with self.queue.slot():
+                    events.put_nowait(await asyncio.to_thread(work, sink))
+            except DialogPaintError as exc:
+                error = domain_error(exc)
+                events.put_nowait({"kind": "error", "code": error.code, "message": error.detail})
+            except Exception:  # the boundary of a run: log the bug, tell the client only that it happened
+                logger.exception("run in session %s failed", session_id)
+                events.put_nowait({"kind": "error", "code": "internal_error", "message": "internal error; logged"})
+            finally:
+                del self.active[session_id]
+                events.put_nowait(None)
+
+        self.active[session_id] = loop.create_task(execute())
+        return events
+
+    async def call(self, session_id: str, work: Work) -> dict[str, Any]:
+        """Run ``work`` like ``start`` and wait for its final event; an error event is raised as ApiError."""
+        events = self.start(session_id, work)
+        final: dict[str, Any] = {}
+        while (event := await events.get()) is not None:
+            final = event
+        if final.get("kind") == "error":
+            raise ApiError(final["code"], final["message"])
+        return final
+
+    async def drain(self) -> None:
+        """Wait for every run to finish (shutdown: turns in progress are completed and saved)."""
+        await asyncio.gather(*self.active.values(), return_exceptions=True)
+
+
+def reply_event(reply: Reply) -> dict[str, Any]:
+    """The final event of a turn: the reply text, the action and where the head is."""
+    return {
+        "kind": "reply", "text": reply.text, "action": reply.action, "head": reply.head,
+        "instruction": reply.instruction, "tool": reply.tool, "undo_steps": reply.undo_steps,
+        "error": reply.error, "confirmation": reply.confirmation, "actions": list(reply.actions),
+    }  # fmt: skip
+
+
+async def sse(events: Events) -> AsyncIterator[ServerSentEvent]:
+    """A run's events as Server-Sent Events: ``event: <kind>``, ``data: <JSON>``, numbered ``id``."""
+    number = 0
+    while (event := await events.get()) is not None:
+        number += 1
+        data = {k: v for k, v in event.items() if k != "kind"}
+        yield ServerSentEvent(event=event["kind"], data=data, id=str(number))

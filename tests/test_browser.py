@@ -1,0 +1,120 @@
+"""The chat page in headless Chromium against `dialogpaint serve` with the embedded default policy."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+from agent.samples import landscape
+from tests.conftest import require_system
+from tests.service_helpers import KEY_A, require_serve_extra
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """`dialogpaint serve` on a free loopback port with one API key, stopped after the test."""
+    require_serve_extra()
+    port = free_port()
+    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "DIALOGPAINT_API_KEYS": KEY_A}
+    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the server did not start:\n{(tmp_path / 'server.log').read_text()}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def mean_brightness(png: bytes) -> float:
+    return sum(ImageStat.Stat(Image.open(io.BytesIO(png)).convert("L")).mean)
+
+
+def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
+    require_system("Chromium", Path(CHROMIUM).exists(), "apt-get install -y chromium")
+    require_system("Playwright", importlib.util.find_spec("playwright") is not None, "pip install playwright")
+    from playwright.sync_api import expect, sync_playwright
+
+    picture = tmp_path / "landscape.png"
+    landscape().save(picture)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        expect.set_options(timeout=30_000)
+        page.goto(server)
+        expect(page.locator("#key-form")).to_be_visible()  # the server wants a key: the page asks for it
+        page.fill("#key", KEY_A)
+        page.click("text=Use key")
+        expect(page.locator("#key-form")).to_be_hidden()
+        page.set_input_files("#file", str(picture))
+        page.click("text=Start a session")
+        current = page.locator("#current")
+        expect(current).to_have_attribute("data-revision", re.compile(r"^r_.+"))
+        original = current.get_attribute("data-revision")
+        assert current.evaluate("img => img.complete && img.naturalWidth") == 640
+        before = mean_brightness(current.screenshot())
+
+        def say(text: str) -> None:
+            page.fill("#message", text)
+            page.press("#message", "Enter")
+
+        say("make it look better")
+        expect(page.locator("#log li.assistant .action").last).to_have_text("clarify")
+        expect(page.locator("#confirm")).to_be_hidden()
+        say("brighter and more vivid colours")
+        expect(page.locator("#confirm")).to_be_visible()  # an edit that resolved a question is confirmed first
+        page.click("#yes")
+        expect(page.locator("#log li.assistant .action").last).to_have_text("edit")
+        expect(page.locator("#confirm")).to_be_hidden()
+        expect(page.locator("#strip li")).to_have_count(2)
+        expect(current).not_to_have_attribute("data-revision", original or "")
+        page.wait_for_function("() => document.querySelector('#current').complete")
+        edited = current.screenshot()
+        assert mean_brightness(edited) > before + 5  # the brighter revision is what is on screen
+        page.screenshot(path=str(tmp_path / "after-edit.png"))
+
+        page.click("#undo")
+        expect(current).to_have_attribute("data-revision", original or "")
+        page.wait_for_function("() => document.querySelector('#current').complete")
+        assert abs(mean_brightness(current.screenshot()) - before) < 2
+        expect(page.locator("#strip li.head")).to_have_count(1)
+        expect(page.locator("#strip li.on-path")).to_have_count(1)  # the edit is kept, off the path, for redo
+        page.screenshot(path=str(tmp_path / "after-undo.png"))  # kept by pytest for a person to look at
+        browser.close()

@@ -1,0 +1,65 @@
+"""The Postgres checkpointer against a real server (scripts/ci-postgres.sh starts one for CI)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+
+from agent.settings import Settings
+from tests.conftest import require_system
+from tests.service_helpers import KEY_A, auth, require_serve_extra, send, upload
+
+URL = os.environ.get("DIALOGPAINT_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    require_system("PostgreSQL", URL is not None, "set DIALOGPAINT_TEST_POSTGRES_URL (scripts/ci-postgres.sh start)")
+    missing = [m for m in ("psycopg", "psycopg_pool", "langgraph.checkpoint.postgres") if not _importable(m)]
+    require_system("the postgres extra", not missing, f"missing {', '.join(missing)}: pip install -e '.[postgres]'")
+    assert URL is not None
+    return URL
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def test_service_sessions_live_in_postgres_and_survive_a_restart(postgres_url, tmp_path):
+    require_serve_extra()
+    import psycopg
+    from fastapi.testclient import TestClient
+
+    from agent.service.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", api_keys=KEY_A, confirm="never", checkpoint_url=postgres_url)
+    with TestClient(create_app(settings)) as client:
+        sid = upload(client, KEY_A).json()["id"]
+        edited = send(client, KEY_A, sid, "make it brighter")[-1]["data"]
+        assert edited["action"] == "edit", edited
+    assert not (tmp_path / "data" / "sessions.sqlite").exists()
+    with psycopg.connect(postgres_url) as conn:
+        count = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = %s", (sid,)).fetchone()
+    assert count is not None and count[0] > 0
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["head"] == edited["head"]
+        assert send(client, KEY_A, sid, "undo")[-1]["data"]["action"] == "undo"
+        assert client.delete(f"/v1/sessions/{sid}", headers=auth(KEY_A)).status_code == 204
+    with psycopg.connect(postgres_url) as conn:
+        left = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = %s", (sid,)).fetchone()
+    assert left == (0,)
+
+
+def test_an_unreachable_server_is_one_clear_error_without_the_password(tmp_path):
+    required = ("psycopg", "psycopg_pool")
+    require_system("the postgres extra", all(_importable(m) for m in required), "pip install -e '.[postgres]'")
+    from graphs.checkpoint import postgres_checkpointer
+
+    with pytest.raises(RuntimeError, match="cannot use the Postgres checkpointer") as caught:
+        postgres_checkpointer("postgresql://me:hunter2@127.0.0.1:1/none", timeout_s=1)
+    assert "hunter2" not in str(caught.value) and "me:***@127.0.0.1:1" in str(caught.value)
