@@ -7,7 +7,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,6 +78,7 @@ class Engine:
     limits: Limits = Limits()
     closers: list[Any] = field(default_factory=list)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _cancels: dict[str, threading.Event] = field(default_factory=dict)
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
         """Start a session on an image (decoded safely), stored as the root revision."""
@@ -105,6 +106,10 @@ class Engine:
     def lock(self, session_id: str) -> threading.Lock:
         """The per-session lock that allows one run at a time."""
         return self._locks.setdefault(session_id, threading.Lock())
+
+    def cancel_event(self, session_id: str) -> threading.Event:
+        """The per-session flag that stops a running edit at its next progress step."""
+        return self._cancels.setdefault(session_id, threading.Event())
 
     def close(self) -> None:
         """Close the checkpointer connection and anything else the engine owns."""
@@ -153,8 +158,11 @@ class Session:
         if not lock.acquire(blocking=False):
             raise SessionBusy(f"session {self.id} is still handling the previous message")
         try:
+            cancel = self.engine.cancel_event(self.id)
+            cancel.clear()
             graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
-            run = {"config": self.config, "context": self.engine.deps, "durability": "sync"}
+            context = replace(self.engine.deps, cancel=cancel)  # same tools and GPU slot, this run's flag
+            run = {"config": self.config, "context": context, "durability": "sync"}
             if on_event is None:
                 self.engine.graph.invoke(graph_input, **run)
             else:
@@ -165,6 +173,14 @@ class Session:
         finally:
             lock.release()
         return self.last_reply()
+
+    def cancel(self) -> bool:
+        """Ask the edit running in this session (from another thread) to stop; False if none is running.
+
+        The tool stops at its next progress step; the edit then fails without a revision.
+        """
+        self.engine.cancel_event(self.id).set()
+        return self.engine.lock(self.id).locked()
 
     def confirmation(self) -> dict[str, Any] | None:
         """The proposal awaiting the user's yes or no, if any."""
