@@ -51,6 +51,9 @@ def options(  # noqa: PLR0917 - typer maps each parameter to an option
     confirm: Annotated[
         str | None, typer.Option(help="never | always | auto (default). Env: DIALOGPAINT_CONFIRM.")
     ] = None,
+    editor: Annotated[
+        str | None, typer.Option(help="Send every edit to this tool, e.g. instruct_pix2pix. Env: DIALOGPAINT_EDITOR.")
+    ] = None,
     disable_tool: Annotated[
         list[str] | None, typer.Option("--disable-tool", help="Hide a tool from the model (repeatable).")
     ] = None,
@@ -59,7 +62,7 @@ def options(  # noqa: PLR0917 - typer maps each parameter to an option
     """Global options; each can also be set by its DIALOGPAINT_* environment variable."""
     given = {
         "llm": llm, "llm_model": llm_model, "model_path": model_path, "allow_cpu": allow_cpu,
-        "data_dir": data_dir, "confirm": confirm, "tools_disabled": disable_tool or None,
+        "data_dir": data_dir, "confirm": confirm, "tools_disabled": disable_tool or None, "editor": editor,
     }  # fmt: skip
     ctx.obj = {k: v for k, v in given.items() if v is not None}
     logging.basicConfig(

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     edits_per_message: int = Field(4, ge=1, le=20)
     context_tokens: int = Field(6000, ge=500, le=200_000)
     seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
+    editor: str | None = Field(
+        None, description="The one editing tool every edit goes to (e.g. instruct_pix2pix, as in the paper)."
+    )
 
     @field_validator("llm")
     @classmethod
