@@ -40,11 +40,14 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
 
 
 def check_editor(tool: EditTool) -> None:
-    """Fail at startup, not at the first edit, when the one chosen editor cannot run here."""
+    """Load the one chosen editor now, so a missing package, model or GPU stops startup, not turn one."""
     reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
     problem = reason() if reason else None
     if problem:
         raise ToolUnavailable(f"--editor {tool.name}: {problem}")
+    load: Callable[[], object] | None = getattr(tool, "load", None)
+    if load is not None:
+        load()
 
 
 def create_engine(

@@ -297,8 +297,8 @@ def test_cli_run_edits_with_the_chosen_editor(tmp_path, model_dir):
         "OMP_NUM_THREADS": "1",
     }
     command = [
-        sys.executable, "-m", "agent.cli", "--editor", "instruct_pix2pix", "--model-path", str(model_dir),
-        "--allow-cpu", "--confirm", "never", "run", "script.txt", "--image", "in.png", "--json", "--save", "out.png",
+        sys.executable, "-m", "agent.cli", "--allow-cpu", "--confirm", "never", "run", "script.txt", "--image",
+        "in.png", "--editor", "instruct_pix2pix", "--model-path", str(model_dir), "--json", "--save", "out.png",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert result.returncode == 0, result.stderr
@@ -309,7 +309,7 @@ def test_cli_run_edits_with_the_chosen_editor(tmp_path, model_dir):
     assert out.size == PHOTO and np.abs(np.asarray(out, np.int16) - np.asarray(photo(), np.int16)).mean() > 1
 
 
-def test_cli_editor_without_weights_fails_at_startup(tmp_path):
+def test_cli_editor_without_a_model_fails_before_the_first_turn(tmp_path):
     photo().save(tmp_path / "in.png")
     (tmp_path / "script.txt").write_text("turn the sky purple\n")
     env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data")}
@@ -326,7 +326,23 @@ def test_cli_editor_without_weights_fails_at_startup(tmp_path):
         "in.png",
     ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
-    assert result.returncode == 2 and "no model configured" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "no model configured" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not result.stdout
+
+
+def test_editor_is_loaded_at_startup_and_alone(tmp_path, model_dir):
+    import torch
+
+    from agent.settings import Settings
+    from agent.wiring import build_tools
+
+    tools = build_tools(
+        Settings(data_dir=tmp_path, editor="instruct_pix2pix", model_path=str(model_dir), allow_cpu=True)
+    )
+    assert list(tools) == ["instruct_pix2pix"]
+    if not torch.cuda.is_available():
+        with pytest.raises(ToolUnavailable, match="--allow-cpu"):
+            build_tools(Settings(data_dir=tmp_path, editor="instruct_pix2pix", model_path=str(model_dir)))
 
 
 def real_weights() -> str:

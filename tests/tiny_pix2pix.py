@@ -44,7 +44,7 @@ def write_tokenizer_files(folder: Path) -> Path:
 def tiny_components(folder: Path) -> dict[str, Any]:
     """The pipeline's components with small random weights (seeded), in eval mode."""
     import torch
-    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, UNet2DConditionModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     tokenizer = CLIPTokenizer.from_pretrained(write_tokenizer_files(folder / "tokenizer-src"))
@@ -66,6 +66,13 @@ def tiny_components(folder: Path) -> dict[str, Any]:
             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         )
     )  # fmt: skip
+    return assemble(unet, vae, text_encoder, tokenizer)
+
+
+def assemble(unet: Any, vae: Any, text_encoder: Any, tokenizer: Any) -> dict[str, Any]:
+    """Pipeline components around the models (put in eval mode): SD's Euler-a scheduler, no safety checker."""
+    from diffusers import EulerAncestralDiscreteScheduler
+
     scheduler = EulerAncestralDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000
     )

@@ -130,6 +130,10 @@ class InstructPix2Pix:
             raise TypeError(f"instruct_pix2pix expects InstructPix2PixParams, got {type(params).__name__}")
         return run_pipeline(self.pipeline(), image, params, seed=seed, max_side=self.max_side, progress=progress)
 
+    def load(self) -> None:
+        """Load the model now (at startup) instead of at the first edit; ToolUnavailable says why not."""
+        self.pipeline()
+
     def pipeline(self) -> Any:
         """The loaded pipeline, shared by every tool instance with the same model and device."""
         reason = self.unavailable_reason()
