@@ -118,8 +118,18 @@ def half_copy(pipe: Any, device: str) -> Any:
     return copied.to(torch.float16) if device.startswith("cuda") else copied
 
 
-def timed(fn: Callable[[], Any], runs: int, device: str) -> tuple[float, float | None, Any, str]:
-    """Median seconds of ``runs`` calls after one warm-up, peak GPU GiB, last output, status."""
+def weight_bytes(pipe: Any) -> int:
+    """Bytes of the pipeline's parameters and buffers."""
+    modules = [m for m in pipe.components.values() if hasattr(m, "parameters")]
+    return sum(t.numel() * t.element_size() for m in modules for t in [*m.parameters(), *m.buffers()])
+
+
+def timed(fn: Callable[[], Any], pipe: Any, runs: int, device: str) -> tuple[float, float | None, Any, str]:
+    """Median seconds of ``runs`` calls after one warm-up, peak GPU GiB, last output, status.
+
+    Every variant's pipeline stays resident, so the peak is this pipeline's weights plus what the
+    edit allocated on top of everything already there.
+    """
     import torch
 
     cuda = device.startswith("cuda")
@@ -128,9 +138,11 @@ def timed(fn: Callable[[], Any], runs: int, device: str) -> tuple[float, float |
         fn()  # warm-up: cuDNN autotuning, torch.compile, lazy allocations
     except EditFailed as exc:
         status = f"output refused: {exc}"
+    resident = 0
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
+        resident = torch.cuda.memory_allocated()
     seconds = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -141,7 +153,7 @@ def timed(fn: Callable[[], Any], runs: int, device: str) -> tuple[float, float |
         if cuda:
             torch.cuda.synchronize()
         seconds.append(time.perf_counter() - start)
-    peak = torch.cuda.max_memory_allocated() / 1024**3 if cuda else None
+    peak = (weight_bytes(pipe) + torch.cuda.max_memory_allocated() - resident) / 1024**3 if cuda else None
     return statistics.median(seconds), peak, output, status
 
 
@@ -234,8 +246,8 @@ def main() -> None:
     print(f"# one {args.size}x{args.size} edit, median of {args.runs} run(s) after a warm-up\n")
     results: list[Result] = []
     reference = None
-    for name, steps, _pipe, call in variants(args, base, args.device):
-        seconds, peak, output, status = timed(call, args.runs, args.device)
+    for name, steps, pipe, call in variants(args, base, args.device):
+        seconds, peak, output, status = timed(call, pipe, args.runs, args.device)
         pixels = as_array(output)
         reference = pixels if reference is None and not results else reference
         diff, psnr = difference(pixels, reference)
