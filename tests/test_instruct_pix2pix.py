@@ -345,6 +345,19 @@ def test_editor_is_loaded_at_startup_and_alone(tmp_path, model_dir):
             build_tools(Settings(data_dir=tmp_path, editor="instruct_pix2pix", model_path=str(model_dir)))
 
 
+@pytest.mark.gpu
+def test_on_cuda_the_factory_loads_fp16_channels_last(model_dir):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    tool = InstructPix2Pix(model_dir, max_side=128)
+    pipe = tool.pipeline()
+    assert pipe.unet.dtype == torch.float16 and pipe.device.type == "cuda"
+    assert pipe.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    assert tool(photo(), InstructPix2PixParams(instruction="make it snowy", steps=3), seed=1).size == PHOTO
+
+
 def real_weights() -> str:
     path = os.environ.get("DIALOGPAINT_TEST_MODEL_PATH", "")
     if not path:
