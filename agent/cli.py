@@ -32,6 +32,13 @@ DEMO_SCRIPT = (
     "go back two steps",
     "add a vignette",
 )
+# Accepted both as global options and after `chat` / `run`, so `chat IMAGE --editor ...` works too.
+ModelPathOption = Annotated[
+    str | None, typer.Option(help="InstructPix2Pix weights (local dir). Env: DIALOGPAINT_MODEL_PATH.")
+]
+EditorOption = Annotated[
+    str | None, typer.Option(help="Send every edit to this tool, e.g. instruct_pix2pix. Env: DIALOGPAINT_EDITOR.")
+]
 
 
 @app.callback()
@@ -42,9 +49,7 @@ def options(  # noqa: PLR0917 - typer maps each parameter to an option
         typer.Option(help="'local' (default) or an OpenAI-compatible base URL. Env: DIALOGPAINT_LLM."),
     ] = None,
     llm_model: Annotated[str | None, typer.Option(help="Model name at that URL. Env: DIALOGPAINT_LLM_MODEL.")] = None,
-    model_path: Annotated[
-        str | None, typer.Option(help="InstructPix2Pix weights (local dir). Env: DIALOGPAINT_MODEL_PATH.")
-    ] = None,
+    model_path: ModelPathOption = None,
     allow_cpu: Annotated[
         bool | None,
         typer.Option("--allow-cpu", help="Run the diffusion editor on the CPU. Env: DIALOGPAINT_ALLOW_CPU."),
@@ -55,6 +60,7 @@ def options(  # noqa: PLR0917 - typer maps each parameter to an option
     confirm: Annotated[
         str | None, typer.Option(help="never | always | auto (default). Env: DIALOGPAINT_CONFIRM.")
     ] = None,
+    editor: EditorOption = None,
     disable_tool: Annotated[
         list[str] | None, typer.Option("--disable-tool", help="Hide a tool from the model (repeatable).")
     ] = None,
@@ -63,7 +69,7 @@ def options(  # noqa: PLR0917 - typer maps each parameter to an option
     """Global options; each can also be set by its DIALOGPAINT_* environment variable."""
     given = {
         "llm": llm, "llm_model": llm_model, "model_path": model_path, "allow_cpu": allow_cpu,
-        "data_dir": data_dir, "confirm": confirm, "tools_disabled": disable_tool or None,
+        "data_dir": data_dir, "confirm": confirm, "tools_disabled": disable_tool or None, "editor": editor,
     }  # fmt: skip
     ctx.obj = {k: v for k, v in given.items() if v is not None}
     logging.basicConfig(
@@ -97,6 +103,11 @@ def settings_from(ctx: typer.Context, **overrides: Any) -> Settings:
     from agent.settings import Settings
 
     return Settings(**{**(ctx.obj or {}), **overrides})
+
+
+def chosen(**options: Any) -> dict[str, Any]:
+    """The options actually given on the command line."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def engine_from(settings: Settings) -> Engine:
@@ -161,20 +172,22 @@ def demo(
 
 
 @app.command()
-def chat(
+def chat(  # noqa: PLR0917 - typer maps each parameter to an option
     ctx: typer.Context,
     image: Annotated[Path | None, typer.Argument(help="The image to edit (PNG, JPEG or WebP).")] = None,
     session_id: Annotated[str | None, typer.Option("--session", help="Resume a saved session.")] = None,
     out: Annotated[Path, typer.Option(help="Folder the current image is written to after each turn.")] = Path(
         "dialogpaint-out"
     ),
+    editor: EditorOption = None,
+    model_path: ModelPathOption = None,
 ) -> None:
     """Talk to dialogpaint about an image; type /quit to leave, /history to list revisions."""
     from rich.console import Console
     from rich.prompt import Prompt
 
     console = Console()
-    with user_errors(), engine_from(settings_from(ctx)) as engine:
+    with user_errors(), engine_from(settings_from(ctx, **chosen(editor=editor, model_path=model_path))) as engine:
         if session_id:
             session = engine.resume(session_id)
         elif image is not None:
@@ -200,12 +213,14 @@ def chat(
 
 
 @app.command()
-def run(
+def run(  # noqa: PLR0917 - typer maps each parameter to an option
     ctx: typer.Context,
     script: Annotated[Path, typer.Argument(help="One user turn per line; blank lines and # comments skipped.")],
     image: Annotated[Path, typer.Option(help="The image to edit.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per turn.")] = False,
     save: Annotated[Path | None, typer.Option(help="Write the final image here.")] = None,
+    editor: EditorOption = None,
+    model_path: ModelPathOption = None,
 ) -> None:
     """Run a scripted conversation non-interactively."""
     with user_errors():
@@ -213,7 +228,7 @@ def run(
             raise FileNotFoundError(f"no script file at {script}")
         turns = [line.strip() for line in script.read_text(encoding="utf-8").splitlines()]
         turns = [t for t in turns if t and not t.startswith("#")]
-        with engine_from(settings_from(ctx)) as engine:
+        with engine_from(settings_from(ctx, **chosen(editor=editor, model_path=model_path))) as engine:
             session = engine.open(image)
             for number, text in enumerate(turns, start=1):
                 reply = session.send(text)

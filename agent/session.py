@@ -8,7 +8,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,6 +95,7 @@ class Engine:
     limits: Limits = Limits()
     closers: list[Any] = field(default_factory=list)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _cancels: dict[str, threading.Event] = field(default_factory=dict)
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
         """Start a session on an image (decoded safely), stored as the root revision."""
@@ -131,6 +132,10 @@ class Engine:
     def lock(self, session_id: str) -> threading.Lock:
         """The per-session lock that allows one run at a time."""
         return self._locks.setdefault(session_id, threading.Lock())
+
+    def cancel_event(self, session_id: str) -> threading.Event:
+        """The per-session flag that stops a running edit at its next progress step."""
+        return self._cancels.setdefault(session_id, threading.Event())
 
     def close(self) -> None:
         """Close the checkpointer connection and anything else the engine owns."""
@@ -211,13 +216,15 @@ class Session:
         if not lock.acquire(blocking=False):
             raise SessionBusy(f"session {self.id} is still handling the previous message")
         try:
+            self.engine.cancel_event(self.id).clear()
             yield
         finally:
             lock.release()
 
     def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> None:
         """Run the graph on one input, saving each step; stream events to ``on_event`` if given."""
-        run = {"config": self.config, "context": self.engine.deps, "durability": "sync"}
+        context = replace(self.engine.deps, cancel=self.engine.cancel_event(self.id))  # this session's flag
+        run = {"config": self.config, "context": context, "durability": "sync"}
         if on_event is None:
             self.engine.graph.invoke(graph_input, **run)
             return
@@ -225,6 +232,14 @@ class Session:
         for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
             for event in run_events(mode, chunk):
                 on_event(event)
+
+    def cancel(self) -> bool:
+        """Ask the edit running in this session (from another thread) to stop; False if none is running.
+
+        The tool stops at its next progress step; the edit then fails without a revision.
+        """
+        self.engine.cancel_event(self.id).set()
+        return self.engine.lock(self.id).locked()
 
     def confirmation(self) -> dict[str, Any] | None:
         """The proposal awaiting the user's yes or no, if any."""

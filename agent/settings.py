@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     work_slots: int = Field(2, ge=1, le=64, description="Graph runs (turns) executing at once.")
     work_queue: int = Field(8, ge=0, le=10_000, description="Runs allowed to wait for a slot; more get 503.")
     retry_after_s: int = Field(5, ge=1, le=3600, description="Retry-After sent when the work queue is full.")
+    editor: str | None = Field(
+        None, description="The one editing tool every edit goes to (e.g. instruct_pix2pix, as in the paper)."
+    )
 
     @field_validator("llm")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from langchain_core.language_models import BaseChatModel
 
@@ -17,6 +17,7 @@ from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
 from graphs.store import FileImageStore, ImageStore
 from tools.base import EditTool
+from tools.errors import ToolUnavailable
 from tools.instruct_pix2pix import InstructPix2Pix
 from tools.registry import load_registry
 from tools.remote import RemoteLimits, connect_remote_tool
@@ -44,7 +45,22 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
             max_side=settings.editor_max_side,
         )
         configured.append(pix2pix)
-    return load_registry(configured=configured, enabled=settings.tools_enabled, disabled=settings.tools_disabled)
+    enabled = [settings.editor] if settings.editor else settings.tools_enabled
+    tools = load_registry(configured=configured, enabled=enabled, disabled=settings.tools_disabled)
+    if settings.editor:
+        check_editor(tools[settings.editor])
+    return tools
+
+
+def check_editor(tool: EditTool) -> None:
+    """Load the one chosen editor now, so a missing package, model or GPU stops startup, not turn one."""
+    reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
+    problem = reason() if reason else None
+    if problem:
+        raise ToolUnavailable(f"--editor {tool.name}: {problem}")
+    load: Callable[[], object] | None = getattr(tool, "load", None)
+    if load is not None:
+        load()
 
 
 def create_engine(

@@ -18,7 +18,7 @@ from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, PendingEdit, Revision
 from graphs.store import get_image, put_image
 from graphs.turn import latest_round, open_calls, outcome, tool_message
-from tools.errors import EditFailed, InvalidEditRequest
+from tools.errors import EditCancelled, EditFailed, InvalidEditRequest
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,10 @@ def run_edit(
     except InvalidEditRequest as exc:
         text = f"I couldn't {call.instruction}: {exc}."
         return None, tool_message(reply_id, f"Not applied: {exc}", "failed", text, **recipe)
+    except EditCancelled:
+        logger.info("edit %s cancelled", name)
+        text = f"Cancelled '{call.instruction}'. The image is unchanged."
+        return None, tool_message(reply_id, "Cancelled by the user.", "failed", text, **recipe)
     except EditFailed as exc:
         logger.warning("edit %s failed: %s", name, exc)
         text = f"The edit '{call.instruction}' failed: {exc}. The image is unchanged."
@@ -131,6 +135,8 @@ def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[Gr
     call.tool.check_inputs(image, call.params)
 
     def progress(step: int, total: int) -> None:
+        if deps.cancel is not None and deps.cancel.is_set():
+            raise EditCancelled(f"{call.tool.name} was cancelled at step {step} of {total}")
         runtime.stream_writer({"kind": "progress", "tool": call.tool.name, "step": step, "total": total})
 
     start = time.perf_counter()

@@ -38,3 +38,5 @@ class GraphDeps:
     seed: int | None = None  # None: derive each edit's seed from its input and recipe
     # One GPU edit at a time per process: diffusion pipelines are not re-entrant.
     gpu_slot: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
+    # Set by Session.cancel(): the running tool stops at its next progress step (EditCancelled).
+    cancel: threading.Event | None = None

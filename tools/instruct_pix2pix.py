@@ -4,33 +4,44 @@ InstructPix2Pix (Brooks et al.) conditions Stable Diffusion on the input image a
 with two classifier-free guidance scales: s_T (``guidance_scale``) for the text and s_I
 (``image_guidance_scale``) for the image. torch and diffusers are imported only when the pipeline is
 first loaded, so the core install and ``dialogpaint --help`` never pay for them.
+
+Parameters, their ranges, and the interactive defaults next to the paper's:
+
+=====================  ==========  ===================  ===================================
+param                  range       default (here)       paper / model card
+=====================  ==========  ===================  ===================================
+steps                  1-100       20                   100
+guidance_scale (s_T)   1-20        7.5                  7.5
+image_guidance (s_I)   1-5         1.5                  1.5 (1.2-1.8 usual)
+scheduler              see below   euler_ancestral      euler_ancestral (Euler a)
+=====================  ==========  ===================  ===================================
+
+20 Euler-ancestral steps are five times cheaper than the paper's 100 and look close to them; a user
+who wants the paper's quality asks for more steps. A higher s_T follows the text more; a higher s_I
+stays closer to the input image. With s_T = 1 no guidance is applied at all (s_I is then ignored).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
-import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.base import ProgressCallback, ToolCapabilities, check_max_side
 from tools.errors import EditFailed, ToolUnavailable
+from tools.pix2pix_pipeline import WEIGHTS_HINT, Scheduler, load_pipeline, weights_problem, with_scheduler
 
 if TYPE_CHECKING:
     import numpy as np
 
 logger = logging.getLogger(__name__)
 
-Scheduler = Literal["euler_ancestral", "euler", "dpmpp_2m", "ddim"]
-ENABLE_HINT = (
-    "install the GPU extra (pip install 'dialogpaint[gpu]') and point --model-path (or "
-    "DIALOGPAINT_MODEL_PATH) at a local copy of timbrooks/instruct-pix2pix"
-)
+ENABLE_HINT = f"install the GPU extra (pip install 'dialogpaint[gpu]'), then {WEIGHTS_HINT}"
 
 
 class InstructPix2PixParams(BaseModel):
@@ -43,11 +54,12 @@ class InstructPix2PixParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     instruction: str = Field(min_length=2, max_length=300, description="E.g. 'turn the sky purple'.")
-    # 20 steps with Euler ancestral is the interactive default; the paper samples 100 steps.
-    steps: int = Field(20, ge=1, le=150, description="Denoising steps; more is slower, finer.")
-    guidance_scale: float = Field(7.5, ge=1.0, le=20.0, description="s_T: how strongly to follow the instruction.")
+    steps: int = Field(20, ge=1, le=100, description="Denoising steps; more is slower and finer (paper: 100).")
+    guidance_scale: float = Field(
+        7.5, ge=1.0, le=20.0, description="s_T: how strongly to follow the instruction (paper: 7.5)."
+    )
     image_guidance_scale: float = Field(
-        1.5, ge=1.0, le=5.0, description="s_I: how closely to stay with the input image."
+        1.5, ge=1.0, le=5.0, description="s_I: how closely to stay with the input image (paper: 1.5)."
     )
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Fixed seed; chosen if absent.")
     scheduler: Scheduler = Field("euler_ancestral", description="The sampler.")
@@ -77,8 +89,8 @@ class InstructPix2Pix:
                 Hugging Face cache (nothing is downloaded).
             device: ``cuda``, ``cuda:1``, ``cpu``...; default: CUDA when available.
             allow_cpu: run on the CPU when no GPU exists (slow; off by default).
-            max_side: the longest side the model works at, a multiple of 64 (the result is resized
-                back to the input's size).
+            max_side: the long side the model works at, a multiple of 64 (512 is what SD 1.5 and
+                InstructPix2Pix were trained at); the result is resized back to the input's size.
         """
         if max_side < 64 or max_side % 64:
             raise ValueError(f"max_side must be a positive multiple of 64, got {max_side}")
@@ -88,13 +100,13 @@ class InstructPix2Pix:
         self.max_side = max_side
 
     def unavailable_reason(self) -> str | None:
-        """Why this tool cannot run here, or None; cheap (imports nothing heavy)."""
+        """Why this tool cannot run here, or None; cheap (imports nothing heavy, probes no GPU)."""
         missing = [m for m in ("torch", "diffusers", "transformers") if not importlib.util.find_spec(m)]
         if missing:
             return f"instruct_pix2pix needs {', '.join(missing)}: {ENABLE_HINT}"
         if self.model is None:
             return f"instruct_pix2pix has no model configured: {ENABLE_HINT}"
-        return None
+        return weights_problem(self.model)
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Refuse inputs beyond the tool's side limit."""
@@ -108,38 +120,14 @@ class InstructPix2Pix:
         seed: int,
         progress: ProgressCallback | None = None,
     ) -> Image.Image:
-        """Edit ``image`` by ``params.instruction``; NaN or black results raise EditFailed."""
-        assert isinstance(params, InstructPix2PixParams)
-        # 1. Load (once per process; ToolUnavailable names what is missing), pick the scheduler.
-        pipe = self.pipeline()
-        import torch  # only once the pipeline is known to be available
+        """Edit ``image`` by ``params.instruction``; broken output or a cancel raises EditFailed."""
+        if not isinstance(params, InstructPix2PixParams):
+            raise TypeError(f"instruct_pix2pix expects InstructPix2PixParams, got {type(params).__name__}")
+        return run_pipeline(self.pipeline(), image, params, seed=seed, max_side=self.max_side, progress=progress)
 
-        pipe.scheduler = make_scheduler(params.scheduler, pipe.scheduler.config)
-        # 2. Resize to the model's working size: long side <= max_side, both sides multiples of 64.
-        work = image.resize(working_size(image.size, self.max_side), Image.Resampling.LANCZOS)
-        generator = torch.Generator(device="cpu").manual_seed(seed)
-        # 3. Denoise, reporting each step; a progress callback may cancel by raising.
-        start = time.perf_counter()
-        try:
-            frames = pipe(
-                params.instruction,
-                image=work,
-                num_inference_steps=params.steps,
-                guidance_scale=params.guidance_scale,
-                image_guidance_scale=params.image_guidance_scale,
-                generator=generator,
-                output_type="np",
-                callback_on_step_end=step_reporter(progress, params.steps),
-            ).images
-        except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
-            raise EditFailed(
-                f"out of GPU memory editing at {work.width}x{work.height}; try a smaller image or max side"
-            ) from None
-        logger.info("instruct_pix2pix %d steps at %s in %.2fs", params.steps, work.size, time.perf_counter() - start)
-        # 4. Refuse broken outputs, then return at the input's size.
-        result = checked_frame(frames[0])
-        return result.resize(image.size, Image.Resampling.LANCZOS)
+    def load(self) -> None:
+        """Load the model now (at startup) instead of at the first edit; ToolUnavailable says why not."""
+        self.pipeline()
 
     def pipeline(self) -> Any:
         """The loaded pipeline, shared by every tool instance with the same model and device."""
@@ -150,58 +138,61 @@ class InstructPix2Pix:
         return load_pipeline(self.model, self.device, self.allow_cpu)
 
 
-_pipelines: dict[tuple[str, str], Any] = {}
-_load_lock = threading.Lock()
-
-
-def load_pipeline(model: str, device: str | None, allow_cpu: bool) -> Any:
-    """Load the pipeline once per (model, device): fp16 on CUDA, fp32 on an allowed CPU."""
+def run_pipeline(
+    pipe: Any,
+    image: Image.Image,
+    params: InstructPix2PixParams,
+    *,
+    seed: int,
+    max_side: int,
+    progress: ProgressCallback | None = None,
+) -> Image.Image:
+    """One edit with a loaded pipeline: resize, denoise with progress, check, resize back."""
     import torch
-    from diffusers import StableDiffusionInstructPix2PixPipeline
 
-    target = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if target.startswith("cpu") and not allow_cpu:
-        raise ToolUnavailable(
-            "instruct_pix2pix found no CUDA GPU; allow the (slow) CPU with --allow-cpu or DIALOGPAINT_ALLOW_CPU=1"
+    # 1. The sampler asked for, on a pipeline object of its own (the modules are shared).
+    runner = with_scheduler(pipe, params.scheduler)
+    # 2. The model's working size: long side = max_side, both sides multiples of 64.
+    work = image.resize(working_size(image.size, max_side), Image.Resampling.LANCZOS)
+    # A CPU generator gives the same noise on every device, so a seed replays anywhere.
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    if progress is not None:
+        progress(0, params.steps)  # lets a cancel land before any GPU work
+    # 3. Denoise, reporting each step; the progress callback may cancel by raising EditCancelled.
+    start = time.perf_counter()
+    out_of_memory = False
+    try:
+        output = runner(
+            params.instruction,
+            image=work,
+            num_inference_steps=params.steps,
+            guidance_scale=params.guidance_scale,
+            image_guidance_scale=params.image_guidance_scale,
+            generator=generator,
+            output_type="np",
+            callback_on_step_end=step_reporter(progress, params.steps),
         )
-    with _load_lock:
-        key = (model, target)
-        if key not in _pipelines:
-            dtype = torch.float16 if target.startswith("cuda") else torch.float32
-            try:
-                pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(  # type: ignore[no-untyped-call]
-                    model, torch_dtype=dtype, safety_checker=None, local_files_only=True
-                )
-            except (OSError, ValueError) as exc:
-                raise ToolUnavailable(
-                    f"no InstructPix2Pix weights found at {model!r} (nothing is downloaded): {exc}"
-                ) from None
-            pipe.set_progress_bar_config(disable=True)
-            if target.startswith("cuda"):
-                pipe.unet.to(memory_format=torch.channels_last)
-            _pipelines[key] = pipe.to(target)
-            logger.info("loaded instruct_pix2pix from %s on %s (%s)", model, target, dtype)
-        return _pipelines[key]
-
-
-def make_scheduler(name: Scheduler, config: Any) -> Any:
-    """Build the named scheduler from the pipeline's scheduler config."""
-    import diffusers
-
-    classes = {
-        "euler_ancestral": diffusers.EulerAncestralDiscreteScheduler,
-        "euler": diffusers.EulerDiscreteScheduler,
-        "dpmpp_2m": diffusers.DPMSolverMultistepScheduler,
-        "ddim": diffusers.DDIMScheduler,
-    }
-    return classes[name].from_config(config)
+    except torch.cuda.OutOfMemoryError:
+        out_of_memory = True  # freed below, once the traceback no longer pins the activations
+    if out_of_memory:
+        torch.cuda.empty_cache()
+        raise EditFailed(
+            f"out of GPU memory editing at {work.width}x{work.height}; "
+            "try a smaller editor max side (DIALOGPAINT_EDITOR_MAX_SIDE) or free the GPU"
+        )
+    seconds = time.perf_counter() - start
+    logger.info("instruct_pix2pix %d steps at %dx%d in %.2fs", params.steps, work.width, work.height, seconds)
+    # 4. Refuse broken output, then return at the input's size.
+    flags = output.nsfw_content_detected or [False]
+    result = checked_frame(output.images[0], flagged=bool(flags[0]))
+    return result if result.size == image.size else result.resize(image.size, Image.Resampling.LANCZOS)
 
 
 def working_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
-    """Scale so the long side is at most ``max_side``, then round both sides to multiples of 64."""
+    """Scale so the long side is ``max_side`` (aspect kept), then round both sides to multiples of 64."""
     width, height = size
-    scale = min(1.0, max_side / max(width, height))
-    return tuple(max(64, round(side * scale / 64) * 64) for side in (width, height))  # type: ignore[return-value]
+    scale = max_side / max(width, height)
+    return (max(64, round(width * scale / 64) * 64), max(64, round(height * scale / 64) * 64))
 
 
 def step_reporter(progress: ProgressCallback | None, total: int) -> Any:
@@ -215,14 +206,14 @@ def step_reporter(progress: ProgressCallback | None, total: int) -> Any:
     return on_step_end
 
 
-def checked_frame(frame: np.ndarray) -> Image.Image:
-    """Convert a float HxWx3 frame in [0, 1] to an image, refusing NaN or all-black output."""
+def checked_frame(frame: np.ndarray, *, flagged: bool = False) -> Image.Image:
+    """Convert a float HxWx3 frame in [0, 1] to an image, refusing flagged, NaN or all-black output."""
     import numpy as np
 
+    if flagged:
+        raise EditFailed("the model's safety checker flagged the result and blanked it; nothing was saved")
     if not np.isfinite(frame).all():
-        raise EditFailed("the diffusion model produced NaN values (fp16 overflow); nothing was saved")
+        raise EditFailed("the diffusion model produced NaN values (numerical overflow); nothing was saved")
     if float(frame.max()) < 1.0 / 255.0:
-        raise EditFailed(
-            "the diffusion model produced an all-black image (safety filter or overflow); nothing was saved"
-        )
+        raise EditFailed("the diffusion model produced an all-black image; nothing was saved")
     return Image.fromarray((frame.clip(0.0, 1.0) * 255.0).round().astype(np.uint8), "RGB")
