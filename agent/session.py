@@ -6,8 +6,9 @@ import asyncio
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
+from graphs.decide import FAULT
 from graphs.deps import GraphDeps
 from graphs.revisions import lineage, new_revision
 from graphs.state import EditState, Revision
@@ -55,7 +57,7 @@ class Reply:
     instruction: str | None = None  # the explicit instruction executed (or proposed)
     tool: str | None = None
     undo_steps: int | None = None
-    error: str | None = None  # set when the decided action failed (no revision was made)
+    error: str | None = None  # set when the action or the dialogue-model call failed (nothing was changed)
     confirmation: dict[str, Any] | None = None  # the proposal awaiting yes/no, if any
     actions: tuple[str, ...] = ()  # every outcome of the turn, in order
 
@@ -101,6 +103,11 @@ class Engine:
         if not session.exists():
             raise SessionNotFound(f"no session {session_id!r} in this data directory")
         return session
+
+    def turn_deps(self) -> GraphDeps:
+        """The run context of one turn: the deps with this turn's deadline for model calls."""
+        seconds = self.deps.calls.turn_seconds
+        return self.deps if seconds is None else replace(self.deps, deadline=time.monotonic() + seconds)
 
     def lock(self, session_id: str) -> threading.Lock:
         """The per-session lock that allows one run at a time."""
@@ -154,7 +161,7 @@ class Session:
             raise SessionBusy(f"session {self.id} is still handling the previous message")
         try:
             graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
-            run = {"config": self.config, "context": self.engine.deps, "durability": "sync"}
+            run = {"config": self.config, "context": self.engine.turn_deps(), "durability": "sync"}
             if on_event is None:
                 self.engine.graph.invoke(graph_input, **run)
             else:
@@ -275,6 +282,8 @@ def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[
     edits = [o for o in outcomes if o["kind"] in ("edit", "failed") and o.get("tool")]
     last = edits[-1] if edits else {}
     error = (last.get("say") or "failed") if last.get("kind") == "failed" else None
+    if final is not None and FAULT in final.response_metadata:
+        error = text  # the dialogue model failed: the text says how
     steps = next((o.get("steps") for o in outcomes if o["kind"] in ("undo", "redo")), None)
     return Reply(
         text=text, action=action, head=head["id"], image=head["image"], revisions=revisions,
