@@ -111,10 +111,11 @@ def explain_fault(exc: BaseException, settings: Settings) -> str:
         )
     if isinstance(exc, openai.APIStatusError):
         return (
-            f"Sorry, the dialogue model server answered HTTP {exc.status_code}: {first_sentence(exc.message)} "
-            f"{NOTHING_CHANGED}."
+            f"Sorry, the dialogue model server answered HTTP {exc.status_code} "
+            f"({first_sentence(exc.message)}). {NOTHING_CHANGED}; please try again."
         )
-    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+    # langchain-openai raises ValueError for a non-JSON body and TypeError for JSON without 'choices'.
+    if isinstance(exc, openai.APIResponseValidationError | ValueError | TypeError):
         return (
             "Sorry, the dialogue model server sent something that is not a chat completion. "
             f"{NOTHING_CHANGED}; check that DIALOGPAINT_LLM is the server's OpenAI API URL."
@@ -128,6 +129,7 @@ def context_overflow(message: str) -> bool:
 
 
 def first_sentence(message: str, limit: int = 200) -> str:
-    """The first sentence of a server message, short enough for a chat reply."""
-    sentence = re.split(r"(?<=[.!?])\s", message.strip(), maxsplit=1)[0]
+    """The first sentence of a server message (without openai's 'Error code: N - '), short enough to show."""
+    message = re.sub(r"^Error code: \d+ - ", "", message.strip())
+    sentence = re.split(r"(?<=[.!?])\s", message, maxsplit=1)[0].rstrip(".")
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -39,3 +40,16 @@ def make_session(tool: RecordingTool) -> Callable[..., Session]:
         return engine.open(gradient())
 
     return make
+
+
+def require_system(what: str, available: bool, reason: str) -> None:
+    """Skip a test whose system service is missing, but fail instead when CI demands system tests.
+
+    CI sets DIALOGPAINT_REQUIRE_SYSTEM_TESTS=1, so a missing install there is an error, not a skip.
+    """
+    if available:
+        return
+    message = f"{what} is not available: {reason}"
+    if os.environ.get("DIALOGPAINT_REQUIRE_SYSTEM_TESTS") == "1":
+        pytest.fail(message + " (DIALOGPAINT_REQUIRE_SYSTEM_TESTS=1)")
+    pytest.skip(message)
