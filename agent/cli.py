@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agent.doctor import doctor
+
 if TYPE_CHECKING:
     from agent.session import Engine, Reply, Session
     from agent.settings import Settings
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
+
+app.command()(doctor)
 
 DEMO_SCRIPT = (
     "Hi! What can you do?",
