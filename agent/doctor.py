@@ -81,7 +81,7 @@ def check_tool_call(settings: Settings) -> Check:
     """Ask for undo(steps=2) the way ``decide`` asks (same tool mode) and read the answer the same way."""
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-    from agent.models import explain_fault, openai_compatible
+    from agent.models import diagnose, openai_compatible
     from graphs.modes import decision_runnable, read_decision
     from graphs.specs import Undo, control_tool_schema
 
@@ -94,7 +94,8 @@ def check_tool_call(settings: Settings) -> Check:
     try:
         raw = runnable.invoke([SystemMessage(PROBE_SYSTEM), HumanMessage(PROBE_USER)], **kwargs)
     except Exception as exc:  # the check's boundary: every failure becomes a FAIL line
-        return Check(name, False, explain_fault(exc, settings).removeprefix("Sorry, "))
+        cause, advice = diagnose(exc, settings)
+        return Check(name, False, f"{cause}; {advice}")
     seconds = time.perf_counter() - start
     answer = read_decision(raw if isinstance(raw, AIMessage) else AIMessage(raw.content), mode)
     if not answer.tool_calls:

@@ -86,41 +86,33 @@ def is_transient(exc: BaseException) -> bool:
 
 def explain_fault(exc: BaseException, settings: Settings) -> str:
     """What the user is told when the dialogue model fails; the session stays usable."""
+    cause, advice = diagnose(exc, settings)
+    return f"Sorry, {cause}. {NOTHING_CHANGED}; {advice}."
+
+
+def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
+    """What went wrong with a model call, and what to do about it."""
     import openai
 
     if isinstance(exc, openai.APITimeoutError | TurnDeadlineExceeded):
-        return (
-            f"Sorry, the dialogue model did not answer in time (limits: {settings.llm_timeout_s:g} s per call, "
-            f"{settings.llm_turn_timeout_s:g} s per turn). {NOTHING_CHANGED}; please try again."
-        )
+        limits = f"{settings.llm_timeout_s:g} s per call, {settings.llm_turn_timeout_s:g} s per turn"
+        return f"the dialogue model did not answer in time (limits: {limits})", "please try again"
     if isinstance(exc, openai.APIConnectionError):
-        return (
-            f"Sorry, the dialogue model server at {base_url(settings)} cannot be reached. {NOTHING_CHANGED}; "
-            "check that it is running (`dialogpaint doctor` tests it)."
-        )
+        where = f"the dialogue model server at {base_url(settings)} cannot be reached"
+        return where, "check that it is running (`dialogpaint doctor` tests it)"
     if isinstance(exc, openai.RateLimitError):
-        return (
-            "Sorry, the dialogue model server is busy (HTTP 429, too many requests). "
-            f"{NOTHING_CHANGED}; please wait a moment and try again."
-        )
+        return "the dialogue model server is busy (HTTP 429, too many requests)", "please wait a moment and try again"
     if isinstance(exc, openai.BadRequestError) and context_overflow(exc.message):
-        return (
-            "Sorry, the conversation no longer fits the model's context window "
-            f"({first_sentence(exc.message)}). {NOTHING_CHANGED}; lower DIALOGPAINT_CONTEXT_TOKENS "
-            f"(now {settings.context_tokens}) or start a new session."
-        )
+        cause = f"the conversation no longer fits the model's context window ({first_sentence(exc.message)})"
+        return cause, f"lower DIALOGPAINT_CONTEXT_TOKENS (now {settings.context_tokens}) or start a new session"
     if isinstance(exc, openai.APIStatusError):
-        return (
-            f"Sorry, the dialogue model server answered HTTP {exc.status_code} "
-            f"({first_sentence(exc.message)}). {NOTHING_CHANGED}; please try again."
-        )
+        cause = f"the dialogue model server answered HTTP {exc.status_code} ({first_sentence(exc.message)})"
+        return cause, "please try again" if exc.status_code >= 500 else "check the server's settings"
     # langchain-openai raises ValueError for a non-JSON body and TypeError for JSON without 'choices'.
     if isinstance(exc, openai.APIResponseValidationError | ValueError | TypeError):
-        return (
-            "Sorry, the dialogue model server sent something that is not a chat completion. "
-            f"{NOTHING_CHANGED}; check that DIALOGPAINT_LLM is the server's OpenAI API URL."
-        )
-    return f"Sorry, the dialogue model failed ({type(exc).__name__}). {NOTHING_CHANGED}; please try again."
+        cause = "the dialogue model server sent something that is not a chat completion"
+        return cause, "check that DIALOGPAINT_LLM is the server's OpenAI API URL"
+    return f"the dialogue model failed ({type(exc).__name__})", "please try again"
 
 
 def context_overflow(message: str) -> bool:
