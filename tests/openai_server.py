@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -244,3 +245,10 @@ def chunks(step: Completion, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield chunk({"content": ""}, finish_reason(step))
     if (body.get("stream_options") or {}).get("include_usage"):
         yield {**base, "choices": [], "usage": usage(body, step)}
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for 'server down' and for starting servers)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from agent.session import Session
-from agent.settings import Settings
-from agent.wiring import create_engine
-from tests.fakes import MemoryImageStore, gradient
 from tests.openai_server import Completion, OpenAIServer, calls, text
 
 pytest.importorskip("langchain_openai")
 
 
 @pytest.fixture
-def open_session(tmp_path, tool) -> Iterator[Callable[..., Session]]:
-    engines = []
-
-    def open_(url: str, **settings: Any) -> Session:
-        config = Settings(data_dir=tmp_path / f"d{len(engines)}", llm=url, llm_model="test-model", **settings)
-        engine = create_engine(config, tools={"mirror": tool}, store=MemoryImageStore())
-        engines.append(engine)
-        return engine.open(gradient())
-
-    yield open_
-    for engine in engines:
-        engine.close()
+def open_session(llm_session: Callable[..., Session]) -> Callable[..., Session]:
+    return llm_session
 
 
 def roles(request: dict[str, Any]) -> list[str]:

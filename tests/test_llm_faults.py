@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from agent.session import Session
-from agent.settings import Settings
-from agent.wiring import create_engine
 from graphs.decide import GAVE_UP
-from tests.fakes import MemoryImageStore, gradient
-from tests.openai_server import CONTEXT_OVERFLOW, Fault, OpenAIServer, calls, error, text
+from tests.openai_server import CONTEXT_OVERFLOW, Fault, OpenAIServer, calls, error, free_port, text
 
 pytest.importorskip("langchain_openai")
 
@@ -22,20 +18,13 @@ OpenSession = Callable[..., Session]
 
 
 @pytest.fixture
-def open_session(tmp_path, tool) -> Iterator[OpenSession]:
-    """A session whose dialogue model is ChatOpenAI at a URL, wired as the CLI wires it."""
-    engines = []
+def open_session(llm_session: OpenSession) -> OpenSession:
+    """Sessions with a short read timeout, one retry, and no confirmation step."""
 
     def open_(url: str, **settings: Any) -> Session:
-        values = {"llm_timeout_s": 5.0, "llm_max_retries": 1, "confirm": "never", **settings}
-        config = Settings(data_dir=tmp_path / f"data{len(engines)}", llm=url, llm_model="test-model", **values)
-        engine = create_engine(config, tools={"mirror": tool}, store=MemoryImageStore())
-        engines.append(engine)
-        return engine.open(gradient())
+        return llm_session(url, **{"llm_timeout_s": 5.0, "llm_max_retries": 1, "confirm": "never", **settings})
 
-    yield open_
-    for engine in engines:
-        engine.close()
+    return open_
 
 
 def still_usable(session: Session, server: OpenAIServer) -> None:
@@ -81,12 +70,6 @@ def test_5xx_then_success_is_one_turn(open_session, tool):
     with OpenAIServer([error(500, "oops"), calls(("mirror", {"instruction": "mirror the image"}))]) as server:
         reply = open_session(server.url).send("mirror it")
         assert reply.action == "edit" and reply.error is None and len(server.chat_requests) == 2
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_server_down_then_up(open_session):
