@@ -108,6 +108,8 @@ def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
     if isinstance(exc, openai.APIStatusError):
         cause = f"the dialogue model server answered HTTP {exc.status_code} ({first_sentence(exc.message)})"
         return cause, "please try again" if exc.status_code >= 500 else "check the server's settings"
+    if isinstance(exc, ValueError) and "No generations found in stream" in str(exc):
+        return "the dialogue model gave an empty answer", "could you say it another way"
     # langchain-openai raises ValueError for a non-JSON body and TypeError for JSON without 'choices'.
     if isinstance(exc, openai.APIResponseValidationError | ValueError | TypeError):
         cause = "the dialogue model server sent something that is not a chat completion"
@@ -122,6 +124,6 @@ def context_overflow(message: str) -> bool:
 
 def first_sentence(message: str, limit: int = 200) -> str:
     """The first sentence of a server message (without openai's 'Error code: N - '), short enough to show."""
-    message = re.sub(r"^Error code: \d+ - ", "", message.strip())
+    message = re.sub(r"^Error code: \d+ - ", "", " ".join(message.split()))
     sentence = re.split(r"(?<=[.!?])\s", message, maxsplit=1)[0].rstrip(".")
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 GAVE_UP = "Sorry, I couldn't work out how to do that. Could you say it another way?"
 FAULT = "dialogpaint_fault"  # response_metadata key of a message that reports a failed model call
+EMPTY_ANSWER = "Sorry, the dialogue model gave an empty answer. Nothing was changed; could you say it another way?"
 
 
 def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
@@ -49,6 +50,9 @@ def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
         logger.warning("dialogue model call failed: %s: %s", type(exc).__name__, exc)
         return {"messages": [AIMessage(deps.calls.explain(exc), response_metadata={FAULT: type(exc).__name__})]}
     answer = read_decision(raw if isinstance(raw, AIMessage) else AIMessage(raw.content), deps.calls.tool_mode)
+    if not call_list(answer) and not answer.text.strip():  # no call to answer with an error: end the turn
+        logger.warning("dialogue model gave an empty answer")
+        return {"messages": [AIMessage(EMPTY_ANSWER, response_metadata={FAULT: "EmptyAnswer"})]}
     problems = check_calls(answer, deps, pending_allowed=pending is not None)
     if not problems:
         problems = cap_questions(answer, messages, deps.limits.questions_in_a_row)

@@ -66,6 +66,15 @@ def test_server_fault_ends_turn_with_a_message_and_session_stays_usable(open_ses
         assert reply.text not in sent and "mirror it" in sent
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+def test_an_empty_answer_ends_the_turn_with_a_message(open_session, streaming):
+    with OpenAIServer([text("")]) as server:
+        session = open_session(server.url)
+        reply = session.send("hello", on_event=(lambda e: None) if streaming else None)
+        assert "empty answer" in reply.text and reply.error == reply.text and len(server.chat_requests) == 1
+        still_usable(session, server)
+
+
 def test_5xx_then_success_is_one_turn(open_session, tool):
     with OpenAIServer([error(500, "oops"), calls(("mirror", {"instruction": "mirror the image"}))]) as server:
         reply = open_session(server.url).send("mirror it")
