@@ -109,7 +109,9 @@ def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
         cause = f"the dialogue model server answered HTTP {exc.status_code} ({first_sentence(exc.message)})"
         return cause, "please try again" if exc.status_code >= 500 else "check the server's settings"
     if isinstance(exc, ValueError) and "No generations found in stream" in str(exc):
-        return "the dialogue model gave an empty answer", "could you say it another way"
+        # No chunk parsed at all: an empty streamed answer, or a body that is not an SSE completion stream.
+        cause = "the dialogue model server's stream held no answer (empty, or not a chat completion stream)"
+        return cause, "please try again, and check DIALOGPAINT_LLM if it keeps happening"
     # langchain-openai raises ValueError for a non-JSON body and TypeError for JSON without 'choices'.
     if isinstance(exc, openai.APIResponseValidationError | ValueError | TypeError):
         cause = "the dialogue model server sent something that is not a chat completion"

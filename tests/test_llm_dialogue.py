@@ -115,3 +115,17 @@ def test_json_mode_reads_calls_and_replies_from_structured_output(open_session, 
         assert "- mirror:" in requests[0]["messages"][0]["content"]  # the tools are listed in the prompt
         repair = [m["content"] for m in requests[2]["messages"] if m["role"] == "tool"]
         assert any("not JSON" in t for t in repair)
+
+
+def test_conversation_sent_is_trimmed_to_the_context_budget(open_session):
+    words = "please describe the colours of this picture in great detail " * 6  # ~90 tokens a turn
+    with OpenAIServer([text(f"Answer {n}.") for n in range(8)]) as server:
+        session = open_session(server.url, context_tokens=500)
+        for n in range(8):
+            session.send(f"{n}: {words}")
+        first, last = server.chat_requests[0], server.chat_requests[-1]
+        assert roles(first) == ["system", "user"]
+        sent = last["messages"][1:]
+        assert sent[0]["role"] == "user" and sent[-1]["content"].startswith("7: ")
+        assert len(sent) < 15 and not any(m["content"].startswith("0: ") for m in sent)  # oldest turns dropped
+        assert len(json.dumps(sent)) // 4 <= 500 + 100  # about the budget (approximate token count)

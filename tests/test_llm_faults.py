@@ -75,6 +75,24 @@ def test_an_empty_answer_ends_the_turn_with_a_message(open_session, streaming):
         still_usable(session, server)
 
 
+STREAMED = {"5xx retried once": "HTTP 503", "context-length 400": "2048 tokens", "slow past turn deadline": "in time",
+            "html body": "stream held no answer"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", STREAMED)
+def test_server_faults_while_streaming(open_session, name):
+    script, settings, _, count = FAULTS[name]
+    words = STREAMED[name]
+    events: list[dict[str, Any]] = []
+    with OpenAIServer(list(script)) as server:
+        session = open_session(server.url, **settings)
+        reply = session.send("mirror it", on_event=events.append)
+        assert words in reply.text and reply.error == reply.text and len(server.chat_requests) == count
+        assert all(r["stream"] is True for r in server.chat_requests)
+        assert {"kind": "token", "text": reply.text} in events  # the message reaches a streaming caller too
+        still_usable(session, server)
+
+
 def test_5xx_then_success_is_one_turn(open_session, tool):
     with OpenAIServer([error(500, "oops"), calls(("mirror", {"instruction": "mirror the image"}))]) as server:
         reply = open_session(server.url).send("mirror it")
