@@ -126,6 +126,6 @@ def context_overflow(message: str) -> bool:
 
 def first_sentence(message: str, limit: int = 200) -> str:
     """The first sentence of a server message (without openai's 'Error code: N - '), short enough to show."""
-    message = re.sub(r"^Error code: \d+ - ", "", " ".join(message.split()))
-    sentence = re.split(r"(?<=[.!?])\s", message, maxsplit=1)[0].rstrip(".")
+    message = re.sub(r"^Error code: \d+( - )?", "", " ".join(message.split()))
+    sentence = re.split(r"(?<=[.!?])\s", message, maxsplit=1)[0].rstrip(".") or "no message"
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
