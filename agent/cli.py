@@ -14,12 +14,15 @@ import typer
 from agent.cli_eval import evaluate
 from agent.cli_serve import serve_tool
 from agent.cli_service import serve
+from agent.doctor import doctor
 
 if TYPE_CHECKING:
     from agent.session import Engine, Reply, Session
     from agent.settings import Settings
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
+
+app.command()(doctor)
 
 DEMO_SCRIPT = (
     "Hi! What can you do?",

@@ -1,10 +1,23 @@
-"""Chat-model factories: the embedded local policy (default) or an OpenAI-compatible server (vLLM)."""
+"""Chat-model factories: the embedded local policy (default) or an OpenAI-compatible server (vLLM).
+
+The server client makes no retries of its own (``max_retries=0``): the one retry layer is the graph's
+(``graphs.model_call``), which retries only connection errors, timeouts and 5xx answers, and never
+past the turn's deadline. openai-python would also retry 408, 409 and 429, and would not know the
+deadline.
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from agent.settings import Settings
+from graphs.deps import ModelCalls
+from graphs.model_call import TurnDeadlineExceeded
+
+NOTHING_CHANGED = "Nothing was changed"
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
@@ -16,11 +29,13 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
     return openai_compatible(settings)
 
 
-def openai_compatible(settings: Settings) -> BaseChatModel:
-    """ChatOpenAI pointed at a vLLM (or other OpenAI-compatible) base URL, with explicit timeouts.
+def base_url(settings: Settings) -> str:
+    """The server's OpenAI API root, ending in /v1."""
+    return settings.llm if settings.llm.endswith("/v1") else settings.llm + "/v1"
 
-    The OpenAI client is the only retry layer (``max_retries``); it does not retry 4xx other than 429.
-    """
+
+def openai_compatible(settings: Settings) -> BaseChatModel:
+    """ChatOpenAI pointed at a vLLM (or other OpenAI-compatible) base URL, with explicit timeouts."""
     try:
         import httpx
         from langchain_openai import ChatOpenAI
@@ -28,14 +43,89 @@ def openai_compatible(settings: Settings) -> BaseChatModel:
         raise RuntimeError(
             "an OpenAI-compatible --llm needs langchain-openai: pip install 'dialogpaint[vllm]'"
         ) from exc
-    base_url = settings.llm if settings.llm.endswith("/v1") else settings.llm + "/v1"
     model: BaseChatModel = ChatOpenAI(
-        base_url=base_url,
+        base_url=base_url(settings),
         model=settings.llm_model,
         api_key=settings.llm_api_key,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
         timeout=httpx.Timeout(settings.llm_timeout_s, connect=settings.llm_connect_timeout_s),
-        max_retries=settings.llm_max_retries,
+        max_retries=0,  # see the module docstring: graphs.model_call is the one retry layer
     )
     return model
+
+
+def model_calls(settings: Settings) -> ModelCalls:
+    """How the graph calls the configured model: tool mode, retries, turn time, fault handling."""
+    if settings.llm == "local":
+        return ModelCalls()  # in-process: nothing to time out or retry, and tools are native
+
+    def request_timeout(seconds_left: float) -> Any:
+        import httpx
+
+        return httpx.Timeout(
+            min(settings.llm_timeout_s, seconds_left), connect=min(settings.llm_connect_timeout_s, seconds_left)
+        )
+
+    return ModelCalls(
+        tool_mode=settings.llm_tool_mode,
+        retries=settings.llm_max_retries,
+        turn_seconds=settings.llm_turn_timeout_s,
+        transient=is_transient,
+        explain=lambda exc: explain_fault(exc, settings),
+        request_timeout=request_timeout,
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth one more try: the server could not be reached, was too slow, or failed (5xx)."""
+    import openai
+
+    return isinstance(exc, openai.APIConnectionError | openai.InternalServerError)
+
+
+def explain_fault(exc: BaseException, settings: Settings) -> str:
+    """What the user is told when the dialogue model fails; the session stays usable."""
+    cause, advice = diagnose(exc, settings)
+    return f"Sorry, {cause}. {NOTHING_CHANGED}; {advice}."
+
+
+def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
+    """What went wrong with a model call, and what to do about it."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError | TurnDeadlineExceeded):
+        limits = f"{settings.llm_timeout_s:g} s per call, {settings.llm_turn_timeout_s:g} s per turn"
+        return f"the dialogue model did not answer in time (limits: {limits})", "please try again"
+    if isinstance(exc, openai.APIConnectionError):
+        where = f"the dialogue model server at {base_url(settings)} cannot be reached"
+        return where, "check that it is running (`dialogpaint doctor` tests it)"
+    if isinstance(exc, openai.RateLimitError):
+        return "the dialogue model server is busy (HTTP 429, too many requests)", "please wait a moment and try again"
+    if isinstance(exc, openai.BadRequestError) and context_overflow(exc.message):
+        cause = f"the conversation no longer fits the model's context window ({first_sentence(exc.message)})"
+        return cause, f"lower DIALOGPAINT_CONTEXT_TOKENS (now {settings.context_tokens}) or start a new session"
+    if isinstance(exc, openai.APIStatusError):
+        cause = f"the dialogue model server answered HTTP {exc.status_code} ({first_sentence(exc.message)})"
+        return cause, "please try again" if exc.status_code >= 500 else "check the server's settings"
+    if isinstance(exc, ValueError) and "No generations found in stream" in str(exc):
+        # No chunk parsed at all: an empty streamed answer, or a body that is not an SSE completion stream.
+        cause = "the dialogue model server's stream held no answer (empty, or not a chat completion stream)"
+        return cause, "please try again, and check DIALOGPAINT_LLM if it keeps happening"
+    # langchain-openai raises ValueError for a non-JSON body and TypeError for JSON without 'choices'.
+    if isinstance(exc, openai.APIResponseValidationError | ValueError | TypeError):
+        cause = "the dialogue model server sent something that is not a chat completion"
+        return cause, "check that DIALOGPAINT_LLM is the server's OpenAI API URL"
+    return f"the dialogue model failed ({type(exc).__name__})", "please try again"
+
+
+def context_overflow(message: str) -> bool:
+    """Whether a 400 says the prompt is longer than the model's context (vLLM's and OpenAI's wording)."""
+    return bool(re.search(r"maximum context length|context_length_exceeded|context window", message, re.I))
+
+
+def first_sentence(message: str, limit: int = 200) -> str:
+    """The first sentence of a server message (without openai's 'Error code: N - '), short enough to show."""
+    message = re.sub(r"^Error code: \d+( - )?", "", " ".join(message.split()))
+    sentence = re.split(r"(?<=[.!?])\s", message, maxsplit=1)[0].rstrip(".") or "no message"
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
+from graphs.decide import FAULT
 from graphs.deps import GraphDeps
 from graphs.revisions import lineage, new_revision
 from graphs.specs import validate_control_call
@@ -72,7 +74,7 @@ class Reply:
     instruction: str | None = None  # the explicit instruction executed (or proposed)
     tool: str | None = None
     undo_steps: int | None = None
-    error: str | None = None  # set when the decided action failed (no revision was made)
+    error: str | None = None  # set when the action or the dialogue-model call failed (nothing was changed)
     confirmation: dict[str, Any] | None = None  # the proposal awaiting yes/no, if any
     actions: tuple[str, ...] = ()  # every outcome of the turn, in order
 
@@ -128,6 +130,11 @@ class Engine:
         checkpointer.delete_thread(session_id)
         self._locks.pop(session_id, None)
         logger.info("deleted session %s", session_id)
+
+    def turn_deps(self) -> GraphDeps:
+        """The run context of one turn: the deps with this turn's deadline for model calls."""
+        seconds = self.deps.calls.turn_seconds
+        return self.deps if seconds is None else replace(self.deps, deadline=time.monotonic() + seconds)
 
     def lock(self, session_id: str) -> threading.Lock:
         """The per-session lock that allows one run at a time."""
@@ -223,7 +230,7 @@ class Session:
 
     def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> None:
         """Run the graph on one input, saving each step; stream events to ``on_event`` if given."""
-        context = replace(self.engine.deps, cancel=self.engine.cancel_event(self.id))  # this session's flag
+        context = replace(self.engine.turn_deps(), cancel=self.engine.cancel_event(self.id))
         run = {"config": self.config, "context": context, "durability": "sync"}
         if on_event is None:
             self.engine.graph.invoke(graph_input, **run)
@@ -350,6 +357,8 @@ def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[
     edits = [o for o in outcomes if o["kind"] in ("edit", "failed") and o.get("tool")]
     last = edits[-1] if edits else {}
     error = (last.get("say") or "failed") if last.get("kind") == "failed" else None
+    if final is not None and FAULT in final.response_metadata:
+        error = text  # the dialogue model failed: the text says how
     steps = next((o.get("steps") for o in outcomes if o["kind"] in ("undo", "redo")), None)
     return Reply(
         text=text, action=action, head=head["id"], image=head["image"], revisions=revisions,

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(SecretStr("EMPTY"), description="API key for the model server.")
     llm_timeout_s: float = Field(60.0, gt=0, le=600, description="Read timeout per model call.")
     llm_connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect timeout.")
-    llm_max_retries: int = Field(1, ge=0, le=5, description="Retries of 5xx/429/connection errors.")
+    llm_max_retries: int = Field(
+        1, ge=0, le=5, description="Retries of connection errors, timeouts and 5xx (never 4xx) within a turn."
+    )
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_max_tokens: int = Field(512, ge=16, le=8192)
     model_path: str | None = Field(None, description="InstructPix2Pix weights: a local dir or cached id.")
@@ -72,6 +74,15 @@ class Settings(BaseSettings):
     editor: str | None = Field(
         None, description="The one editing tool every edit goes to (e.g. instruct_pix2pix, as in the paper)."
     )
+    llm_tool_mode: Literal["auto", "required", "json"] = Field(
+        "auto",
+        description="How the server model decides: tool calls with text for chat (auto), tool calls only with "
+        "a reply tool (required), or JSON-schema structured output for servers without a tool parser (json).",
+    )
+    llm_turn_timeout_s: float = Field(
+        120.0, gt=0, le=1800, description="All dialogue-model calls of one turn, retries included, end within this."
+    )
+    questions_in_a_row: int = Field(2, ge=1, le=10, description="Clarifying questions before the model must act.")
 
     @field_validator("llm")
     @classmethod

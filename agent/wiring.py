@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.models import make_chat_model
-from agent.prompts import SYSTEM_PROMPT
+from agent.models import make_chat_model, model_calls
+from agent.prompts import system_prompt
 from agent.session import Engine, Limits
 from agent.settings import Settings
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
@@ -80,18 +80,22 @@ def create_engine(
     else:
         checkpointer = sqlite_checkpointer(settings.checkpoint_path)
         close = checkpointer.conn.close
+    tools = tools if tools is not None else build_tools(settings)
+    calls = model_calls(settings)
     deps = GraphDeps(
         model=model or make_chat_model(settings),
-        tools=tools if tools is not None else build_tools(settings),
+        tools=tools,
         store=store or FileImageStore(settings.images_dir),
-        system_prompt=SYSTEM_PROMPT,
+        system_prompt=system_prompt(calls.tool_mode, tools),
         confirm=settings.confirm,
         limits=GraphLimits(
             model_calls_per_turn=settings.model_calls_per_turn,
             edits_per_message=settings.edits_per_message,
             context_tokens=settings.context_tokens,
+            questions_in_a_row=settings.questions_in_a_row,
         ),
         seed=settings.seed,
+        calls=calls,
     )
     limits = Limits(
         max_message_chars=settings.max_message_chars,

@@ -8,16 +8,29 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMessage, trim_messages
 from langgraph.runtime import Runtime
+from pydantic import ValidationError
 
 from graphs.deps import GraphDeps
+from graphs.model_call import invoke_model
+from graphs.modes import JSON_DECISION, decision_runnable, read_decision
 from graphs.revisions import summarize
-from graphs.specs import CONTROL_TOOLS, tool_schemas, validate_control_call, validate_edit_call
+from graphs.specs import (
+    CONTROL_TOOLS,
+    REPLY_TOOL,
+    ReplyToUser,
+    brief_errors,
+    tool_schemas,
+    validate_control_call,
+    validate_edit_call,
+)
 from graphs.state import EditState
-from graphs.turn import call_list, model_calls_this_turn, tool_message
+from graphs.turn import call_list, model_calls_this_turn, questions_in_a_row, tool_message
 
 logger = logging.getLogger(__name__)
 
 GAVE_UP = "Sorry, I couldn't work out how to do that. Could you say it another way?"
+FAULT = "dialogpaint_fault"  # response_metadata key of a message that reports a failed model call
+EMPTY_ANSWER = "Sorry, the dialogue model gave an empty answer. Nothing was changed; could you say it another way?"
 
 
 def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
@@ -28,20 +41,21 @@ def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
         logger.warning("model call cap (%d) reached; giving up this turn", deps.limits.model_calls_per_turn)
         return {"messages": [AIMessage(GAVE_UP)], "pending": None}
     pending = state.get("pending")
-    model = deps.model.bind_tools(tool_schemas(deps.tools, pending=pending is not None))
+    schemas = tool_schemas(deps.tools, pending=pending is not None)
+    model, kwargs = decision_runnable(deps.model, schemas, deps.calls.tool_mode)
     prompt = [system_message(deps, state), *trim_history(messages, deps.limits.context_tokens)]
     try:
-        answer = model.invoke(prompt)
+        raw = invoke_model(model, prompt, deps, **kwargs)
     except Exception as exc:  # the boundary with the dialogue model: end the turn, keep the session
-        logger.exception("dialogue model call failed")
-        text = (
-            f"Sorry, the dialogue model is not answering right now ({type(exc).__name__}). "
-            "Nothing was changed; please try again."
-        )
-        return {"messages": [AIMessage(text)]}
-    if not isinstance(answer, AIMessage):
-        answer = AIMessage(content=answer.content)
+        logger.warning("dialogue model call failed: %s: %s", type(exc).__name__, exc)
+        return {"messages": [AIMessage(deps.calls.explain(exc), response_metadata={FAULT: type(exc).__name__})]}
+    answer = read_decision(raw if isinstance(raw, AIMessage) else AIMessage(raw.content), deps.calls.tool_mode)
+    if not call_list(answer) and not answer.text.strip():  # no call to answer with an error: end the turn
+        logger.warning("dialogue model gave an empty answer")
+        return {"messages": [AIMessage(EMPTY_ANSWER, response_metadata={FAULT: "EmptyAnswer"})]}
     problems = check_calls(answer, deps, pending_allowed=pending is not None)
+    if not problems:
+        problems = cap_questions(answer, messages, deps.limits.questions_in_a_row)
     update: dict[str, Any] = {"messages": [answer, *problems]}
     approves = any(c["name"] == "confirm_pending" for c in answer.tool_calls)
     if not problems and not approves:
@@ -60,9 +74,13 @@ def system_message(deps: GraphDeps, state: EditState) -> SystemMessage:
 
 
 def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMessage]:
-    """The latest messages that fit the budget, starting at a user message so tool calls stay paired."""
+    """The latest messages that fit the budget, starting at a user message so tool calls stay paired.
+
+    Reports of failed model calls are left out: they are for the user, not part of the dialogue.
+    """
+    kept = [m for m in messages if not (isinstance(m, AIMessage) and FAULT in m.response_metadata)]
     trimmed: list[AnyMessage] = trim_messages(  # type: ignore[assignment]
-        list(messages),
+        kept,
         max_tokens=max_tokens,
         token_counter="approximate",
         strategy="last",
@@ -93,6 +111,8 @@ def check_calls(answer: AIMessage, deps: GraphDeps, *, pending_allowed: bool) ->
 def call_error(call: dict[str, Any], deps: GraphDeps, pending_allowed: bool) -> str | None:
     """Why one call cannot run, or None."""
     name, args = call.get("name") or "", call.get("args")
+    if args is None and name == JSON_DECISION:
+        return str(call.get("error") or "the answer could not be read")
     if args is None:
         return f"the arguments of {name or 'a call'} are not valid JSON"
     try:
@@ -100,11 +120,29 @@ def call_error(call: dict[str, Any], deps: GraphDeps, pending_allowed: bool) -> 
             validate_edit_call(deps.tools[name], call["id"], args)
         elif name in CONTROL_TOOLS and (name != "confirm_pending" or pending_allowed):
             validate_control_call(name, args)
+        elif name == REPLY_TOOL and deps.calls.tool_mode == "required":
+            ReplyToUser.model_validate(args)
+            return "reply must be the only call in a message"
         else:
             return f"there is no tool named {name!r}"
+    except ValidationError as exc:
+        return f"invalid arguments for {name}: {brief_errors(exc)}"
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def cap_questions(answer: AIMessage, messages: Sequence[AnyMessage], cap: int) -> list[ToolMessage]:
+    """Refuse another clarifying question after ``cap`` in a row: the model must act or answer."""
+    asks = [c for c in answer.tool_calls if c["name"] == "ask_clarification"]
+    if not asks or questions_in_a_row(messages) < cap:
+        return []
+    logger.info("question cap (%d in a row) reached; asking the model to act", cap)
+    text = (
+        f"Error: you have asked {cap} clarifying questions in a row; do not ask another. Make the most "
+        "likely explicit edit from what the user said, or answer in plain text."
+    )
+    return [tool_message(str(asks[0]["id"]), text, "invalid")]
 
 
 def conflicting(calls: Sequence[dict[str, Any]]) -> str | None:
@@ -114,6 +152,8 @@ def conflicting(calls: Sequence[dict[str, Any]]) -> str | None:
         return "ask_clarification must be the only call in a message"
     if "undo" in names and "redo" in names:
         return "undo and redo cannot be combined in one message"
+    if REPLY_TOOL in names and len(names) > 1:
+        return "reply must be the only call in a message"
     if names.count("confirm_pending") > 1:
         return "confirm_pending can be called once"
     return None

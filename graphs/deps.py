@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
@@ -13,6 +13,9 @@ from graphs.store import ImageStore
 from tools.base import EditTool
 
 ConfirmPolicy = Literal["never", "always", "auto"]
+# auto: tools with tool_choice="auto", plain text is chat; required: every answer is a tool call (a
+# `reply` tool carries chat); json: a JSON-schema response_format, for servers without a tool parser.
+ToolMode = Literal["auto", "required", "json"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,33 @@ class Limits:
     edits_per_message: int = 4
     context_tokens: int = 6000  # conversation budget sent to the model (approximate tokens)
     recursion_limit: int = 40  # LangGraph super-steps per invocation
+    questions_in_a_row: int = 2  # clarifying questions before the model must act or answer
+
+
+def never_transient(exc: BaseException) -> bool:
+    """The default: no model failure is worth a retry."""
+    return False
+
+
+def generic_explanation(exc: BaseException) -> str:
+    """The default user-facing text for a failed model call."""
+    return f"Sorry, the dialogue model failed ({type(exc).__name__}). Nothing was changed; please try again."
+
+
+@dataclass(frozen=True)
+class ModelCalls:
+    """How ``decide`` calls the dialogue model: the tool mode, the one retry layer, the turn's time.
+
+    The agent fills the callables for its client (which errors are transient, what the user is told,
+    the per-request timeout for the seconds left); the graph itself never imports a client library.
+    """
+
+    tool_mode: ToolMode = "auto"
+    retries: int = 0  # retries of transient faults (connection, timeout, 5xx); never of other 4xx
+    turn_seconds: float | None = None  # all model calls of one turn end within this; None: no limit
+    transient: Callable[[BaseException], bool] = never_transient
+    explain: Callable[[BaseException], str] = generic_explanation
+    request_timeout: Callable[[float], Any] | None = None  # seconds left -> the client's timeout kwarg
 
 
 @dataclass(frozen=True)
@@ -36,6 +66,8 @@ class GraphDeps:
     confirm: ConfirmPolicy = "auto"
     limits: Limits = Limits()
     seed: int | None = None  # None: derive each edit's seed from its input and recipe
+    calls: ModelCalls = ModelCalls()
+    deadline: float | None = None  # time.monotonic() by which this run's model calls must end
     # One GPU edit at a time per process: diffusion pipelines are not re-entrant.
     gpu_slot: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
     # Set by Session.cancel(): the running tool stops at its next progress step (EditCancelled).

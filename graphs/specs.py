@@ -60,6 +60,18 @@ class ConfirmPending(BaseModel):
     approve: bool = Field(description="True to apply the pending edit, false to discard it.")
 
 
+class ReplyToUser(BaseModel):
+    """Answer the user in plain text without changing the image: greetings, thanks, questions about
+    what you can do or what was done, and acknowledging a confirmed result.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=2000, description="The reply shown to the user.")
+
+
+REPLY_TOOL = "reply"  # offered only in the `required` tool mode, where every answer is a tool call
+
 CONTROL_TOOLS: dict[str, type[BaseModel]] = {
     "ask_clarification": AskClarification,
     "undo": Undo,
@@ -105,8 +117,8 @@ def edit_tool_schema(tool: EditTool) -> dict[str, Any]:
 
 
 def control_tool_schema(name: str) -> dict[str, Any]:
-    """The schema of one control tool."""
-    model = CONTROL_TOOLS[name]
+    """The schema of one control tool (or of the `reply` tool)."""
+    model = ReplyToUser if name == REPLY_TOOL else CONTROL_TOOLS[name]
     return function_schema(name, " ".join((model.__doc__ or "").split()), clean_schema(model))
 
 

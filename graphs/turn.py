@@ -72,3 +72,15 @@ def previous_turn_kinds(messages: Sequence[AnyMessage]) -> set[str]:
     end = last_human_index(messages)
     start = last_human_index(messages[:end]) if end > 0 else -1
     return {outcome(m).get("kind", "") for m in messages[start + 1 : end]} - {""}
+
+
+def questions_in_a_row(messages: Sequence[AnyMessage]) -> int:
+    """How many turns in a row, ending with the previous one, closed on a clarifying question."""
+    count, end = 0, last_human_index(messages)
+    while end > 0:
+        start = last_human_index(messages[:end])
+        kinds = {outcome(m).get("kind") for m in messages[start + 1 : end]}
+        if "clarify" not in kinds:
+            break
+        count, end = count + 1, start
+    return count

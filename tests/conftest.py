@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -50,3 +50,22 @@ def require_system(what: str, available: bool, reason: str) -> None:
     if os.environ.get("DIALOGPAINT_REQUIRE_SYSTEM_TESTS") == "1":
         pytest.fail(f"{message} (required because DIALOGPAINT_REQUIRE_SYSTEM_TESTS=1)")
     pytest.skip(message)
+
+
+@pytest.fixture
+def llm_session(tmp_path, tool: RecordingTool) -> Iterator[Callable[..., Session]]:
+    """Open sessions whose dialogue model is ChatOpenAI at a URL, wired as the CLI wires it."""
+    from agent.settings import Settings
+    from agent.wiring import create_engine
+
+    engines: list[Engine] = []
+
+    def open_(url: str, **settings: Any) -> Session:
+        config = Settings(data_dir=tmp_path / f"data{len(engines)}", llm=url, llm_model="test-model", **settings)
+        engine = create_engine(config, tools={"mirror": tool}, store=MemoryImageStore())
+        engines.append(engine)
+        return engine.open(gradient())
+
+    yield open_
+    for engine in engines:
+        engine.close()

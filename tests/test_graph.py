@@ -150,7 +150,8 @@ def test_model_call_cap_ends_the_turn_with_an_apology(make_session, tool):
 def test_model_failure_ends_turn_cleanly(make_session):
     session = make_session([TimeoutError("read timed out"), ai(text="back")])
     reply = session.send("mirror")
-    assert "not answering" in reply.text and len(reply.revisions) == 1
+    assert "TimeoutError" in reply.text and "Nothing was changed" in reply.text and len(reply.revisions) == 1
+    assert reply.error == reply.text and reply.action == "chat"
     assert session.send("hi").text == "back"
 
 

@@ -1,0 +1,62 @@
+"""Calling the dialogue model within the turn's deadline: the one retry layer, for transient faults only."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
+
+from graphs.deps import GraphDeps
+
+logger = logging.getLogger(__name__)
+
+MIN_ATTEMPT_S = 0.05  # below this, an attempt could not finish: the turn is out of time
+MAX_BACKOFF_S = 4.0
+
+
+class TurnDeadlineExceeded(TimeoutError):
+    """The turn's time for model calls ran out before the model answered."""
+
+
+def invoke_model(
+    runnable: Runnable[Any, BaseMessage], prompt: Sequence[BaseMessage], deps: GraphDeps, **kwargs: Any
+) -> BaseMessage:
+    """Invoke the model, retrying transient faults (``deps.calls``) and never past ``deps.deadline``.
+
+    Each attempt's request timeout is cut to the time left, so the turn ends within its deadline
+    however slow the server is.
+
+    Raises:
+        TurnDeadlineExceeded: no time was left for an attempt.
+        Exception: the client's error of the last attempt, when it is not transient or retries ran out.
+    """
+    policy = deps.calls
+    attempts = 1 + policy.retries
+    for attempt in range(1, attempts + 1):
+        left = seconds_left(deps)
+        if left is not None and left < MIN_ATTEMPT_S:
+            raise TurnDeadlineExceeded(f"no time left of the turn's {policy.turn_seconds} s for a model call")
+        call_kwargs = dict(kwargs)
+        if left is not None and policy.request_timeout is not None:
+            call_kwargs["timeout"] = policy.request_timeout(left)
+        try:
+            return runnable.invoke(list(prompt), **call_kwargs)
+        except Exception as exc:
+            if attempt == attempts or not policy.transient(exc):
+                raise
+            delay = min(MAX_BACKOFF_S, 0.25 * 2**attempt)
+            left = seconds_left(deps)
+            if left is not None and left - delay < MIN_ATTEMPT_S:
+                raise
+            logger.warning("model call %d/%d failed (%s); retrying in %.2fs", attempt, attempts, exc, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def seconds_left(deps: GraphDeps) -> float | None:
+    """Seconds until the turn's deadline, or None without one."""
+    return None if deps.deadline is None else deps.deadline - time.monotonic()
