@@ -98,6 +98,9 @@ class Engine:
     closers: list[Any] = field(default_factory=list)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _cancels: dict[str, threading.Event] = field(default_factory=dict)
+    # The confirmation each session left pending after its last run in this process (None: nothing
+    # pending), so a turn need not read the checkpoint just to learn whether it answers a proposal.
+    _pending: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
         """Start a session on an image (decoded safely), stored as the root revision."""
@@ -112,6 +115,7 @@ class Engine:
         root = new_revision(put_image(self.deps.store, image))
         values = {"revisions": [root], "head": root["id"], "redo_stack": [], "pending": None}
         self.graph.update_state(session.config, values)
+        self._pending[session_id] = None
         logger.info("opened session %s on image %s", session_id, root["image"][:12])
         return session
 
@@ -129,6 +133,7 @@ class Engine:
             raise DialogPaintError("this engine has no checkpointer to delete sessions from")
         checkpointer.delete_thread(session_id)
         self._locks.pop(session_id, None)
+        self._pending.pop(session_id, None)
         logger.info("deleted session %s", session_id)
 
     def turn_deps(self) -> GraphDeps:
@@ -184,8 +189,7 @@ class Session:
         text = check_message(text, self.engine.limits.max_message_chars)
         with self.running():
             graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
-            self.run(graph_input, on_event)
-        return self.last_reply()
+            return self.run(graph_input, on_event)
 
     def undo(self, steps: int = 1, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
         """Undo ``steps`` edits without asking the dialogue model (a button, not a sentence)."""
@@ -213,8 +217,7 @@ class Session:
             said = name if steps == 1 else f"{name} {steps} steps"
             call = {"name": name, "args": args, "id": "call_" + secrets.token_hex(8), "type": "tool_call"}
             update = {"messages": [HumanMessage(said), AIMessage("", tool_calls=[call])]}
-            self.run(Command(update=update, goto=name), on_event)
-        return self.last_reply()
+            return self.run(Command(update=update, goto=name), on_event)
 
     @contextmanager
     def running(self) -> Iterator[None]:
@@ -228,17 +231,29 @@ class Session:
         finally:
             lock.release()
 
-    def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> None:
-        """Run the graph on one input, saving each step; stream events to ``on_event`` if given."""
+    def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> Reply:
+        """Run the graph on one input, saving each step; stream events to ``on_event`` if given.
+
+        The turn's final state and any confirmation it left pending come from the run's own stream,
+        so building the reply costs no second read of the checkpoint.
+        """
         context = replace(self.engine.turn_deps(), cancel=self.engine.cancel_event(self.id))
         run = {"config": self.config, "context": context, "durability": "sync"}
-        if on_event is None:
-            self.engine.graph.invoke(graph_input, **run)
-            return
-        modes: list[StreamMode] = ["updates", "custom", "messages"]
+        modes: list[StreamMode] = ["values", "updates", "custom", "messages"] if on_event else ["values", "updates"]
+        values: dict[str, Any] = {}
+        pending: dict[str, Any] | None = None
+        self.engine._pending.pop(self.id, None)  # unknown until the run has ended
         for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
-            for event in run_events(mode, chunk):
-                on_event(event)
+            if mode == "values":
+                values = chunk
+                continue
+            if mode == "updates" and "__interrupt__" in chunk:
+                pending = next((i.value for i in chunk["__interrupt__"] if isinstance(i.value, dict)), pending)
+            if on_event is not None:
+                for event in run_events(mode, chunk):
+                    on_event(event)
+        self.engine._pending[self.id] = pending
+        return state_reply(values, pending)
 
     def cancel(self) -> bool:
         """Ask the edit running in this session (from another thread) to stop; False if none is running.
@@ -250,11 +265,13 @@ class Session:
 
     def confirmation(self) -> dict[str, Any] | None:
         """The proposal awaiting the user's yes or no, if any."""
+        if self.id in self.engine._pending:
+            return self.engine._pending[self.id]
         snapshot = self.engine.graph.get_state(self.config)
-        for interrupt in snapshot.interrupts:
-            if isinstance(interrupt.value, dict):
-                return interrupt.value
-        return None
+        pending = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
+        if snapshot.values.get("revisions"):
+            self.engine._pending[self.id] = pending
+        return pending
 
     def state(self) -> EditState:
         """The saved state (messages, revisions, head, redo stack, pending)."""
@@ -266,18 +283,8 @@ class Session:
     def last_reply(self) -> Reply:
         """The reply of the latest turn, rebuilt from one snapshot of the saved state."""
         snapshot = self.engine.graph.get_state(self.config)
-        state = snapshot.values
-        revisions = tuple(state["revisions"])
-        head = next(r for r in revisions if r["id"] == state["head"])
         pending = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
-        if pending is not None:
-            edit = pending["edits"][0]
-            return Reply(
-                text=pending["question"], action="confirm", head=head["id"], image=head["image"],
-                revisions=revisions, instruction=edit["args"].get("instruction"), tool=edit["name"],
-                confirmation=pending, actions=("confirm",),
-            )  # fmt: skip
-        return turn_reply(state["messages"], head, revisions)
+        return state_reply(snapshot.values, pending)
 
     @property
     def revisions(self) -> list[Revision]:
@@ -342,6 +349,20 @@ def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
     if metadata.get("langgraph_node") == "decide" and isinstance(message, AIMessage) and message.content:
         return [{"kind": "token", "text": message.text}]
     return []
+
+
+def state_reply(state: Any, pending: dict[str, Any] | None) -> Reply:
+    """The reply of the latest turn in ``state``; a pending confirmation makes it a proposal."""
+    revisions = tuple(state["revisions"])
+    head = next(r for r in revisions if r["id"] == state["head"])
+    if pending is not None:
+        edit = pending["edits"][0]
+        return Reply(
+            text=pending["question"], action="confirm", head=head["id"], image=head["image"],
+            revisions=revisions, instruction=edit["args"].get("instruction"), tool=edit["name"],
+            confirmation=pending, actions=("confirm",),
+        )  # fmt: skip
+    return turn_reply(state["messages"], head, revisions)
 
 
 def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[Revision, ...]) -> Reply:

@@ -229,3 +229,14 @@ def test_send_reports_steps_progress_and_tokens_in_order(make_session):
     kinds = [e["kind"] if e["kind"] != "step" else e["node"] for e in events]
     assert kinds.index("decide") < kinds.index("progress") < kinds.index("edit")
     assert not [e for e in events if e["kind"] == "token"]
+
+
+def test_every_session_object_sees_the_pending_confirmation_the_reply_came_from(make_session):
+    session = make_session([ai(call("mirror", instruction="x")), ai(call("mirror", instruction="y"))], confirm="always")
+    proposal = session.send("x")
+    other = session.engine.resume(session.id)  # e.g. the next HTTP request
+    assert other.confirmation() == proposal.confirmation == session.last_reply().confirmation
+    assert other.send("yes").action == "edit"
+    assert session.confirmation() is None and session.last_reply().action == "edit"
+    again = session.send("y")
+    assert again == session.last_reply()  # the reply built from the run's stream equals a fresh read
