@@ -359,6 +359,15 @@ def test_openapi_documents_every_route_and_error_code(service):
     for code in CODES:
         if code not in ("not_found", "method_not_allowed"):  # the router's own answers, on no route
             assert f"`{code}`" in text, code
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            for status, response in op["responses"].items():
+                if status[0] in "45":  # errors are JSON, on the streaming routes too
+                    assert list(response["content"]) == ["application/json"], (method, path, status)
+                    ref = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+                    assert ref == "ErrorBody" and ref in schema["components"]["schemas"]
+                if status in ("429", "503"):
+                    assert "Retry-After" in response["headers"], (method, path, status)
     assert "text/event-stream" in schema["paths"][f"{base}/messages"]["post"]["responses"]["200"]["content"]
     assert "multipart/form-data" in schema["paths"]["/v1/sessions"]["post"]["requestBody"]["content"]
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

@@ -131,7 +131,7 @@ def start_turn(svc: Service, session: Session, turn: Callable[[EventSink], Reply
 
 @router.post(
     "/sessions/{session_id}/messages", response_class=EventSourceResponse,
-    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "message_rejected")},
+    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "message_rejected", streaming=True)},
 )  # fmt: skip
 async def send_message(events: Annotated[Events, Depends(message_turn)]) -> AsyncIterator[ServerSentEvent]:
     """Send a message; the turn streams back as Server-Sent Events. A pending confirmation takes it as the answer."""
@@ -141,7 +141,7 @@ async def send_message(events: Annotated[Events, Depends(message_turn)]) -> Asyn
 
 @router.post(
     "/sessions/{session_id}/confirmation", response_class=EventSourceResponse,
-    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "no_pending_confirmation")},
+    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "no_pending_confirmation", streaming=True)},
 )  # fmt: skip
 async def confirm(events: Annotated[Events, Depends(confirmation_turn)]) -> AsyncIterator[ServerSentEvent]:
     """Answer the edit awaiting confirmation (approve applies it, streamed like a message)."""
