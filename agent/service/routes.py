@@ -68,7 +68,8 @@ async def create_session(request: Request, svc: ServiceDep, principal: Spender) 
             upload = form.get("image")
             if not isinstance(upload, UploadFile):
                 raise ApiError("invalid_request", "send the image as the multipart field 'image'")
-            if upload.content_type not in (*IMAGE_TYPES, "application/octet-stream"):
+            # No declared type, like application/octet-stream, leaves it to the decoder to tell the format.
+            if upload.content_type not in (*IMAGE_TYPES, "application/octet-stream", None):
                 allowed = ", ".join(IMAGE_TYPES)
                 raise ApiError("unsupported_media_type", f"{upload.content_type} is not one of {allowed}")
             data = await upload.read()
