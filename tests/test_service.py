@@ -435,3 +435,16 @@ def test_serve_refuses_a_public_address_without_keys_and_imports_fastapi_only_wh
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert "only listens on loopback" in done.stderr and "DIALOGPAINT_API_KEYS" in done.stderr
     assert done.stdout.split("\n")[:2] == ["exit 2", "[]"]
+
+
+def test_serve_with_a_bad_checkpoint_url_is_one_error_line_without_a_traceback(tmp_path):
+    require_serve_extra()
+    env = {
+        **os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "DIALOGPAINT_API_KEYS": KEY_A,
+        "DIALOGPAINT_CHECKPOINT_URL": "postgresql://me:hunter2@127.0.0.1:1/none",
+    }  # fmt: skip
+    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and "Postgres" in done.stderr  # unreachable, or psycopg missing
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
