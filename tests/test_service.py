@@ -248,8 +248,13 @@ def test_messages_are_checked_before_any_work(service):
     ):  # fmt: skip
         response = client.post(url, json=body, headers=headers)
         assert response.status_code == 422 and response.json()["error"]["code"] == code, body
-    not_json = client.post(url, content=b"{", headers={**headers, "Content-Type": "application/json"})
-    assert not_json.json()["error"]["code"] == "invalid_request"
+    not_json = client.post(url, content=b'{"text": "hi",}', headers={**headers, "Content-Type": "application/json"})
+    assert not_json.json()["error"] == {
+        "code": "invalid_request",
+        "message": "the body is not valid JSON (character 14): Expecting property name enclosed in double quotes",
+    }
+    plain = client.post(url, content=b"make it brighter", headers={**headers, "Content-Type": "text/plain"})
+    assert plain.status_code == 422 and "sent with 'Content-Type: application/json'" in plain.json()["error"]["message"]
     huge = client.post(url, content=b"x" * 100_000, headers={**headers, "Content-Type": "application/json"})
     assert huge.status_code == 413
     assert client.get(f"/v1/sessions/{sid}", headers=headers).json()["history"] == []  # the model never ran

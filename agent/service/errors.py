@@ -109,6 +109,16 @@ def responses(*codes: str, streaming: bool = False) -> dict[int | str, dict[str,
 RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
 
 
+def invalid_message(error: Mapping[str, Any]) -> str:
+    """The message for FastAPI's first validation error; a body that is not JSON says so."""
+    if error.get("type") == "json_invalid":  # FastAPI puts the character position where a field goes
+        return f"the body is not valid JSON (character {error['loc'][-1]}): {error['ctx']['error']}"
+    if tuple(error["loc"]) == ("body",) and error.get("type") == "model_attributes_type":
+        return "the body must be a JSON object, sent with 'Content-Type: application/json'"
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
+
+
 def install_handlers(app: FastAPI) -> None:
     """Answer every error, ours or the framework's, in the one JSON shape; log bugs, never send them."""
 
@@ -120,8 +130,7 @@ def install_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(part) for part in first["loc"])
-        return error_response("invalid_request", f"{where}: {first['msg']}" if where else str(first["msg"]))
+        return error_response("invalid_request", invalid_message(first))
 
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DialogPaintError)
