@@ -268,12 +268,15 @@ def test_confirmation_yes_applies_and_undo_waits_for_the_answer(service):
     assert proposed["action"] == "confirm" and proposed["confirmation"]["edits"][0]["name"] == "mirror"
     blocked = client.post(f"/v1/sessions/{sid}/undo", headers=auth(KEY_A))
     assert blocked.status_code == 409 and blocked.json()["error"]["code"] == "confirmation_pending"
+    question = {"role": "assistant", "text": proposed["text"]}
+    assert client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["history"][-1] == question  # to resume
     answer = client.post(f"/v1/sessions/{sid}/confirmation", json={"approve": True}, headers=auth(KEY_A))
     events = parse_sse(answer.text)
     assert [e["event"] for e in events][-2:] == ["revision", "reply"]
     assert events[-1]["data"]["action"] == "edit"
     again = client.post(f"/v1/sessions/{sid}/confirmation", json={"approve": False}, headers=auth(KEY_A))
     assert again.status_code == 409 and again.json()["error"]["code"] == "no_pending_confirmation"
+    assert client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["history"].count(question) == 1
 
 
 def test_undo_and_redo_move_the_head_and_are_recorded_in_the_conversation(service):
