@@ -19,7 +19,7 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
 ) -> None:
     """Serve the HTTP API and the chat page at http://HOST:PORT/ (keys: DIALOGPAINT_API_KEYS)."""
-    from agent.cli import settings_from, user_errors
+    from agent.cli import engine_from, settings_from, user_errors
     from tools.errors import DialogPaintError
 
     with user_errors():
@@ -33,10 +33,17 @@ def serve(
 
         from agent.service.app import create_app
 
+        # Built here, not in the lifespan, so a bad setting (an unreachable Postgres) is one line on
+        # stderr: uvicorn prints a failed lifespan as a traceback. The lifespan still loads pipelines.
+        engine = engine_from(settings)
+    try:
         if not settings.api_keys:
             logging.getLogger(__name__).warning("no API keys configured: dev mode, anyone on this machine is served")
         typer.echo(f"dialogpaint serving on http://{host}:{port}/ (data in {settings.data_dir})", err=True)
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
+        app = create_app(settings, engine)
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
+    finally:
+        engine.close()
 
 
 def is_loopback(host: str) -> bool:

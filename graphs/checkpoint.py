@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -33,7 +33,8 @@ def postgres_checkpointer(
     """
     try:
         from langgraph.checkpoint.postgres import PostgresSaver
-        from psycopg import Connection, OperationalError
+        from psycopg import Connection
+        from psycopg import Error as PostgresError
         from psycopg.rows import DictRow, dict_row
         from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError as exc:
@@ -51,19 +52,23 @@ def postgres_checkpointer(
         open=False,
     )
     try:
+        # One connection first: when the pool cannot connect it only logs why and times out.
+        Connection.connect(url, connect_timeout=max(2, round(timeout_s))).close()
         pool.open(wait=True, timeout=timeout_s)
         saver = PostgresSaver(pool)
         saver.setup()
-    except (PoolTimeout, OperationalError) as exc:
+    except (PoolTimeout, PostgresError) as exc:
         pool.close()
         raise RuntimeError(f"cannot use the Postgres checkpointer at {redacted(url)}: {exc}") from None
     return saver, pool.close
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password (in the user part or a ``password=`` parameter), for messages and logs."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    netloc = parts.netloc if parts.password is None else parts.netloc.replace(f":{parts.password}@", ":***@")
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    if any(key == "password" for key, _ in params):
+        query = urlencode([(key, "***" if key == "password" else value) for key, value in params], safe="*")
+        parts = parts._replace(query=query)
     return urlunsplit(parts._replace(netloc=netloc))

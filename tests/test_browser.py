@@ -12,8 +12,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageStat
@@ -100,6 +101,7 @@ def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
         expect(page.locator("#confirm")).to_be_hidden()
         say("brighter and more vivid colours")
         expect(page.locator("#confirm")).to_be_visible()  # an edit that resolved a question is confirmed first
+        expect(page.locator("#undo")).to_be_disabled()  # the server would refuse it until yes or no
         page.click("#yes")
         expect(page.locator("#log li.assistant .action").last).to_have_text("edit")
         expect(page.locator("#confirm")).to_be_hidden()
@@ -117,4 +119,14 @@ def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
         expect(page.locator("#strip li.head")).to_have_count(1)
         expect(page.locator("#strip li.on-path")).to_have_count(1)  # the edit is kept, off the path, for redo
         page.screenshot(path=str(tmp_path / "after-undo.png"))  # kept by pytest for a person to look at
+        a_refused_message_is_shown_and_given_back(page, say)
         browser.close()
+
+
+def a_refused_message_is_shown_and_given_back(page: Any, say: Callable[[str], None]) -> None:
+    from playwright.sync_api import expect
+
+    say("x" * 2001)  # over the limit: refused before the turn starts
+    expect(page.locator("#log li.error").last).to_contain_text("the limit is 2000")
+    expect(page.locator("#message")).to_have_value("x" * 2001)
+    assert page.locator("#log li.user").last.evaluate("li => li.scrollWidth <= li.clientWidth")  # wrapped

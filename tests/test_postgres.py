@@ -63,3 +63,16 @@ def test_an_unreachable_server_is_one_clear_error_without_the_password(tmp_path)
     with pytest.raises(RuntimeError, match="cannot use the Postgres checkpointer") as caught:
         postgres_checkpointer("postgresql://me:hunter2@127.0.0.1:1/none", timeout_s=1)
     assert "hunter2" not in str(caught.value) and "me:***@127.0.0.1:1" in str(caught.value)
+    assert "Connection refused" in str(caught.value)  # the reason, not only the pool's timeout
+    with pytest.raises(RuntimeError) as caught:
+        postgres_checkpointer("postgresql://me@127.0.0.1:1/none?sslmode=disable&password=hunter2", timeout_s=1)
+    assert "hunter2" not in str(caught.value) and "sslmode=disable&password=***" in str(caught.value)
+    with pytest.raises(RuntimeError, match='invalid integer value "x" for connection option "port"'):
+        postgres_checkpointer("postgresql://me@127.0.0.1:x/none", timeout_s=1)
+
+
+def test_a_missing_database_is_named_in_the_error(postgres_url):
+    from graphs.checkpoint import postgres_checkpointer
+
+    with pytest.raises(RuntimeError, match='database "no_such_database" does not exist'):
+        postgres_checkpointer(postgres_url.rsplit("/", 1)[0] + "/no_such_database", timeout_s=2)

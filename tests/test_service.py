@@ -206,7 +206,7 @@ def test_upload_limits_are_checked_before_decoding(service):
         headers={**auth(KEY_A), "Content-Type": "multipart/form-data; boundary=b"},
     )
     assert big.status_code == 413 and big.json()["error"]["code"] == "payload_too_large"
-    assert "limit is 85,536 bytes" in big.json()["error"]["message"]
+    assert big.json()["error"]["message"] == "the request body is 200,000 bytes; the limit is 85,536 bytes"
 
     def chunks():  # no Content-Length: the bytes are counted as they arrive
         yield b"--b\r\nContent-Disposition: form-data; name=image; filename=a.png\r\nContent-Type: image/png\r\n\r\n"
@@ -229,6 +229,13 @@ def test_upload_limits_are_checked_before_decoding(service):
     nothing = client.post("/v1/sessions", data={"other": "x"}, files={"x": ("a", b"1")}, headers=auth(KEY_A))
     assert nothing.status_code == 422 and nothing.json()["error"]["code"] == "invalid_request"
     assert upload(client, KEY_A, png(gradient((40, 40)))).status_code == 201
+    undeclared = (
+        b"--b\r\nContent-Disposition: form-data; name=image; filename=a.png\r\n\r\n"
+        + png(gradient((40, 40)))
+        + b"\r\n--b--\r\n"
+    )
+    multipart = {**auth(KEY_A), "Content-Type": "multipart/form-data; boundary=b"}
+    assert client.post("/v1/sessions", content=undeclared, headers=multipart).status_code == 201  # the bytes decide
 
 
 def test_messages_are_checked_before_any_work(service):
@@ -241,8 +248,13 @@ def test_messages_are_checked_before_any_work(service):
     ):  # fmt: skip
         response = client.post(url, json=body, headers=headers)
         assert response.status_code == 422 and response.json()["error"]["code"] == code, body
-    not_json = client.post(url, content=b"{", headers={**headers, "Content-Type": "application/json"})
-    assert not_json.json()["error"]["code"] == "invalid_request"
+    not_json = client.post(url, content=b'{"text": "hi",}', headers={**headers, "Content-Type": "application/json"})
+    assert not_json.json()["error"] == {
+        "code": "invalid_request",
+        "message": "the body is not valid JSON (character 14): Expecting property name enclosed in double quotes",
+    }
+    plain = client.post(url, content=b"make it brighter", headers={**headers, "Content-Type": "text/plain"})
+    assert plain.status_code == 422 and "sent with 'Content-Type: application/json'" in plain.json()["error"]["message"]
     huge = client.post(url, content=b"x" * 100_000, headers={**headers, "Content-Type": "application/json"})
     assert huge.status_code == 413
     assert client.get(f"/v1/sessions/{sid}", headers=headers).json()["history"] == []  # the model never ran
@@ -256,12 +268,15 @@ def test_confirmation_yes_applies_and_undo_waits_for_the_answer(service):
     assert proposed["action"] == "confirm" and proposed["confirmation"]["edits"][0]["name"] == "mirror"
     blocked = client.post(f"/v1/sessions/{sid}/undo", headers=auth(KEY_A))
     assert blocked.status_code == 409 and blocked.json()["error"]["code"] == "confirmation_pending"
+    question = {"role": "assistant", "text": proposed["text"]}
+    assert client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["history"][-1] == question  # to resume
     answer = client.post(f"/v1/sessions/{sid}/confirmation", json={"approve": True}, headers=auth(KEY_A))
     events = parse_sse(answer.text)
     assert [e["event"] for e in events][-2:] == ["revision", "reply"]
     assert events[-1]["data"]["action"] == "edit"
     again = client.post(f"/v1/sessions/{sid}/confirmation", json={"approve": False}, headers=auth(KEY_A))
     assert again.status_code == 409 and again.json()["error"]["code"] == "no_pending_confirmation"
+    assert client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["history"].count(question) == 1
 
 
 def test_undo_and_redo_move_the_head_and_are_recorded_in_the_conversation(service):
@@ -359,6 +374,15 @@ def test_openapi_documents_every_route_and_error_code(service):
     for code in CODES:
         if code not in ("not_found", "method_not_allowed"):  # the router's own answers, on no route
             assert f"`{code}`" in text, code
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            for status, response in op["responses"].items():
+                if status[0] in "45":  # errors are JSON, on the streaming routes too
+                    assert list(response["content"]) == ["application/json"], (method, path, status)
+                    ref = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+                    assert ref == "ErrorBody" and ref in schema["components"]["schemas"]
+                if status in ("429", "503"):
+                    assert "Retry-After" in response["headers"], (method, path, status)
     assert "text/event-stream" in schema["paths"][f"{base}/messages"]["post"]["responses"]["200"]["content"]
     assert "multipart/form-data" in schema["paths"]["/v1/sessions"]["post"]["requestBody"]["content"]
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
@@ -419,3 +443,16 @@ def test_serve_refuses_a_public_address_without_keys_and_imports_fastapi_only_wh
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert "only listens on loopback" in done.stderr and "DIALOGPAINT_API_KEYS" in done.stderr
     assert done.stdout.split("\n")[:2] == ["exit 2", "[]"]
+
+
+def test_serve_with_a_bad_checkpoint_url_is_one_error_line_without_a_traceback(tmp_path):
+    require_serve_extra()
+    env = {
+        **os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "DIALOGPAINT_API_KEYS": KEY_A,
+        "DIALOGPAINT_CHECKPOINT_URL": "postgresql://me:hunter2@127.0.0.1:1/none",
+    }  # fmt: skip
+    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and "Postgres" in done.stderr  # unreachable, or psycopg missing
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr

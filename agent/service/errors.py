@@ -81,15 +81,42 @@ def error_response(code: str, message: str, headers: Mapping[str, str] | None = 
     return JSONResponse(body.model_dump(), status_code=CODES[code][0], headers=headers)
 
 
-def responses(*codes: str) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI ``responses`` entry documenting these error codes (grouped by status)."""
+def responses(*codes: str, streaming: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entry documenting these error codes (grouped by status).
+
+    Args:
+        streaming: the route answers Server-Sent Events. FastAPI gives a ``model`` the route's media
+            type, but errors are JSON even there, so they name the ErrorBody schema (which the JSON
+            routes register) under ``application/json`` instead.
+    """
     by_status: dict[int, list[str]] = {}
     for code in (*codes, "invalid_request", "internal_error"):
         by_status.setdefault(CODES[code][0], []).append(code)
-    return {
-        status: {"model": ErrorBody, "description": "; ".join(f"`{c}`: {CODES[c][1]}" for c in sorted(set(found)))}
-        for status, found in sorted(by_status.items())
-    }
+    body: dict[str, Any] = (
+        {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        if streaming
+        else {"model": ErrorBody}
+    )
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status, found in sorted(by_status.items()):
+        described = " ".join(f"`{c}`: {CODES[c][1]}" for c in sorted(set(found)))
+        documented[status] = {**body, "description": described}
+        if status in (429, 503):
+            documented[status]["headers"] = {"Retry-After": RETRY_AFTER}
+    return documented
+
+
+RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+
+
+def invalid_message(error: Mapping[str, Any]) -> str:
+    """The message for FastAPI's first validation error; a body that is not JSON says so."""
+    if error.get("type") == "json_invalid":  # FastAPI puts the character position where a field goes
+        return f"the body is not valid JSON (character {error['loc'][-1]}): {error['ctx']['error']}"
+    if tuple(error["loc"]) == ("body",) and error.get("type") == "model_attributes_type":
+        return "the body must be a JSON object, sent with 'Content-Type: application/json'"
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -103,8 +130,7 @@ def install_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(part) for part in first["loc"])
-        return error_response("invalid_request", f"{where}: {first['msg']}" if where else str(first["msg"]))
+        return error_response("invalid_request", invalid_message(first))
 
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DialogPaintError)

@@ -33,9 +33,8 @@ class BodyLimit:
         limit = self.limit_for(scope)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await error_response("payload_too_large", too_large(declared.decode("latin-1"), limit))(
-                scope, receive, send
-            )
+            size = f"{int(declared):,}" if declared.isdigit() else repr(declared.decode("latin-1"))
+            await error_response("payload_too_large", too_large(size, limit))(scope, receive, send)
             return
         received = 0
 

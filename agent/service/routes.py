@@ -68,7 +68,8 @@ async def create_session(request: Request, svc: ServiceDep, principal: Spender) 
             upload = form.get("image")
             if not isinstance(upload, UploadFile):
                 raise ApiError("invalid_request", "send the image as the multipart field 'image'")
-            if upload.content_type not in (*IMAGE_TYPES, "application/octet-stream"):
+            # No declared type, like application/octet-stream, leaves it to the decoder to tell the format.
+            if upload.content_type not in (*IMAGE_TYPES, "application/octet-stream", None):
                 allowed = ", ".join(IMAGE_TYPES)
                 raise ApiError("unsupported_media_type", f"{upload.content_type} is not one of {allowed}")
             data = await upload.read()
@@ -80,7 +81,12 @@ def session_view(session: Session) -> SessionOut:
     """A session's public view (reads the checkpointer)."""
     revisions = revisions_view(session)
     history = [Turn(role=role, text=text) for role, text in session.history()]  # type: ignore[arg-type]
-    return SessionOut(**revisions.model_dump(), id=session.id, history=history, confirmation=session.confirmation())
+    confirmation = session.confirmation()
+    # Session.history() has the question only once it is answered; a client resuming now must see it.
+    asking = Turn(role="assistant", text=confirmation["question"]) if confirmation else None
+    if asking is not None and history[-1:] != [asking]:
+        history.append(asking)
+    return SessionOut(**revisions.model_dump(), id=session.id, history=history, confirmation=confirmation)
 
 
 def revisions_view(session: Session) -> RevisionsOut:
@@ -131,7 +137,7 @@ def start_turn(svc: Service, session: Session, turn: Callable[[EventSink], Reply
 
 @router.post(
     "/sessions/{session_id}/messages", response_class=EventSourceResponse,
-    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "message_rejected")},
+    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "message_rejected", streaming=True)},
 )  # fmt: skip
 async def send_message(events: Annotated[Events, Depends(message_turn)]) -> AsyncIterator[ServerSentEvent]:
     """Send a message; the turn streams back as Server-Sent Events. A pending confirmation takes it as the answer."""
@@ -141,7 +147,7 @@ async def send_message(events: Annotated[Events, Depends(message_turn)]) -> Asyn
 
 @router.post(
     "/sessions/{session_id}/confirmation", response_class=EventSourceResponse,
-    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "no_pending_confirmation")},
+    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "no_pending_confirmation", streaming=True)},
 )  # fmt: skip
 async def confirm(events: Annotated[Events, Depends(confirmation_turn)]) -> AsyncIterator[ServerSentEvent]:
     """Answer the edit awaiting confirmation (approve applies it, streamed like a message)."""

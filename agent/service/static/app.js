@@ -10,6 +10,7 @@ const state = {
   revisions: [],      // every revision, creation order
   images: new Map(),  // revision id -> object URL
   busy: false,
+  pending: false,     // an edit awaits yes or no: undo and redo would be refused (409)
 };
 
 class ApiError extends Error {
@@ -74,6 +75,7 @@ function setBusy(busy, status = "") {
   state.busy = busy;
   $("status").textContent = status;
   for (const id of ["send", "message", "undo", "redo", "yes", "no"]) $(id).disabled = busy || !state.session;
+  for (const id of ["undo", "redo"]) $(id).disabled ||= state.pending;
   if (!busy) $("progress").hidden = true;
 }
 
@@ -100,7 +102,7 @@ async function render() {
   current.dataset.revision = head.id;
   current.alt = head.instruction || "the original image";
   current.hidden = false;
-  $("caption").textContent = head.instruction ? `${head.instruction} (${head.tool})` : "The original image";
+  $("caption").textContent = captionOf(head);
   const onPath = new Set(pathTo(state.head));
   const strip = $("strip");
   strip.replaceChildren();
@@ -113,20 +115,42 @@ async function render() {
     thumb.alt = revision.instruction || "original";
     thumb.title = revision.instruction ? `${revision.instruction}\n${revision.tool} ${JSON.stringify(revision.params)}` : "original";
     thumb.src = await imageUrl(revision);
-    thumb.addEventListener("click", () => { current.src = thumb.src; $("caption").textContent = `Viewing: ${thumb.title}`; });
+    thumb.addEventListener("click", () => {
+      current.src = thumb.src;
+      $("caption").textContent = revision.id === state.head ? captionOf(revision) : `Viewing: ${thumb.title}`;
+      for (const other of strip.children) other.classList.toggle("viewing", other === item && revision.id !== state.head);
+    });
     item.append(thumb, document.createTextNode(index === 0 ? "original" : `#${index}`));
     strip.append(item);
   }
 }
 
+function captionOf(revision) {
+  return revision.instruction ? `${revision.instruction} (${revision.tool})` : "The original image";
+}
+
 function showConfirmation(pending) {
+  state.pending = pending;
   $("confirm").hidden = !pending;
+  setBusy(state.busy, $("status").textContent);
+}
+
+// After a refused or broken turn, show what the server holds (a confirmation may still be pending).
+async function refresh() {
+  try {
+    const session = await (await api(`/v1/sessions/${state.session}`)).json();
+    state.revisions = session.revisions;
+    state.head = session.head;
+    showConfirmation(Boolean(session.confirmation));
+    await render();
+  } catch { /* the error already shown says enough */ }
 }
 
 async function runTurn(path, body) {
   setBusy(true, "thinking…");
   const bubble = say("assistant", "");
-  let streamed = "";
+  bubble.classList.add("waiting");
+  let streamed = "", failed = false;
   try {
     const response = await api(path, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
@@ -137,22 +161,32 @@ async function runTurn(path, body) {
         const bar = $("progress");
         bar.hidden = false; bar.max = data.total; bar.value = data.step;
         $("status").textContent = `${data.tool} ${data.step}/${data.total}`;
-      } else if (event === "token") { streamed += data.text; bubble.textContent = streamed; }
-      else if (event === "revision") state.revisions.push(data);
+      } else if (event === "token") {
+        streamed += data.text;
+        bubble.textContent = streamed;
+        bubble.classList.remove("waiting");
+        bubble.scrollIntoView({ block: "end" });
+      } else if (event === "revision") state.revisions.push(data);
       else if (event === "reply") {
         bubble.textContent = data.text;
+        bubble.className = data.error ? "error" : "assistant";  // a failed edit or model call changed nothing
         bubble.prepend(Object.assign(document.createElement("span"), { className: "action", textContent: data.action }));
         state.head = data.head;
         showConfirmation(data.action === "confirm");
         await render();
-      } else if (event === "error") { bubble.className = "error"; bubble.textContent = data.message; }
+      } else if (event === "error") { bubble.className = "error"; bubble.textContent = data.message; failed = true; }
     }
   } catch (error) {
     bubble.className = "error";
     bubble.textContent = error.message;
+    failed = true;
+    // Refused before it started (too long, busy, rate limited): give the words back to edit or resend.
+    if (error instanceof ApiError && body.text && !$("message").value) $("message").value = body.text;
   } finally {
     setBusy(false);
+    bubble.scrollIntoView({ block: "end" });  // its final text may be longer than the first
   }
+  if (failed) await refresh();
 }
 
 async function control(name) {
