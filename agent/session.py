@@ -134,6 +134,7 @@ class Engine:
         checkpointer.delete_thread(session_id)
         self._locks.pop(session_id, None)
         self._pending.pop(session_id, None)
+        self._cancels.pop(session_id, None)
         logger.info("deleted session %s", session_id)
 
     def turn_deps(self) -> GraphDeps:
@@ -335,7 +336,10 @@ class Session:
             elif isinstance(message, AIMessage) and not message.tool_calls and message.content:
                 pairs.append(("assistant", str(message.content)))
             elif outcome(message).get("kind") == "proposed" and pairs[-1:] != [("assistant", outcome(message)["say"])]:
-                pairs.append(("assistant", outcome(message)["say"]))  # the confirmation question
+                pairs.append(("assistant", outcome(message)["say"]))  # an answered confirmation question
+        pending = self.confirmation()
+        if pending is not None and pairs[-1:] != [("assistant", pending["question"])]:
+            pairs.append(("assistant", pending["question"]))  # the question awaiting a yes or no
         return pairs
 
 

@@ -240,3 +240,11 @@ def test_every_session_object_sees_the_pending_confirmation_the_reply_came_from(
     assert session.confirmation() is None and session.last_reply().action == "edit"
     again = session.send("y")
     assert again == session.last_reply()  # the reply built from the run's stream equals a fresh read
+
+
+def test_history_ends_with_the_question_awaiting_an_answer(make_session):
+    session = make_session([ai(call("mirror", instruction="x"))], confirm="always")
+    proposal = session.send("x")
+    assert session.history()[-2:] == [("user", "x"), ("assistant", proposal.text)]
+    session.send("yes")
+    assert [text for role, text in session.history()].count(proposal.text) == 1

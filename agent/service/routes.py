@@ -82,10 +82,6 @@ def session_view(session: Session) -> SessionOut:
     revisions = revisions_view(session)
     history = [Turn(role=role, text=text) for role, text in session.history()]  # type: ignore[arg-type]
     confirmation = session.confirmation()
-    # Session.history() has the question only once it is answered; a client resuming now must see it.
-    asking = Turn(role="assistant", text=confirmation["question"]) if confirmation else None
-    if asking is not None and history[-1:] != [asking]:
-        history.append(asking)
     return SessionOut(**revisions.model_dump(), id=session.id, history=history, confirmation=confirmation)
 
 
