@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -260,6 +260,7 @@ def list_tools(ctx: typer.Context) -> None:
 
     from agent.wiring import build_tools
     from graphs.specs import clean_schema
+    from tools.base import unavailable_reason
 
     with user_errors():
         tools = build_tools(settings_from(ctx))
@@ -275,8 +276,7 @@ def list_tools(ctx: typer.Context) -> None:
                 if "enum" in spec:
                     bounds.append("|".join(map(str, spec["enum"])))
                 params.append(f"{field} ({', '.join(bounds)})" if bounds else field)
-            reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
-            status = (reason() if reason else None) or "ready"
+            status = unavailable_reason(tool) or "ready"
             caps = tool.capabilities
             table.add_row(name, f"{caps.device}, cost {caps.cost}", "\n".join(params) or "-", status)
         Console().print(table)

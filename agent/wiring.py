@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from langchain_core.language_models import BaseChatModel
 
@@ -16,7 +16,7 @@ from graphs.deps import GraphDeps
 from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
 from graphs.store import FileImageStore, ImageStore
-from tools.base import EditTool
+from tools.base import EditTool, load_now, unavailable_reason
 from tools.errors import ToolUnavailable
 from tools.instruct_pix2pix import InstructPix2Pix
 from tools.registry import load_registry
@@ -54,13 +54,10 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
 
 def check_editor(tool: EditTool) -> None:
     """Load the one chosen editor now, so a missing package, model or GPU stops startup, not turn one."""
-    reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
-    problem = reason() if reason else None
+    problem = unavailable_reason(tool)
     if problem:
         raise ToolUnavailable(f"--editor {tool.name}: {problem}")
-    load: Callable[[], object] | None = getattr(tool, "load", None)
-    if load is not None:
-        load()
+    load_now(tool)
 
 
 def create_engine(

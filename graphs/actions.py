@@ -18,7 +18,8 @@ from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, PendingEdit, Revision
 from graphs.store import get_image, put_image
 from graphs.turn import latest_round, open_calls, outcome, tool_message
-from tools.errors import EditCancelled, EditFailed, InvalidEditRequest
+from tools.base import unavailable_reason
+from tools.errors import EditCancelled, EditFailed, InvalidEditRequest, ToolUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,9 @@ def run_edit(
 
 def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[GraphDeps]) -> Revision:
     """Read the parent image, run the tool (one GPU edit at a time), store the result as a revision."""
+    reason = unavailable_reason(call.tool)
+    if reason:
+        raise ToolUnavailable(reason)
     image = get_image(deps.store, parent["image"])
     params = call.params.model_dump(mode="json")
     seed = params.get("seed")

@@ -248,3 +248,16 @@ def test_history_ends_with_the_question_awaiting_an_answer(make_session):
     assert session.history()[-2:] == [("user", "x"), ("assistant", proposal.text)]
     session.send("yes")
     assert [text for role, text in session.history()].count(proposal.text) == 1
+
+
+def test_a_tool_that_cannot_run_here_fails_at_once_instead_of_asking_first(make_session):
+    class NoModel(CostlyTool):
+        def unavailable_reason(self):
+            return "no model configured: point --model-path at the weights"
+
+    session = make_session(
+        [ai(call("costly_mirror", instruction="x"))], confirm="always", tools={"costly_mirror": NoModel()}
+    )
+    reply = session.send("x")
+    assert reply.action == "edit" and reply.confirmation is None
+    assert "no model configured" in (reply.error or "") and len(reply.revisions) == 1

@@ -94,7 +94,7 @@ def test_available_pipelines_load_once_at_startup_and_unavailable_ones_not_at_al
         def unavailable_reason(self) -> str | None:
             return self.reason
 
-        def pipeline(self) -> None:
+        def load(self) -> None:
             self.loads += 1
 
     ready, missing = Pipelined(None), Pipelined("no weights")

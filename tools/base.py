@@ -47,7 +47,12 @@ class ToolCapabilities:
 
 @runtime_checkable
 class EditTool(Protocol):
-    """An image editor the dialogue model can call: typed, bounded params in, a new RGB image out."""
+    """An image editor the dialogue model can call: typed, bounded params in, a new RGB image out.
+
+    Optional methods, found by name (see ``unavailable_reason`` and ``load_now`` below):
+    ``unavailable_reason() -> str | None`` says cheaply why the tool cannot run here (a missing
+    package, model or GPU), and ``load()`` loads a model ahead of the first edit.
+    """
 
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
@@ -94,6 +99,21 @@ class PillowTool(Generic[P]):
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Refuse images whose longest side exceeds the tool's limit."""
         check_max_side(self, image)
+
+
+def unavailable_reason(tool: EditTool) -> str | None:
+    """Why ``tool`` cannot run here (its optional ``unavailable_reason()``), or None when it can."""
+    reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
+    return reason() if callable(reason) else None
+
+
+def load_now(tool: EditTool) -> bool:
+    """Load the tool's model now through its optional ``load()``; False when it has none."""
+    load: Callable[[], object] | None = getattr(tool, "load", None)
+    if not callable(load):
+        return False
+    load()
+    return True
 
 
 def check_max_side(tool: type[EditTool] | EditTool, image: Image.Image) -> None:

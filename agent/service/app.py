@@ -22,6 +22,7 @@ from agent.service.routes import router
 from agent.service.runs import Runner
 from agent.session import Engine
 from agent.settings import Settings
+from tools.base import load_now, unavailable_reason
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +90,7 @@ def body_limit(scope: Scope, settings: Settings) -> int:
 def warm_up(engine: Engine) -> None:
     """Load every available tool pipeline now, so the first request does not pay for it."""
     for name, tool in engine.deps.tools.items():
-        unavailable = getattr(tool, "unavailable_reason", None)
-        load = getattr(tool, "pipeline", None)
-        if callable(load) and callable(unavailable) and unavailable() is None:
+        if unavailable_reason(tool) is None:
             start = time.perf_counter()
-            load()
-            logger.info("loaded %s in %.1fs", name, time.perf_counter() - start)
+            if load_now(tool):
+                logger.info("loaded %s in %.1fs", name, time.perf_counter() - start)
