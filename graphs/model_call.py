@@ -22,6 +22,13 @@ class TurnDeadlineExceeded(TimeoutError):
     """The turn's time for model calls ran out before the model answered."""
 
 
+class AnswerCutOff(Exception):
+    """The model hit its token limit (finish_reason "length") while making tool calls.
+
+    Not a repair round: the same limit would cut the corrected answer off again.
+    """
+
+
 def invoke_model(
     runnable: Runnable[Any, BaseMessage], prompt: Sequence[BaseMessage], deps: GraphDeps, **kwargs: Any
 ) -> BaseMessage:

@@ -94,7 +94,7 @@ def decision(reply: str = "", *tool_calls: tuple[str, dict[str, Any]]) -> Comple
 def test_json_mode_reads_calls_and_replies_from_structured_output(open_session, tool):
     script = [
         decision("Hi! What should I change?"),
-        text('{"reply": "", "calls": [{"name": "mirror"'),  # cut off: a repair round
+        text('{"reply": "", "calls": [{"name": "mirror"'),  # broken JSON (finish "stop"): a repair round
         decision("", ("mirror", {"instruction": "mirror the image"})),
         decision("", ("undo", {"steps": 1})),
     ]

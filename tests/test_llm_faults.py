@@ -10,7 +10,7 @@ import pytest
 
 from agent.session import Session
 from graphs.decide import GAVE_UP
-from tests.openai_server import CONTEXT_OVERFLOW, Fault, OpenAIServer, calls, error, free_port, text
+from tests.openai_server import CONTEXT_OVERFLOW, Completion, Fault, OpenAIServer, calls, error, free_port, text
 
 pytest.importorskip("langchain_openai")
 
@@ -134,6 +134,33 @@ def test_malformed_call_gets_error_tool_message_and_repair_round(open_session, t
         assert len(server.chat_requests) == 2
         errors = tool_errors(server.chat_requests[1])
         assert len(errors) == len(bad) and expected in errors[0]
+
+
+CUT_OFF = {
+    # mode: the answer that stopped at max_tokens (finish_reason "length"), mid tool call
+    "auto": Completion(tool_calls=(("mirror", '{"instruction": "mirror the ima'),), finish_reason="length"),
+    "json": Completion(content='{"reply": "", "calls": [{"name": "mirror", "argu', finish_reason="length"),
+}
+
+CALL_MIRROR = {
+    "auto": calls(("mirror", {"instruction": "mirror the image"})),
+    "json": text(json.dumps({"reply": "", "calls": [{"name": "mirror", "arguments": {"instruction": "mirror it"}}]})),
+}
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+@pytest.mark.parametrize("mode", CUT_OFF)
+def test_an_answer_cut_off_at_max_tokens_names_the_limit_without_repair_rounds(open_session, tool, mode, streaming):
+    # A repair round would hit the same limit; the user is told which setting to raise instead.
+    with OpenAIServer([CUT_OFF[mode]]) as server:
+        session = open_session(server.url, llm_tool_mode=mode, llm_max_tokens=64)
+        reply = session.send("mirror it", on_event=(lambda e: None) if streaming else None)
+        assert "cut off at its limit of 64 tokens" in reply.text and "DIALOGPAINT_LLM_MAX_TOKENS" in reply.text
+        assert reply.error == reply.text and len(server.chat_requests) == 1 and not tool.calls
+        server.script.append(CALL_MIRROR[mode])
+        assert session.send("mirror it").action == "edit" and len(tool.calls) == 1
+        # Nothing of the cut-off answer reaches the model again: no unanswered tool call in the history.
+        assert [m["role"] for m in server.chat_requests[1]["messages"]] == ["system", "user", "user"]
 
 
 def test_two_repair_rounds_then_an_apology(open_session, tool):
