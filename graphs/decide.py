@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMessage, trim_messages
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage, trim_messages
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
@@ -84,7 +84,9 @@ def system_message(deps: GraphDeps, state: EditState) -> SystemMessage:
 def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMessage]:
     """The latest messages that fit the budget, starting at a user message so tool calls stay paired.
 
-    Reports of failed model calls are left out: they are for the user, not part of the dialogue.
+    The current turn (from the latest user message) is always sent: a longer one leaves the model
+    nothing to answer, so the server's context-length error is the honest outcome. Reports of failed
+    model calls are left out: they are for the user, not part of the dialogue.
     """
     kept = [m for m in messages if not (isinstance(m, AIMessage) and FAULT in m.response_metadata)]
     trimmed: list[AnyMessage] = trim_messages(  # type: ignore[assignment]
@@ -94,7 +96,10 @@ def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMes
         strategy="last",
         start_on="human",
     )
-    return trimmed
+    if trimmed:
+        return trimmed
+    users = [i for i, m in enumerate(kept) if isinstance(m, HumanMessage)]
+    return kept[users[-1] :] if users else kept
 
 
 def check_calls(answer: AIMessage, deps: GraphDeps, *, pending_allowed: bool) -> list[ToolMessage]:

@@ -129,3 +129,15 @@ def test_conversation_sent_is_trimmed_to_the_context_budget(open_session):
         assert sent[0]["role"] == "user" and sent[-1]["content"].startswith("7: ")
         assert len(sent) < 15 and not any(m["content"].startswith("0: ") for m in sent)  # oldest turns dropped
         assert len(json.dumps(sent)) // 4 <= 500 + 100  # about the budget (approximate token count)
+
+
+def test_a_message_longer_than_the_budget_is_still_sent(open_session):
+    # Trimming to the budget dropped the whole conversation, so the model answered a prompt with no
+    # user message at all. The current turn is always sent; a server that cannot fit it says so.
+    long = "make the sky a deep purple with orange streaks " * 60  # ~700 tokens, over a 500-token budget
+    with OpenAIServer([text("Hi."), text("Done.")]) as server:
+        session = open_session(server.url, context_tokens=500, max_message_chars=5000)
+        session.send("hello")
+        session.send(long)
+        sent = server.chat_requests[-1]["messages"]
+        assert roles(server.chat_requests[-1]) == ["system", "user"] and sent[-1]["content"] == long.strip()
