@@ -141,3 +141,21 @@ def test_a_message_longer_than_the_budget_is_still_sent(open_session):
         session.send(long)
         sent = server.chat_requests[-1]["messages"]
         assert roles(server.chat_requests[-1]) == ["system", "user"] and sent[-1]["content"] == long.strip()
+
+
+def test_a_correction_undoes_and_edits_in_one_message(open_session, tool):
+    # The prompt says: "no, I meant ..." -> undo, then the corrected edit, in one message. The graph
+    # must accept that combination as it stands (no repair round) and branch from the original.
+    script = [
+        calls(("mirror", {"instruction": "mirror the image"})),
+        calls(("undo", {"steps": 1}), ("mirror", {"instruction": "mirror the top half of the image"})),
+    ]
+    with OpenAIServer(script) as server:
+        session = open_session(server.url, confirm="never")
+        first = session.send("mirror it")
+        second = session.send("no, I meant only the top half")
+        assert len(server.chat_requests) == 2 and len(tool.calls) == 2
+        assert second.instruction == "mirror the top half of the image" and len(second.revisions) == 3
+        parents = {r["id"]: r["parent"] for r in second.revisions}
+        assert parents[second.head] == parents[first.head] == second.revisions[0]["id"]
+        assert "Exact: mirror." in server.chat_requests[0]["messages"][0]["content"]
