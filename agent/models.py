@@ -106,6 +106,13 @@ def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
         return where, "check that it is running (`dialogpaint doctor` tests it)"
     if isinstance(exc, openai.RateLimitError):
         return "the dialogue model server is busy (HTTP 429, too many requests)", "please wait a moment and try again"
+    if isinstance(exc, openai.BadRequestError) and "--enable-auto-tool-choice" in exc.message:
+        # vLLM's 400 for tool_choice="auto" on a server started without a tool parser.
+        cause = f"the dialogue model server has no tool parser ({first_sentence(exc.message)})"
+        return cause, (
+            "start vLLM with --enable-auto-tool-choice --tool-call-parser <parser> (docs/serving.md), "
+            "or set DIALOGPAINT_LLM_TOOL_MODE=required, which needs no parser"
+        )
     if isinstance(exc, openai.BadRequestError) and context_overflow(exc.message):
         cause = f"the conversation no longer fits the model's context window ({first_sentence(exc.message)})"
         return cause, f"lower DIALOGPAINT_CONTEXT_TOKENS (now {settings.context_tokens}) or start a new session"

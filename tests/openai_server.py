@@ -66,6 +66,9 @@ CONTEXT_OVERFLOW = (
 )
 
 
+AUTO_TOOL_CHOICE_400 = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+
+
 @dataclass
 class Recorded:
     """One request the server received."""

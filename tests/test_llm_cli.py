@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from tests.fakes import gradient
-from tests.openai_server import OpenAIServer, calls, error, text
+from tests.openai_server import AUTO_TOOL_CHOICE_400, OpenAIServer, calls, error, text
 
 pytest.importorskip("langchain_openai")
 
@@ -76,12 +76,10 @@ def test_doctor_required_mode_sends_required_tool_choice(tmp_path):
         assert server.chat_requests[0]["tool_choice"] == "required"
 
 
-AUTO_TOOL_CHOICE_400 = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
-
 BROKEN = {
     # name: (script, model name, the FAIL line's words, checks printed)
     "wrong model name": ([], "other-model", "'other-model' is not served", 2),
-    "no tool parser": ([error(400, AUTO_TOOL_CHOICE_400)], "test-model", "--enable-auto-tool-choice", 3),
+    "no tool parser": ([error(400, AUTO_TOOL_CHOICE_400)], "test-model", "DIALOGPAINT_LLM_TOOL_MODE=required", 3),
     "answers in text": ([text("Sure, undone!")], "test-model", "answered in text", 3),
     "wrong tool": ([calls(("redo", {"steps": 1}))], "test-model", "called 'redo'", 3),
     "server error": ([error(500, "boom")] * 2, "test-model", "HTTP 500", 3),

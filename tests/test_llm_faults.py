@@ -10,7 +10,17 @@ import pytest
 
 from agent.session import Session
 from graphs.decide import GAVE_UP
-from tests.openai_server import CONTEXT_OVERFLOW, Completion, Fault, OpenAIServer, calls, error, free_port, text
+from tests.openai_server import (
+    AUTO_TOOL_CHOICE_400,
+    CONTEXT_OVERFLOW,
+    Completion,
+    Fault,
+    OpenAIServer,
+    calls,
+    error,
+    free_port,
+    text,
+)
 
 pytest.importorskip("langchain_openai")
 
@@ -41,6 +51,7 @@ FAULTS = {
     "408 not retried": ([error(408, "Request timeout")], {"llm_max_retries": 3}, "HTTP 408", 1),
     "409 not retried": ([error(409, "Conflict")], {"llm_max_retries": 3}, "HTTP 409", 1),
     "context-length 400": ([error(400, CONTEXT_OVERFLOW)], {"llm_max_retries": 3}, "2048 tokens", 1),
+    "no tool parser 400": ([error(400, AUTO_TOOL_CHOICE_400)], {}, "DIALOGPAINT_LLM_TOOL_MODE=required", 1),
     "html body": ([Fault(body="<html>bad gateway</html>", content_type="text/html")], {}, "not a chat completion", 1),
     "broken json": ([Fault(body='{"id": "chatcmpl-1", "choi')], {}, "not a chat completion", 1),
     "json without choices": ([Fault(body='{"detail": "Not Found"}')], {}, "not a chat completion", 1),
