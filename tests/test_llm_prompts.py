@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agent.prompts import system_prompt
+from graphs.specs import REPLY_TOOL, control_tool_schema, tool_schemas
 from tools.registry import load_registry
 
 
@@ -27,3 +30,15 @@ def test_modes_without_plain_text_say_where_plain_text_goes(mode):
     prompt = system_prompt(mode, load_registry(plugins=False, enabled=["grayscale"]))
     assert "wherever these instructions say to answer in plain text" in prompt
     assert prompt.index("AVAILABLE TOOLS") < prompt.index("ANSWER FORMAT")
+
+
+@pytest.mark.parametrize("mode", ["auto", "required", "json"])
+def test_prompt_and_schemas_stay_within_the_allowance_docs_serving_gives(mode):
+    # docs/serving.md: leave about 5500 tokens of --max-model-len for these (measured 4,490-4,671 at
+    # four characters a token, up to 5,183 with a BPE tokenizer); a growing prompt must update it.
+    tools = load_registry(plugins=False)
+    schemas = [] if mode == "json" else tool_schemas(tools, pending=True)
+    if mode == "required":
+        schemas.append(control_tool_schema(REPLY_TOOL))
+    chars = len(system_prompt(mode, tools)) + len(json.dumps(schemas))
+    assert chars // 4 <= 5000
