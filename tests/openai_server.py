@@ -29,6 +29,7 @@ class Completion:
     content: str | None = None
     tool_calls: tuple[tuple[str, dict[str, Any] | str], ...] = ()
     finish_reason: str | None = None  # default: "tool_calls" with calls, else "stop"
+    chunk_delay: float = 0.0  # seconds between streamed chunks (a server that trickles tokens)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,8 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             for chunk in chunks(step, body):
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
+                if step.chunk_delay and server.stopping.wait(step.chunk_delay):
+                    return
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 

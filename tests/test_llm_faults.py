@@ -104,6 +104,18 @@ def test_server_faults_while_streaming(open_session, name):
         still_usable(session, server)
 
 
+def test_a_stream_that_trickles_past_the_turn_deadline_ends_the_turn(open_session):
+    # Each gap (0.1 s) is far below the read timeout, so only the turn's deadline can stop it (~4 s).
+    slow = Completion(content="word " * 40, chunk_delay=0.1)
+    events: list[dict[str, Any]] = []
+    with OpenAIServer([slow]) as server:
+        session = open_session(server.url, llm_turn_timeout_s=0.5)
+        reply = session.send("hello", on_event=events.append)
+        assert "did not answer in time" in reply.text and reply.error == reply.text
+        assert len(server.chat_requests) == 1 and {"kind": "token", "text": reply.text} in events
+        still_usable(session, server)
+
+
 def test_5xx_then_success_is_one_turn(open_session, tool):
     with OpenAIServer([error(500, "oops"), calls(("mirror", {"instruction": "mirror the image"}))]) as server:
         reply = open_session(server.url).send("mirror it")
