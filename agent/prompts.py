@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 
 from graphs.deps import ToolMode
-from graphs.specs import tool_schemas
+from graphs.specs import REPLY_TOOL, control_tool_schema, tool_schemas
 from tools.base import EditTool
 
 SYSTEM_PROMPT = """\
@@ -112,6 +112,17 @@ def available_tools(tools: Mapping[str, EditTool]) -> str:
     exact = [name for name, tool in tools.items() if not tool.capabilities.generative]
     generative = [name for name, tool in tools.items() if tool.capabilities.generative]
     return AVAILABLE_TOOLS.format(exact=", ".join(exact) or "none", generative=", ".join(generative) or "none")
+
+
+def prompt_tokens(mode: ToolMode, tools: Mapping[str, EditTool]) -> int:
+    """Approximate tokens (four characters each) of the system prompt and tool schemas of every request.
+
+    The json mode's response_format constrains decoding and is not part of the prompt.
+    """
+    schemas = [] if mode == "json" else tool_schemas(tools, pending=True)
+    if mode == "required":
+        schemas.append(control_tool_schema(REPLY_TOOL))
+    return (len(system_prompt(mode, tools)) + len(json.dumps(schemas))) // 4
 
 
 def tool_catalogue(tools: Mapping[str, EditTool]) -> str:

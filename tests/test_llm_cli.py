@@ -64,8 +64,24 @@ def test_doctor_passes_on_a_working_server(tmp_path):
             "PASS reachable",
             "PASS model listed",
             "PASS tool call (auto mode)",
+            "PASS context",
         ]
         assert "undo(steps=2)" in lines[2] and server.chat_requests[0]["tool_choice"] == "auto"
+        assert "fit the server's 32768" in lines[3]
+
+
+def test_doctor_fails_when_a_turn_cannot_fit_the_served_context(tmp_path):
+    # vLLM lists max_model_len; prompt + tools (~4.5k) + 6000 of conversation + 512 do not fit 8192,
+    # which would otherwise surface as context-length errors once the conversation grows.
+    with OpenAIServer([calls(("undo", {"steps": 2}))] * 2, max_model_len=8192) as server:
+        code, lines = doctor(tmp_path, "--llm", server.url, "--llm-model", "test-model")
+        assert code == 1 and lines[-1].startswith("FAIL context:") and "--max-model-len 8192" in lines[-1]
+        room = int(lines[-1].split("DIALOGPAINT_CONTEXT_TOKENS to ")[1].split()[0])
+        assert 2500 < room < 4000
+        code, lines = doctor(
+            tmp_path, "--llm", server.url, "--llm-model", "test-model", DIALOGPAINT_CONTEXT_TOKENS=str(room)
+        )
+        assert code == 0 and lines[-1].startswith("PASS context:") and "8192" in lines[-1]
 
 
 def test_doctor_required_mode_sends_required_tool_choice(tmp_path):
