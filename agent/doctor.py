@@ -29,20 +29,26 @@ class Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    """Reachable (/v1/models answers), model listed, a tool call round-trips; stops at the first failure."""
+    """Reachable (/v1/models answers), model listed, a tool call round-trips, the context fits a turn.
+
+    Stops at the first failure.
+    """
     if settings.llm == "local":
         return [Check("dialogue model", True, "the embedded local policy; no server to check")]
-    reachable, ids = check_models(settings)
+    reachable, models = check_models(settings)
     if not reachable.ok:
         return [reachable]
-    checks = [reachable, check_listed(settings, ids)]
+    checks = [reachable, check_listed(settings, list(models))]
     if checks[-1].ok:
         checks.append(check_tool_call(settings))
+    context = models.get(settings.llm_model, {}).get("max_model_len")
+    if checks[-1].ok and isinstance(context, int):  # vLLM lists it; other servers may not
+        checks.append(check_context(settings, context))
     return checks
 
 
-def check_models(settings: Settings) -> tuple[Check, list[str]]:
-    """GET /v1/models: whether it answered, and the ids of the models served."""
+def check_models(settings: Settings) -> tuple[Check, dict[str, dict[str, Any]]]:
+    """GET /v1/models: whether it answered, and the models served (id -> entry)."""
     import httpx
 
     from agent.models import base_url
@@ -53,16 +59,16 @@ def check_models(settings: Settings) -> tuple[Check, list[str]]:
     try:
         response = httpx.get(url, timeout=timeout, headers=headers)
     except httpx.HTTPError as exc:
-        return Check("reachable", False, f"cannot reach {url}: {exc or type(exc).__name__}"), []
+        return Check("reachable", False, f"cannot reach {url}: {exc or type(exc).__name__}"), {}
     if response.status_code != 200:
         hint = " (check DIALOGPAINT_LLM_API_KEY)" if response.status_code in (401, 403) else ""
-        return Check("reachable", False, f"{url} answered HTTP {response.status_code}{hint}"), []
+        return Check("reachable", False, f"{url} answered HTTP {response.status_code}{hint}"), {}
     try:
-        ids = [str(m["id"]) for m in response.json()["data"]]
+        models = {str(m["id"]): dict(m) for m in response.json()["data"]}
     except (ValueError, KeyError, TypeError):
-        return Check("reachable", False, f"{url} did not answer with an OpenAI model list: {response.text[:80]!r}"), []
+        return Check("reachable", False, f"{url} did not answer with an OpenAI model list: {response.text[:80]!r}"), {}
     seconds = response.elapsed.total_seconds()
-    return Check("reachable", True, f"{url} answered in {seconds:.2f} s, serving {len(ids)} model(s)"), ids
+    return Check("reachable", True, f"{url} answered in {seconds:.2f} s, serving {len(models)} model(s)"), models
 
 
 def check_listed(settings: Settings, ids: list[str]) -> Check:
@@ -108,6 +114,26 @@ def check_tool_call(settings: Settings) -> Check:
     except ValueError as exc:
         return Check(name, False, f"undo came back with invalid arguments {call['args']}: {exc}")
     return Check(name, True, f"undo(steps={steps}) came back as a valid tool call in {seconds:.2f} s")
+
+
+def check_context(settings: Settings, max_model_len: int) -> Check:
+    """Whether a full turn fits the served context: prompt and tool schemas, conversation budget, answer."""
+    from agent.prompts import prompt_tokens
+    from agent.wiring import build_tools
+
+    fixed = prompt_tokens(settings.llm_tool_mode, build_tools(settings))
+    needed = fixed + settings.context_tokens + settings.llm_max_tokens
+    sums = f"{fixed} (prompt and tools) + {settings.context_tokens} (conversation) + {settings.llm_max_tokens} (answer)"
+    if needed <= max_model_len:
+        return Check("context", True, f"about {needed} tokens a turn ({sums}) fit the server's {max_model_len}")
+    room = max_model_len - fixed - settings.llm_max_tokens
+    advice = f"set DIALOGPAINT_CONTEXT_TOKENS to {room} or less" if room >= 500 else "raise --max-model-len"
+    return Check(
+        "context",
+        False,
+        f"about {needed} tokens a turn ({sums}) exceed the server's --max-model-len {max_model_len}; {advice}, "
+        "or start vLLM with a larger --max-model-len",
+    )
 
 
 def no_call_hint(answer: Any, mode: str) -> str:

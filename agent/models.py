@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.settings import Settings
 from graphs.deps import ModelCalls
-from graphs.model_call import TurnDeadlineExceeded
+from graphs.model_call import AnswerCutOff, TurnDeadlineExceeded
 
 NOTHING_CHANGED = "Nothing was changed"
 
@@ -97,11 +97,22 @@ def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
     if isinstance(exc, openai.APITimeoutError | TurnDeadlineExceeded):
         limits = f"{settings.llm_timeout_s:g} s per call, {settings.llm_turn_timeout_s:g} s per turn"
         return f"the dialogue model did not answer in time (limits: {limits})", "please try again"
+    if isinstance(exc, openai.LengthFinishReasonError | AnswerCutOff):
+        # openai's LengthFinishReasonError: a json-mode answer (parsed by openai) stopped at max_tokens.
+        cause = f"the dialogue model's answer was cut off at its limit of {settings.llm_max_tokens} tokens"
+        return cause, "raise DIALOGPAINT_LLM_MAX_TOKENS, or ask for less in one message"
     if isinstance(exc, openai.APIConnectionError):
         where = f"the dialogue model server at {base_url(settings)} cannot be reached"
         return where, "check that it is running (`dialogpaint doctor` tests it)"
     if isinstance(exc, openai.RateLimitError):
         return "the dialogue model server is busy (HTTP 429, too many requests)", "please wait a moment and try again"
+    if isinstance(exc, openai.BadRequestError) and "--enable-auto-tool-choice" in exc.message:
+        # vLLM's 400 for tool_choice="auto" on a server started without a tool parser.
+        cause = f"the dialogue model server has no tool parser ({first_sentence(exc.message)})"
+        return cause, (
+            "start vLLM with --enable-auto-tool-choice --tool-call-parser <parser> (docs/serving.md), "
+            "or set DIALOGPAINT_LLM_TOOL_MODE=required, which needs no parser"
+        )
     if isinstance(exc, openai.BadRequestError) and context_overflow(exc.message):
         cause = f"the conversation no longer fits the model's context window ({first_sentence(exc.message)})"
         return cause, f"lower DIALOGPAINT_CONTEXT_TOKENS (now {settings.context_tokens}) or start a new session"

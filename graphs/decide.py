@@ -6,12 +6,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMessage, trim_messages
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage, trim_messages
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from graphs.deps import GraphDeps
-from graphs.model_call import invoke_model
+from graphs.model_call import AnswerCutOff, invoke_model
 from graphs.modes import JSON_DECISION, decision_runnable, read_decision
 from graphs.revisions import summarize
 from graphs.specs import (
@@ -47,9 +47,11 @@ def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     try:
         raw = invoke_model(model, prompt, deps, **kwargs)
     except Exception as exc:  # the boundary with the dialogue model: end the turn, keep the session
-        logger.warning("dialogue model call failed: %s: %s", type(exc).__name__, exc)
-        return {"messages": [AIMessage(deps.calls.explain(exc), response_metadata={FAULT: type(exc).__name__})]}
+        return fault(deps, exc)
     answer = read_decision(raw if isinstance(raw, AIMessage) else AIMessage(raw.content), deps.calls.tool_mode)
+    if call_list(answer) and raw.response_metadata.get("finish_reason") == "length":
+        # Streamed, langchain completes cut-off JSON arguments ('"mirror the ima' -> valid): never run them.
+        return fault(deps, AnswerCutOff(f"{len(call_list(answer))} tool call(s) cut off at max_tokens"))
     if not call_list(answer) and not answer.text.strip():  # no call to answer with an error: end the turn
         logger.warning("dialogue model gave an empty answer")
         return {"messages": [AIMessage(EMPTY_ANSWER, response_metadata={FAULT: "EmptyAnswer"})]}
@@ -61,6 +63,12 @@ def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     if not problems and not approves:
         update["pending"] = None  # any other valid answer drops an edit awaiting confirmation
     return update
+
+
+def fault(deps: GraphDeps, exc: Exception) -> dict[str, Any]:
+    """End the turn with the user's explanation of a failed model call, kept out of the dialogue."""
+    logger.warning("dialogue model call failed: %s: %s", type(exc).__name__, exc)
+    return {"messages": [AIMessage(deps.calls.explain(exc), response_metadata={FAULT: type(exc).__name__})]}
 
 
 def system_message(deps: GraphDeps, state: EditState) -> SystemMessage:
@@ -76,7 +84,9 @@ def system_message(deps: GraphDeps, state: EditState) -> SystemMessage:
 def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMessage]:
     """The latest messages that fit the budget, starting at a user message so tool calls stay paired.
 
-    Reports of failed model calls are left out: they are for the user, not part of the dialogue.
+    The current turn (from the latest user message) is always sent: a longer one leaves the model
+    nothing to answer, so the server's context-length error is the honest outcome. Reports of failed
+    model calls are left out: they are for the user, not part of the dialogue.
     """
     kept = [m for m in messages if not (isinstance(m, AIMessage) and FAULT in m.response_metadata)]
     trimmed: list[AnyMessage] = trim_messages(  # type: ignore[assignment]
@@ -86,7 +96,10 @@ def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMes
         strategy="last",
         start_on="human",
     )
-    return trimmed
+    if trimmed:
+        return trimmed
+    users = [i for i, m in enumerate(kept) if isinstance(m, HumanMessage)]
+    return kept[users[-1] :] if users else kept
 
 
 def check_calls(answer: AIMessage, deps: GraphDeps, *, pending_allowed: bool) -> list[ToolMessage]:

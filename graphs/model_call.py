@@ -7,8 +7,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import ensure_config, merge_configs
 
 from graphs.deps import GraphDeps
 
@@ -20,6 +22,13 @@ MAX_BACKOFF_S = 4.0
 
 class TurnDeadlineExceeded(TimeoutError):
     """The turn's time for model calls ran out before the model answered."""
+
+
+class AnswerCutOff(Exception):
+    """The model hit its token limit (finish_reason "length") while making tool calls.
+
+    Not a repair round: the same limit would cut the corrected answer off again.
+    """
 
 
 def invoke_model(
@@ -44,7 +53,7 @@ def invoke_model(
         if left is not None and policy.request_timeout is not None:
             call_kwargs["timeout"] = policy.request_timeout(left)
         try:
-            return runnable.invoke(list(prompt), **call_kwargs)
+            return runnable.invoke(list(prompt), guarded_config(deps), **call_kwargs)
         except Exception as exc:
             if attempt == attempts or not policy.transient(exc):
                 raise
@@ -55,6 +64,32 @@ def invoke_model(
             logger.warning("model call %d/%d failed (%s); retrying in %.2fs", attempt, attempts, exc, delay)
             time.sleep(delay)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+class StreamDeadline(BaseCallbackHandler):
+    """Stops a streamed answer at the turn's deadline.
+
+    The read timeout bounds only the gap between two chunks, so a server that keeps trickling tokens
+    would otherwise hold the turn for as long as it likes.
+    """
+
+    raise_error = True  # langchain logs and swallows a handler's error unless this is set
+
+    def __init__(self, deadline: float, turn_seconds: float | None) -> None:
+        self.deadline = deadline
+        self.turn_seconds = turn_seconds
+
+    def on_llm_new_token(self, *args: Any, **kwargs: Any) -> None:
+        """Raise TurnDeadlineExceeded once a chunk arrives after the deadline."""
+        if time.monotonic() >= self.deadline:
+            raise TurnDeadlineExceeded(f"the answer was still streaming at the end of the turn's {self.turn_seconds} s")
+
+
+def guarded_config(deps: GraphDeps) -> RunnableConfig | None:
+    """The caller's run config (the graph's stream handlers kept) plus the deadline guard, if any."""
+    if deps.deadline is None:
+        return None
+    return merge_configs(ensure_config(), {"callbacks": [StreamDeadline(deps.deadline, deps.calls.turn_seconds)]})
 
 
 def seconds_left(deps: GraphDeps) -> float | None:

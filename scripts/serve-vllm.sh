@@ -11,7 +11,7 @@ PARSER="${PARSER:-hermes}"              # hermes: Qwen2.5 and Hermes; llama3_jso
 CHAT_TEMPLATE="${CHAT_TEMPLATE:-}"      # some parsers need vLLM's tool chat template (Llama 3.1: see the docs)
 HOST="${HOST:-0.0.0.0}"
 PORT="${PORT:-8000}"
-MAX_MODEL_LEN="${MAX_MODEL_LEN:-16384}" # dialogpaint needs ~3k tokens of prompt + DIALOGPAINT_CONTEXT_TOKENS
+MAX_MODEL_LEN="${MAX_MODEL_LEN:-16384}" # ~5.5k tokens of prompt + tools, + DIALOGPAINT_CONTEXT_TOKENS + max tokens
 GPU_MEMORY_UTILIZATION="${GPU_MEMORY_UTILIZATION:-0.90}"
 API_KEY="${API_KEY:-}"                  # if set, clients must send it (DIALOGPAINT_LLM_API_KEY)
 
@@ -34,4 +34,5 @@ dialogpaint settings for this server (then check it with: dialogpaint doctor):
   export DIALOGPAINT_LLM_MODEL=${MODEL}
   export DIALOGPAINT_LLM_TOOL_MODE=auto
 HINT
+if [[ -n "$API_KEY" ]]; then echo "  export DIALOGPAINT_LLM_API_KEY=<the API_KEY you set>" >&2; fi
 exec vllm "${args[@]}"

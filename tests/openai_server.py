@@ -29,6 +29,7 @@ class Completion:
     content: str | None = None
     tool_calls: tuple[tuple[str, dict[str, Any] | str], ...] = ()
     finish_reason: str | None = None  # default: "tool_calls" with calls, else "stop"
+    chunk_delay: float = 0.0  # seconds between streamed chunks (a server that trickles tokens)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ CONTEXT_OVERFLOW = (
 )
 
 
+AUTO_TOOL_CHOICE_400 = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+
+
 @dataclass
 class Recorded:
     """One request the server received."""
@@ -79,10 +83,16 @@ class OpenAIServer:
     """The loopback server; use as a context manager, point the client at ``url``."""
 
     def __init__(
-        self, script: list[Step] | None = None, *, models: tuple[str, ...] = ("test-model",), port: int = 0
+        self,
+        script: list[Step] | None = None,
+        *,
+        models: tuple[str, ...] = ("test-model",),
+        port: int = 0,
+        max_model_len: int = 32768,
     ) -> None:
         self.script = list(script or [])
         self.models = models
+        self.max_model_len = max_model_len  # listed by /v1/models, as vLLM does
         self.requests: list[Recorded] = []
         self.unscripted = 0  # chat requests that found the script empty (answered with a 500)
         self.stopping = threading.Event()
@@ -132,7 +142,7 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, json.dumps({"error": {"message": f"no route {self.path}", "code": 404}}))
                 return
             data = [{"id": m, "object": "model", "created": int(time.time()), "owned_by": "vllm", "root": m,
-                     "parent": None, "max_model_len": 2048} for m in server.models]  # fmt: skip
+                     "parent": None, "max_model_len": server.max_model_len} for m in server.models]  # fmt: skip
             self._send(200, json.dumps({"object": "list", "data": data}))
 
         def do_POST(self) -> None:
@@ -169,6 +179,8 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             for chunk in chunks(step, body):
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
+                if step.chunk_delay and server.stopping.wait(step.chunk_delay):
+                    return
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 

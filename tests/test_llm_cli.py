@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from tests.fakes import gradient
-from tests.openai_server import OpenAIServer, calls, error, text
+from tests.openai_server import AUTO_TOOL_CHOICE_400, OpenAIServer, calls, error, text
 
 pytest.importorskip("langchain_openai")
 
@@ -64,8 +64,24 @@ def test_doctor_passes_on_a_working_server(tmp_path):
             "PASS reachable",
             "PASS model listed",
             "PASS tool call (auto mode)",
+            "PASS context",
         ]
         assert "undo(steps=2)" in lines[2] and server.chat_requests[0]["tool_choice"] == "auto"
+        assert "fit the server's 32768" in lines[3]
+
+
+def test_doctor_fails_when_a_turn_cannot_fit_the_served_context(tmp_path):
+    # vLLM lists max_model_len; prompt + tools (~4.5k) + 6000 of conversation + 512 do not fit 8192,
+    # which would otherwise surface as context-length errors once the conversation grows.
+    with OpenAIServer([calls(("undo", {"steps": 2}))] * 2, max_model_len=8192) as server:
+        code, lines = doctor(tmp_path, "--llm", server.url, "--llm-model", "test-model")
+        assert code == 1 and lines[-1].startswith("FAIL context:") and "--max-model-len 8192" in lines[-1]
+        room = int(lines[-1].split("DIALOGPAINT_CONTEXT_TOKENS to ")[1].split()[0])
+        assert 2500 < room < 4000
+        code, lines = doctor(
+            tmp_path, "--llm", server.url, "--llm-model", "test-model", DIALOGPAINT_CONTEXT_TOKENS=str(room)
+        )
+        assert code == 0 and lines[-1].startswith("PASS context:") and "8192" in lines[-1]
 
 
 def test_doctor_required_mode_sends_required_tool_choice(tmp_path):
@@ -76,12 +92,10 @@ def test_doctor_required_mode_sends_required_tool_choice(tmp_path):
         assert server.chat_requests[0]["tool_choice"] == "required"
 
 
-AUTO_TOOL_CHOICE_400 = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
-
 BROKEN = {
     # name: (script, model name, the FAIL line's words, checks printed)
     "wrong model name": ([], "other-model", "'other-model' is not served", 2),
-    "no tool parser": ([error(400, AUTO_TOOL_CHOICE_400)], "test-model", "--enable-auto-tool-choice", 3),
+    "no tool parser": ([error(400, AUTO_TOOL_CHOICE_400)], "test-model", "DIALOGPAINT_LLM_TOOL_MODE=required", 3),
     "answers in text": ([text("Sure, undone!")], "test-model", "answered in text", 3),
     "wrong tool": ([calls(("redo", {"steps": 1}))], "test-model", "called 'redo'", 3),
     "server error": ([error(500, "boom")] * 2, "test-model", "HTTP 500", 3),

@@ -94,7 +94,7 @@ def decision(reply: str = "", *tool_calls: tuple[str, dict[str, Any]]) -> Comple
 def test_json_mode_reads_calls_and_replies_from_structured_output(open_session, tool):
     script = [
         decision("Hi! What should I change?"),
-        text('{"reply": "", "calls": [{"name": "mirror"'),  # cut off: a repair round
+        text('{"reply": "", "calls": [{"name": "mirror"'),  # broken JSON (finish "stop"): a repair round
         decision("", ("mirror", {"instruction": "mirror the image"})),
         decision("", ("undo", {"steps": 1})),
     ]
@@ -129,3 +129,33 @@ def test_conversation_sent_is_trimmed_to_the_context_budget(open_session):
         assert sent[0]["role"] == "user" and sent[-1]["content"].startswith("7: ")
         assert len(sent) < 15 and not any(m["content"].startswith("0: ") for m in sent)  # oldest turns dropped
         assert len(json.dumps(sent)) // 4 <= 500 + 100  # about the budget (approximate token count)
+
+
+def test_a_message_longer_than_the_budget_is_still_sent(open_session):
+    # Trimming to the budget dropped the whole conversation, so the model answered a prompt with no
+    # user message at all. The current turn is always sent; a server that cannot fit it says so.
+    long = "make the sky a deep purple with orange streaks " * 60  # ~700 tokens, over a 500-token budget
+    with OpenAIServer([text("Hi."), text("Done.")]) as server:
+        session = open_session(server.url, context_tokens=500, max_message_chars=5000)
+        session.send("hello")
+        session.send(long)
+        sent = server.chat_requests[-1]["messages"]
+        assert roles(server.chat_requests[-1]) == ["system", "user"] and sent[-1]["content"] == long.strip()
+
+
+def test_a_correction_undoes_and_edits_in_one_message(open_session, tool):
+    # The prompt says: "no, I meant ..." -> undo, then the corrected edit, in one message. The graph
+    # must accept that combination as it stands (no repair round) and branch from the original.
+    script = [
+        calls(("mirror", {"instruction": "mirror the image"})),
+        calls(("undo", {"steps": 1}), ("mirror", {"instruction": "mirror the top half of the image"})),
+    ]
+    with OpenAIServer(script) as server:
+        session = open_session(server.url, confirm="never")
+        first = session.send("mirror it")
+        second = session.send("no, I meant only the top half")
+        assert len(server.chat_requests) == 2 and len(tool.calls) == 2
+        assert second.instruction == "mirror the top half of the image" and len(second.revisions) == 3
+        parents = {r["id"]: r["parent"] for r in second.revisions}
+        assert parents[second.head] == parents[first.head] == second.revisions[0]["id"]
+        assert "Exact: mirror." in server.chat_requests[0]["messages"][0]["content"]

@@ -10,7 +10,17 @@ import pytest
 
 from agent.session import Session
 from graphs.decide import GAVE_UP
-from tests.openai_server import CONTEXT_OVERFLOW, Fault, OpenAIServer, calls, error, free_port, text
+from tests.openai_server import (
+    AUTO_TOOL_CHOICE_400,
+    CONTEXT_OVERFLOW,
+    Completion,
+    Fault,
+    OpenAIServer,
+    calls,
+    error,
+    free_port,
+    text,
+)
 
 pytest.importorskip("langchain_openai")
 
@@ -41,6 +51,7 @@ FAULTS = {
     "408 not retried": ([error(408, "Request timeout")], {"llm_max_retries": 3}, "HTTP 408", 1),
     "409 not retried": ([error(409, "Conflict")], {"llm_max_retries": 3}, "HTTP 409", 1),
     "context-length 400": ([error(400, CONTEXT_OVERFLOW)], {"llm_max_retries": 3}, "2048 tokens", 1),
+    "no tool parser 400": ([error(400, AUTO_TOOL_CHOICE_400)], {}, "DIALOGPAINT_LLM_TOOL_MODE=required", 1),
     "html body": ([Fault(body="<html>bad gateway</html>", content_type="text/html")], {}, "not a chat completion", 1),
     "broken json": ([Fault(body='{"id": "chatcmpl-1", "choi')], {}, "not a chat completion", 1),
     "json without choices": ([Fault(body='{"detail": "Not Found"}')], {}, "not a chat completion", 1),
@@ -93,6 +104,18 @@ def test_server_faults_while_streaming(open_session, name):
         still_usable(session, server)
 
 
+def test_a_stream_that_trickles_past_the_turn_deadline_ends_the_turn(open_session):
+    # Each gap (0.1 s) is far below the read timeout, so only the turn's deadline can stop it (~4 s).
+    slow = Completion(content="word " * 40, chunk_delay=0.1)
+    events: list[dict[str, Any]] = []
+    with OpenAIServer([slow]) as server:
+        session = open_session(server.url, llm_turn_timeout_s=0.5)
+        reply = session.send("hello", on_event=events.append)
+        assert "did not answer in time" in reply.text and reply.error == reply.text
+        assert len(server.chat_requests) == 1 and {"kind": "token", "text": reply.text} in events
+        still_usable(session, server)
+
+
 def test_5xx_then_success_is_one_turn(open_session, tool):
     with OpenAIServer([error(500, "oops"), calls(("mirror", {"instruction": "mirror the image"}))]) as server:
         reply = open_session(server.url).send("mirror it")
@@ -134,6 +157,33 @@ def test_malformed_call_gets_error_tool_message_and_repair_round(open_session, t
         assert len(server.chat_requests) == 2
         errors = tool_errors(server.chat_requests[1])
         assert len(errors) == len(bad) and expected in errors[0]
+
+
+CUT_OFF = {
+    # mode: the answer that stopped at max_tokens (finish_reason "length"), mid tool call
+    "auto": Completion(tool_calls=(("mirror", '{"instruction": "mirror the ima'),), finish_reason="length"),
+    "json": Completion(content='{"reply": "", "calls": [{"name": "mirror", "argu', finish_reason="length"),
+}
+
+CALL_MIRROR = {
+    "auto": calls(("mirror", {"instruction": "mirror the image"})),
+    "json": text(json.dumps({"reply": "", "calls": [{"name": "mirror", "arguments": {"instruction": "mirror it"}}]})),
+}
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+@pytest.mark.parametrize("mode", CUT_OFF)
+def test_an_answer_cut_off_at_max_tokens_names_the_limit_without_repair_rounds(open_session, tool, mode, streaming):
+    # A repair round would hit the same limit; the user is told which setting to raise instead.
+    with OpenAIServer([CUT_OFF[mode]]) as server:
+        session = open_session(server.url, llm_tool_mode=mode, llm_max_tokens=64)
+        reply = session.send("mirror it", on_event=(lambda e: None) if streaming else None)
+        assert "cut off at its limit of 64 tokens" in reply.text and "DIALOGPAINT_LLM_MAX_TOKENS" in reply.text
+        assert reply.error == reply.text and len(server.chat_requests) == 1 and not tool.calls
+        server.script.append(CALL_MIRROR[mode])
+        assert session.send("mirror it").action == "edit" and len(tool.calls) == 1
+        # Nothing of the cut-off answer reaches the model again: no unanswered tool call in the history.
+        assert [m["role"] for m in server.chat_requests[1]["messages"]] == ["system", "user", "user"]
 
 
 def test_two_repair_rounds_then_an_apology(open_session, tool):
