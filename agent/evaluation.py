@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.session import Reply, Session
-from tools.errors import DialogPaintError
+from tools.errors import DialogPaintError, ImageRejected
+from tools.images import read_image_file
 
 Expect = Literal["edit", "clarify", "undo", "redo", "confirm_yes", "confirm_no", "chat"]
 EXPECTS: tuple[Expect, ...] = ("edit", "clarify", "undo", "redo", "confirm_yes", "confirm_no", "chat")
@@ -50,21 +51,37 @@ def load_eval_file(path: str | Path) -> list[EvalDialogue]:
     if not path.is_file():
         raise EvalFileError(f"no eval file at {path}")
     dialogues = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EvalFileError(f"{path}:{number}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         if not line.strip():
             continue
         try:
-            dialogue = EvalDialogue.model_validate(json.loads(line))
+            value = json.loads(line)
+            if not isinstance(value, dict):
+                raise EvalFileError(f"{path}:{number}: a line must be one JSON object (a dialogue), got {line[:40]!r}")
+            dialogue = EvalDialogue.model_validate(value)
         except (json.JSONDecodeError, ValidationError) as exc:
             first = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else _first(exc)
             raise EvalFileError(f"{path}:{number}: {first}") from None
         if dialogue.image is not None:
-            image = path.parent / dialogue.image
-            if not image.is_file():
-                raise EvalFileError(f"{path}:{number}: image {dialogue.image!r} not found at {image}")
-            dialogue = dialogue.model_copy(update={"image": str(image)})
+            dialogue = dialogue.model_copy(update={"image": str(_checked_image(path, number, dialogue.image))})
         dialogues.append(dialogue)
     return dialogues
+
+
+def _checked_image(path: Path, number: int, image: str) -> Path:
+    """The dialogue's image path, refused here (naming the line) if it is missing or not a usable image."""
+    resolved = path.parent / image
+    if not resolved.is_file():
+        raise EvalFileError(f"{path}:{number}: image {image!r} not found at {resolved}")
+    try:
+        read_image_file(resolved)
+    except ImageRejected as exc:
+        raise EvalFileError(f"{path}:{number}: image {image!r} is unusable: {exc}") from None
+    return resolved
 
 
 def _first(exc: ValidationError) -> str:

@@ -52,6 +52,35 @@ def test_bad_eval_line_is_named(tmp_path):
         load_eval_file(path)
 
 
+GOOD_LINE = b'{"id": "a", "turns": [{"user": "hi", "expect": "chat"}]}\n'
+NAMED_IMAGE = b'{"id": "a", "image": "notes.png", "turns": [{"user": "hi", "expect": "chat"}]}\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (GOOD_LINE + b'\xff\xfe{"id"\n', r"bad.jsonl:2: not UTF-8 text \(invalid start byte at byte 0\)"),
+        (b'["a", "b"]\n', r"bad.jsonl:1: a line must be one JSON object \(a dialogue\), got '\[\"a\", \"b\"\]'"),
+        (b'"hello"\n', r"bad.jsonl:1: a line must be one JSON object"),
+        (NAMED_IMAGE, r"bad.jsonl:1: image 'notes.png' is unusable: not a PNG, JPEG or WebP image"),
+    ],
+)
+def test_undecodable_lines_and_unusable_images_are_named_before_anything_runs(tmp_path, content, message):
+    (tmp_path / "notes.png").write_text("not an image")
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(EvalFileError, match=message):
+        load_eval_file(path)
+
+
+def test_a_line_separator_inside_a_message_does_not_split_the_line(tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_text(
+        json.dumps({"id": "a", "turns": [{"user": "undo\u2028that", "expect": "undo"}]}, ensure_ascii=False)
+    )
+    assert load_eval_file(path)[0].turns[0].user == "undo\u2028that"
+
+
 def test_missing_diffusion_editor_is_explained_and_session_stays_usable():
     deps = GraphDeps(LocalPolicy(), load_registry(plugins=False), MemoryImageStore(), SYSTEM_PROMPT, confirm="never")
     session = Engine(build_graph(InMemorySaver()), deps).open(gradient())
