@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +20,7 @@ if TYPE_CHECKING:
     from agent.image_metrics import ClipScorer
     from agent.settings import Settings
 
+EDIT_LOGGER = "graphs.actions"  # warns once per failed edit
 NO_CLIP = "skipped: no CLIP weights configured (--clip-path DIR or DIALOGPAINT_CLIP_PATH)"
 
 
@@ -80,6 +85,7 @@ def run_with_progress(
     turns = sum(len(d.turns) for _, d in pairs)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     runs: list[EvalRun] = []
+    failures: dict[str, Counter[str]] = {}
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         for label, settings in configs.items():
             fresh_data_dir(settings.data_dir)
@@ -88,12 +94,41 @@ def run_with_progress(
             def advance(dialogue: str, task: TaskID = task) -> None:
                 progress.update(task, advance=1, description=dialogue)
 
-            run = run_eval(label, pairs, settings, clip, advance)
+            with counted_warnings(EDIT_LOGGER) as failures[label]:
+                run = run_eval(label, pairs, settings, clip, advance)
             run.metrics["image"]["clip"] = clip_note
             write_results(run, folders[label])
             write_report(run, folders[label])
             runs.append(run)
+    for label, counts in failures.items():
+        if counts:
+            typer.echo(f"{label}: {counts.total()} failed edits (each listed in report.md):", err=True)
+            typer.echo("".join(f"  {n} x {message}\n" for message, n in counts.most_common()), err=True, nl=False)
     return runs
+
+
+@contextmanager
+def counted_warnings(name: str) -> Iterator[Counter[str]]:
+    """Count the WARNING records of one logger by message instead of printing one per turn.
+
+    A failed edit warns once per turn (160 turns without the GPU editor repeat one hint dozens of
+    times); the counts are summarised after the run. With --verbose they are printed as well.
+    """
+    counts: Counter[str] = Counter()
+    verbose = logging.getLogger().isEnabledFor(logging.INFO)
+
+    def count(record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        counts[record.getMessage()] += 1
+        return verbose
+
+    logger = logging.getLogger(name)
+    logger.addFilter(count)
+    try:
+        yield counts
+    finally:
+        logger.removeFilter(count)
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ def run_sections(run: EvalRun) -> list[Section]:
     labels = list(m["confusion"])
     confusion = [[e, *(m["confusion"][e][p] for p in labels)] for e in labels]
     worst = [[w["file"], w["dialogue"], w["errors"], _misses(w["turns"])] for w in worst_dialogues(run.rows)]
+    failed = [[r["file"], r["dialogue"], r["turn"], r["user"], r["tool"], r["error"]] for r in run.rows if r["error"]]
     return [
         Section("Configuration", header=("setting", "value"), rows=list(run.config.items())),
         Section("Scores", _DEFINITIONS, ("metric", "value"), [(k, _f(v)) for k, v in summary(m).items()]),
@@ -49,6 +50,9 @@ def run_sections(run: EvalRun) -> list[Section]:
         Section("Confusion matrix", "Rows: expected; columns: predicted.", ("expected", *labels), confusion),
         Section("Worst dialogues", "" if worst else "No dialogue had a miss.", ("file", "dialogue", "misses", "turns"),
                 worst),
+        Section("Failed edits", "A failed edit counts as the right decision when an edit was expected; the image "
+                "is unchanged." if failed else "No edit failed.", ("file", "dialogue", "turn", "user", "tool", "error"),
+                failed),
         Section("Gallery", "Each revision of the dialogues with their own image." if run.galleries else
                 "No dialogue brought its own image.", galleries=run.galleries),
     ]  # fmt: skip

@@ -149,3 +149,21 @@ def test_l1_and_percentiles():
     assert l1_distance(black, half) == 0.5 and l1_distance(black, white.resize((8, 2))) == 1
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0 and percentile([1.0, 2.0, 3.0, 4.0], 95) == 4.0
     assert percentile([], 50) is None
+
+
+def test_failed_edits_are_summarised_once_and_listed_in_the_report(tmp_path, caplog):
+    path = tmp_path / "gen.jsonl"
+    turns = [{"user": "turn the dog into a cheetah", "expect": "edit"}, {"user": "yes", "expect": "confirm_yes"}]
+    path.write_text("".join(json.dumps({"id": f"g{i}", "turns": turns}) + "\n" for i in range(3)))
+    result = CliRunner().invoke(app, ["eval", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "run: 3 failed edits" in result.stderr
+    assert "  3 x edit instruct_pix2pix failed: instruct_pix2pix has no model configured" in result.stderr
+    assert not [r for r in caplog.records if r.name == "graphs.actions"]  # not one warning per turn
+    report = (tmp_path / "out" / "report.md").read_text()
+    failed = report.split("## Failed edits")[1].split("## Gallery")[0]
+    assert [line.split(" | ")[1:4] for line in failed.splitlines() if line.startswith("| gen.jsonl")] == [
+        ["g0", "2", "yes"],
+        ["g1", "2", "yes"],
+        ["g2", "2", "yes"],
+    ]
