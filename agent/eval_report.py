@@ -209,6 +209,8 @@ def _f(value: Any) -> Any:
 
 def _delta(a: Any, b: Any) -> str:
     numbers = isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool)
+    if numbers and isinstance(a, int) and isinstance(b, int):
+        return f"{b - a:+d}"  # a count: "-12", not "-12.000"
     return f"{b - a:+.3f}" if numbers else ""
 
 

@@ -112,6 +112,7 @@ def test_compare_reports_both_configurations_and_the_differing_turns(tmp_path):
     assert all(d["dialogue"] != "hello" for d in changed)  # a chat turn is the same under both
     report = (tmp_path / "report.md").read_text()
     assert "| confirm | auto | always |" in report and f"{len(changed)} of 12 turns differ" in report
+    assert "| turns | 12 | 12 | +0 |" in report  # counts differ by whole numbers
 
 
 def test_bad_line_is_one_error_line_naming_file_and_line(tmp_path):
