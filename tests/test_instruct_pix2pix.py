@@ -398,3 +398,13 @@ def test_gpu_bench_times_and_measures_the_device_it_was_given(monkeypatch):
     _, peak, output, status = bench.timed(lambda: "edited", pipe, 2, "cuda:1")
     assert (output, status, peak) == ("edited", "ok", 0.0)
     assert len(calls) == 6 and {device for _, device in calls} == {"cuda:1"}
+
+
+def test_serve_tool_loads_the_model_before_serving(tmp_path, model_dir, monkeypatch):
+    from agent.cli_serve import build_tool_app
+    from agent.settings import Settings
+    from tools import pix2pix_pipeline
+
+    monkeypatch.setattr(pix2pix_pipeline, "_pipelines", {})  # as in a fresh server process
+    app = build_tool_app("instruct_pix2pix", Settings(data_dir=tmp_path, model_path=str(model_dir), allow_cpu=True))
+    assert app.tool.name == "instruct_pix2pix" and list(pix2pix_pipeline._pipelines) == [(str(model_dir), "cpu")]

@@ -235,3 +235,5 @@ def test_serve_tool_command_serves_a_registered_tool(tmp_path):
         server.wait(10)
     with pytest.raises(RegistryError, match="no tool named 'nope' to serve; known: adjust_tone, grayscale"):
         build_tool_app("nope", Settings(data_dir=tmp_path))
+    with pytest.raises(ToolUnavailable, match=r"cannot serve instruct_pix2pix here: .* no model configured"):
+        build_tool_app("instruct_pix2pix", Settings(data_dir=tmp_path))  # not a server that 503s every edit
