@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -139,23 +139,28 @@ class TurnResult:
         }  # fmt: skip
 
 
-def predicted_label(expect: Expect, reply: Reply, pending_before: bool, edited_before: bool) -> str:
+def predicted_label(
+    expect: Expect, reply: Reply, pending_before: bool, edited_before: bool, pending: Collection[str] = ()
+) -> str:
     """Map a reply onto the expectation labels, crediting equivalent outcomes.
 
     A confirmation proposal counts as an edit decision. A yes is credited when it applies the
     pending edit or is acknowledged with no new edit; a no when it discards the pending edit or
     undoes the edit just made, or (if the user named a new edit) when it makes that edit instead.
+    ``pending`` holds the instructions of the proposed edits: applying one of them after a no is
+    the worst confirmation error, never an equivalent of it.
     """
     action = "edit" if reply.action == "confirm" else reply.action
     edited = bool({"edit", "failed"} & set(reply.actions))  # decided to edit, whether or not it ran
+    proposed = reply.instruction in pending  # the edit made is (one of) the pending ones
     if expect == "confirm_yes" and (pending_before or edited_before):
-        approved = pending_before and edited
+        approved = pending_before and edited and proposed
         if approved or reply.action == "chat":
             return "confirm_yes"
     if expect == "confirm_no" and (pending_before or edited_before):
         if reply.action in ("chat", "undo") and not edited:
             return "confirm_no"
-        if action == "edit" and edited and "declined" not in reply.actions:
+        if action == "edit" and edited and not proposed:
             return "confirm_no"
     return action
 
@@ -174,12 +179,14 @@ def run_dialogue(
     """
     results: list[TurnResult] = []
     for index, turn in enumerate(dialogue.turns, start=1):
-        pending_before = session.confirmation() is not None
+        proposal = session.confirmation()
+        pending_before = proposal is not None
+        pending = [e["args"].get("instruction", "") for e in proposal.get("edits", [])] if proposal else []
         edited_before = bool(results) and results[-1].reply.action == "edit" and results[-1].reply.error is None
         calls_before, started = model_calls(), time.perf_counter()
         reply = session.send(turn.user)
         latency, calls = time.perf_counter() - started, model_calls() - calls_before
-        label = predicted_label(turn.expect, reply, pending_before, edited_before)
+        label = predicted_label(turn.expect, reply, pending_before, edited_before, pending)
         results.append(TurnResult(dialogue.id, turn, index, label, reply, latency, calls))
         on_turn(results[-1])
     return results

@@ -9,13 +9,13 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.eval_metrics import metrics
-from agent.evaluation import EvalFileError, load_eval_file, run_all
+from agent.evaluation import EvalDialogue, EvalFileError, load_eval_file, run_all, run_dialogue
 from agent.policy.local import LocalPolicy
 from agent.prompts import SYSTEM_PROMPT
 from agent.session import Engine
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
-from tests.fakes import MemoryImageStore, gradient
+from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, ai, call, gradient
 from tools.registry import load_registry
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval_sets"
@@ -90,3 +90,25 @@ def test_missing_diffusion_editor_is_explained_and_session_stays_usable():
     assert len(reply.revisions) == 1
     follow = session.send("make it black and white")
     assert follow.tool == "grayscale" and len(follow.revisions) == 2
+
+
+def scripted_answer_to_a_proposal(*answer: dict, user: str, expect: str) -> str:
+    """The label given to the user's answer to a proposed mirror, when the model answers with ``answer``."""
+    script = [ai(call("mirror", instruction="mirror it")), ai(*answer), ai(text="ok")]
+    model, tools = ScriptedChatModel(script=script), {"mirror": RecordingTool()}
+    deps = GraphDeps(model, tools, MemoryImageStore(), SYSTEM_PROMPT, confirm="always")
+    session = Engine(build_graph(InMemorySaver()), deps).open(gradient())
+    turns = [{"user": "mirror it", "expect": "edit"}, {"user": user, "expect": expect}]
+    results = run_dialogue(session, EvalDialogue.model_validate({"id": "d", "turns": turns}))
+    assert results[0].reply.action == "confirm"
+    return results[1].predicted
+
+
+def test_a_no_that_applies_the_refused_edit_is_a_miss():
+    approve, decline = call("confirm_pending", approve=True), call("confirm_pending", approve=False)
+    instead = call("mirror", instruction="mirror it upside down")
+    assert scripted_answer_to_a_proposal(approve, user="no", expect="confirm_no") == "edit"
+    assert scripted_answer_to_a_proposal(decline, user="no", expect="confirm_no") == "confirm_no"
+    assert scripted_answer_to_a_proposal(decline, instead, user="no, upside down", expect="confirm_no") == "confirm_no"
+    assert scripted_answer_to_a_proposal(approve, user="yes", expect="confirm_yes") == "confirm_yes"
+    assert scripted_answer_to_a_proposal(decline, instead, user="yes", expect="confirm_yes") == "edit"
