@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from agent.image_metrics import ClipScorer
     from agent.settings import Settings
 
-EDIT_LOGGER = "graphs.actions"  # warns once per failed edit
+# Loggers that warn once per turn: a failed edit, a failed dialogue-model call and its retries.
+TURN_LOGGERS = ("graphs.actions", "graphs.decide", "graphs.model_call")
 NO_CLIP = "skipped: no CLIP weights configured (--clip-path DIR or DIALOGPAINT_CLIP_PATH)"
 
 
@@ -94,7 +95,7 @@ def run_with_progress(
             def advance(dialogue: str, task: TaskID = task) -> None:
                 progress.update(task, advance=1, description=dialogue)
 
-            with counted_warnings(EDIT_LOGGER) as failures[label]:
+            with counted_warnings(TURN_LOGGERS) as failures[label]:
                 run = run_eval(label, pairs, settings, clip, advance)
             run.metrics["image"]["clip"] = clip_note
             write_results(run, folders[label])
@@ -102,17 +103,18 @@ def run_with_progress(
             runs.append(run)
     for label, counts in failures.items():
         if counts:
-            typer.echo(f"{label}: {counts.total()} failed edits (each listed in report.md):", err=True)
+            typer.echo(f"{label}: {counts.total()} warnings during the turns (outcomes in results.jsonl):", err=True)
             typer.echo("".join(f"  {n} x {message}\n" for message, n in counts.most_common()), err=True, nl=False)
     return runs
 
 
 @contextmanager
-def counted_warnings(name: str) -> Iterator[Counter[str]]:
-    """Count the WARNING records of one logger by message instead of printing one per turn.
+def counted_warnings(names: Sequence[str]) -> Iterator[Counter[str]]:
+    """Count the WARNING records of some loggers by message instead of printing one per turn.
 
-    A failed edit warns once per turn (160 turns without the GPU editor repeat one hint dozens of
-    times); the counts are summarised after the run. With --verbose they are printed as well.
+    A failed edit or model call warns on every turn it happens (160 turns without the GPU editor
+    repeat one hint dozens of times); the counts are summarised after the run. With --verbose
+    they are printed as well.
     """
     counts: Counter[str] = Counter()
     verbose = logging.getLogger().isEnabledFor(logging.INFO)
@@ -123,12 +125,14 @@ def counted_warnings(name: str) -> Iterator[Counter[str]]:
         counts[record.getMessage()] += 1
         return verbose
 
-    logger = logging.getLogger(name)
-    logger.addFilter(count)
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addFilter(count)
     try:
         yield counts
     finally:
-        logger.removeFilter(count)
+        for logger in loggers:
+            logger.removeFilter(count)
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:

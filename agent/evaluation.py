@@ -135,6 +135,7 @@ class TurnResult:
             "undo_steps": self.reply.undo_steps, "expected_undo_steps": self.turn.undo_steps,
             "steps_exact": self.steps_exact, "head": revisions.index(self.reply.head),
             "image": self.reply.image, "revisions": len(revisions), "error": self.reply.error,
+            "actions": list(self.reply.actions),
             "reply": self.reply.text, "model_calls": self.model_calls, "latency_s": round(self.latency_s, 6),
         }  # fmt: skip
 

@@ -158,7 +158,7 @@ def test_failed_edits_are_summarised_once_and_listed_in_the_report(tmp_path, cap
     path.write_text("".join(json.dumps({"id": f"g{i}", "turns": turns}) + "\n" for i in range(3)))
     result = CliRunner().invoke(app, ["eval", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "run: 3 failed edits" in result.stderr
+    assert "run: 3 warnings during the turns" in result.stderr
     assert "  3 x edit instruct_pix2pix failed: instruct_pix2pix has no model configured" in result.stderr
     assert not [r for r in caplog.records if r.name == "graphs.actions"]  # not one warning per turn
     report = (tmp_path / "out" / "report.md").read_text()
@@ -168,3 +168,17 @@ def test_failed_edits_are_summarised_once_and_listed_in_the_report(tmp_path, cap
         ["g1", "2", "yes"],
         ["g2", "2", "yes"],
     ]
+
+
+def test_an_unreachable_dialogue_model_is_counted_as_model_failures_not_failed_edits(tmp_path, caplog):
+    path = tmp_path / "two.jsonl"
+    turns = [{"user": "make it black and white", "expect": "edit"}, {"user": "undo", "expect": "undo"}]
+    path.write_text(json.dumps({"id": "d", "turns": turns}) + "\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["--llm", "http://127.0.0.1:9/v1", "eval", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    got = json.loads((out / "metrics.json").read_text())
+    assert (got["model_failures"], got["failed_edits"], got["accuracy"]) == (2, 0, 0.0)
+    assert "No edit failed." in (out / "report.md").read_text()
+    assert "run: " in result.stderr and "warnings during the turns" in result.stderr
+    assert not [r for r in caplog.records if r.name.startswith("graphs.")]
