@@ -62,9 +62,10 @@ def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
             (out / "differences.jsonl").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
     for run in runs:
         m = run.metrics
+        failures = "".join(f", {m[k]} {k.replace('_', ' ')}" for k in ("failed_edits", "model_failures") if m[k])
         typer.echo(
             f"{run.label}: {m['turns']} turns, accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}, "
-            f"latency p50 {m['latency_p50_s'] * 1000:.1f} ms"
+            f"latency p50 {m['latency_p50_s'] * 1000:.1f} ms{failures}"
         )
     typer.echo(f"wrote {out / 'report.html'}")
 

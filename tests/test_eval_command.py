@@ -181,4 +181,5 @@ def test_an_unreachable_dialogue_model_is_counted_as_model_failures_not_failed_e
     assert (got["model_failures"], got["failed_edits"], got["accuracy"]) == (2, 0, 0.0)
     assert "No edit failed." in (out / "report.md").read_text()
     assert "run: " in result.stderr and "warnings during the turns" in result.stderr
+    assert "accuracy 0.000" in result.stdout and result.stdout.rstrip().splitlines()[-2].endswith(", 2 model failures")
     assert not [r for r in caplog.records if r.name.startswith("graphs.")]
