@@ -183,3 +183,12 @@ def test_an_unreachable_dialogue_model_is_counted_as_model_failures_not_failed_e
     assert "run: " in result.stderr and "warnings during the turns" in result.stderr
     assert "accuracy 0.000" in result.stdout and result.stdout.rstrip().splitlines()[-2].endswith(", 2 model failures")
     assert not [r for r in caplog.records if r.name.startswith("graphs.")]
+
+
+def test_two_files_of_one_name_sharing_an_id_are_told_apart(tmp_path):
+    line = json.dumps({"id": "a", "turns": [{"user": "undo", "expect": "undo"}]}) + "\n"
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "set.jsonl").write_text(line)
+    code, output = run_eval(tmp_path / "x" / "set.jsonl", tmp_path / "y" / "set.jsonl", "--out", tmp_path / "out")
+    assert code == 2 and f"{tmp_path / 'x' / 'set.jsonl'} and {tmp_path / 'y' / 'set.jsonl'} both hold" in output
