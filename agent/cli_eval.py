@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +20,8 @@ if TYPE_CHECKING:
     from agent.image_metrics import ClipScorer
     from agent.settings import Settings
 
+# Loggers that warn once per turn: a failed edit, a failed dialogue-model call and its retries.
+TURN_LOGGERS = ("graphs.actions", "graphs.decide", "graphs.model_call")
 NO_CLIP = "skipped: no CLIP weights configured (--clip-path DIR or DIALOGPAINT_CLIP_PATH)"
 
 
@@ -56,9 +62,10 @@ def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
             (out / "differences.jsonl").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
     for run in runs:
         m = run.metrics
+        failures = "".join(f", {m[k]} {k.replace('_', ' ')}" for k in ("failed_edits", "model_failures") if m[k])
         typer.echo(
             f"{run.label}: {m['turns']} turns, accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}, "
-            f"latency p50 {m['latency_p50_s'] * 1000:.1f} ms"
+            f"latency p50 {m['latency_p50_s'] * 1000:.1f} ms{failures}"
         )
     typer.echo(f"wrote {out / 'report.html'}")
 
@@ -80,6 +87,7 @@ def run_with_progress(
     turns = sum(len(d.turns) for _, d in pairs)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     runs: list[EvalRun] = []
+    failures: dict[str, Counter[str]] = {}
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         for label, settings in configs.items():
             fresh_data_dir(settings.data_dir)
@@ -88,12 +96,44 @@ def run_with_progress(
             def advance(dialogue: str, task: TaskID = task) -> None:
                 progress.update(task, advance=1, description=dialogue)
 
-            run = run_eval(label, pairs, settings, clip, advance)
+            with counted_warnings(TURN_LOGGERS) as failures[label]:
+                run = run_eval(label, pairs, settings, clip, advance)
             run.metrics["image"]["clip"] = clip_note
             write_results(run, folders[label])
             write_report(run, folders[label])
             runs.append(run)
+    for label, counts in failures.items():
+        if counts:
+            typer.echo(f"{label}: {counts.total()} warnings during the turns (outcomes in results.jsonl):", err=True)
+            typer.echo("".join(f"  {n} x {message}\n" for message, n in counts.most_common()), err=True, nl=False)
     return runs
+
+
+@contextmanager
+def counted_warnings(names: Sequence[str]) -> Iterator[Counter[str]]:
+    """Count the WARNING records of some loggers by message instead of printing one per turn.
+
+    A failed edit or model call warns on every turn it happens (160 turns without the GPU editor
+    repeat one hint dozens of times); the counts are summarised after the run. With --verbose
+    they are printed as well.
+    """
+    counts: Counter[str] = Counter()
+    verbose = logging.getLogger().isEnabledFor(logging.INFO)
+
+    def count(record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        counts[record.getMessage()] += 1
+        return verbose
+
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addFilter(count)
+    try:
+        yield counts
+    finally:
+        for logger in loggers:
+            logger.removeFilter(count)
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:

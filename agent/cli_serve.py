@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from agent.settings import Settings
     from tools.serving import ToolApp
 
@@ -19,16 +21,27 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
 
     Raises:
         RegistryError: no tool of that name is registered (after plug-ins and filters).
+        ToolUnavailable: the tool cannot run on this machine (no model, package or GPU).
     """
     from agent.wiring import build_tools
-    from tools.errors import RegistryError
+    from tools.errors import RegistryError, ToolUnavailable
     from tools.serving import ToolApp
 
     tools = build_tools(settings)
     if name not in tools:
         raise RegistryError(f"no tool named {name!r} to serve; known: {', '.join(tools)}")
+    tool = tools[name]
+    # Refuse now rather than answer every edit with 503 behind a healthy /healthz; and load a model
+    # before the first request, which would otherwise wait for it past the client's read timeout.
+    reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
+    problem = reason() if reason else None
+    if problem:
+        raise ToolUnavailable(f"cannot serve {name} here: {problem}")
+    load: Callable[[], object] | None = getattr(tool, "load", None)
+    if load is not None:
+        load()
     return ToolApp(
-        tools[name], max_body_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels, concurrency=concurrency
+        tool, max_body_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels, concurrency=concurrency
     )
 
 

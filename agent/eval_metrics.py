@@ -39,11 +39,17 @@ def metrics(rows: Sequence[Row]) -> dict[str, Any]:
         "clarification_rate_explicit": clarification_rate(rows, EXPLICIT),
         "clarification_rate_vague": clarification_rate(rows, VAGUE),
         "model_calls_per_turn": fmean(r["model_calls"] for r in rows) if rows else None,
-        "failed_edits": sum(r["error"] is not None for r in rows),  # decided, but the tool could not run
+        "failed_edits": sum(failed_edit(r) for r in rows),  # decided, but the tool could not run
+        "model_failures": sum(r["error"] is not None and not failed_edit(r) for r in rows),  # no decision made
         "latency_p50_s": percentile(latencies, 50),
         "latency_p95_s": percentile(latencies, 95),
         "image": image_scores(rows),
     }
+
+
+def failed_edit(row: Row) -> bool:
+    """Whether the turn decided an edit that did not run (an error without one is the dialogue model's)."""
+    return row["error"] is not None and "failed" in row.get("actions", ["failed"])  # rows from before "actions"
 
 
 def per_action_scores(rows: Sequence[Row]) -> dict[str, dict[str, float]]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.eval_metrics import EXPLICIT, VAGUE, Row, worst_dialogues
+from agent.eval_metrics import EXPLICIT, VAGUE, Row, failed_edit, worst_dialogues
 from agent.eval_run import EvalRun, GalleryImage, slug
 from graphs.store import ImageStore, get_image
 
@@ -42,6 +42,9 @@ def run_sections(run: EvalRun) -> list[Section]:
     labels = list(m["confusion"])
     confusion = [[e, *(m["confusion"][e][p] for p in labels)] for e in labels]
     worst = [[w["file"], w["dialogue"], w["errors"], _misses(w["turns"])] for w in worst_dialogues(run.rows)]
+    failed = [
+        [r["file"], r["dialogue"], r["turn"], r["user"], r["tool"], r["error"]] for r in run.rows if failed_edit(r)
+    ]
     return [
         Section("Configuration", header=("setting", "value"), rows=list(run.config.items())),
         Section("Scores", _DEFINITIONS, ("metric", "value"), [(k, _f(v)) for k, v in summary(m).items()]),
@@ -49,6 +52,9 @@ def run_sections(run: EvalRun) -> list[Section]:
         Section("Confusion matrix", "Rows: expected; columns: predicted.", ("expected", *labels), confusion),
         Section("Worst dialogues", "" if worst else "No dialogue had a miss.", ("file", "dialogue", "misses", "turns"),
                 worst),
+        Section("Failed edits", "A failed edit counts as the right decision when an edit was expected; the image "
+                "is unchanged." if failed else "No edit failed.", ("file", "dialogue", "turn", "user", "tool", "error"),
+                failed),
         Section("Gallery", "Each revision of the dialogues with their own image." if run.galleries else
                 "No dialogue brought its own image.", galleries=run.galleries),
     ]  # fmt: skip
@@ -56,15 +62,16 @@ def run_sections(run: EvalRun) -> list[Section]:
 
 _DEFINITIONS = (
     f"Vague turns expect {'/'.join(sorted(VAGUE))}; explicit turns expect {'/'.join(sorted(EXPLICIT))}. "
-    "L1 is the mean absolute RGB difference in [0, 1]. Latency is per turn, nearest-rank percentiles."
+    "L1 is the mean absolute RGB difference in [0, 1]. Latency is per turn, nearest-rank percentiles. "
+    "model_failures: turns whose dialogue-model call failed (scored as they ended, usually chat)."
 )
 
 
 def summary(m: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of a metrics document, flat."""
     keys = ("turns", "dialogues", "accuracy", "macro_f1", "instruction_keyword_hit_rate", "undo_steps_exact",
-            "clarification_rate_explicit", "clarification_rate_vague", "model_calls_per_turn", "failed_edits",
-            "latency_p50_s", "latency_p95_s")  # fmt: skip
+            "clarification_rate_explicit", "clarification_rate_vague", "model_calls_per_turn", "model_failures",
+            "failed_edits", "latency_p50_s", "latency_p95_s")  # fmt: skip
     image = {k: v for k, v in m["image"].items() if k != "clip"}
     return {**{k: m[k] for k in keys}, **image, "clip": m["image"].get("clip", "")}
 
@@ -205,6 +212,8 @@ def _f(value: Any) -> Any:
 
 def _delta(a: Any, b: Any) -> str:
     numbers = isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool)
+    if numbers and isinstance(a, int) and isinstance(b, int):
+        return f"{b - a:+d}"  # a count: "-12", not "-12.000"
     return f"{b - a:+.3f}" if numbers else ""
 
 

@@ -68,8 +68,11 @@ def load_eval_files(paths: Sequence[Path]) -> list[tuple[Path, EvalDialogue]]:
     pairs = [(path, dialogue) for path in paths for dialogue in load_eval_file(path)]
     seen: dict[tuple[str, str], Path] = {}
     for path, dialogue in pairs:
-        if (path.name, dialogue.id) in seen:
+        other = seen.get((path.name, dialogue.id))
+        if other == path:
             raise EvalFileError(f"{path}: dialogue id {dialogue.id!r} appears twice")
+        if other is not None:  # results and reports name a dialogue by file name and id
+            raise EvalFileError(f"{other} and {path} both hold dialogue {dialogue.id!r}; rename one of the files")
         seen[(path.name, dialogue.id)] = path
     if not pairs:
         raise EvalFileError(f"no dialogues in {', '.join(map(str, paths))}")

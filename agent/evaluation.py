@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.session import Reply, Session
-from tools.errors import DialogPaintError
+from tools.errors import DialogPaintError, ImageRejected
+from tools.images import read_image_file
 
 Expect = Literal["edit", "clarify", "undo", "redo", "confirm_yes", "confirm_no", "chat"]
 EXPECTS: tuple[Expect, ...] = ("edit", "clarify", "undo", "redo", "confirm_yes", "confirm_no", "chat")
@@ -50,21 +51,37 @@ def load_eval_file(path: str | Path) -> list[EvalDialogue]:
     if not path.is_file():
         raise EvalFileError(f"no eval file at {path}")
     dialogues = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EvalFileError(f"{path}:{number}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         if not line.strip():
             continue
         try:
-            dialogue = EvalDialogue.model_validate(json.loads(line))
+            value = json.loads(line)
+            if not isinstance(value, dict):
+                raise EvalFileError(f"{path}:{number}: a line must be one JSON object (a dialogue), got {line[:40]!r}")
+            dialogue = EvalDialogue.model_validate(value)
         except (json.JSONDecodeError, ValidationError) as exc:
             first = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else _first(exc)
             raise EvalFileError(f"{path}:{number}: {first}") from None
         if dialogue.image is not None:
-            image = path.parent / dialogue.image
-            if not image.is_file():
-                raise EvalFileError(f"{path}:{number}: image {dialogue.image!r} not found at {image}")
-            dialogue = dialogue.model_copy(update={"image": str(image)})
+            dialogue = dialogue.model_copy(update={"image": str(_checked_image(path, number, dialogue.image))})
         dialogues.append(dialogue)
     return dialogues
+
+
+def _checked_image(path: Path, number: int, image: str) -> Path:
+    """The dialogue's image path, refused here (naming the line) if it is missing or not a usable image."""
+    resolved = path.parent / image
+    if not resolved.is_file():
+        raise EvalFileError(f"{path}:{number}: image {image!r} not found at {resolved}")
+    try:
+        read_image_file(resolved)
+    except ImageRejected as exc:
+        raise EvalFileError(f"{path}:{number}: image {image!r} is unusable: {exc}") from None
+    return resolved
 
 
 def _first(exc: ValidationError) -> str:
@@ -118,27 +135,33 @@ class TurnResult:
             "undo_steps": self.reply.undo_steps, "expected_undo_steps": self.turn.undo_steps,
             "steps_exact": self.steps_exact, "head": revisions.index(self.reply.head),
             "image": self.reply.image, "revisions": len(revisions), "error": self.reply.error,
+            "actions": list(self.reply.actions),
             "reply": self.reply.text, "model_calls": self.model_calls, "latency_s": round(self.latency_s, 6),
         }  # fmt: skip
 
 
-def predicted_label(expect: Expect, reply: Reply, pending_before: bool, edited_before: bool) -> str:
+def predicted_label(
+    expect: Expect, reply: Reply, pending_before: bool, edited_before: bool, pending: Collection[str] = ()
+) -> str:
     """Map a reply onto the expectation labels, crediting equivalent outcomes.
 
     A confirmation proposal counts as an edit decision. A yes is credited when it applies the
     pending edit or is acknowledged with no new edit; a no when it discards the pending edit or
     undoes the edit just made, or (if the user named a new edit) when it makes that edit instead.
+    ``pending`` holds the instructions of the proposed edits: applying one of them after a no is
+    the worst confirmation error, never an equivalent of it.
     """
     action = "edit" if reply.action == "confirm" else reply.action
     edited = bool({"edit", "failed"} & set(reply.actions))  # decided to edit, whether or not it ran
+    proposed = reply.instruction in pending  # the edit made is (one of) the pending ones
     if expect == "confirm_yes" and (pending_before or edited_before):
-        approved = pending_before and edited
+        approved = pending_before and edited and proposed
         if approved or reply.action == "chat":
             return "confirm_yes"
     if expect == "confirm_no" and (pending_before or edited_before):
         if reply.action in ("chat", "undo") and not edited:
             return "confirm_no"
-        if action == "edit" and edited and "declined" not in reply.actions:
+        if action == "edit" and edited and not proposed:
             return "confirm_no"
     return action
 
@@ -157,12 +180,14 @@ def run_dialogue(
     """
     results: list[TurnResult] = []
     for index, turn in enumerate(dialogue.turns, start=1):
-        pending_before = session.confirmation() is not None
+        proposal = session.confirmation()
+        pending_before = proposal is not None
+        pending = [e["args"].get("instruction", "") for e in proposal.get("edits", [])] if proposal else []
         edited_before = bool(results) and results[-1].reply.action == "edit" and results[-1].reply.error is None
         calls_before, started = model_calls(), time.perf_counter()
         reply = session.send(turn.user)
         latency, calls = time.perf_counter() - started, model_calls() - calls_before
-        label = predicted_label(turn.expect, reply, pending_before, edited_before)
+        label = predicted_label(turn.expect, reply, pending_before, edited_before, pending)
         results.append(TurnResult(dialogue.id, turn, index, label, reply, latency, calls))
         on_turn(results[-1])
     return results

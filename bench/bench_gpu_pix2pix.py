@@ -139,10 +139,12 @@ def timed(fn: Callable[[], Any], pipe: Any, runs: int, device: str) -> tuple[flo
     except EditFailed as exc:
         status = f"output refused: {exc}"
     resident = 0
+    # Every torch.cuda call names the device: without it they act on the current device (cuda:0), so
+    # with --device cuda:1 the timings would not wait for the GPU and the memory would be GPU 0's.
     if cuda:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        resident = torch.cuda.memory_allocated()
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        resident = torch.cuda.memory_allocated(device)
     seconds = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -151,9 +153,9 @@ def timed(fn: Callable[[], Any], pipe: Any, runs: int, device: str) -> tuple[flo
         except EditFailed:
             output = None
         if cuda:
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
         seconds.append(time.perf_counter() - start)
-    peak = (weight_bytes(pipe) + torch.cuda.max_memory_allocated() - resident) / 1024**3 if cuda else None
+    peak = (weight_bytes(pipe) + torch.cuda.max_memory_allocated(device) - resident) / 1024**3 if cuda else None
     return statistics.median(seconds), peak, output, status
 
 

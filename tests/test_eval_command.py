@@ -112,6 +112,7 @@ def test_compare_reports_both_configurations_and_the_differing_turns(tmp_path):
     assert all(d["dialogue"] != "hello" for d in changed)  # a chat turn is the same under both
     report = (tmp_path / "report.md").read_text()
     assert "| confirm | auto | always |" in report and f"{len(changed)} of 12 turns differ" in report
+    assert "| turns | 12 | 12 | +0 |" in report  # counts differ by whole numbers
 
 
 def test_bad_line_is_one_error_line_naming_file_and_line(tmp_path):
@@ -149,3 +150,45 @@ def test_l1_and_percentiles():
     assert l1_distance(black, half) == 0.5 and l1_distance(black, white.resize((8, 2))) == 1
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0 and percentile([1.0, 2.0, 3.0, 4.0], 95) == 4.0
     assert percentile([], 50) is None
+
+
+def test_failed_edits_are_summarised_once_and_listed_in_the_report(tmp_path, caplog):
+    path = tmp_path / "gen.jsonl"
+    turns = [{"user": "turn the dog into a cheetah", "expect": "edit"}, {"user": "yes", "expect": "confirm_yes"}]
+    path.write_text("".join(json.dumps({"id": f"g{i}", "turns": turns}) + "\n" for i in range(3)))
+    result = CliRunner().invoke(app, ["eval", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "run: 3 warnings during the turns" in result.stderr
+    assert "  3 x edit instruct_pix2pix failed: instruct_pix2pix has no model configured" in result.stderr
+    assert not [r for r in caplog.records if r.name == "graphs.actions"]  # not one warning per turn
+    report = (tmp_path / "out" / "report.md").read_text()
+    failed = report.split("## Failed edits")[1].split("## Gallery")[0]
+    assert [line.split(" | ")[1:4] for line in failed.splitlines() if line.startswith("| gen.jsonl")] == [
+        ["g0", "2", "yes"],
+        ["g1", "2", "yes"],
+        ["g2", "2", "yes"],
+    ]
+
+
+def test_an_unreachable_dialogue_model_is_counted_as_model_failures_not_failed_edits(tmp_path, caplog):
+    path = tmp_path / "two.jsonl"
+    turns = [{"user": "make it black and white", "expect": "edit"}, {"user": "undo", "expect": "undo"}]
+    path.write_text(json.dumps({"id": "d", "turns": turns}) + "\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["--llm", "http://127.0.0.1:9/v1", "eval", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    got = json.loads((out / "metrics.json").read_text())
+    assert (got["model_failures"], got["failed_edits"], got["accuracy"]) == (2, 0, 0.0)
+    assert "No edit failed." in (out / "report.md").read_text()
+    assert "run: " in result.stderr and "warnings during the turns" in result.stderr
+    assert "accuracy 0.000" in result.stdout and result.stdout.rstrip().splitlines()[-2].endswith(", 2 model failures")
+    assert not [r for r in caplog.records if r.name.startswith("graphs.")]
+
+
+def test_two_files_of_one_name_sharing_an_id_are_told_apart(tmp_path):
+    line = json.dumps({"id": "a", "turns": [{"user": "undo", "expect": "undo"}]}) + "\n"
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "set.jsonl").write_text(line)
+    code, output = run_eval(tmp_path / "x" / "set.jsonl", tmp_path / "y" / "set.jsonl", "--out", tmp_path / "out")
+    assert code == 2 and f"{tmp_path / 'x' / 'set.jsonl'} and {tmp_path / 'y' / 'set.jsonl'} both hold" in output

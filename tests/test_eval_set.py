@@ -9,13 +9,13 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.eval_metrics import metrics
-from agent.evaluation import EvalFileError, load_eval_file, run_all
+from agent.evaluation import EvalDialogue, EvalFileError, load_eval_file, run_all, run_dialogue
 from agent.policy.local import LocalPolicy
 from agent.prompts import SYSTEM_PROMPT
 from agent.session import Engine
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
-from tests.fakes import MemoryImageStore, gradient
+from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, ai, call, gradient
 from tools.registry import load_registry
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval_sets"
@@ -52,6 +52,35 @@ def test_bad_eval_line_is_named(tmp_path):
         load_eval_file(path)
 
 
+GOOD_LINE = b'{"id": "a", "turns": [{"user": "hi", "expect": "chat"}]}\n'
+NAMED_IMAGE = b'{"id": "a", "image": "notes.png", "turns": [{"user": "hi", "expect": "chat"}]}\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (GOOD_LINE + b'\xff\xfe{"id"\n', r"bad.jsonl:2: not UTF-8 text \(invalid start byte at byte 0\)"),
+        (b'["a", "b"]\n', r"bad.jsonl:1: a line must be one JSON object \(a dialogue\), got '\[\"a\", \"b\"\]'"),
+        (b'"hello"\n', r"bad.jsonl:1: a line must be one JSON object"),
+        (NAMED_IMAGE, r"bad.jsonl:1: image 'notes.png' is unusable: not a PNG, JPEG or WebP image"),
+    ],
+)
+def test_undecodable_lines_and_unusable_images_are_named_before_anything_runs(tmp_path, content, message):
+    (tmp_path / "notes.png").write_text("not an image")
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(EvalFileError, match=message):
+        load_eval_file(path)
+
+
+def test_a_line_separator_inside_a_message_does_not_split_the_line(tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_text(
+        json.dumps({"id": "a", "turns": [{"user": "undo\u2028that", "expect": "undo"}]}, ensure_ascii=False)
+    )
+    assert load_eval_file(path)[0].turns[0].user == "undo\u2028that"
+
+
 def test_missing_diffusion_editor_is_explained_and_session_stays_usable():
     deps = GraphDeps(LocalPolicy(), load_registry(plugins=False), MemoryImageStore(), SYSTEM_PROMPT, confirm="never")
     session = Engine(build_graph(InMemorySaver()), deps).open(gradient())
@@ -61,3 +90,25 @@ def test_missing_diffusion_editor_is_explained_and_session_stays_usable():
     assert len(reply.revisions) == 1
     follow = session.send("make it black and white")
     assert follow.tool == "grayscale" and len(follow.revisions) == 2
+
+
+def scripted_answer_to_a_proposal(*answer: dict, user: str, expect: str) -> str:
+    """The label given to the user's answer to a proposed mirror, when the model answers with ``answer``."""
+    script = [ai(call("mirror", instruction="mirror it")), ai(*answer), ai(text="ok")]
+    model, tools = ScriptedChatModel(script=script), {"mirror": RecordingTool()}
+    deps = GraphDeps(model, tools, MemoryImageStore(), SYSTEM_PROMPT, confirm="always")
+    session = Engine(build_graph(InMemorySaver()), deps).open(gradient())
+    turns = [{"user": "mirror it", "expect": "edit"}, {"user": user, "expect": expect}]
+    results = run_dialogue(session, EvalDialogue.model_validate({"id": "d", "turns": turns}))
+    assert results[0].reply.action == "confirm"
+    return results[1].predicted
+
+
+def test_a_no_that_applies_the_refused_edit_is_a_miss():
+    approve, decline = call("confirm_pending", approve=True), call("confirm_pending", approve=False)
+    instead = call("mirror", instruction="mirror it upside down")
+    assert scripted_answer_to_a_proposal(approve, user="no", expect="confirm_no") == "edit"
+    assert scripted_answer_to_a_proposal(decline, user="no", expect="confirm_no") == "confirm_no"
+    assert scripted_answer_to_a_proposal(decline, instead, user="no, upside down", expect="confirm_no") == "confirm_no"
+    assert scripted_answer_to_a_proposal(approve, user="yes", expect="confirm_yes") == "confirm_yes"
+    assert scripted_answer_to_a_proposal(decline, instead, user="yes", expect="confirm_yes") == "edit"

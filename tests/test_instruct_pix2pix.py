@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -378,3 +379,32 @@ def test_real_weights_on_gpu_edit_at_512_in_fp16():
     first, again = tool(image, params, seed=42), tool(image, params, seed=42)
     assert tool.pipeline().unet.dtype == torch.float16 and first.size == (640, 480)
     assert np.array_equal(np.asarray(first), np.asarray(again))
+
+
+def test_gpu_bench_times_and_measures_the_device_it_was_given(monkeypatch):
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("bench_gpu_pix2pix", ROOT / "bench" / "bench_gpu_pix2pix.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    calls: list[tuple[str, object]] = []
+    for name in ("synchronize", "reset_peak_memory_stats", "memory_allocated", "max_memory_allocated"):
+        monkeypatch.setattr(torch.cuda, name, lambda device=None, name=name: calls.append((name, device)) or 0)
+    pipe = SimpleNamespace(components={})
+    _, peak, output, status = bench.timed(lambda: "edited", pipe, 2, "cuda:1")
+    assert (output, status, peak) == ("edited", "ok", 0.0)
+    assert len(calls) == 6 and {device for _, device in calls} == {"cuda:1"}
+
+
+def test_serve_tool_loads_the_model_before_serving(tmp_path, model_dir, monkeypatch):
+    from agent.cli_serve import build_tool_app
+    from agent.settings import Settings
+    from tools import pix2pix_pipeline
+
+    monkeypatch.setattr(pix2pix_pipeline, "_pipelines", {})  # as in a fresh server process
+    app = build_tool_app("instruct_pix2pix", Settings(data_dir=tmp_path, model_path=str(model_dir), allow_cpu=True))
+    assert app.tool.name == "instruct_pix2pix" and list(pix2pix_pipeline._pipelines) == [(str(model_dir), "cpu")]

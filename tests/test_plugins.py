@@ -140,6 +140,18 @@ def test_two_plugins_with_one_name_are_refused(tmp_path, monkeypatch):
         load_registry()
 
 
+def test_a_configured_tool_replaces_the_plugin_of_its_name(tmp_path, monkeypatch):
+    from tests.fakes import RecordingTool
+
+    class Served(RecordingTool):  # stands for the same plug-in used through DIALOGPAINT_REMOTE_TOOLS
+        name = "mirror_it"
+
+    monkeypatch.syspath_prepend(fake_distribution(tmp_path, "mirror_here", tool_source(), "Mirror"))
+    served = Served()
+    registry = load_registry(configured=[served])
+    assert registry["mirror_it"] is served and registry.origin("mirror_it") == "configured"
+
+
 def test_cli_reports_a_broken_plugin_in_one_line(tmp_path):
     site = fake_distribution(tmp_path / "site", "broken_cli", "import not_installed_anywhere\n", "Mirror")
     env = {**os.environ, "PYTHONPATH": str(site), "DIALOGPAINT_DATA_DIR": str(tmp_path / "data")}

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import uvicorn  # a dev dependency: these tests must run, not skip, in CI
 from PIL import Image, ImageOps
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from agent.cli_serve import build_tool_app
 from agent.settings import Settings
@@ -235,3 +235,25 @@ def test_serve_tool_command_serves_a_registered_tool(tmp_path):
         server.wait(10)
     with pytest.raises(RegistryError, match="no tool named 'nope' to serve; known: adjust_tone, grayscale"):
         build_tool_app("nope", Settings(data_dir=tmp_path))
+    with pytest.raises(ToolUnavailable, match=r"cannot serve instruct_pix2pix here: .* no model configured"):
+        build_tool_app("instruct_pix2pix", Settings(data_dir=tmp_path))  # not a server that 503s every edit
+
+
+class TaggedParams(BaseModel):
+    """Mirror the image, with tags."""
+
+    tags: list[str] = Field(default_factory=list)
+
+
+class Tagged(RecordingTool):
+    name = "tagged"
+    Params = TaggedParams
+
+
+def test_fields_left_out_get_the_servers_defaults_even_without_one_in_the_schema():
+    tool = Tagged()
+    with serving(ToolApp(tool)) as url:
+        remote = connect_remote_tool("tagged", url)
+        remote(gradient(), remote.Params(), seed=0)  # a default_factory: no "default" in the schema
+        remote(gradient(), remote.Params(tags=["a"]), seed=0)
+    assert [params for _, params, _ in tool.calls] == [{"tags": []}, {"tags": ["a"]}]

@@ -148,18 +148,22 @@ def load_registry(
 
     Args:
         configured: tool instances built by the caller with settings (e.g. InstructPix2Pix with a
-            model path); each replaces the default-constructed built-in of the same name.
+            model path, remote tools); each replaces the built-in or plug-in of the same name.
         enabled: if given, only these names are kept; an unknown name is an error.
         disabled: names to drop; an unknown name is an error.
         plugins: whether to load entry-point plug-ins.
     """
     chosen = {tool.name: tool for tool in configured}
+    replaced = set(chosen)
     entries: list[tuple[EditTool, str]] = [
         (chosen.pop(cls.name) if cls.name in chosen else cls(), "builtin") for cls in BUILTIN_TOOLS
     ]
     entries += [(tool, "configured") for tool in chosen.values()]
-    if plugins:
-        entries += discover_plugins()
+    for tool, origin in discover_plugins() if plugins else []:
+        if getattr(tool, "name", None) in replaced:  # e.g. the same plug-in, served from a GPU machine
+            logger.info("%s: replaced by the configured tool of the same name", origin)
+            continue
+        entries.append((tool, origin))
     registry = ToolRegistry(entries)
     for label, names in (("enabled", enabled or ()), ("disabled", disabled)):
         unknown = sorted(set(names) - set(registry))

@@ -76,7 +76,9 @@ class RemoteTool:
             )
         headers = {
             "content-type": "image/png",
-            PARAMS_HEADER: json.dumps(params.model_dump(mode="json"), separators=(",", ":")),
+            # Only what the call set: the server applies its own defaults, which the served schema
+            # cannot always state (a default_factory has none there, and None would be refused).
+            PARAMS_HEADER: json.dumps(params.model_dump(mode="json", exclude_unset=True), separators=(",", ":")),
             SEED_HEADER: str(seed),
         }
         if progress:
