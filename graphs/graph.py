@@ -15,7 +15,6 @@ from graphs.decide import decide
 from graphs.deps import GraphDeps
 from graphs.state import EditState
 from graphs.turn import latest_round, open_calls, outcome, previous_turn_kinds
-from tools.base import unavailable_reason
 
 Next = Literal["decide", "clarify", "confirm", "edit", "undo", "redo", "reply", "__end__"]
 
@@ -55,11 +54,9 @@ def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
     previous = previous_turn_kinds(state["messages"])
     if deps.confirm == "never" or "proposed" in previous:
         return False  # an edit named in answer to a confirmation is itself the user's consent
-    tools = [deps.tools[c["name"]] for c in edit_run(state["messages"])]
-    if any(unavailable_reason(t) for t in tools):
-        return False  # the edit fails at once with the reason; asking first would only delay that
     if deps.confirm == "always":
         return True
+    tools = [deps.tools[c["name"]] for c in edit_run(state["messages"])]
     costly = any(t.capabilities.needs_confirmation or t.capabilities.cost == "high" for t in tools)
     return costly or "clarify" in previous
 

@@ -250,14 +250,15 @@ def test_history_ends_with_the_question_awaiting_an_answer(make_session):
     assert [text for role, text in session.history()].count(proposal.text) == 1
 
 
-def test_a_tool_that_cannot_run_here_fails_at_once_instead_of_asking_first(make_session):
+def test_a_tool_that_cannot_run_here_fails_with_its_reason_and_makes_no_revision(make_session):
+    """The proposal is still made (the dialogue does not depend on what is installed); the edit says why not."""
+
     class NoModel(CostlyTool):
         def unavailable_reason(self):
             return "no model configured: point --model-path at the weights"
 
-    session = make_session(
-        [ai(call("costly_mirror", instruction="x"))], confirm="always", tools={"costly_mirror": NoModel()}
-    )
-    reply = session.send("x")
-    assert reply.action == "edit" and reply.confirmation is None
-    assert "no model configured" in (reply.error or "") and len(reply.revisions) == 1
+    script = [ai(call("costly_mirror", instruction="x")), ai(call("confirm_pending", approve=True))]
+    session = make_session(script, confirm="auto", tools={"costly_mirror": NoModel()})
+    assert session.send("x").action == "confirm"
+    reply = session.send("yes")
+    assert reply.action == "edit" and "no model configured" in (reply.error or "") and len(reply.revisions) == 1
