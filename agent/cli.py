@@ -17,7 +17,8 @@ from agent.cli_service import serve
 from agent.doctor import doctor
 
 if TYPE_CHECKING:
-    from agent.session import Engine, Reply, Session
+    from agent.reply import Reply
+    from agent.session import Engine, Session
     from agent.settings import Settings
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.session import Reply, Session
+from agent.reply import Reply
+from agent.session import Session
 from tools.errors import DialogPaintError, ImageRejected
 from tools.images import read_image_file
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.datastructures import UploadFile
 
+from agent.reply import Reply
 from agent.service.auth import new_session_id
 from agent.service.deps import OwnedSession, Service, ServiceDep, Spender
 from agent.service.errors import ApiError, responses
@@ -24,7 +25,7 @@ from agent.service.schemas import (
     StepsIn,
     Turn,
 )
-from agent.session import Reply, Session, check_message
+from agent.session import Session, check_message
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from fastapi.sse import ServerSentEvent
 
+from agent.reply import Reply
 from agent.service.errors import ApiError, domain_error
 from agent.service.limits import WorkQueue
-from agent.session import Reply
 from tools.errors import DialogPaintError
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,83 @@
+"""What one turn produced: the Reply, read from the run's stream or from the saved state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+
+from graphs.decide import FAULT
+from graphs.state import Revision
+from graphs.turn import outcome, this_turn
+
+Action = Literal["edit", "clarify", "confirm", "undo", "redo", "chat"]
+# When one turn did several things, the reply's action is the most significant of them.
+_PRIORITY: tuple[Action, ...] = ("edit", "clarify", "undo", "redo")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What one call of ``send`` did: the text for the user, the action, and the image it left."""
+
+    text: str
+    action: Action
+    head: str  # revision id of the current image
+    image: str  # store key of the current image
+    revisions: tuple[Revision, ...]
+    instruction: str | None = None  # the explicit instruction executed (or proposed)
+    tool: str | None = None
+    undo_steps: int | None = None
+    error: str | None = None  # set when the action or the dialogue-model call failed (nothing was changed)
+    confirmation: dict[str, Any] | None = None  # the proposal awaiting yes/no, if any
+    actions: tuple[str, ...] = ()  # every outcome of the turn, in order
+
+
+def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
+    """Turn one item of LangGraph's multi-mode stream into Session events (see ``Session.send``)."""
+    if mode == "custom":
+        return [chunk]
+    if mode == "updates":
+        return [{"kind": "step", "node": node} for node in chunk if not node.startswith("__")]
+    message, metadata = chunk
+    if metadata.get("langgraph_node") == "decide" and isinstance(message, AIMessage) and message.content:
+        return [{"kind": "token", "text": message.text}]
+    return []
+
+
+def state_reply(state: Any, pending: dict[str, Any] | None) -> Reply:
+    """The reply of the latest turn in ``state``; a pending confirmation makes it a proposal."""
+    revisions = tuple(state["revisions"])
+    head = next(r for r in revisions if r["id"] == state["head"])
+    if pending is not None:
+        edit = pending["edits"][0]
+        return Reply(
+            text=pending["question"], action="confirm", head=head["id"], image=head["image"],
+            revisions=revisions, instruction=edit["args"].get("instruction"), tool=edit["name"],
+            confirmation=pending, actions=("confirm",),
+        )  # fmt: skip
+    return turn_reply(state["messages"], head, revisions)
+
+
+def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[Revision, ...]) -> Reply:
+    """Summarise the latest turn from its messages: what was done, and the closing text."""
+    turn = this_turn(messages)
+    outcomes = [outcome(m) for m in turn if isinstance(m, ToolMessage)]
+    outcomes = [o for o in outcomes if o.get("kind") not in (None, "invalid", "proposed")]
+    kinds = [o["kind"] for o in outcomes]
+    decided = [k if k != "failed" else "edit" for k in kinds]
+    action: Action = next((a for a in _PRIORITY if a in decided), "chat")
+    final = next((m for m in reversed(turn) if isinstance(m, AIMessage) and not m.tool_calls), None)
+    text = str(final.content) if final is not None else ""
+    edits = [o for o in outcomes if o["kind"] in ("edit", "failed") and o.get("tool")]
+    last = edits[-1] if edits else {}
+    error = (last.get("say") or "failed") if last.get("kind") == "failed" else None
+    if final is not None and FAULT in final.response_metadata:
+        error = text  # the dialogue model failed: the text says how
+    steps = next((o.get("steps") for o in outcomes if o["kind"] in ("undo", "redo")), None)
+    return Reply(
+        text=text, action=action, head=head["id"], image=head["image"], revisions=revisions,
+        instruction=last.get("instruction"), tool=last.get("tool"), undo_steps=steps, error=error,
+        actions=tuple(kinds),
+    )  # fmt: skip
