@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import logging
 from typing import Annotated
@@ -29,6 +30,9 @@ def serve(
                 f"no API keys are configured, so the service only listens on loopback, not {host}; "
                 "set DIALOGPAINT_API_KEYS to one or more comma-separated keys (16+ characters)"
             )
+        missing = [m for m in ("fastapi", "uvicorn", "multipart") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise DialogPaintError(f"serve needs {', '.join(missing)}: pip install 'dialogpaint[serve]'")
         import uvicorn
 
         from agent.service.app import create_app

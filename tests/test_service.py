@@ -456,3 +456,18 @@ def test_serve_with_a_bad_checkpoint_url_is_one_error_line_without_a_traceback(t
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and "Postgres" in done.stderr  # unreachable, or psycopg missing
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+
+
+def test_serve_without_the_serve_extra_names_what_to_install(tmp_path):
+    code = (
+        "import importlib.util, sys\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name == 'fastapi' else real(name, *a)\n"
+        "from agent.cli import main\nsys.argv = ['dialogpaint', 'serve']\nmain()"
+    )
+    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "error: serve needs fastapi: pip install 'dialogpaint[serve]'"
