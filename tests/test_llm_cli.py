@@ -121,3 +121,26 @@ def test_doctor_fails_when_the_server_is_down(tmp_path):
 def test_doctor_with_the_local_policy_needs_no_server(tmp_path):
     code, out = doctor(tmp_path)
     assert code == 0 and out == ["PASS dialogue model: the embedded local policy; no server to check"]
+
+
+def test_eval_compares_the_local_policy_with_a_served_model(tmp_path):
+    dialogues = [
+        {"id": "bw", "turns": [{"user": "make it black and white", "expect": "edit"}]},
+        {"id": "vague", "turns": [{"user": "make it better", "expect": "clarify"}]},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in dialogues))
+    script = [calls(("grayscale", {"instruction": "make it black and white"})), text("Sure, it looks better now!")]
+    with OpenAIServer(script) as server:
+        result = CliRunner().invoke(
+            app,
+            ["--data-dir", str(tmp_path / "data"), "eval", str(path), "--out", str(tmp_path / "out"),
+             "--compare", f"llm={server.url}", "--compare", "llm_model=test-model"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert len(server.chat_requests) == 2 and server.unscripted == 0  # B asked the server once per turn
+    metrics = {side: json.loads((tmp_path / "out" / side / "metrics.json").read_text()) for side in "ab"}
+    assert (metrics["a"]["accuracy"], metrics["b"]["accuracy"]) == (1.0, 0.5)
+    assert metrics["b"]["config"]["llm_model"] == "test-model"
+    changed = [json.loads(line) for line in (tmp_path / "out" / "differences.jsonl").read_text().splitlines()]
+    assert [(d["dialogue"], d["a"]["action"], d["b"]["action"]) for d in changed] == [("vague", "clarify", "chat")]
