@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -192,3 +193,25 @@ def test_two_files_of_one_name_sharing_an_id_are_told_apart(tmp_path):
         (tmp_path / folder / "set.jsonl").write_text(line)
     code, output = run_eval(tmp_path / "x" / "set.jsonl", tmp_path / "y" / "set.jsonl", "--out", tmp_path / "out")
     assert code == 2 and f"{tmp_path / 'x' / 'set.jsonl'} and {tmp_path / 'y' / 'set.jsonl'} both hold" in output
+
+
+def test_gallery_captions_with_brackets_keep_the_image_syntax_whole():
+    from markdown_it import MarkdownIt
+
+    from agent.eval_report import Section, to_html, to_markdown
+    from agent.eval_run import GalleryImage
+
+    caption = "turn 1 edit: make it [brighter] (a lot) *now* \\ <b>x</b> &amp; 'y' _z_"
+    sections = [Section("Gallery", galleries={"set.jsonl/a_b": [GalleryImage(1, caption, "key")]})]
+    markdown = MarkdownIt("commonmark")  # rich depends on markdown-it-py
+    tokens = markdown.parse(to_markdown("t", sections, lambda n, i: "gallery/a/01.png"))
+    inline = [t for t in tokens if t.type == "inline"]
+    assert inline[2].children[0].content == "set.jsonl/a_b"  # the heading, no emphasis
+    image, *text = inline[3].children
+    assert image.type == "image" and image.attrs["src"] == "gallery/a/01.png"
+    assert (
+        "".join(t.content for t in image.children or []) == caption
+        and "".join(t.content for t in text).strip() == caption
+    )
+    page = to_html("t", sections, lambda n, i: "data:image/png;base64,AAAA")
+    assert f"alt='{html.escape(caption)}'" in page and "<b>x</b>" not in page
