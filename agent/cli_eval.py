@@ -77,20 +77,20 @@ def run_with_progress(
     clip: ClipScorer | None,
     clip_note: str,
 ) -> list[EvalRun]:
-    """Run each configuration in turn on a fresh data directory, with one progress bar per run."""
+    """Run each configuration in turn in a cleared folder, with one progress bar per run."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from agent.eval_report import write_report
-    from agent.eval_run import fresh_data_dir, run_eval, write_results
+    from agent.eval_run import fresh_run_dirs, run_eval, write_results
 
     turns = sum(len(d.turns) for _, d in pairs)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     runs: list[EvalRun] = []
     failures: dict[str, Counter[str]] = {}
+    fresh_run_dirs(list(folders.values()))
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         for label, settings in configs.items():
-            fresh_data_dir(settings.data_dir)
             task = progress.add_task(label, total=turns)
 
             def advance(dialogue: str, task: TaskID = task) -> None:

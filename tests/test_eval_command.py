@@ -143,6 +143,23 @@ def test_a_foreign_folder_is_never_wiped(tmp_path):
     assert code == 2 and "thesis.tex" in output and (tmp_path / "data" / "thesis.tex").exists()
 
 
+def test_a_reused_folder_loses_the_previous_gallery_but_never_foreign_files(tmp_path):
+    (tmp_path / "gallery" / "gone-dialogue").mkdir(parents=True)
+    (tmp_path / "gallery" / "gone-dialogue" / "01.png").write_bytes(b"old")
+    (tmp_path / "report.md").write_text("old report")
+    code, output = run_eval(HAND_CHECK, "--out", tmp_path)  # no dialogue brings an image: no gallery
+    assert code == 0, output
+    assert not (tmp_path / "gallery").exists() and "old report" not in (tmp_path / "report.md").read_text()
+    code, output = run_eval(HAND_CHECK, "--out", tmp_path, "--compare", "confirm=always")
+    assert code == 0, output
+    (tmp_path / "b" / "gallery" / "mine").mkdir(parents=True)
+    (tmp_path / "b" / "gallery" / "mine" / "notes.txt").write_text("precious")
+    code, output = run_eval(HAND_CHECK, "--out", tmp_path, "--compare", "confirm=always")
+    assert code == 2 and "gallery/mine/notes.txt" in output
+    assert (tmp_path / "b" / "gallery" / "mine" / "notes.txt").exists()
+    assert (tmp_path / "a" / "report.md").exists()  # refused before anything was removed, in A's folder too
+
+
 def test_l1_and_percentiles():
     black, white = Image.new("RGB", (4, 4)), Image.new("RGB", (4, 4), (255, 255, 255))
     half = Image.new("RGB", (4, 4))
