@@ -137,7 +137,7 @@ def counted_warnings(names: Sequence[str]) -> Iterator[Counter[str]]:
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
-    """Settings from KEY=VALUE pairs; a VALUE that parses as JSON (a number, a list) is taken as JSON."""
+    """Settings from KEY=VALUE pairs; VALUE is text where the setting takes text (llm_model=123), else JSON."""
     overrides: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
@@ -146,11 +146,26 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             raise typer.BadParameter(f"--compare takes KEY=VALUE, got {item!r}")
         if key == "data_dir":
             raise typer.BadParameter("--compare cannot set data_dir: every run gets a fresh one under --out")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+        overrides[key] = setting_value(key, value)
     return overrides
+
+
+def setting_value(key: str, value: str) -> Any:
+    """``value`` as given if the setting accepts it as text (a name, a number), else parsed as JSON (a list)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from agent.settings import Settings
+
+    field = Settings.model_fields.get(key)
+    try:
+        if field is not None and field.annotation is not None:  # an unknown key stays text, for Settings to name
+            TypeAdapter(field.annotation).validate_python(value)
+        return value
+    except ValidationError:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # for Settings to say what is wrong with it
 
 
 def open_clip(path: str | Path | None) -> tuple[ClipScorer | None, str]:

@@ -232,3 +232,13 @@ def test_gallery_captions_with_brackets_keep_the_image_syntax_whole():
     )
     page = to_html("t", sections, lambda n, i: "data:image/png;base64,AAAA")
     assert f"alt='{html.escape(caption)}'" in page and "<b>x</b>" not in page
+
+
+def test_compare_values_are_text_where_the_setting_takes_text():
+    from agent.cli_eval import parse_overrides
+    from agent.settings import Settings
+
+    given = ["llm_model=123", "llm_temperature=0.5", "seed=null", 'tools_disabled=["blur"]', "confirm=always"]
+    settings = Settings(**parse_overrides(given))
+    assert settings.llm_model == "123" and settings.llm_temperature == 0.5 and settings.seed is None
+    assert settings.tools_disabled == ["blur"] and settings.confirm == "always"
