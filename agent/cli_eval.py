@@ -77,20 +77,20 @@ def run_with_progress(
     clip: ClipScorer | None,
     clip_note: str,
 ) -> list[EvalRun]:
-    """Run each configuration in turn on a fresh data directory, with one progress bar per run."""
+    """Run each configuration in turn in a cleared folder, with one progress bar per run."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from agent.eval_report import write_report
-    from agent.eval_run import fresh_data_dir, run_eval, write_results
+    from agent.eval_run import fresh_run_dirs, run_eval, write_results
 
     turns = sum(len(d.turns) for _, d in pairs)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     runs: list[EvalRun] = []
     failures: dict[str, Counter[str]] = {}
+    fresh_run_dirs(list(folders.values()))
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         for label, settings in configs.items():
-            fresh_data_dir(settings.data_dir)
             task = progress.add_task(label, total=turns)
 
             def advance(dialogue: str, task: TaskID = task) -> None:
@@ -137,7 +137,7 @@ def counted_warnings(names: Sequence[str]) -> Iterator[Counter[str]]:
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
-    """Settings from KEY=VALUE pairs; a VALUE that parses as JSON (a number, a list) is taken as JSON."""
+    """Settings from KEY=VALUE pairs; VALUE is text where the setting takes text (llm_model=123), else JSON."""
     overrides: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
@@ -146,11 +146,26 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             raise typer.BadParameter(f"--compare takes KEY=VALUE, got {item!r}")
         if key == "data_dir":
             raise typer.BadParameter("--compare cannot set data_dir: every run gets a fresh one under --out")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+        overrides[key] = setting_value(key, value)
     return overrides
+
+
+def setting_value(key: str, value: str) -> Any:
+    """``value`` as given if the setting accepts it as text (a name, a number), else parsed as JSON (a list)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from agent.settings import Settings
+
+    field = Settings.model_fields.get(key)
+    try:
+        if field is not None and field.annotation is not None:  # an unknown key stays text, for Settings to name
+            TypeAdapter(field.annotation).validate_python(value)
+        return value
+    except ValidationError:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # for Settings to say what is wrong with it
 
 
 def open_clip(path: str | Path | None) -> tuple[ClipScorer | None, str]:

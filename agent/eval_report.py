@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from agent.eval_run import EvalRun, GalleryImage, slug
 from graphs.store import ImageStore, get_image
 
 THUMBNAIL = 256  # longest side of the images inlined into report.html
+_MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#!|&~])")  # backslash-escapable in CommonMark and GFM
 COMPARED = ("predicted", "instruction", "tool", "undo_steps", "head", "image")
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
@@ -120,8 +122,8 @@ def to_markdown(title: str, sections: Sequence[Section], image_path: Callable[[s
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in section.rows]
             lines.append("")
         for name, images in section.galleries.items():
-            lines += [f"### {name}", ""]
-            lines += [f"![{_md_cell(i.caption)}]({image_path(name, i)}) {_md_cell(i.caption)}  " for i in images]
+            lines += [f"### {_md_text(name)}", ""]
+            lines += [f"![{_md_text(i.caption)}]({image_path(name, i)}) {_md_text(i.caption)}  " for i in images]
             lines.append("")
     return "\n".join(lines)
 
@@ -219,6 +221,11 @@ def _delta(a: Any, b: Any) -> str:
 
 def _text(value: Any) -> str:
     return "-" if value is None else str(value)
+
+
+def _md_text(value: Any) -> str:
+    # A user's instruction may hold "]" or ")", which would end an image's alt text or path early.
+    return _MD_PUNCTUATION.sub(r"\\\1", _text(value)).replace("\n", " ")
 
 
 def _md_cell(value: Any) -> str:

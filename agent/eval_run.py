@@ -28,7 +28,8 @@ from tools.errors import DialogPaintError
 logger = logging.getLogger(__name__)
 
 DEFAULT_CAPTION = "a picture"  # the source caption when a dialogue gives none
-_RUN_FILES = ("sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm", "images")
+_RUN_FILES = ("sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm", "images")  # under data/
+_REPORT_FILES = ("results.jsonl", "metrics.json", "report.md", "report.html")
 
 
 class ModelCallCounter(BaseCallbackHandler):
@@ -79,16 +80,42 @@ def load_eval_files(paths: Sequence[Path]) -> list[tuple[Path, EvalDialogue]]:
     return pairs
 
 
-def fresh_data_dir(path: Path) -> Path:
-    """An empty data directory; a previous eval run's data (and only that) is removed first."""
-    if path.exists():
-        strangers = sorted(p.name for p in path.iterdir() if p.name not in _RUN_FILES)
+def fresh_run_dirs(folders: Sequence[Path]) -> None:
+    """Remove what previous eval runs wrote in ``folders`` (and only that), then make each an empty ``data/``.
+
+    A run owns results.jsonl, metrics.json, report.md, report.html, gallery/ (a folder of NN.png per
+    dialogue) and data/; if gallery/ or data/ of any folder holds something else, nothing is removed.
+    """
+    for folder in folders:
+        data, pictures = folder / "data", folder / "gallery"
+        strangers = _strangers(data, lambda p: p.name in _RUN_FILES) + _strangers(pictures, Path.is_dir)
+        for dialogue in _contents(pictures):
+            strangers += _strangers(dialogue, _is_gallery_image) if dialogue.is_dir() else []
         if strangers:
-            names = ", ".join(strangers[:3])
-            raise DialogPaintError(f"{path} holds files an eval run did not write ({names}); not removing it")
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    return path
+            names = ", ".join(str(p.relative_to(folder)) for p in strangers[:3])
+            raise DialogPaintError(f"{folder} holds files an eval run did not write ({names}); not removing them")
+    for folder in folders:
+        for path in (folder / "data", folder / "gallery"):
+            if path.exists():
+                shutil.rmtree(path)
+        for name in _REPORT_FILES:
+            (folder / name).unlink(missing_ok=True)
+        (folder / "data").mkdir(parents=True)
+
+
+def _contents(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def _strangers(folder: Path, ours: Callable[[Path], bool]) -> list[Path]:
+    """What ``folder`` holds that a run did not write; the folder itself if it is a file."""
+    if folder.exists() and not folder.is_dir():
+        return [folder]
+    return [p for p in _contents(folder) if not ours(p)]
+
+
+def _is_gallery_image(path: Path) -> bool:
+    return path.is_file() and re.fullmatch(r"\d{2,}\.png", path.name) is not None
 
 
 def run_eval(

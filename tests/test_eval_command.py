@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -142,6 +143,23 @@ def test_a_foreign_folder_is_never_wiped(tmp_path):
     assert code == 2 and "thesis.tex" in output and (tmp_path / "data" / "thesis.tex").exists()
 
 
+def test_a_reused_folder_loses_the_previous_gallery_but_never_foreign_files(tmp_path):
+    (tmp_path / "gallery" / "gone-dialogue").mkdir(parents=True)
+    (tmp_path / "gallery" / "gone-dialogue" / "01.png").write_bytes(b"old")
+    (tmp_path / "report.md").write_text("old report")
+    code, output = run_eval(HAND_CHECK, "--out", tmp_path)  # no dialogue brings an image: no gallery
+    assert code == 0, output
+    assert not (tmp_path / "gallery").exists() and "old report" not in (tmp_path / "report.md").read_text()
+    code, output = run_eval(HAND_CHECK, "--out", tmp_path, "--compare", "confirm=always")
+    assert code == 0, output
+    (tmp_path / "b" / "gallery" / "mine").mkdir(parents=True)
+    (tmp_path / "b" / "gallery" / "mine" / "notes.txt").write_text("precious")
+    code, output = run_eval(HAND_CHECK, "--out", tmp_path, "--compare", "confirm=always")
+    assert code == 2 and "gallery/mine/notes.txt" in output
+    assert (tmp_path / "b" / "gallery" / "mine" / "notes.txt").exists()
+    assert (tmp_path / "a" / "report.md").exists()  # refused before anything was removed, in A's folder too
+
+
 def test_l1_and_percentiles():
     black, white = Image.new("RGB", (4, 4)), Image.new("RGB", (4, 4), (255, 255, 255))
     half = Image.new("RGB", (4, 4))
@@ -192,3 +210,35 @@ def test_two_files_of_one_name_sharing_an_id_are_told_apart(tmp_path):
         (tmp_path / folder / "set.jsonl").write_text(line)
     code, output = run_eval(tmp_path / "x" / "set.jsonl", tmp_path / "y" / "set.jsonl", "--out", tmp_path / "out")
     assert code == 2 and f"{tmp_path / 'x' / 'set.jsonl'} and {tmp_path / 'y' / 'set.jsonl'} both hold" in output
+
+
+def test_gallery_captions_with_brackets_keep_the_image_syntax_whole():
+    from markdown_it import MarkdownIt
+
+    from agent.eval_report import Section, to_html, to_markdown
+    from agent.eval_run import GalleryImage
+
+    caption = "turn 1 edit: make it [brighter] (a lot) *now* \\ <b>x</b> &amp; 'y' _z_"
+    sections = [Section("Gallery", galleries={"set.jsonl/a_b": [GalleryImage(1, caption, "key")]})]
+    markdown = MarkdownIt("commonmark")  # rich depends on markdown-it-py
+    tokens = markdown.parse(to_markdown("t", sections, lambda n, i: "gallery/a/01.png"))
+    inline = [t for t in tokens if t.type == "inline"]
+    assert inline[2].children[0].content == "set.jsonl/a_b"  # the heading, no emphasis
+    image, *text = inline[3].children
+    assert image.type == "image" and image.attrs["src"] == "gallery/a/01.png"
+    assert (
+        "".join(t.content for t in image.children or []) == caption
+        and "".join(t.content for t in text).strip() == caption
+    )
+    page = to_html("t", sections, lambda n, i: "data:image/png;base64,AAAA")
+    assert f"alt='{html.escape(caption)}'" in page and "<b>x</b>" not in page
+
+
+def test_compare_values_are_text_where_the_setting_takes_text():
+    from agent.cli_eval import parse_overrides
+    from agent.settings import Settings
+
+    given = ["llm_model=123", "llm_temperature=0.5", "seed=null", 'tools_disabled=["blur"]', "confirm=always"]
+    settings = Settings(**parse_overrides(given))
+    assert settings.llm_model == "123" and settings.llm_temperature == 0.5 and settings.seed is None
+    assert settings.tools_disabled == ["blur"] and settings.confirm == "always"

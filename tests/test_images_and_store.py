@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -34,6 +36,17 @@ def test_other_formats_are_rejected_by_name(fmt):
 def test_pixel_limit_names_the_limit():
     with pytest.raises(ImageRejected, match=r"64x48 = 3,072 pixels; the limit is 1,000"):
         decode_image(encoded(gradient(), "PNG"), max_pixels=1000)
+
+
+def test_a_decompression_bomb_is_refused_with_its_size_and_the_limit():
+    # A 1-bit PNG whose header claims 20000x20000 (Pillow refuses it before returning); nothing is decoded.
+    data = encoded(Image.new("1", (8, 8)), "PNG")
+    ihdr = b"IHDR" + struct.pack(">II", 20000, 20000) + data[24:29]
+    data = data[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + data[33:]
+    with pytest.raises(ImageRejected, match=r"20000x20000 = 400,000,000 pixels; the limit is 1,000 pixels"):
+        decode_image(data, max_pixels=1000)
+    with pytest.raises(ImageRejected, match=rf"400,000,000 pixels; the limit is {2 * Image.MAX_IMAGE_PIXELS:,} pixels"):
+        decode_image(data, max_pixels=10**9)  # above Pillow's own limit, which then is the one that counts
 
 
 def test_byte_limit_and_empty_and_truncated():

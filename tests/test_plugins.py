@@ -116,6 +116,7 @@ BROKEN = {
         "got the class Grayscale",
     ),
     "bad_name": (tool_source(name="Mirror It"), "Mirror", "name must be snake_case"),
+    "no_name": (tool_source().replace('name: ClassVar[str] = "mirror_it"', ""), "Mirror", "the tool has no name"),
     "reserved_name": (tool_source(name="undo"), "Mirror", "reserved for the dialogue controls"),
     "duplicate_of_builtin": (tool_source(name="blur"), "Mirror", "'blur' is already registered by builtin"),
 }

@@ -174,6 +174,25 @@ def test_unreachable_wrong_or_broken_services_are_named(served):
             connect_remote_tool("mirror", junk_url)
 
 
+def test_a_refused_service_leaves_no_client_open(served, monkeypatch):
+    _, url = served
+    clients: list[httpx.Client] = []
+
+    class Recorded(httpx.Client):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            clients.append(self)
+
+    monkeypatch.setattr(httpx, "Client", Recorded)
+    for name, where in (("blur", url), ("mirror", f"http://127.0.0.1:{free_port()}")):
+        with pytest.raises(RegistryError):
+            connect_remote_tool(name, where)
+    assert len(clients) == 2 and all(c.is_closed for c in clients)
+    remote = connect_remote_tool("mirror", url)
+    assert not remote.client.is_closed  # a connected tool keeps its client
+    remote.client.close()
+
+
 def test_the_http_contract(served):
     tool, url = served
     png = encode_png(gradient())

@@ -38,17 +38,33 @@ def decode_image(
     except UnidentifiedImageError:
         raise ImageRejected("not a PNG, JPEG or WebP image") from None
     except Image.DecompressionBombError:
-        raise ImageRejected(f"the image has more than {max_pixels:,} pixels") from None
-    width, height = image.size
-    if width * height > max_pixels:
+        # Pillow refuses more than 2 * MAX_IMAGE_PIXELS before returning the image, so read its size again.
         raise ImageRejected(
-            f"the image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} pixels"
-        )
+            _too_large(_header_size(data), min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or 0)))
+        ) from None
+    if image.width * image.height > max_pixels:
+        raise ImageRejected(_too_large(image.size, max_pixels))
     try:
         image.load()
     except (OSError, ValueError) as exc:
         raise ImageRejected(f"the {image.format} image is corrupt or truncated ({exc})") from None
     return to_rgb(ImageOps.exif_transpose(image))
+
+
+def _header_size(data: bytes) -> tuple[int, int]:
+    """Width and height read from the header only, as ``Image.open`` does but without its bomb check."""
+    Image.init()
+    for name in ALLOWED_FORMATS:
+        factory, accept = Image.OPEN[name]
+        if accept is not None and accept(data[:16]):
+            return factory(io.BytesIO(data), "").size
+    raise ImageRejected("not a PNG, JPEG or WebP image")
+
+
+def _too_large(size: tuple[int, int], limit: int) -> str:
+    """Why an image of ``size`` is refused."""
+    width, height = size
+    return f"the image is {width}x{height} = {width * height:,} pixels; the limit is {limit:,} pixels"
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -80,6 +80,8 @@ def validate_tool(tool: object, origin: str) -> None:
         raise RegistryError(f"{origin}: got the class {tool.__name__}, not an instance of it")
     name = getattr(tool, "name", None)
     label = f"{origin} ({name!r})" if name else origin
+    if name is None:
+        raise RegistryError(f"{label}: the tool has no name; give its class a snake_case name, 2-48 characters")
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise RegistryError(f"{label}: name must be snake_case, 2-48 characters, got {name!r}")
     if name in RESERVED_NAMES:

@@ -165,8 +165,18 @@ def connect_remote_tool(name: str, url: str, limits: RemoteLimits | None = None)
         RegistryError: the service is unreachable, serves another tool, or describes it badly.
     """
     limits = limits or RemoteLimits()
-    origin = f"remote tool {name!r} at {url}"
     client = httpx.Client(timeout=limits.timeout())
+    try:
+        tool_class = _remote_tool_class(name, url, client, limits)
+    except BaseException:
+        client.close()  # nothing will own it
+        raise
+    return tool_class(url, limits, client)
+
+
+def _remote_tool_class(name: str, url: str, client: httpx.Client, limits: RemoteLimits) -> type[RemoteTool]:
+    """The RemoteTool subclass for the tool that ``url`` describes; see ``connect_remote_tool``."""
+    origin = f"remote tool {name!r} at {url}"
     try:
         status, body = http_request(client, f"{url.rstrip('/')}/v1/tool", "GET", limits)
     except EditFailed as exc:
@@ -185,4 +195,4 @@ def connect_remote_tool(name: str, url: str, limits: RemoteLimits | None = None)
         raise RegistryError(f"{origin}: the service serves {info.name!r}, not {name!r}")
     attributes = {"name": name, "Params": params, "capabilities": capabilities, "__doc__": f"{name} served at {url}"}
     tool_class: type[RemoteTool] = type(f"Remote{params.__name__.removesuffix('Params')}", (RemoteTool,), attributes)
-    return tool_class(url, limits, client)
+    return tool_class
