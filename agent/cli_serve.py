@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from agent.settings import Settings
     from tools.serving import ToolApp
 
@@ -24,7 +22,8 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
         ToolUnavailable: the tool cannot run on this machine (no model, package or GPU).
     """
     from agent.wiring import build_tools
-    from tools.errors import RegistryError, ToolUnavailable
+    from tools.base import make_ready
+    from tools.errors import RegistryError
     from tools.serving import ToolApp
 
     tools = build_tools(settings)
@@ -33,13 +32,7 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
     tool = tools[name]
     # Refuse now rather than answer every edit with 503 behind a healthy /healthz; and load a model
     # before the first request, which would otherwise wait for it past the client's read timeout.
-    reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
-    problem = reason() if reason else None
-    if problem:
-        raise ToolUnavailable(f"cannot serve {name} here: {problem}")
-    load: Callable[[], object] | None = getattr(tool, "load", None)
-    if load is not None:
-        load()
+    make_ready(tool, f"cannot serve {name} here")
     return ToolApp(
         tool, max_body_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels, concurrency=concurrency
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import ExitStack
 
 from langchain_core.language_models import BaseChatModel
 
@@ -16,8 +17,7 @@ from graphs.deps import GraphDeps
 from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
 from graphs.store import FileImageStore, ImageStore
-from tools.base import EditTool, load_now, unavailable_reason
-from tools.errors import ToolUnavailable
+from tools.base import EditTool, make_ready
 from tools.instruct_pix2pix import InstructPix2Pix
 from tools.registry import load_registry
 from tools.remote import RemoteLimits, connect_remote_tool
@@ -46,18 +46,7 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
         )
         configured.append(pix2pix)
     enabled = [settings.editor] if settings.editor else settings.tools_enabled
-    tools = load_registry(configured=configured, enabled=enabled, disabled=settings.tools_disabled)
-    if settings.editor:
-        check_editor(tools[settings.editor])
-    return tools
-
-
-def check_editor(tool: EditTool) -> None:
-    """Load the one chosen editor now, so a missing package, model or GPU stops startup, not turn one."""
-    problem = unavailable_reason(tool)
-    if problem:
-        raise ToolUnavailable(f"--editor {tool.name}: {problem}")
-    load_now(tool)
+    return load_registry(configured=configured, enabled=enabled, disabled=settings.tools_disabled)
 
 
 def create_engine(
@@ -71,16 +60,28 @@ def create_engine(
     Postgres ``checkpoint_url`` is set).
 
     ``model``, ``tools`` and ``store`` replace what the settings would build (tests, embedding).
+    What it builds (remote tools' connections, the checkpointer) is closed by ``Engine.close()``, or
+    at once if a later step fails.
     """
-    if settings.checkpoint_url is not None:
-        checkpointer, close = postgres_checkpointer(settings.checkpoint_url.get_secret_value())
-    else:
-        checkpointer = sqlite_checkpointer(settings.checkpoint_path)
-        close = checkpointer.conn.close
-    tools = tools if tools is not None else build_tools(settings)
+    with ExitStack() as built:
+        if tools is None:
+            tools = build_tools(settings)
+            for tool in tools.values():
+                if callable(close_tool := getattr(tool, "close", None)):
+                    built.callback(close_tool)
+            if settings.editor:
+                make_ready(tools[settings.editor], f"--editor {settings.editor}")
+        model = model or make_chat_model(settings)
+        if settings.checkpoint_url is not None:
+            checkpointer, close = postgres_checkpointer(settings.checkpoint_url.get_secret_value())
+        else:
+            checkpointer = sqlite_checkpointer(settings.checkpoint_path)
+            close = checkpointer.conn.close
+        built.callback(close)
+        closers = built.pop_all()
     calls = model_calls(settings)
     deps = GraphDeps(
-        model=model or make_chat_model(settings),
+        model=model,
         tools=tools,
         store=store or FileImageStore(settings.images_dir),
         system_prompt=system_prompt(calls.tool_mode, tools),
@@ -101,4 +102,4 @@ def create_engine(
     )
     where = "postgres" if settings.checkpoint_url is not None else "sqlite"
     logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))
-    return Engine(build_graph(checkpointer), deps, limits, closers=[close])
+    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close])

@@ -335,15 +335,25 @@ def test_editor_is_loaded_at_startup_and_alone(tmp_path, model_dir):
     import torch
 
     from agent.settings import Settings
-    from agent.wiring import build_tools
+    from agent.wiring import build_tools, create_engine
 
-    tools = build_tools(
-        Settings(data_dir=tmp_path, editor="instruct_pix2pix", model_path=str(model_dir), allow_cpu=True)
-    )
-    assert list(tools) == ["instruct_pix2pix"]
+    settings = Settings(data_dir=tmp_path, editor="instruct_pix2pix", model_path=str(model_dir), allow_cpu=True)
+    with create_engine(settings) as engine:
+        assert list(engine.deps.tools) == ["instruct_pix2pix"]
     if not torch.cuda.is_available():
+        no_cpu = settings.model_copy(update={"allow_cpu": False})
         with pytest.raises(ToolUnavailable, match="--allow-cpu"):
-            build_tools(Settings(data_dir=tmp_path, editor="instruct_pix2pix", model_path=str(model_dir)))
+            create_engine(no_cpu)
+        assert list(build_tools(no_cpu)) == ["instruct_pix2pix"]  # describing the tools loads nothing
+
+
+def test_tools_listing_with_an_editor_that_cannot_run_shows_why_instead_of_failing(tmp_path):
+    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    env.pop("DIALOGPAINT_MODEL_PATH", None)
+    command = [sys.executable, "-m", "agent.cli", "--editor", "instruct_pix2pix", "tools"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "instruct_pix2pix" in result.stdout and "no model configured" in result.stdout
 
 
 @pytest.mark.gpu

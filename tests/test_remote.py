@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agent.cli_serve import build_tool_app
 from agent.settings import Settings
-from agent.wiring import build_tools
+from agent.wiring import build_tools, create_engine
 from graphs.specs import edit_tool_schema
 from tests.fakes import RecordingTool, ai, call, gradient
 from tools.errors import EditFailed, InvalidEditRequest, RegistryError, ToolUnavailable
@@ -221,6 +221,10 @@ def test_settings_wire_remote_tools_into_the_registry(served, tmp_path, monkeypa
     monkeypatch.setenv("DIALOGPAINT_REMOTE_TOOLS", json.dumps({"mirror": url}))
     tools = build_tools(Settings(data_dir=tmp_path))
     assert tools["mirror"].capabilities.device == "remote" and "grayscale" in tools
+    with create_engine(Settings(data_dir=tmp_path)) as engine:
+        client = engine.deps.tools["mirror"].client
+        assert not client.is_closed
+    assert client.is_closed  # the engine owns the connection pools of the remote tools it built
 
     class Pix2Pix(RecordingTool):
         name = "instruct_pix2pix"

@@ -9,7 +9,7 @@ from typing import ClassVar, Generic, Literal, Protocol, TypeVar, cast, get_args
 from PIL import Image
 from pydantic import BaseModel
 
-from tools.errors import InvalidEditRequest
+from tools.errors import InvalidEditRequest, ToolUnavailable
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -114,6 +114,16 @@ def load_now(tool: EditTool) -> bool:
         return False
     load()
     return True
+
+
+def make_ready(tool: EditTool, role: str) -> None:
+    """Check that ``tool`` can run here and load its model now, so a missing package, model or GPU
+    stops startup rather than the first edit; ToolUnavailable("{role}: {reason}") if it cannot.
+    """
+    problem = unavailable_reason(tool)
+    if problem:
+        raise ToolUnavailable(f"{role}: {problem}")
+    load_now(tool)
 
 
 def check_max_side(tool: type[EditTool] | EditTool, image: Image.Image) -> None:

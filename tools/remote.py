@@ -55,6 +55,10 @@ class RemoteTool:
         # Making a client costs ~75 ms (it loads the CA bundle), more than a small edit over loopback.
         self.client = client or httpx.Client(timeout=limits.timeout())
 
+    def close(self) -> None:
+        """Close the connection pool (create_engine registers this with Engine.close)."""
+        self.client.close()
+
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Refuse images over the service's side limit before sending anything."""
         check_max_side(self, image)
