@@ -134,8 +134,7 @@ def call_error(call: dict[str, Any], deps: GraphDeps, pending_allowed: bool) -> 
         elif name in CONTROL_TOOLS and (name != "confirm_pending" or pending_allowed):
             validate_control_call(name, args)
         elif name == REPLY_TOOL and deps.calls.tool_mode == "required":
-            ReplyToUser.model_validate(args)
-            return "reply must be the only call in a message"
+            ReplyToUser.model_validate(args)  # a lone valid reply became text already; conflicting() checks the rest
         else:
             return f"there is no tool named {name!r}"
     except ValidationError as exc:
