@@ -18,13 +18,13 @@ from graphs.specs import (
     CONTROL_TOOLS,
     REPLY_TOOL,
     ReplyToUser,
-    brief_errors,
     tool_schemas,
     validate_control_call,
     validate_edit_call,
 )
 from graphs.state import EditState
 from graphs.turn import call_list, model_calls_this_turn, questions_in_a_row, tool_message
+from tools.errors import brief_errors
 
 logger = logging.getLogger(__name__)
 

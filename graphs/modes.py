@@ -24,7 +24,8 @@ from langgraph.constants import TAG_NOSTREAM
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from graphs.deps import ToolMode
-from graphs.specs import REPLY_TOOL, ReplyToUser, brief_errors, control_tool_schema
+from graphs.specs import REPLY_TOOL, ReplyToUser, control_tool_schema
+from tools.errors import brief_errors
 
 JSON_DECISION = "decision"  # the name an unreadable JSON answer is reported under, for the repair round
 MAX_JSON_CALLS = 8

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.base import EditTool, capability_notes, tool_description
+from tools.errors import brief_errors
 
 INSTRUCTION_FIELD = {
     "type": "string",
@@ -162,15 +163,6 @@ def validate_control_call(name: str, args: Mapping[str, Any]) -> BaseModel:
         return CONTROL_TOOLS[name].model_validate(dict(args))
     except ValidationError as exc:
         raise ValueError(f"invalid arguments for {name}: {brief_errors(exc)}") from None
-
-
-def brief_errors(exc: ValidationError) -> str:
-    """Pydantic errors as one short line: 'field: message; ...'."""
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error["loc"]) or "arguments"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def args_json(params: BaseModel) -> str:

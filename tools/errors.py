@@ -1,5 +1,9 @@
 """The error types shared by tools, graph and surfaces; each is caught once, at a boundary."""
 
+from __future__ import annotations
+
+from pydantic import ValidationError
+
 
 class DialogPaintError(Exception):
     """Base of every error dialogpaint raises on purpose."""
@@ -31,3 +35,12 @@ class ImageRejected(DialogPaintError, ValueError):
 
 class RegistryError(DialogPaintError):
     """A tool or plug-in that cannot be registered; the message names it and the problem."""
+
+
+def brief_errors(exc: ValidationError, whole: str = "arguments") -> str:
+    """Pydantic errors as one short line: 'field: message; ...' (``whole`` names an error of the whole)."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"]) or whole
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)

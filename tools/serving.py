@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tools.base import EditTool
-from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, ToolUnavailable
+from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, ToolUnavailable, brief_errors
 from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from tools.wire import (
     IMAGE_TYPES,
@@ -140,9 +140,7 @@ class ToolApp:
         try:
             return self.tool.Params.model_validate_json(raw)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors(include_url=False)
-            )
+            problems = brief_errors(exc, whole="params")
             raise HTTPError(422, "invalid_params", f"invalid arguments for {self.tool.name}: {problems}") from None
 
     def run_tool(self, image: Any, params: BaseModel, seed: int) -> Any:
