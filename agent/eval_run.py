@@ -187,9 +187,8 @@ def dialogue_rows(
             base = dialogue.caption or DEFAULT_CAPTION
             before = caption_after(base, _instructions(reply.revisions, head))
             after = caption_after(base, _instructions(reply.revisions, reply.head))
-            pair = image(key), image(reply.image)
-            row["clip_image_similarity"] = round(clip.image_similarity(*pair), 6)
-            row["clip_directional_similarity"] = round(clip.directional_similarity(*pair, before, after), 6)
+            similar, directional = clip.similarities(image(key), image(reply.image), before, after)
+            row["clip_image_similarity"], row["clip_directional_similarity"] = round(similar, 6), round(directional, 6)
         rows.append(row)
         head, key, known = reply.head, reply.image, len(reply.revisions)
     return rows
