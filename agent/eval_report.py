@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.eval_metrics import EXPLICIT, VAGUE, Row, failed_edit, worst_dialogues
-from agent.eval_run import EvalRun, GalleryImage, slug
+from agent.eval_run import EvalRun, GalleryImage, notable_settings, slug
 from graphs.store import ImageStore, get_image
 
 THUMBNAIL = 256  # longest side of the images inlined into report.html
@@ -48,7 +48,8 @@ def run_sections(run: EvalRun) -> list[Section]:
         [r["file"], r["dialogue"], r["turn"], r["user"], r["tool"], r["error"]] for r in run.rows if failed_edit(r)
     ]
     return [
-        Section("Configuration", header=("setting", "value"), rows=list(run.config.items())),
+        Section("Configuration", "Settings at their defaults are left out; metrics.json records them all.",
+                ("setting", "value"), list(notable_settings(run.config).items())),
         Section("Scores", _DEFINITIONS, ("metric", "value"), [(k, _f(v)) for k, v in summary(m).items()]),
         Section("Per action", header=("expected", "precision", "recall", "F1", "support"), rows=per_action),
         Section("Confusion matrix", "Rows: expected; columns: predicted.", ("expected", *labels), confusion),
@@ -80,7 +81,8 @@ def summary(m: dict[str, Any]) -> dict[str, Any]:
 
 def comparison_sections(a: EvalRun, b: EvalRun) -> list[Section]:
     """Two runs side by side: settings, scores, per-action F1, and every turn where they differ."""
-    settings = [(k, a.config.get(k), b.config.get(k)) for k in a.config if a.config.get(k) != b.config.get(k)]
+    keys = [*a.config, *(k for k in b.config if k not in a.config)]
+    settings = [(k, a.config.get(k), b.config.get(k)) for k in keys if a.config.get(k) != b.config.get(k)]
     sa, sb = summary(a.metrics), summary(b.metrics)
     scores = [(k, _f(sa[k]), _f(sb[k]), _delta(sa[k], sb[k])) for k in sa]
     f1 = [

@@ -24,6 +24,7 @@ from agent.wiring import create_engine
 from graphs.revisions import lineage
 from graphs.store import ImageStore, get_image
 from tools.errors import DialogPaintError
+from tools.instruct_pix2pix import InstructPix2Pix
 
 logger = logging.getLogger(__name__)
 
@@ -186,9 +187,8 @@ def dialogue_rows(
             base = dialogue.caption or DEFAULT_CAPTION
             before = caption_after(base, _instructions(reply.revisions, head))
             after = caption_after(base, _instructions(reply.revisions, reply.head))
-            pair = image(key), image(reply.image)
-            row["clip_image_similarity"] = round(clip.image_similarity(*pair), 6)
-            row["clip_directional_similarity"] = round(clip.directional_similarity(*pair, before, after), 6)
+            similar, directional = clip.similarities(image(key), image(reply.image), before, after)
+            row["clip_image_similarity"], row["clip_directional_similarity"] = round(similar, 6), round(directional, 6)
         rows.append(row)
         head, key, known = reply.head, reply.image, len(reply.revisions)
     return rows
@@ -210,14 +210,41 @@ def gallery(rows: Sequence[Row], source: str) -> list[GalleryImage]:
 
 
 def describe(settings: Settings) -> dict[str, Any]:
-    """The settings that decide an eval's outcome, recorded with its results."""
-    remote = settings.llm != "local"
-    return {
-        "llm": settings.llm, "llm_model": settings.llm_model if remote else None,
-        "llm_temperature": settings.llm_temperature if remote else None,
-        "editor": settings.model_path or "cpu tools", "confirm": settings.confirm, "seed": settings.seed,
-        "tools_enabled": settings.tools_enabled, "tools_disabled": settings.tools_disabled,
-    }  # fmt: skip
+    """Every setting of a run, recorded with its results, so that any two runs' settings can be diffed.
+
+    Left out: secrets and where this machine keeps its files (``data_dir``, different for every run);
+    passwords in URLs are masked. ``editor`` says which tools make the edits and where InstructPix2Pix runs.
+    """
+    config = settings.model_dump(mode="json", exclude=_UNRECORDED)
+    config["llm"] = _masked(settings.llm)
+    config["remote_tools"] = {name: _masked(url) for name, url in settings.remote_tools.items()}
+    config["editor"] = _editor(settings)
+    return config
+
+
+_UNRECORDED = {"data_dir", "llm_api_key", "api_keys", "checkpoint_url"}
+_HEADLINE = ("llm", "editor", "confirm", "seed")  # in a report's configuration whatever their values
+
+
+def _masked(url: str) -> str:
+    return re.sub(r"//[^/@]*@", "//***@", url)
+
+
+def _editor(settings: Settings) -> str:
+    where = {name: f"{name} at {_masked(url)}" for name, url in settings.remote_tools.items()}
+    if InstructPix2Pix.name not in where and settings.model_path:
+        where[InstructPix2Pix.name] = f"{InstructPix2Pix.name} ({settings.model_path})"
+    if settings.editor:
+        return f"{where.get(settings.editor, settings.editor)} only"
+    return ", ".join(["cpu tools", *where.values()])
+
+
+def notable_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What a report shows of a recorded configuration: the headline settings and those not at their default."""
+    defaults = describe(Settings.model_construct())
+    remote = config.get("llm") != defaults["llm"]
+    shown = (*_HEADLINE, "llm_model", "llm_temperature") if remote else _HEADLINE
+    return {k: v for k, v in config.items() if k in shown or k not in defaults or defaults[k] != v}
 
 
 def write_results(run: EvalRun, out: Path) -> None:

@@ -77,19 +77,32 @@ class ClipScorer:
 
     def image_similarity(self, source: Image.Image, edited: Image.Image) -> float:
         """Cosine similarity of the CLIP embeddings of the two images."""
-        pair = self.image_embeddings([source, edited])
-        return float((pair[0] * pair[1]).sum())
+        return _image_cosine(self.image_embeddings([source, edited]))
 
     def directional_similarity(
         self, source: Image.Image, edited: Image.Image, source_caption: str, edited_caption: str
     ) -> float:
         """Cosine between the image change and the caption change in CLIP space."""
-        import torch
+        images = self.image_embeddings([source, edited])
+        return _direction_cosine(images, self.text_embeddings([source_caption, edited_caption]))
 
+    def similarities(
+        self, source: Image.Image, edited: Image.Image, source_caption: str, edited_caption: str
+    ) -> tuple[float, float]:
+        """Image and directional similarity of one edit, embedding the two images once for both."""
         images = self.image_embeddings([source, edited])
         texts = self.text_embeddings([source_caption, edited_caption])
-        change = torch.nn.functional.cosine_similarity(images[1] - images[0], texts[1] - texts[0], dim=0)
-        return float(change)
+        return _image_cosine(images), _direction_cosine(images, texts)
+
+
+def _image_cosine(images: Any) -> float:
+    return float((images[0] * images[1]).sum())  # the rows are unit length
+
+
+def _direction_cosine(images: Any, texts: Any) -> float:
+    import torch
+
+    return float(torch.nn.functional.cosine_similarity(images[1] - images[0], texts[1] - texts[0], dim=0))
 
 
 def _unit(features: Any) -> Any:

@@ -13,6 +13,11 @@ from agent.cli import app
 from agent.image_metrics import ClipUnavailable, load_clip
 
 STILL_LIFE = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
+APPLE = {
+    "id": "apple", "image": str(STILL_LIFE), "caption": "a red apple and a blue cup",
+    "turns": [{"user": "make it black and white", "expect": "edit"}, {"user": "undo", "expect": "undo"},
+              {"user": "add a vignette", "expect": "edit"}],
+}  # fmt: skip
 
 
 def byte_symbols() -> list[str]:
@@ -63,12 +68,7 @@ def test_similarities_from_a_saved_clip(tiny_clip):
 
 
 def test_eval_reports_clip_metrics_for_edited_turns(tiny_clip, tmp_path):
-    dialogue = {
-        "id": "apple", "image": str(STILL_LIFE), "caption": "a red apple and a blue cup",
-        "turns": [{"user": "make it black and white", "expect": "edit"}, {"user": "undo", "expect": "undo"},
-                  {"user": "add a vignette", "expect": "edit"}],
-    }  # fmt: skip
-    (tmp_path / "set.jsonl").write_text(json.dumps(dialogue))
+    (tmp_path / "set.jsonl").write_text(json.dumps(APPLE))
     args = ["eval", str(tmp_path / "set.jsonl"), "--out", str(tmp_path / "out"), "--clip-path", str(tiny_clip)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -81,3 +81,25 @@ def test_eval_reports_clip_metrics_for_edited_turns(tiny_clip, tmp_path):
         (rows[0]["clip_image_similarity"] + rows[2]["clip_image_similarity"]) / 2
     )
     assert image["clip"] == f"computed with the CLIP weights at {tiny_clip}"
+
+
+def test_an_edited_turn_runs_the_image_tower_once_for_both_scores(tiny_clip, tmp_path):
+    from agent.eval_run import load_eval_files, run_eval
+    from agent.settings import Settings
+
+    scorer = load_clip(tiny_clip)
+    towers: list[int] = []
+    scorer.model.vision_model.register_forward_hook(lambda module, args, output: towers.append(1))
+    apple = Image.open(STILL_LIFE)
+    grey = apple.convert("L").convert("RGB")
+    captions = ("a picture", "make it grey; a picture")
+    both = scorer.similarities(apple, grey, *captions)
+    assert len(towers) == 1
+    assert both == pytest.approx(
+        (scorer.image_similarity(apple, grey), scorer.directional_similarity(apple, grey, *captions))
+    )
+    (tmp_path / "set.jsonl").write_text(json.dumps(APPLE))
+    towers.clear()
+    run = run_eval("run", load_eval_files([tmp_path / "set.jsonl"]), Settings(data_dir=tmp_path / "data"), scorer)
+    scored = [r for r in run.rows if r["clip_image_similarity"] is not None]
+    assert len(scored) == 2 and len(towers) == 2  # one image-tower run per edited turn

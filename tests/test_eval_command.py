@@ -242,3 +242,32 @@ def test_compare_values_are_text_where_the_setting_takes_text():
     settings = Settings(**parse_overrides(given))
     assert settings.llm_model == "123" and settings.llm_temperature == 0.5 and settings.seed is None
     assert settings.tools_disabled == ["blur"] and settings.confirm == "always"
+
+
+def test_compare_shows_any_setting_that_differs_and_records_no_secret(tmp_path, monkeypatch):
+    secrets = ("sk-model-key-never-recorded", "service-key-never-recorded")
+    monkeypatch.setenv("DIALOGPAINT_LLM_API_KEY", secrets[0])
+    monkeypatch.setenv("DIALOGPAINT_API_KEYS", secrets[1])
+    code, output = run_eval(HAND_CHECK, "--out", tmp_path, "--compare", "llm_tool_mode=json")
+    assert code == 0, output  # the local policy ignores the tool mode, so both runs decide alike
+    assert "| llm_tool_mode | auto | json |" in (tmp_path / "report.md").read_text()
+    for side, mode in (("a", "auto"), ("b", "json")):
+        text = (tmp_path / side / "metrics.json").read_text()
+        assert not any(secret in text for secret in secrets)
+        config = json.loads(text)["config"]
+        assert config["llm_tool_mode"] == mode and config["questions_in_a_row"] == 2 and config["editor"] == "cpu tools"
+        assert not {"llm_api_key", "api_keys", "checkpoint_url", "data_dir"} & set(config)
+    shown = (tmp_path / "b" / "report.md").read_text().split("## Scores")[0]
+    assert "| llm_tool_mode | json |" in shown and "| editor | cpu tools |" in shown
+    assert "context_tokens" not in shown  # at its default: recorded in metrics.json, not shown
+
+
+def test_recorded_editor_says_where_edits_go_and_urls_lose_their_passwords():
+    from agent.eval_run import describe
+    from agent.settings import Settings
+
+    remote = {"instruct_pix2pix": "https://user:hunter2@gpu.example:9000"}
+    config = describe(Settings(llm="http://me:pw@llm.example/v1", remote_tools=remote, editor="instruct_pix2pix"))
+    assert config["editor"] == "instruct_pix2pix at https://***@gpu.example:9000 only"
+    assert "hunter2" not in json.dumps(config) and config["llm"] == "http://***@llm.example/v1"
+    assert describe(Settings(model_path="/weights/ip2p"))["editor"] == "cpu tools, instruct_pix2pix (/weights/ip2p)"
