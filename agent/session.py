@@ -163,6 +163,7 @@ class Session:
         Args:
             on_event: called, in order, with each event of the run (for progress bars and streaming):
                 ``{"kind": "step", "node"}`` when a graph node has finished;
+                ``{"kind": "revision", "revision"}`` for each revision an edit made, right after its step;
                 ``{"kind": "progress", "tool", "step", "total"}`` from a running tool;
                 ``{"kind": "token", "text"}`` for each piece of reply text the dialogue model streams.
         """

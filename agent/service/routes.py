@@ -119,15 +119,15 @@ async def confirmation_turn(body: ConfirmationIn, session: OwnedSession, svc: Se
 
 
 def start_turn(svc: Service, session: Session, turn: Callable[[EventSink], Reply]) -> Events:
-    """Start a turn in the runner; new revisions are announced before the reply."""
+    """Start a turn in the runner; each new revision is announced as its edit finishes."""
 
     def work(sink: EventSink) -> dict[str, Any]:
-        known = {r["id"] for r in session.revisions}
-        reply = turn(sink)
-        for revision in reply.revisions:
-            if revision["id"] not in known:
-                sink({"kind": "revision", **RevisionOut.of(session.id, revision).model_dump()})
-        return reply_event(reply)
+        def announce(event: dict[str, Any]) -> None:
+            if event["kind"] == "revision":
+                event = {"kind": "revision", **RevisionOut.of(session.id, event["revision"]).model_dump()}
+            sink(event)
+
+        return reply_event(turn(announce))
 
     return svc.runner.start(session.id, work)
 
