@@ -471,3 +471,20 @@ def test_serve_without_the_serve_extra_names_what_to_install(tmp_path):
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == "error: serve needs fastapi: pip install 'dialogpaint[serve]'"
+
+
+def test_a_session_view_reads_the_saved_state_once(make_session, monkeypatch):
+    require_serve_extra()
+    from agent.service.routes import session_view
+
+    session = make_session([ai(call("mirror", instruction="mirror it"), text="Mirrored.")])
+    reply = session.send("mirror it")
+    graph = session.engine.graph
+    reads = []
+    get_state = graph.get_state
+    monkeypatch.setattr(graph, "get_state", lambda *args, **kwargs: reads.append(1) or get_state(*args, **kwargs))
+    view = session_view(session)
+    assert len(reads) == 1  # head, path, revisions and history all come from the same snapshot
+    assert view.head == reply.head and view.path == [r["id"] for r in reply.revisions]
+    assert [r.id for r in view.revisions] == view.path and view.confirmation is None
+    assert [t.role for t in view.history][:1] == ["user"] and view.history[0].text == "mirror it"

@@ -26,6 +26,8 @@ from agent.service.schemas import (
     Turn,
 )
 from agent.session import Session, check_message
+from graphs.revisions import lineage
+from graphs.state import EditState
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 
@@ -79,19 +81,21 @@ async def create_session(request: Request, svc: ServiceDep, principal: Spender) 
 
 
 def session_view(session: Session) -> SessionOut:
-    """A session's public view (reads the checkpointer)."""
-    revisions = revisions_view(session)
-    history = [Turn(role=role, text=text) for role, text in session.history()]  # type: ignore[arg-type]
-    confirmation = session.confirmation()
+    """A session's public view, from one read of the saved state."""
+    state = session.state()
+    revisions = revisions_view(session.id, state)
+    history = [Turn(role=role, text=text) for role, text in session.history(state)]  # type: ignore[arg-type]
+    confirmation = session.confirmation()  # kept by the engine after the first read
     return SessionOut(**revisions.model_dump(), id=session.id, history=history, confirmation=confirmation)
 
 
-def revisions_view(session: Session) -> RevisionsOut:
-    """Every revision, the head and the path to it."""
+def revisions_view(session_id: str, state: EditState) -> RevisionsOut:
+    """Every revision, the head and the path to it, from one read of the saved state."""
+    path = lineage(state["revisions"], state["head"])
     return RevisionsOut(
-        head=session.head["id"],
-        path=[r["id"] for r in session.path()],
-        revisions=[RevisionOut.of(session.id, r) for r in session.revisions],
+        head=path[-1]["id"],
+        path=[r["id"] for r in path],
+        revisions=[RevisionOut.of(session_id, r) for r in state["revisions"]],
     )
 
 
@@ -182,7 +186,7 @@ async def move(svc: Service, session: Session, name: Literal["undo", "redo"], bo
 @router.get("/sessions/{session_id}/revisions", response_model=RevisionsOut, responses=responses(*SESSION_ERRORS))
 def list_revisions(session: OwnedSession) -> RevisionsOut:
     """Every revision with its recipe (tool, instruction, params with the seed), the head and its path."""
-    return revisions_view(session)
+    return revisions_view(session.id, session.state())
 
 
 @router.get(
