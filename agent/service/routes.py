@@ -28,10 +28,10 @@ from agent.service.schemas import (
 from agent.session import Session, check_message
 from graphs.revisions import lineage
 from graphs.state import EditState
+from tools.images import IMAGE_TYPES
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 UPLOAD_BODY = {
     "required": True,
     "content": {
