@@ -39,7 +39,14 @@ def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
     if mode == "custom":
         return [chunk]
     if mode == "updates":
-        return [{"kind": "step", "node": node} for node in chunk if not node.startswith("__")]
+        events: list[dict[str, Any]] = []
+        for node, update in chunk.items():
+            if node.startswith("__"):
+                continue
+            events.append({"kind": "step", "node": node})
+            if isinstance(update, dict):  # the edit node's update lists the revisions it made
+                events += [{"kind": "revision", "revision": r} for r in update.get("revisions", [])]
+        return events
     message, metadata = chunk
     if metadata.get("langgraph_node") == "decide" and isinstance(message, AIMessage) and message.content:
         return [{"kind": "token", "text": message.text}]

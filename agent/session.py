@@ -163,6 +163,7 @@ class Session:
         Args:
             on_event: called, in order, with each event of the run (for progress bars and streaming):
                 ``{"kind": "step", "node"}`` when a graph node has finished;
+                ``{"kind": "revision", "revision"}`` for each revision an edit made, right after its step;
                 ``{"kind": "progress", "tool", "step", "total"}`` from a running tool;
                 ``{"kind": "token", "text"}`` for each piece of reply text the dialogue model streams.
         """
@@ -306,10 +307,14 @@ class Session:
             get_image(self.engine.deps.store, revision["image"]).save(path)
         return path
 
-    def history(self) -> list[tuple[str, str]]:
-        """The conversation as (role, text) pairs, user and assistant text only."""
+    def history(self, state: EditState | None = None) -> list[tuple[str, str]]:
+        """The conversation as (role, text) pairs, user and assistant text only.
+
+        Args:
+            state: the saved state if the caller has already read it (default: read it now).
+        """
         pairs: list[tuple[str, str]] = []
-        for message in self.state()["messages"]:
+        for message in (self.state() if state is None else state)["messages"]:
             if isinstance(message, HumanMessage):
                 pairs.append(("user", str(message.content)))
             elif isinstance(message, AIMessage) and not message.tool_calls and message.content:

@@ -224,11 +224,22 @@ def test_send_reports_steps_progress_and_tokens_in_order(make_session):
     session.send("hi", on_event=events.append)
     assert {"kind": "token", "text": "Hello! What would you like to change?"} in events
     assert [e["node"] for e in events if e["kind"] == "step"] == ["decide"]
+    assert not [e for e in events if e["kind"] == "revision"]
     events.clear()
-    session.send("mirror it", on_event=events.append)
+    reply = session.send("mirror it", on_event=events.append)
     kinds = [e["kind"] if e["kind"] != "step" else e["node"] for e in events]
-    assert kinds.index("decide") < kinds.index("progress") < kinds.index("edit")
+    assert kinds.index("decide") < kinds.index("progress") < kinds.index("edit") < kinds.index("revision")
+    assert kinds.index("revision") < kinds.index("reply")  # announced as the edit finishes, not after the turn
+    assert [e["revision"] for e in events if e["kind"] == "revision"] == [session.head] == list(reply.revisions[1:])
     assert not [e for e in events if e["kind"] == "token"]
+
+
+def test_every_revision_a_message_makes_is_announced_in_creation_order(make_session):
+    session = make_session([ai(call("mirror", instruction="one"), call("mirror", instruction="two"))])
+    events: list[dict] = []
+    reply = session.send("mirror it twice", on_event=events.append)
+    announced = [e["revision"] for e in events if e["kind"] == "revision"]
+    assert [r["instruction"] for r in announced] == ["one", "two"] and announced == list(reply.revisions[1:])
 
 
 def test_every_session_object_sees_the_pending_confirmation_the_reply_came_from(make_session):

@@ -12,7 +12,7 @@ from PIL import Image
 from graphs.store import FileImageStore, get_image, put_image
 from tests.fakes import gradient
 from tools.errors import ImageNotFound, ImageRejected
-from tools.images import decode_image, encode_png
+from tools.images import ALLOWED_FORMATS, IMAGE_TYPES, decode_image, encode_png
 
 
 def encoded(image: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -91,3 +91,8 @@ def test_malformed_keys_never_touch_the_file_system(tmp_path, key):
 def test_unknown_key_is_not_found(tmp_path):
     with pytest.raises(ImageNotFound):
         FileImageStore(tmp_path).get("0" * 64)
+
+
+def test_the_upload_mime_types_are_those_of_the_decoded_formats():
+    Image.init()
+    assert tuple(Image.MIME[name] for name in ALLOWED_FORMATS) == IMAGE_TYPES

@@ -72,10 +72,10 @@ def test_an_edit_streams_steps_progress_revision_then_reply(service):
     events = send(client, KEY_A, session["id"], "mirror it")
     kinds = [(e["event"], e["data"].get("node")) for e in events]
     assert kinds == [
-        ("step", "decide"), ("progress", None), ("step", "edit"), ("step", "reply"), ("revision", None), ("reply", None)
+        ("step", "decide"), ("progress", None), ("step", "edit"), ("revision", None), ("step", "reply"), ("reply", None)
     ]  # fmt: skip
     assert [int(e["id"]) for e in events] == list(range(1, len(events) + 1))
-    revision, reply = events[-2]["data"], events[-1]["data"]
+    revision, reply = events[-3]["data"], events[-1]["data"]
     assert reply["action"] == "edit" and reply["head"] == revision["id"] and revision["parent"] == root
     assert revision["params"]["seed"] >= 0 and revision["instruction"] == "mirror it"
     image = client.get(revision["image_url"], headers=auth(KEY_A))
@@ -272,7 +272,7 @@ def test_confirmation_yes_applies_and_undo_waits_for_the_answer(service):
     assert client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["history"][-1] == question  # to resume
     answer = client.post(f"/v1/sessions/{sid}/confirmation", json={"approve": True}, headers=auth(KEY_A))
     events = parse_sse(answer.text)
-    assert [e["event"] for e in events][-2:] == ["revision", "reply"]
+    assert [e["event"] for e in events][-3:] == ["revision", "step", "reply"]
     assert events[-1]["data"]["action"] == "edit"
     again = client.post(f"/v1/sessions/{sid}/confirmation", json={"approve": False}, headers=auth(KEY_A))
     assert again.status_code == 409 and again.json()["error"]["code"] == "no_pending_confirmation"
@@ -471,3 +471,20 @@ def test_serve_without_the_serve_extra_names_what_to_install(tmp_path):
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == "error: serve needs fastapi: pip install 'dialogpaint[serve]'"
+
+
+def test_a_session_view_reads_the_saved_state_once(make_session, monkeypatch):
+    require_serve_extra()
+    from agent.service.routes import session_view
+
+    session = make_session([ai(call("mirror", instruction="mirror it"), text="Mirrored.")])
+    reply = session.send("mirror it")
+    graph = session.engine.graph
+    reads = []
+    get_state = graph.get_state
+    monkeypatch.setattr(graph, "get_state", lambda *args, **kwargs: reads.append(1) or get_state(*args, **kwargs))
+    view = session_view(session)
+    assert len(reads) == 1  # head, path, revisions and history all come from the same snapshot
+    assert view.head == reply.head and view.path == [r["id"] for r in reply.revisions]
+    assert [r.id for r in view.revisions] == view.path and view.confirmation is None
+    assert [t.role for t in view.history][:1] == ["user"] and view.history[0].text == "mirror it"

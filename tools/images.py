@@ -11,6 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from tools.errors import ImageRejected
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")  # the MIME types of ALLOWED_FORMATS, for uploads
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 

@@ -17,9 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from tools.base import EditTool
 from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, ToolUnavailable, brief_errors
-from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IMAGE_TYPES, decode_image
 from tools.wire import (
-    IMAGE_TYPES,
     MAX_PARAMS_HEADER_BYTES,
     PARAMS_HEADER,
     SEED_HEADER,

@@ -29,7 +29,6 @@ from tools.images import to_rgb
 PARAMS_HEADER = "x-dialogpaint-params"
 SEED_HEADER = "x-dialogpaint-seed"
 MAX_PARAMS_HEADER_BYTES = 8 * 1024
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 
 class ToolInfo(BaseModel):

@@ -26,10 +26,12 @@ from agent.service.schemas import (
     Turn,
 )
 from agent.session import Session, check_message
+from graphs.revisions import lineage
+from graphs.state import EditState
+from tools.images import IMAGE_TYPES
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 UPLOAD_BODY = {
     "required": True,
     "content": {
@@ -79,19 +81,21 @@ async def create_session(request: Request, svc: ServiceDep, principal: Spender) 
 
 
 def session_view(session: Session) -> SessionOut:
-    """A session's public view (reads the checkpointer)."""
-    revisions = revisions_view(session)
-    history = [Turn(role=role, text=text) for role, text in session.history()]  # type: ignore[arg-type]
-    confirmation = session.confirmation()
+    """A session's public view, from one read of the saved state."""
+    state = session.state()
+    revisions = revisions_view(session.id, state)
+    history = [Turn(role=role, text=text) for role, text in session.history(state)]  # type: ignore[arg-type]
+    confirmation = session.confirmation()  # kept by the engine after the first read
     return SessionOut(**revisions.model_dump(), id=session.id, history=history, confirmation=confirmation)
 
 
-def revisions_view(session: Session) -> RevisionsOut:
-    """Every revision, the head and the path to it."""
+def revisions_view(session_id: str, state: EditState) -> RevisionsOut:
+    """Every revision, the head and the path to it, from one read of the saved state."""
+    path = lineage(state["revisions"], state["head"])
     return RevisionsOut(
-        head=session.head["id"],
-        path=[r["id"] for r in session.path()],
-        revisions=[RevisionOut.of(session.id, r) for r in session.revisions],
+        head=path[-1]["id"],
+        path=[r["id"] for r in path],
+        revisions=[RevisionOut.of(session_id, r) for r in state["revisions"]],
     )
 
 
@@ -119,15 +123,15 @@ async def confirmation_turn(body: ConfirmationIn, session: OwnedSession, svc: Se
 
 
 def start_turn(svc: Service, session: Session, turn: Callable[[EventSink], Reply]) -> Events:
-    """Start a turn in the runner; new revisions are announced before the reply."""
+    """Start a turn in the runner; each new revision is announced as its edit finishes."""
 
     def work(sink: EventSink) -> dict[str, Any]:
-        known = {r["id"] for r in session.revisions}
-        reply = turn(sink)
-        for revision in reply.revisions:
-            if revision["id"] not in known:
-                sink({"kind": "revision", **RevisionOut.of(session.id, revision).model_dump()})
-        return reply_event(reply)
+        def announce(event: dict[str, Any]) -> None:
+            if event["kind"] == "revision":
+                event = {"kind": "revision", **RevisionOut.of(session.id, event["revision"]).model_dump()}
+            sink(event)
+
+        return reply_event(turn(announce))
 
     return svc.runner.start(session.id, work)
 
@@ -182,7 +186,7 @@ async def move(svc: Service, session: Session, name: Literal["undo", "redo"], bo
 @router.get("/sessions/{session_id}/revisions", response_model=RevisionsOut, responses=responses(*SESSION_ERRORS))
 def list_revisions(session: OwnedSession) -> RevisionsOut:
     """Every revision with its recipe (tool, instruction, params with the seed), the head and its path."""
-    return revisions_view(session)
+    return revisions_view(session.id, session.state())
 
 
 @router.get(

@@ -12,6 +12,7 @@ from fastapi.sse import ServerSentEvent
 from agent.reply import Reply
 from agent.service.errors import ApiError, domain_error
 from agent.service.limits import WorkQueue
+from agent.service.schemas import ReplyOut
 from tools.errors import DialogPaintError
 
 logger = logging.getLogger(__name__)
@@ -80,11 +81,7 @@ class Runner:
 
 def reply_event(reply: Reply) -> dict[str, Any]:
     """The final event of a turn: the reply text, the action and where the head is."""
-    return {
-        "kind": "reply", "text": reply.text, "action": reply.action, "head": reply.head,
-        "instruction": reply.instruction, "tool": reply.tool, "undo_steps": reply.undo_steps,
-        "error": reply.error, "confirmation": reply.confirmation, "actions": list(reply.actions),
-    }  # fmt: skip
+    return {"kind": "reply", **ReplyOut.model_validate(reply, from_attributes=True).model_dump()}
 
 
 async def sse(events: Events) -> AsyncIterator[ServerSentEvent]:

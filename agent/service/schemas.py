@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.reply import Action
 from graphs.state import Revision
 
 
@@ -78,7 +79,7 @@ class ReplyOut(BaseModel):
     """What a turn did (also the data of the SSE ``reply`` event)."""
 
     text: str
-    action: Literal["edit", "clarify", "confirm", "undo", "redo", "chat"]
+    action: Action
     head: str = Field(description="The current revision after the turn.")
     instruction: str | None = None
     tool: str | None = None
