@@ -68,6 +68,23 @@ class Limits:
 
 
 @dataclass
+class SessionSlot:
+    """What this process holds for one session: its run lock, its cancel flag, and the confirmation
+    its last run here left pending, so a turn need not read the checkpoint to learn whether it
+    answers a proposal (``pending_known`` False: read it).
+    """
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    pending: dict[str, Any] | None = None
+    pending_known: bool = False
+
+    def remember(self, pending: dict[str, Any] | None) -> None:
+        """Record what the session's saved state has pending now."""
+        self.pending, self.pending_known = pending, True
+
+
+@dataclass
 class Engine:
     """A compiled graph with its run context and checkpointer: opens and resumes sessions."""
 
@@ -75,11 +92,7 @@ class Engine:
     deps: GraphDeps
     limits: Limits = Limits()
     closers: list[Any] = field(default_factory=list)
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
-    _cancels: dict[str, threading.Event] = field(default_factory=dict)
-    # The confirmation each session left pending after its last run in this process (None: nothing
-    # pending), so a turn need not read the checkpoint just to learn whether it answers a proposal.
-    _pending: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    _slots: dict[str, SessionSlot] = field(default_factory=dict)
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
         """Start a session on an image (decoded safely), stored as the root revision."""
@@ -94,7 +107,7 @@ class Engine:
         root = new_revision(put_image(self.deps.store, image))
         values = {"revisions": [root], "head": root["id"], "redo_stack": [], "pending": None}
         self.graph.update_state(session.config, values)
-        self._pending[session_id] = None
+        self.slot(session_id).remember(None)
         logger.info("opened session %s on image %s", session_id, root["image"][:12])
         return session
 
@@ -111,9 +124,7 @@ class Engine:
         if not isinstance(checkpointer, BaseCheckpointSaver):
             raise DialogPaintError("this engine has no checkpointer to delete sessions from")
         checkpointer.delete_thread(session_id)
-        self._locks.pop(session_id, None)
-        self._pending.pop(session_id, None)
-        self._cancels.pop(session_id, None)
+        self._slots.pop(session_id, None)
         logger.info("deleted session %s", session_id)
 
     def turn_deps(self) -> GraphDeps:
@@ -121,13 +132,10 @@ class Engine:
         seconds = self.deps.calls.turn_seconds
         return self.deps if seconds is None else replace(self.deps, deadline=time.monotonic() + seconds)
 
-    def lock(self, session_id: str) -> threading.Lock:
-        """The per-session lock that allows one run at a time."""
-        return self._locks.setdefault(session_id, threading.Lock())
-
-    def cancel_event(self, session_id: str) -> threading.Event:
-        """The per-session flag that stops a running edit at its next progress step."""
-        return self._cancels.setdefault(session_id, threading.Event())
+    def slot(self, session_id: str) -> SessionSlot:
+        """The lock, cancel flag and known pending confirmation this process holds for one session."""
+        slot = self._slots.get(session_id)
+        return slot if slot is not None else self._slots.setdefault(session_id, SessionSlot())
 
     def close(self) -> None:
         """Close the checkpointer connection and anything else the engine owns."""
@@ -203,14 +211,14 @@ class Session:
     @contextmanager
     def running(self) -> Iterator[None]:
         """Hold the session's run lock; SessionBusy if another run holds it."""
-        lock = self.engine.lock(self.id)
-        if not lock.acquire(blocking=False):
+        slot = self.engine.slot(self.id)
+        if not slot.lock.acquire(blocking=False):
             raise SessionBusy(f"session {self.id} is still handling the previous message")
         try:
-            self.engine.cancel_event(self.id).clear()
+            slot.cancel.clear()
             yield
         finally:
-            lock.release()
+            slot.lock.release()
 
     def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> Reply:
         """Run the graph on one input, saving each step; stream events to ``on_event`` if given.
@@ -218,12 +226,13 @@ class Session:
         The turn's final state and any confirmation it left pending come from the run's own stream,
         so building the reply costs no second read of the checkpoint.
         """
-        context = replace(self.engine.turn_deps(), cancel=self.engine.cancel_event(self.id))
+        slot = self.engine.slot(self.id)
+        context = replace(self.engine.turn_deps(), cancel=slot.cancel)
         run = {"config": self.config, "context": context, "durability": "sync"}
         modes: list[StreamMode] = ["values", "updates", "custom", "messages"] if on_event else ["values", "updates"]
         values: dict[str, Any] = {}
         pending: dict[str, Any] | None = None
-        self.engine._pending.pop(self.id, None)  # unknown until the run has ended
+        slot.pending_known = False  # unknown until the run has ended
         for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
             if mode == "values":
                 values = chunk
@@ -233,7 +242,7 @@ class Session:
             if on_event is not None:
                 for event in run_events(mode, chunk):
                     on_event(event)
-        self.engine._pending[self.id] = pending
+        slot.remember(pending)
         return state_reply(values, pending)
 
     def cancel(self) -> bool:
@@ -241,17 +250,19 @@ class Session:
 
         The tool stops at its next progress step; the edit then fails without a revision.
         """
-        self.engine.cancel_event(self.id).set()
-        return self.engine.lock(self.id).locked()
+        slot = self.engine.slot(self.id)
+        slot.cancel.set()
+        return slot.lock.locked()
 
     def confirmation(self) -> dict[str, Any] | None:
         """The proposal awaiting the user's yes or no, if any."""
-        if self.id in self.engine._pending:
-            return self.engine._pending[self.id]
+        slot = self.engine.slot(self.id)
+        if slot.pending_known:
+            return slot.pending
         snapshot = self.engine.graph.get_state(self.config)
         pending = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
         if snapshot.values.get("revisions"):
-            self.engine._pending[self.id] = pending
+            slot.remember(pending)
         return pending
 
     def state(self) -> EditState:
