@@ -163,8 +163,3 @@ def validate_control_call(name: str, args: Mapping[str, Any]) -> BaseModel:
         return CONTROL_TOOLS[name].model_validate(dict(args))
     except ValidationError as exc:
         raise ValueError(f"invalid arguments for {name}: {brief_errors(exc)}") from None
-
-
-def args_json(params: BaseModel) -> str:
-    """Params as compact JSON for logs and messages."""
-    return json.dumps(params.model_dump(mode="json"), separators=(",", ":"))
