@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from agent.settings import Settings
 from graphs.deps import ModelCalls
 from graphs.model_call import AnswerCutOff, TurnDeadlineExceeded
+from tools.errors import MissingExtra
 
 NOTHING_CHANGED = "Nothing was changed"
 
@@ -40,9 +41,7 @@ def openai_compatible(settings: Settings) -> BaseChatModel:
         import httpx
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
-        raise RuntimeError(
-            "an OpenAI-compatible --llm needs langchain-openai: pip install 'dialogpaint[vllm]'"
-        ) from exc
+        raise MissingExtra("an OpenAI-compatible --llm needs langchain-openai", "vllm") from exc
     model: BaseChatModel = ChatOpenAI(
         base_url=base_url(settings),
         model=settings.llm_model,

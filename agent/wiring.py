@@ -1,4 +1,4 @@
-"""create_engine(): wire settings into concrete objects (model, tools, store, checkpointer, graph)."""
+"""Wire settings into concrete objects: create_engine() (model, tools, store, checkpointer, graph), build_tool_app()."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
 from graphs.store import FileImageStore, ImageStore
 from tools.base import EditTool, make_ready
+from tools.errors import RegistryError
 from tools.instruct_pix2pix import InstructPix2Pix
 from tools.registry import load_registry
 from tools.remote import RemoteLimits, connect_remote_tool
+from tools.serving import ToolApp
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,25 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
         configured.append(pix2pix)
     enabled = [settings.editor] if settings.editor else settings.tools_enabled
     return load_registry(configured=configured, enabled=enabled, disabled=settings.tools_disabled)
+
+
+def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> ToolApp:
+    """The ASGI app serving the registered tool ``name``; also the builder a Ray Serve ingress calls.
+
+    Raises:
+        RegistryError: no tool of that name is registered (after plug-ins and filters).
+        ToolUnavailable: the tool cannot run on this machine (no model, package or GPU).
+    """
+    tools = build_tools(settings)
+    if name not in tools:
+        raise RegistryError(f"no tool named {name!r} to serve; known: {', '.join(tools)}")
+    tool = tools[name]
+    # Refuse now rather than answer every edit with 503 behind a healthy /healthz; and load a model
+    # before the first request, which would otherwise wait for it past the client's read timeout.
+    make_ready(tool, f"cannot serve {name} here")
+    return ToolApp(
+        tool, max_body_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels, concurrency=concurrency
+    )
 
 
 def create_engine(

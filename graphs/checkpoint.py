@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from tools.errors import MissingExtra, StateStoreUnavailable
+
 
 def sqlite_checkpointer(path: str | Path) -> SqliteSaver:
     """A SQLite checkpointer on ``path`` (created if missing), usable from worker threads."""
@@ -38,9 +40,7 @@ def postgres_checkpointer(
         from psycopg.rows import DictRow, dict_row
         from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError as exc:
-        raise RuntimeError(
-            f"a Postgres checkpoint URL is configured but {exc.name} is missing: pip install 'dialogpaint[postgres]'"
-        ) from None
+        raise MissingExtra(f"a Postgres checkpoint URL is configured but {exc.name} is missing", "postgres") from None
     # The connection settings PostgresSaver.from_conn_string uses: it relies on autocommit and dict rows.
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
     pool = ConnectionPool(
@@ -59,7 +59,7 @@ def postgres_checkpointer(
         saver.setup()
     except (PoolTimeout, PostgresError) as exc:
         pool.close()
-        raise RuntimeError(f"cannot use the Postgres checkpointer at {redacted(url)}: {exc}") from None
+        raise StateStoreUnavailable(f"cannot use the Postgres checkpointer at {redacted(url)}: {exc}") from None
     return saver, pool.close
 
 

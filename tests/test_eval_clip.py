@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.image_metrics import ClipUnavailable, load_clip
+from agent.eval.image_metrics import ClipUnavailable, load_clip
 
 STILL_LIFE = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
 APPLE = {
@@ -84,7 +84,7 @@ def test_eval_reports_clip_metrics_for_edited_turns(tiny_clip, tmp_path):
 
 
 def test_an_edited_turn_runs_the_image_tower_once_for_both_scores(tiny_clip, tmp_path):
-    from agent.eval_run import load_eval_files, run_eval
+    from agent.eval.run import load_eval_files, run_eval
     from agent.settings import Settings
 
     scorer = load_clip(tiny_clip)

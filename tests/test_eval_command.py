@@ -11,8 +11,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.eval_metrics import metrics, percentile
-from agent.image_metrics import l1_distance
+from agent.eval.image_metrics import l1_distance
+from agent.eval.metrics import metrics, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 HAND_CHECK = ROOT / "tests" / "data" / "eval_hand_check.jsonl"
@@ -215,8 +215,8 @@ def test_two_files_of_one_name_sharing_an_id_are_told_apart(tmp_path):
 def test_gallery_captions_with_brackets_keep_the_image_syntax_whole():
     from markdown_it import MarkdownIt
 
-    from agent.eval_report import Section, to_html, to_markdown
-    from agent.eval_run import GalleryImage
+    from agent.eval.report import Section, to_html, to_markdown
+    from agent.eval.run import GalleryImage
 
     caption = "turn 1 edit: make it [brighter] (a lot) *now* \\ <b>x</b> &amp; 'y' _z_"
     sections = [Section("Gallery", galleries={"set.jsonl/a_b": [GalleryImage(1, caption, "key")]})]
@@ -235,7 +235,7 @@ def test_gallery_captions_with_brackets_keep_the_image_syntax_whole():
 
 
 def test_compare_values_are_text_where_the_setting_takes_text():
-    from agent.cli_eval import parse_overrides
+    from agent.cli.eval import parse_overrides
     from agent.settings import Settings
 
     given = ["llm_model=123", "llm_temperature=0.5", "seed=null", 'tools_disabled=["blur"]', "confirm=always"]
@@ -263,7 +263,7 @@ def test_compare_shows_any_setting_that_differs_and_records_no_secret(tmp_path, 
 
 
 def test_recorded_editor_says_where_edits_go_and_urls_lose_their_passwords():
-    from agent.eval_run import describe
+    from agent.eval.run import describe
     from agent.settings import Settings
 
     remote = {"instruct_pix2pix": "https://user:hunter2@gpu.example:9000"}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.eval_metrics import metrics
-from agent.evaluation import EvalDialogue, EvalFileError, load_eval_file, run_all, run_dialogue
+from agent.eval.dataset import EvalDialogue, EvalFileError, load_eval_file, run_all, run_dialogue
+from agent.eval.metrics import metrics
 from agent.policy.local import LocalPolicy
 from agent.prompts import SYSTEM_PROMPT
 from agent.session import Engine

@@ -411,8 +411,8 @@ def test_gpu_bench_times_and_measures_the_device_it_was_given(monkeypatch):
 
 
 def test_serve_tool_loads_the_model_before_serving(tmp_path, model_dir, monkeypatch):
-    from agent.cli_serve import build_tool_app
     from agent.settings import Settings
+    from agent.wiring import build_tool_app
     from tools import pix2pix_pipeline
 
     monkeypatch.setattr(pix2pix_pipeline, "_pipelines", {})  # as in a fresh server process

@@ -10,6 +10,7 @@ import pytest
 from agent.settings import Settings
 from tests.conftest import require_system
 from tests.service_helpers import KEY_A, auth, require_serve_extra, send, upload
+from tools.errors import StateStoreUnavailable
 
 URL = os.environ.get("DIALOGPAINT_TEST_POSTGRES_URL")
 
@@ -60,19 +61,19 @@ def test_an_unreachable_server_is_one_clear_error_without_the_password(tmp_path)
     require_system("the postgres extra", all(_importable(m) for m in required), "pip install -e '.[postgres]'")
     from graphs.checkpoint import postgres_checkpointer
 
-    with pytest.raises(RuntimeError, match="cannot use the Postgres checkpointer") as caught:
+    with pytest.raises(StateStoreUnavailable, match="cannot use the Postgres checkpointer") as caught:
         postgres_checkpointer("postgresql://me:hunter2@127.0.0.1:1/none", timeout_s=1)
     assert "hunter2" not in str(caught.value) and "me:***@127.0.0.1:1" in str(caught.value)
     assert "Connection refused" in str(caught.value)  # the reason, not only the pool's timeout
-    with pytest.raises(RuntimeError) as caught:
+    with pytest.raises(StateStoreUnavailable) as caught:
         postgres_checkpointer("postgresql://me@127.0.0.1:1/none?sslmode=disable&password=hunter2", timeout_s=1)
     assert "hunter2" not in str(caught.value) and "sslmode=disable&password=***" in str(caught.value)
-    with pytest.raises(RuntimeError, match='invalid integer value "x" for connection option "port"'):
+    with pytest.raises(StateStoreUnavailable, match='invalid integer value "x" for connection option "port"'):
         postgres_checkpointer("postgresql://me@127.0.0.1:x/none", timeout_s=1)
 
 
 def test_a_missing_database_is_named_in_the_error(postgres_url):
     from graphs.checkpoint import postgres_checkpointer
 
-    with pytest.raises(RuntimeError, match='database "no_such_database" does not exist'):
+    with pytest.raises(StateStoreUnavailable, match='database "no_such_database" does not exist'):
         postgres_checkpointer(postgres_url.rsplit("/", 1)[0] + "/no_such_database", timeout_s=2)

@@ -20,9 +20,8 @@ import uvicorn  # a dev dependency: these tests must run, not skip, in CI
 from PIL import Image, ImageOps
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.cli_serve import build_tool_app
 from agent.settings import Settings
-from agent.wiring import build_tools, create_engine
+from agent.wiring import build_tool_app, build_tools, create_engine
 from graphs.specs import edit_tool_schema
 from tests.fakes import RecordingTool, ai, call, gradient
 from tools.errors import EditFailed, InvalidEditRequest, RegistryError, ToolUnavailable

@@ -37,10 +37,27 @@ class RegistryError(DialogPaintError):
     """A tool or plug-in that cannot be registered; the message names it and the problem."""
 
 
-def brief_errors(exc: ValidationError, whole: str = "arguments") -> str:
-    """Pydantic errors as one short line: 'field: message; ...' (``whole`` names an error of the whole)."""
+class MissingExtra(DialogPaintError):
+    """An optional extra is not installed; the message names the feature and the `pip install` that adds it."""
+
+    def __init__(self, needs: str, extra: str) -> None:
+        """``needs`` says what needs what, e.g. "serve needs fastapi"; ``extra`` is the extra that brings it."""
+        super().__init__(f"{needs}: pip install 'dialogpaint[{extra}]'")
+        self.extra = extra
+
+
+class StateStoreUnavailable(DialogPaintError):
+    """The checkpoint store cannot be reached or used; the message names it (credentials masked)."""
+
+
+def brief_errors(exc: ValidationError, whole: str = "arguments", *, limit: int | None = None) -> str:
+    """Pydantic errors as one short line: 'field: message; ...' (``whole`` names an error of the whole).
+
+    Args:
+        limit: at most this many errors, the first ones (None: all).
+    """
     parts = []
-    for error in exc.errors(include_url=False):
+    for error in exc.errors(include_url=False)[:limit]:
         where = ".".join(str(p) for p in error["loc"]) or whole
         parts.append(f"{where}: {error['msg']}")
     return "; ".join(parts)

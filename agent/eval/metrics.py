@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from statistics import fmean
 from typing import Any
 
-from agent.evaluation import EXPECTS
+from agent.eval.dataset import EXPECTS
 
 Row = dict[str, Any]
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.reply import Reply
 from agent.session import Session
-from tools.errors import DialogPaintError, ImageRejected
+from tools.errors import DialogPaintError, ImageRejected, brief_errors
 from tools.images import read_image_file
 
 Expect = Literal["edit", "clarify", "undo", "redo", "confirm_yes", "confirm_no", "chat"]
@@ -65,7 +65,11 @@ def load_eval_file(path: str | Path) -> list[EvalDialogue]:
                 raise EvalFileError(f"{path}:{number}: a line must be one JSON object (a dialogue), got {line[:40]!r}")
             dialogue = EvalDialogue.model_validate(value)
         except (json.JSONDecodeError, ValidationError) as exc:
-            first = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else _first(exc)
+            first = (
+                str(exc).splitlines()[0]
+                if isinstance(exc, json.JSONDecodeError)
+                else brief_errors(exc, "dialogue", limit=1)
+            )
             raise EvalFileError(f"{path}:{number}: {first}") from None
         if dialogue.image is not None:
             dialogue = dialogue.model_copy(update={"image": str(_checked_image(path, number, dialogue.image))})
@@ -83,11 +87,6 @@ def _checked_image(path: Path, number: int, image: str) -> Path:
     except ImageRejected as exc:
         raise EvalFileError(f"{path}:{number}: image {image!r} is unusable: {exc}") from None
     return resolved
-
-
-def _first(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False)[0]
-    return f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageStat
 
-from tools.errors import DialogPaintError
+from tools.errors import DialogPaintError, MissingExtra
 
 
-class ClipUnavailable(DialogPaintError, RuntimeError):
+class ClipUnavailable(DialogPaintError):
     """CLIP metrics were asked for but the weights or libraries are missing."""
 
 
@@ -121,7 +121,7 @@ def load_clip(path: str | Path, device: str = "cpu") -> ClipScorer:
     try:
         import transformers
     except ImportError as exc:
-        raise ClipUnavailable("CLIP metrics need transformers and torch: pip install 'dialogpaint[gpu]'") from exc
+        raise MissingExtra("CLIP metrics need transformers and torch", "gpu") from exc
     # transformers 5 names the Pillow processor CLIPImageProcessorPil (its default one needs torchvision).
     processor_class: Any = getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
     model: Any = transformers.CLIPModel.from_pretrained(path, local_files_only=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.eval_metrics import EXPLICIT, VAGUE, Row, failed_edit, worst_dialogues
-from agent.eval_run import EvalRun, GalleryImage, notable_settings, slug
+from agent.eval.metrics import EXPLICIT, VAGUE, Row, failed_edit, worst_dialogues
+from agent.eval.run import EvalRun, GalleryImage, notable_settings, slug
 from graphs.store import ImageStore, get_image
 
 THUMBNAIL = 256  # longest side of the images inlined into report.html

@@ -14,9 +14,9 @@ from typing import Any
 from langchain_core.callbacks import BaseCallbackHandler
 from PIL import Image
 
-from agent.eval_metrics import Row, metrics
-from agent.evaluation import EvalDialogue, EvalFileError, TurnResult, load_eval_file, run_dialogue
-from agent.image_metrics import ClipScorer, caption_after, l1_distance
+from agent.eval.dataset import EvalDialogue, EvalFileError, TurnResult, load_eval_file, run_dialogue
+from agent.eval.image_metrics import ClipScorer, caption_after, l1_distance
+from agent.eval.metrics import Row, metrics
 from agent.models import make_chat_model
 from agent.samples import landscape
 from agent.settings import Settings

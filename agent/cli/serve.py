@@ -20,8 +20,8 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
 ) -> None:
     """Serve the HTTP API and the chat page at http://HOST:PORT/ (keys: DIALOGPAINT_API_KEYS)."""
-    from agent.cli import engine_from, settings_from, user_errors
-    from tools.errors import DialogPaintError
+    from agent.cli.common import engine_from, settings_from, user_errors
+    from tools.errors import DialogPaintError, MissingExtra
 
     with user_errors():
         settings = settings_from(ctx)
@@ -32,7 +32,7 @@ def serve(
             )
         missing = [m for m in ("fastapi", "uvicorn", "multipart") if importlib.util.find_spec(m) is None]
         if missing:
-            raise DialogPaintError(f"serve needs {', '.join(missing)}: pip install 'dialogpaint[serve]'")
+            raise MissingExtra(f"serve needs {', '.join(missing)}", "serve")
         import uvicorn
 
         from agent.service.app import create_app

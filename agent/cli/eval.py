@@ -15,9 +15,9 @@ import typer
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from agent.eval_run import EvalRun
-    from agent.evaluation import EvalDialogue
-    from agent.image_metrics import ClipScorer
+    from agent.eval.dataset import EvalDialogue
+    from agent.eval.image_metrics import ClipScorer
+    from agent.eval.run import EvalRun
     from agent.settings import Settings
 
 # Loggers that warn once per turn: a failed edit, a failed dialogue-model call and its retries.
@@ -42,9 +42,9 @@ def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
     ] = None,
 ) -> None:
     """Run scripted dialogues through the real graph and score every turn."""
-    from agent.cli import settings_from, user_errors
-    from agent.eval_report import differences, write_comparison
-    from agent.eval_run import load_eval_files
+    from agent.cli.common import settings_from, user_errors
+    from agent.eval.report import differences, write_comparison
+    from agent.eval.run import load_eval_files
 
     with user_errors():
         pairs = load_eval_files(files)
@@ -81,8 +81,8 @@ def run_with_progress(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    from agent.eval_report import write_report
-    from agent.eval_run import fresh_run_dirs, run_eval, write_results
+    from agent.eval.report import write_report
+    from agent.eval.run import fresh_run_dirs, run_eval, write_results
 
     turns = sum(len(d.turns) for _, d in pairs)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -172,6 +172,6 @@ def open_clip(path: str | Path | None) -> tuple[ClipScorer | None, str]:
     """The CLIP scorer at a configured path (errors if it is unusable), or None and why it is skipped."""
     if path is None:
         return None, NO_CLIP
-    from agent.image_metrics import load_clip
+    from agent.eval.image_metrics import load_clip
 
     return load_clip(path), f"computed with the CLIP weights at {path}"

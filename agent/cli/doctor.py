@@ -152,7 +152,7 @@ def no_call_hint(answer: Any, mode: str) -> str:
 
 def doctor(ctx: typer.Context, quiet: Annotated[bool, typer.Option(help="Print failures only.")] = False) -> None:
     """Check the dialogue-model server: reachable, model listed, a tool call round-trips (exit 1 on failure)."""
-    from agent.cli import settings_from, user_errors
+    from agent.cli.common import settings_from, user_errors
 
     with user_errors():
         settings = settings_from(ctx)

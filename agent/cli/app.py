@@ -1,0 +1,36 @@
+"""The Typer app: the global options and every command, registered in one place."""
+
+from __future__ import annotations
+
+import typer
+
+from agent.cli.common import with_global_options
+from agent.cli.conversation import chat, demo, run
+from agent.cli.doctor import doctor
+from agent.cli.eval import evaluate
+from agent.cli.serve import serve
+from agent.cli.serve_tool import serve_tool
+from agent.cli.tools import list_tools
+
+app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+@with_global_options
+def options(ctx: typer.Context) -> None:
+    """Global options; each can also be set by its DIALOGPAINT_* environment variable, and given after the command."""
+
+
+app.command("demo")(with_global_options(demo))
+app.command("chat")(with_global_options(chat))
+app.command("run")(with_global_options(run))
+app.command("tools")(with_global_options(list_tools))
+app.command("eval")(with_global_options(evaluate))
+app.command("doctor")(with_global_options(doctor))
+app.command("serve")(with_global_options(serve))
+app.command("serve-tool")(with_global_options(serve_tool))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="dialogpaint")

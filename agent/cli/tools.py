@@ -1,0 +1,36 @@
+"""`dialogpaint tools`: the editing tools, their parameters and where they run."""
+
+from __future__ import annotations
+
+import typer
+
+from agent.cli.common import settings_from, user_errors
+
+
+def list_tools(ctx: typer.Context) -> None:
+    """List the editing tools, their parameters and where they run."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agent.wiring import build_tools
+    from graphs.specs import clean_schema
+    from tools.base import unavailable_reason
+
+    with user_errors():
+        tools = build_tools(settings_from(ctx))
+        table = Table("tool", "runs on", "parameters", "status")
+        for name, tool in tools.items():
+            params = []
+            for field, spec in clean_schema(tool.Params).get("properties", {}).items():
+                bounds = [
+                    f"{k}={spec[k]}"
+                    for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "default")
+                    if k in spec
+                ]
+                if "enum" in spec:
+                    bounds.append("|".join(map(str, spec["enum"])))
+                params.append(f"{field} ({', '.join(bounds)})" if bounds else field)
+            status = unavailable_reason(tool) or "ready"
+            caps = tool.capabilities
+            table.add_row(name, f"{caps.device}, cost {caps.cost}", "\n".join(params) or "-", status)
+        Console().print(table)
