@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage
 
 from graphs.decide import FAULT
-from graphs.state import Revision
-from graphs.turn import outcome, this_turn
+from graphs.outcomes import EDIT_KINDS, Outcome, OutcomeKind, outcomes
+from graphs.state import Proposal, Revision
+from graphs.turn import this_turn
 
 Action = Literal["edit", "clarify", "confirm", "undo", "redo", "chat"]
 # When one turn did several things, the reply's action is the most significant of them.
@@ -30,8 +31,8 @@ class Reply:
     tool: str | None = None
     undo_steps: int | None = None
     error: str | None = None  # set when the action or the dialogue-model call failed (nothing was changed)
-    confirmation: dict[str, Any] | None = None  # the proposal awaiting yes/no, if any
-    actions: tuple[str, ...] = ()  # every outcome of the turn, in order
+    confirmation: Proposal | None = None  # the proposal awaiting yes/no, if any
+    actions: tuple[OutcomeKind | Literal["confirm"], ...] = ()  # every outcome of the turn ("confirm": a proposal)
 
 
 def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
@@ -53,7 +54,7 @@ def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
     return []
 
 
-def state_reply(state: Any, pending: dict[str, Any] | None) -> Reply:
+def state_reply(state: Any, pending: Proposal | None) -> Reply:
     """The reply of the latest turn in ``state``; a pending confirmation makes it a proposal."""
     revisions = tuple(state["revisions"])
     head = next(r for r in revisions if r["id"] == state["head"])
@@ -70,21 +71,21 @@ def state_reply(state: Any, pending: dict[str, Any] | None) -> Reply:
 def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[Revision, ...]) -> Reply:
     """Summarise the latest turn from its messages: what was done, and the closing text."""
     turn = this_turn(messages)
-    outcomes = [outcome(m) for m in turn if isinstance(m, ToolMessage)]
-    outcomes = [o for o in outcomes if o.get("kind") not in (None, "invalid", "proposed")]
-    kinds = [o["kind"] for o in outcomes]
+    done = [o for o in outcomes(turn) if o["kind"] not in ("invalid", "proposed")]
+    kinds = [o["kind"] for o in done]
     decided = [k if k != "failed" else "edit" for k in kinds]
     action: Action = next((a for a in _PRIORITY if a in decided), "chat")
     final = next((m for m in reversed(turn) if isinstance(m, AIMessage) and not m.tool_calls), None)
     text = str(final.content) if final is not None else ""
-    edits = [o for o in outcomes if o["kind"] in ("edit", "failed") and o.get("tool")]
-    last = edits[-1] if edits else {}
-    error = (last.get("say") or "failed") if last.get("kind") == "failed" else None
+    edits = [o for o in done if o["kind"] in EDIT_KINDS and "tool" in o]
+    last: Outcome | None = edits[-1] if edits else None
+    error = (last["say"] or "failed") if last is not None and last["kind"] == "failed" else None
     if final is not None and FAULT in final.response_metadata:
         error = text  # the dialogue model failed: the text says how
-    steps = next((o.get("steps") for o in outcomes if o["kind"] in ("undo", "redo")), None)
+    steps = next((o.get("steps") for o in done if o["kind"] in ("undo", "redo")), None)
     return Reply(
         text=text, action=action, head=head["id"], image=head["image"], revisions=revisions,
-        instruction=last.get("instruction"), tool=last.get("tool"), undo_steps=steps, error=error,
+        instruction=last.get("instruction") if last else None, tool=last.get("tool") if last else None,
+        undo_steps=steps, error=error,
         actions=tuple(kinds),
     )  # fmt: skip

@@ -21,11 +21,11 @@ from PIL import Image
 
 from agent.reply import Reply, run_events, state_reply
 from graphs.deps import GraphDeps
+from graphs.outcomes import outcome, pending_proposal
 from graphs.revisions import lineage, new_revision
 from graphs.specs import validate_control_call
-from graphs.state import EditState, Revision
+from graphs.state import EditState, Proposal, Revision
 from graphs.store import get_image, put_image
-from graphs.turn import outcome
 from tools.errors import DialogPaintError, ImageNotFound
 from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, read_image_file
 
@@ -76,10 +76,10 @@ class SessionSlot:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     cancel: threading.Event = field(default_factory=threading.Event)
-    pending: dict[str, Any] | None = None
+    pending: Proposal | None = None
     pending_known: bool = False
 
-    def remember(self, pending: dict[str, Any] | None) -> None:
+    def remember(self, pending: Proposal | None) -> None:
         """Record what the session's saved state has pending now."""
         self.pending, self.pending_known = pending, True
 
@@ -231,14 +231,14 @@ class Session:
         run = {"config": self.config, "context": context, "durability": "sync"}
         modes: list[StreamMode] = ["values", "updates", "custom", "messages"] if on_event else ["values", "updates"]
         values: dict[str, Any] = {}
-        pending: dict[str, Any] | None = None
+        pending: Proposal | None = None
         slot.pending_known = False  # unknown until the run has ended
         for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
             if mode == "values":
                 values = chunk
                 continue
             if mode == "updates" and "__interrupt__" in chunk:
-                pending = next((i.value for i in chunk["__interrupt__"] if isinstance(i.value, dict)), pending)
+                pending = pending_proposal(chunk["__interrupt__"]) or pending
             if on_event is not None:
                 for event in run_events(mode, chunk):
                     on_event(event)
@@ -254,13 +254,13 @@ class Session:
         slot.cancel.set()
         return slot.lock.locked()
 
-    def confirmation(self) -> dict[str, Any] | None:
+    def confirmation(self) -> Proposal | None:
         """The proposal awaiting the user's yes or no, if any."""
         slot = self.engine.slot(self.id)
         if slot.pending_known:
             return slot.pending
         snapshot = self.engine.graph.get_state(self.config)
-        pending = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
+        pending = pending_proposal(snapshot.interrupts)
         if snapshot.values.get("revisions"):
             slot.remember(pending)
         return pending
@@ -275,8 +275,7 @@ class Session:
     def last_reply(self) -> Reply:
         """The reply of the latest turn, rebuilt from one snapshot of the saved state."""
         snapshot = self.engine.graph.get_state(self.config)
-        pending = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
-        return state_reply(snapshot.values, pending)
+        return state_reply(snapshot.values, pending_proposal(snapshot.interrupts))
 
     @property
     def revisions(self) -> list[Revision]:
@@ -330,8 +329,12 @@ class Session:
                 pairs.append(("user", str(message.content)))
             elif isinstance(message, AIMessage) and not message.tool_calls and message.content:
                 pairs.append(("assistant", str(message.content)))
-            elif outcome(message).get("kind") == "proposed" and pairs[-1:] != [("assistant", outcome(message)["say"])]:
-                pairs.append(("assistant", outcome(message)["say"]))  # an answered confirmation question
+            elif (
+                (found := outcome(message))
+                and found["kind"] == "proposed"
+                and pairs[-1:] != [("assistant", found["say"])]
+            ):
+                pairs.append(("assistant", found["say"]))  # an answered confirmation question
         pending = self.confirmation()
         if pending is not None and pairs[-1:] != [("assistant", pending["question"])]:
             pairs.append(("assistant", pending["question"]))  # the question awaiting a yes or no

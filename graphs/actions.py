@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.runtime import Runtime
@@ -14,10 +14,11 @@ from langgraph.types import interrupt
 
 from graphs import revisions as tree
 from graphs.deps import GraphDeps
+from graphs.outcomes import Outcome, OutcomeKind, outcome, proposal, tool_message
 from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
-from graphs.state import CallSpec, EditState, PendingEdit, Revision
+from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
-from graphs.turn import latest_round, open_calls, outcome, tool_message
+from graphs.turn import latest_round, open_calls
 from tools.base import unavailable_reason
 from tools.errors import EditCancelled, EditFailed, InvalidEditRequest, ToolUnavailable
 
@@ -43,14 +44,18 @@ def confirm(state: EditState) -> dict[str, Any]:
         message = tool_message(call["id"], "The pending edit was discarded.", "declined", "OK, I won't apply it.")
         return {"messages": [message], "pending": None}
     calls = edit_run(messages)
-    question = "I'm about to " + "; then ".join(c["args"]["instruction"] for c in calls) + ". Shall I go ahead?"
-    payload = {"kind": "confirm_edit", "question": question, "edits": [dict(c) for c in calls]}
-    answer = interrupt(payload)
+    pending = proposal(calls, confirmation_question(calls))
+    question = pending["question"]
+    answer = interrupt(pending)
     waiting = [
         tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question) for c in calls
     ]
-    pending = PendingEdit(calls=calls, question=question)
     return {"messages": [*waiting, HumanMessage(str(answer))], "pending": pending}
+
+
+def confirmation_question(calls: list[CallSpec]) -> str:
+    """The question that proposes ``calls`` to the user."""
+    return "I'm about to " + "; then ".join(c["args"]["instruction"] for c in calls) + ". Shall I go ahead?"
 
 
 def edit(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
@@ -60,7 +65,7 @@ def edit(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     first = open_calls(messages)[0]
     approving = first["name"] == "confirm_pending"
     pending = state.get("pending")
-    calls = (pending["calls"] if pending else []) if approving else edit_run(messages)
+    calls = (pending["edits"] if pending else []) if approving else edit_run(messages)
     head = state.get("head")
     made: list[Revision] = []
     results: list[ToolMessage] = []
@@ -71,7 +76,7 @@ def edit(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
             text = f"Skipped: at most {deps.limits.edits_per_message} edits per message."
             results.append(tool_message(reply_id, text, "skipped", text))
             continue
-        if results and outcome(results[-1]).get("kind") == "failed":
+        if results and kind_of(results[-1]) == "failed":
             text = "Not run because the edit before it failed."
             results.append(tool_message(reply_id, text, "skipped", ""))
             continue
@@ -171,13 +176,19 @@ def derived_seed(image_key: str, tool: str, params: dict[str, Any]) -> int:
 
 def merged_answer(call_id: str, results: list[ToolMessage]) -> ToolMessage:
     """One ToolMessage answering confirm_pending with the outcome of every approved edit."""
-    kinds = [outcome(r).get("kind") for r in results]
-    kind = "edit" if "edit" in kinds else "failed"
+    found = [o for r in results if (o := outcome(r)) is not None]
+    kind: OutcomeKind = "edit" if any(o["kind"] == "edit" for o in found) else "failed"
     content = " ".join(str(r.content) for r in results)
-    say = " ".join(outcome(r).get("say", "") for r in results).strip()
-    last = outcome(next((r for r in reversed(results) if outcome(r).get("tool")), results[-1]))
+    say = " ".join(o["say"] for o in found).strip()
+    last: Outcome | dict[str, Any] = next((o for o in reversed(found) if "tool" in o), {})
     extra = {k: last[k] for k in ("revision", "tool", "instruction") if k in last}
     return tool_message(call_id, content, kind, say, **extra)
+
+
+def kind_of(message: ToolMessage) -> str | None:
+    """The outcome kind of a ToolMessage this node made."""
+    found = outcome(message)
+    return found["kind"] if found else None
 
 
 def edit_run(messages: list[Any]) -> list[CallSpec]:
@@ -200,7 +211,7 @@ def redo(state: EditState) -> dict[str, Any]:
     return move_head(state, "redo")
 
 
-def move_head(state: EditState, kind: str) -> dict[str, Any]:
+def move_head(state: EditState, kind: Literal["undo", "redo"]) -> dict[str, Any]:
     """Apply an undo or redo call; asking for more steps than exist moves as far as possible."""
     call = open_calls(state["messages"])[0]
     steps = int(call["args"].get("steps", 1))
@@ -224,6 +235,6 @@ def move_head(state: EditState, kind: str) -> dict[str, Any]:
 def reply(state: EditState) -> dict[str, Any]:
     """Close the turn with one assistant message built from the outcomes (no second model call)."""
     _, answers = latest_round(state["messages"])
-    says = [outcome(m).get("say", "") for m in answers]
+    says = [o["say"] for m in answers if (o := outcome(m)) is not None]
     text = " ".join(s for s in says if s) or "Done."
     return {"messages": [AIMessage(text)]}

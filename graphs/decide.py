@@ -11,8 +11,10 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from graphs.deps import GraphDeps
+from graphs.facts import FACTS_KEY, dialogue_facts
 from graphs.model_call import AnswerCutOff, invoke_model
 from graphs.modes import JSON_DECISION, decision_runnable, read_decision
+from graphs.outcomes import tool_message
 from graphs.revisions import summarize
 from graphs.specs import (
     CONTROL_TOOLS,
@@ -23,7 +25,7 @@ from graphs.specs import (
     validate_edit_call,
 )
 from graphs.state import EditState
-from graphs.turn import call_list, model_calls_this_turn, questions_in_a_row, tool_message
+from graphs.turn import call_list, model_calls_this_turn, questions_in_a_row
 from tools.errors import brief_errors
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     pending = state.get("pending")
     schemas = tool_schemas(deps.tools, pending=pending is not None)
     model, kwargs = decision_runnable(deps.model, schemas, deps.calls.tool_mode)
+    model = model.with_config(metadata={FACTS_KEY: dialogue_facts(state, deps)})
     prompt = [system_message(deps, state), *trim_history(messages, deps.limits.context_tokens)]
     try:
         raw = invoke_model(model, prompt, deps, **kwargs)

@@ -13,8 +13,9 @@ from langgraph.types import Checkpointer
 from graphs.actions import clarify, confirm, edit, edit_run, redo, reply, undo
 from graphs.decide import decide
 from graphs.deps import GraphDeps
+from graphs.outcomes import outcomes
 from graphs.state import EditState
-from graphs.turn import latest_round, open_calls, outcome, previous_turn_kinds
+from graphs.turn import latest_round, open_calls, previous_turn_kinds
 
 Next = Literal["decide", "clarify", "confirm", "edit", "undo", "redo", "reply", "__end__"]
 
@@ -29,7 +30,7 @@ def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
         if isinstance(messages[-1], AIMessage):  # plain text: a chat reply or an apology
             return "__end__"
         _, answers = latest_round(messages)
-        if any(outcome(m).get("kind") == "invalid" for m in answers):
+        if any(o["kind"] == "invalid" for o in outcomes(answers)):
             return "decide"
         return "reply"
     name = calls[0]["name"]

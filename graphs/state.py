@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from langgraph.graph import MessagesState
 
@@ -27,11 +27,12 @@ class CallSpec(TypedDict):
     args: dict[str, Any]
 
 
-class PendingEdit(TypedDict):
-    """Edit calls proposed to the user and awaiting a yes or no."""
+class Proposal(TypedDict):
+    """Edit calls proposed to the user and awaiting a yes or no: the interrupt payload and ``pending`` alike."""
 
-    calls: list[CallSpec]
+    kind: Literal["confirm_edit"]
     question: str
+    edits: list[CallSpec]
 
 
 def append_only(existing: list[Revision], new: list[Revision]) -> list[Revision]:
@@ -45,4 +46,4 @@ class EditState(MessagesState):
     revisions: Annotated[list[Revision], append_only]
     head: str | None
     redo_stack: list[str]  # revisions undone most recently last; cleared by a new edit
-    pending: PendingEdit | None
+    pending: Proposal | None

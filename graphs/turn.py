@@ -7,6 +7,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
+from graphs.outcomes import OutcomeKind, outcomes
+
 
 def last_human_index(messages: Sequence[AnyMessage]) -> int:
     """Index of the latest user message, or -1."""
@@ -53,25 +55,16 @@ def open_calls(messages: Sequence[AnyMessage]) -> list[dict[str, Any]]:
     return [c for c in call_list(message) if c["id"] not in answered]
 
 
-def outcome(message: AnyMessage) -> dict[str, Any]:
-    """The outcome record a node attached to its ToolMessage (kind, say, ...), or {}."""
-    if isinstance(message, ToolMessage) and isinstance(message.artifact, dict):
-        return message.artifact
-    return {}
-
-
-def tool_message(call_id: str, content: str, kind: str, say: str = "", **extra: Any) -> ToolMessage:
-    """A ToolMessage for the model (content) carrying the outcome for the user (artifact)."""
-    status = "error" if kind in ("invalid", "failed", "skipped") else "success"
-    artifact = {"kind": kind, "say": say, **extra}
-    return ToolMessage(content=content, tool_call_id=call_id, artifact=artifact, status=status)
-
-
-def previous_turn_kinds(messages: Sequence[AnyMessage]) -> set[str]:
-    """Outcome kinds of the turn before this one (e.g. {'clarify'} after a question)."""
+def previous_turn(messages: Sequence[AnyMessage]) -> Sequence[AnyMessage]:
+    """The messages of the turn before this one (from the previous user message, exclusive, to the latest)."""
     end = last_human_index(messages)
     start = last_human_index(messages[:end]) if end > 0 else -1
-    return {outcome(m).get("kind", "") for m in messages[start + 1 : end]} - {""}
+    return messages[start + 1 : max(end, 0)]
+
+
+def previous_turn_kinds(messages: Sequence[AnyMessage]) -> set[OutcomeKind]:
+    """Outcome kinds of the turn before this one (e.g. {'clarify'} after a question)."""
+    return {o["kind"] for o in outcomes(previous_turn(messages))}
 
 
 def questions_in_a_row(messages: Sequence[AnyMessage]) -> int:
@@ -79,7 +72,7 @@ def questions_in_a_row(messages: Sequence[AnyMessage]) -> int:
     count, end = 0, last_human_index(messages)
     while end > 0:
         start = last_human_index(messages[:end])
-        kinds = {outcome(m).get("kind") for m in messages[start + 1 : end]}
+        kinds = {o["kind"] for o in outcomes(messages[start + 1 : end])}
         if "clarify" not in kinds:
             break
         count, end = count + 1, start

@@ -57,3 +57,44 @@ def test_importing_every_module_loads_no_heavy_library():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def project_modules() -> dict[str, Path]:
+    """Every module of the three packages by dotted name (a package by its own name)."""
+    modules = {}
+    for package in FORBIDDEN:
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            modules[name] = path
+    return modules
+
+
+def import_edges(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The project modules ``path`` imports, at the top or inside functions alike."""
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                targets.add(submodule if submodule in modules else node.module)
+    return targets & modules.keys()
+
+
+def test_no_import_cycles():
+    """No module imports, directly or through others, a module that imports it back (function-level imports too)."""
+    modules = project_modules()
+    graph = {name: import_edges(path, modules) for name, path in modules.items()}
+    cycles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            name, trail = stack.pop()
+            for target in graph[name]:
+                if target == start:
+                    cycles.append(" -> ".join([*trail, start]))
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*trail, target]))
+    assert not cycles, "import cycles:\n" + "\n".join(sorted(cycles)[:10])

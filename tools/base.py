@@ -152,7 +152,7 @@ def capability_notes(caps: ToolCapabilities) -> str:
     where = {"cpu": "the CPU", "gpu": "a GPU", "remote": "a remote server"}[caps.device]
     notes = [f"Runs on {where}, cost {caps.cost}."]
     if caps.generative:
-        notes.append(GENERATIVE_NOTE)  # the local policy finds its fallback tool by this sentence
+        notes.append(GENERATIVE_NOTE)
     if caps.takes_mask:
         notes.append("Takes a mask or region.")
     if not caps.deterministic:

@@ -182,7 +182,7 @@ def run_dialogue(
     for index, turn in enumerate(dialogue.turns, start=1):
         proposal = session.confirmation()
         pending_before = proposal is not None
-        pending = [e["args"].get("instruction", "") for e in proposal.get("edits", [])] if proposal else []
+        pending = [e["args"].get("instruction", "") for e in proposal["edits"]] if proposal else []
         edited_before = bool(results) and results[-1].reply.action == "edit" and results[-1].reply.error is None
         calls_before, started = model_calls(), time.perf_counter()
         reply = session.send(turn.user)

@@ -1,1 +1,1 @@
-"""The embedded local dialogue policy: decides from the conversation text, offline, on the CPU."""
+"""The embedded dialogue policy: decides offline, on the CPU, from the conversation and the graph's facts as data."""

@@ -1,8 +1,9 @@
-"""LocalPolicy: a chat model that decides from the conversation text, offline, with no weights.
+"""LocalPolicy: a chat model that decides from the conversation, offline, with no weights.
 
-It implements the same contract as the vLLM-served model: messages in (system prompt with the image
-history, the conversation), one AIMessage out with tool calls for the bound tools or plain text. The
-graph cannot tell the two apart.
+It implements the same contract as the vLLM-served model: messages in, one AIMessage out with tool
+calls for the bound tools or plain text. It reads no sentence the graph wrote: the user's words, the
+tool calls of earlier AI messages, the outcomes on ToolMessages (graphs.outcomes) and the facts the
+system prompt states in words, which the graph hands it as data (graphs.facts).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -26,8 +27,9 @@ from agent.policy.commands import dialogue_act, undo_steps
 from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
 from agent.policy.vague import Vague, find_vagueness, fold_answer
+from graphs.facts import DialogueFacts, facts_in
+from graphs.outcomes import outcome
 from graphs.specs import CONTROL_TOOLS
-from tools.base import GENERATIVE_NOTE
 from tools.registry import BUILTIN_TOOLS
 
 BUILTIN_NAMES = frozenset(tool.name for tool in BUILTIN_TOOLS)
@@ -35,7 +37,6 @@ AGAIN = re.compile(
     r"^(more|even more|a (bit|little|tad) more|more please|stronger|a (bit|little) stronger|even stronger|"
     r"again|do it again|once more|one more time|further|keep going|more of that|same again|twice as much)[.!]*$"
 )
-APPLIED = re.compile(r"^Applied .*?, now the current image: (.+?)\.?$")
 EDIT_VERB = re.compile(
     r"^(make|turn|change|replace|swap|switch|add|put|place|insert|remove|erase|delete|get rid of|take out|"
     r"give|paint|draw|convert|transform|let|have|show|dress|set|move|fill|cover|apply|color|recolor|"
@@ -51,8 +52,8 @@ class Context:
 
     text: str  # the latest user message, normalised
     tools: dict[str, dict[str, Any]]  # bound tool schemas by name
+    generative_tools: frozenset[str] = frozenset()  # bound tools that follow free-form instructions
     edit_count: int = 0
-    can_redo: bool = False
     pending: bool = False
     pending_instruction: str = ""
     clarified_request: str = ""  # the vague request the last turn asked about
@@ -62,10 +63,7 @@ class Context:
     @property
     def generative(self) -> str | None:
         """The bound tool that follows free-form instructions, if any."""
-        for name, schema in self.tools.items():
-            if GENERATIVE_NOTE in schema["function"].get("description", ""):
-                return name
-        return None
+        return next((name for name in self.tools if name in self.generative_tools), None)
 
     def call(self, name: str, **args: Any) -> None:
         """Queue a tool call."""
@@ -97,16 +95,23 @@ class LocalPolicy(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         tools = {t["function"]["name"]: t for t in kwargs.get("tools") or []}
-        message = decide(messages, tools)
+        message = decide(messages, tools, facts_in(run_manager.metadata if run_manager else None))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def decide(messages: Sequence[BaseMessage], tools: dict[str, dict[str, Any]]) -> AIMessage:
-    """The policy: one decision for the latest user message."""
+def decide(
+    messages: Sequence[BaseMessage], tools: dict[str, dict[str, Any]], facts: DialogueFacts | None = None
+) -> AIMessage:
+    """The policy: one decision for the latest user message.
+
+    Args:
+        facts: what the system prompt tells a served model, as data (None: a fresh session with no
+            generative tool and nothing pending).
+    """
     if not messages or isinstance(messages[-1], ToolMessage):
         # Our calls are valid by construction; an error here means a tool was refused or missing.
         return AIMessage(replies.CONFUSED)
-    ctx = read_context(messages, tools)
+    ctx = read_context(messages, tools, facts)
     text = respond(ctx)
     return AIMessage(content=text if not ctx.calls else "", tool_calls=ctx.calls)
 
@@ -212,11 +217,7 @@ def plugin_for(ctx: Context, instruction: str) -> str | None:
     """A bound tool outside the built-ins whose name words all appear in the instruction."""
     words = re.findall(r"[a-z]+", instruction)
     for name, schema in ctx.tools.items():
-        if (
-            name in BUILTIN_NAMES
-            or name in CONTROL_TOOLS
-            or GENERATIVE_NOTE in schema["function"].get("description", "")
-        ):
+        if name in BUILTIN_NAMES or name in CONTROL_TOOLS or name in ctx.generative_tools:
             continue
         required = set(schema["function"]["parameters"].get("required", [])) - {"instruction"}
         parts = [p for p in name.split("_") if len(p) > 2]
@@ -240,23 +241,25 @@ def ask(ctx: Context, vague: Vague) -> None:
     ctx.call("ask_clarification", question=vague.question, options=list(vague.options))
 
 
-def read_context(messages: Sequence[BaseMessage], tools: dict[str, dict[str, Any]]) -> Context:
-    """Extract the latest message and what the previous turn did."""
-    system = next((str(m.content) for m in messages if isinstance(m, SystemMessage)), "")
+def read_context(
+    messages: Sequence[BaseMessage], tools: dict[str, dict[str, Any]], facts: DialogueFacts | None
+) -> Context:
+    """Extract the latest message, the session's facts and what the previous turn did."""
     humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
     last = humans[-1] if humans else len(messages) - 1
     ctx = Context(text=normalize(str(messages[last].content)), tools=tools)
-    if m := re.search(r"(\d+) edit\(s\) applied", system):
-        ctx.edit_count = int(m.group(1))
-    ctx.can_redo = "available to redo" in system
     ctx.pending = "confirm_pending" in tools
-    if m := re.search(r"Awaiting the user's confirmation: I'm about to (.+?)\. Shall I", system):
-        ctx.pending_instruction = m.group(1)
+    if facts is not None:
+        ctx.generative_tools = frozenset(facts["generative_tools"])
+        ctx.edit_count = facts["edits_applied"]
+        proposal = facts["pending"]
+        if proposal is not None:
+            ctx.pending_instruction = "; ".join(e["args"].get("instruction", "") for e in proposal["edits"])
     previous = humans[-2] if len(humans) > 1 else -1
     for message in messages[previous + 1 : last]:
         if isinstance(message, AIMessage) and previous >= 0:
             if any(c["name"] == "ask_clarification" for c in message.tool_calls):
                 ctx.clarified_request = normalize(str(messages[previous].content))
-        elif isinstance(message, ToolMessage) and (m := APPLIED.match(str(message.content))):
-            ctx.last_edit = m.group(1)
+        elif (found := outcome(message)) is not None and found["kind"] == "edit" and "instruction" in found:
+            ctx.last_edit = found["instruction"]
     return ctx

@@ -1,0 +1,62 @@
+"""What a turn did, as data: the outcome a node attaches to its ToolMessage, and the proposal awaiting a yes or no.
+
+Every reader (the reply, the router, the Session API, the embedded policy, the eval harness) reads
+these typed records; none of them parses the sentences written for the user or the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, NotRequired, TypedDict, cast
+
+from langchain_core.messages import BaseMessage, ToolMessage
+from langgraph.types import Interrupt
+
+from graphs.state import CallSpec, Proposal
+
+OutcomeKind = Literal["edit", "failed", "skipped", "invalid", "clarify", "proposed", "declined", "undo", "redo"]
+# Outcomes that mean the call did not do what it asked (the ToolMessage gets status "error").
+ERROR_KINDS: frozenset[OutcomeKind] = frozenset({"invalid", "failed", "skipped"})
+# The edit decisions: made (edit) or attempted and not applied (failed).
+EDIT_KINDS: frozenset[OutcomeKind] = frozenset({"edit", "failed"})
+
+
+class Outcome(TypedDict):
+    """What one tool call did, for the user (``say``) and for every part that reads a turn."""
+
+    kind: OutcomeKind
+    say: str  # the sentence shown to the user ("" when the call says nothing itself)
+    tool: NotRequired[str]  # the editing tool, for edit outcomes
+    instruction: NotRequired[str]  # the explicit instruction it ran (or would have)
+    revision: NotRequired[str]  # the revision an applied edit made
+    steps: NotRequired[int]  # how many steps an undo or redo moved
+
+
+def proposal(edits: Sequence[CallSpec], question: str) -> Proposal:
+    """The proposal of ``edits`` with the question put to the user."""
+    return Proposal(kind="confirm_edit", question=question, edits=list(edits))
+
+
+def pending_proposal(interrupts: Sequence[Interrupt]) -> Proposal | None:
+    """The proposal among a run's or a snapshot's interrupts, if any."""
+    found = (i.value for i in interrupts if isinstance(i.value, dict) and i.value.get("kind") == "confirm_edit")
+    return cast(Proposal | None, next(found, None))
+
+
+def outcome(message: BaseMessage) -> Outcome | None:
+    """The outcome a node attached to its ToolMessage, or None (another message, or no outcome)."""
+    if isinstance(message, ToolMessage) and isinstance(message.artifact, dict) and "kind" in message.artifact:
+        return message.artifact  # type: ignore[return-value]
+    return None
+
+
+def outcomes(messages: Sequence[BaseMessage]) -> list[Outcome]:
+    """The outcomes among ``messages``, in order."""
+    return [o for m in messages if (o := outcome(m)) is not None]
+
+
+def tool_message(call_id: str, content: str, kind: OutcomeKind, say: str = "", **extra: Any) -> ToolMessage:
+    """A ToolMessage for the model (content) carrying the outcome for everyone else (artifact)."""
+    artifact = Outcome(kind=kind, say=say, **extra)  # type: ignore[typeddict-item]
+    status = "error" if kind in ERROR_KINDS else "success"
+    return ToolMessage(content=content, tool_call_id=call_id, artifact=artifact, status=status)
