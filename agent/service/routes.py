@@ -192,7 +192,7 @@ def list_revisions(session: OwnedSession) -> RevisionsOut:
 @router.get(
     "/sessions/{session_id}/revisions/{revision_id}/image", response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "The revision's PNG."},
-               **responses(*SESSION_ERRORS, "revision_not_found")},
+               **responses(*SESSION_ERRORS, "revision_not_found", "image_missing", "image_corrupt")},
 )  # fmt: skip
 def revision_image(revision_id: str, session: OwnedSession, svc: ServiceDep) -> Response:
     """A revision's image as PNG (immutable: the ETag is its content hash)."""
