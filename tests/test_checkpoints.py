@@ -18,6 +18,7 @@ from agent.settings import Settings
 from agent.wiring import create_engine
 from graphs.checkpoint import sqlite_checkpointer
 from tests.fakes import gradient
+from tests.service_helpers import KEY_A, auth, require_serve_extra, send, upload
 from tests.test_postgres import postgres_url  # noqa: F401  (the fixture: skips without a server)
 from tools.errors import CheckpointRejected
 
@@ -77,18 +78,22 @@ def sql(engine: Engine) -> Iterator[Any]:
             yield conn
 
 
+def tamper_sqlite(conn: sqlite3.Connection, session_id: str, payload: ormsgpack.Ext) -> bytes:
+    """Append ``payload`` to the messages of the session's latest SQLite checkpoint; return the new row."""
+    row = conn.execute(
+        "SELECT checkpoint_id, checkpoint FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id DESC LIMIT 1",
+        (session_id,),
+    ).fetchone()
+    blob = with_payload(row[1], "messages", payload)
+    conn.execute("UPDATE checkpoints SET checkpoint = ? WHERE checkpoint_id = ?", (blob, row[0]))
+    return blob
+
+
 def tamper(engine: Engine, session_id: str, payload: ormsgpack.Ext) -> bytes:
     """Append ``payload`` to the session's stored messages; return the stored value as written."""
     with sql(engine) as conn:
         if isinstance(conn, sqlite3.Connection):
-            row = conn.execute(
-                "SELECT checkpoint_id, checkpoint FROM checkpoints WHERE thread_id = ? "
-                "ORDER BY checkpoint_id DESC LIMIT 1",
-                (session_id,),
-            ).fetchone()
-            blob = with_payload(row[1], "messages", payload)
-            conn.execute("UPDATE checkpoints SET checkpoint = ? WHERE checkpoint_id = ?", (blob, row[0]))
-            return blob
+            return tamper_sqlite(conn, session_id, payload)
         rows = conn.execute(
             "SELECT version, blob FROM checkpoint_blobs WHERE thread_id = %s AND channel = 'messages'", (session_id,)
         ).fetchall()
@@ -125,6 +130,24 @@ def test_a_tampered_sqlite_checkpoint_runs_nothing_and_names_the_session(sqlite_
 
 def test_a_tampered_postgres_checkpoint_runs_nothing_and_names_the_session(postgres_engine, tmp_path):
     check_tampered_row_runs_nothing(postgres_engine, tmp_path)
+
+
+def test_the_service_answers_session_corrupt_for_a_tampered_session(tmp_path):
+    require_serve_extra()
+    from fastapi.testclient import TestClient
+
+    from agent.service.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", api_keys=KEY_A, confirm="never")
+    marker = tmp_path / "pwned"
+    with TestClient(create_app(settings)) as client:
+        sid = upload(client, KEY_A).json()["id"]
+        assert send(client, KEY_A, sid, "make it brighter")[-1]["data"]["action"] == "edit"
+        with sqlite3.connect(settings.checkpoint_path) as conn:
+            tamper_sqlite(conn, sid, os_system(f"touch {marker}"))
+        answer = client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A))
+    assert answer.status_code == 500 and answer.json()["error"]["code"] == "session_corrupt"
+    assert f"session {sid}" in answer.json()["error"]["message"] and not marker.exists()
 
 
 def test_a_pickle_row_is_refused_not_unpickled(tmp_path):

@@ -49,7 +49,7 @@ EVENTS = (
     "`token` {text} as reply text streams; `revision` {RevisionOut} for each new revision; "
     "then `reply` {ReplyOut}, or `error` {code, message}. Events are numbered by `id`."
 )
-SESSION_ERRORS = ("unauthorized", "session_not_found")
+SESSION_ERRORS = ("unauthorized", "session_not_found", "session_corrupt")
 WORK_ERRORS = (*SESSION_ERRORS, "rate_limited", "session_busy", "overloaded", "payload_too_large")
 
 
