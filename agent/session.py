@@ -20,6 +20,7 @@ from langgraph.types import Command, StreamMode
 from PIL import Image
 
 from agent.reply import Reply, run_events, state_reply
+from graphs.checkpoint import keep_latest
 from graphs.deps import GraphDeps
 from graphs.outcomes import outcome, pending_proposal
 from graphs.revisions import lineage, new_revision
@@ -224,7 +225,8 @@ class Session:
         """Run the graph on one input, saving each step; stream events to ``on_event`` if given.
 
         The turn's final state and any confirmation it left pending come from the run's own stream,
-        so building the reply costs no second read of the checkpoint.
+        so building the reply costs no second read of the checkpoint. Once the turn is saved, older
+        checkpoints are dropped: undo and redo live in the revision tree, not in checkpoint history.
         """
         slot = self.engine.slot(self.id)
         context = replace(self.engine.turn_deps(), cancel=slot.cancel)
@@ -242,6 +244,7 @@ class Session:
             if on_event is not None:
                 for event in run_events(mode, chunk):
                     on_event(event)
+        keep_latest(self.engine.graph.checkpointer, self.id)
         slot.remember(pending)
         return state_reply(values, pending)
 

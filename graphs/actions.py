@@ -20,7 +20,7 @@ from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
 from graphs.turn import latest_round, open_calls
 from tools.base import unavailable_reason
-from tools.errors import EditCancelled, EditFailed, InvalidEditRequest, ToolUnavailable
+from tools.errors import EditCancelled, EditFailed, ImageCorrupt, ImageMissing, InvalidEditRequest, ToolUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +118,11 @@ def run_edit(
         logger.info("edit %s cancelled", name)
         text = f"Cancelled '{call.instruction}'. The image is unchanged."
         return None, tool_message(reply_id, "Cancelled by the user.", "failed", text, **recipe)
+    except (ImageMissing, ImageCorrupt) as exc:
+        logger.error("edit %s cannot read revision %s: %s", name, parent["id"], exc)
+        kind = "missing" if isinstance(exc, ImageMissing) else "corrupt"
+        text = f"I can't {call.instruction}: the stored image of the current revision is {kind}. Undo to keep editing."
+        return None, tool_message(reply_id, f"Failed: {exc}", "failed", text, **recipe)
     except EditFailed as exc:
         logger.warning("edit %s failed: %s", name, exc)
         text = f"The edit '{call.instruction}' failed: {exc}. The image is unchanged."

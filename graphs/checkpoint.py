@@ -1,28 +1,188 @@
-"""Checkpointer setup: SQLite in the data directory by default, Postgres when a URL is configured."""
+"""Checkpointer setup: SQLite in the data directory by default, Postgres when a URL is configured.
+
+Both load checkpoints strictly (only the types the state holds; anything else is refused, never
+imported or called) and keep only each session's latest checkpoint: undo and redo live in the
+revision tree in the state, so older checkpoints are dead weight that grows with every step.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
+import logging
+import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from langgraph.checkpoint.serde.event_hooks import SerdeEvent, register_serde_event_listener
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from tools.errors import MissingExtra, StateStoreUnavailable
+from tools.errors import CheckpointRejected, MissingExtra, StateStoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+# The types a checkpoint may hold beyond LangGraph's own SAFE_MSGPACK_TYPES (messages, Interrupt,
+# Command, datetime, ...): none. Revisions, pending edits and the redo stack are plain dicts and lists.
+STATE_TYPES: tuple[tuple[str, str], ...] = ()
+# Row types the serializer writes; "pickle" and legacy "json" rows are refused.
+ROW_TYPES = frozenset({"null", "bytes", "bytearray", "msgpack"})
+FILE_MODE = 0o600  # the database, and so its WAL and shared-memory files, which SQLite creates alike
+WAL_PAGES = 256  # 1 MiB of 4 KiB pages
+WAL_BYTES = 1 << 20
+_refused: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("refused", default=None)
+
+
+def _note_refusal(event: SerdeEvent) -> None:
+    """Record a type LangGraph's strict loader refused, for the load running in this context."""
+    refused = _refused.get()
+    if refused is not None and event["kind"] in ("msgpack_blocked", "msgpack_method_blocked"):
+        method = f".{event['method']}" if "method" in event else ""
+        refused.append(f"{event['module']}.{event['name']}{method}")
+
+
+@functools.cache
+def _listen_for_refusals() -> None:
+    """Register the refusal listener once per process (a second one in a race only repeats names)."""
+    register_serde_event_listener(_note_refusal)
+
+
+class StrictSerializer(JsonPlusSerializer):
+    """JsonPlusSerializer in strict msgpack mode that raises instead of loading a refused type's raw data.
+
+    LangGraph's strict mode only logs a blocked type and returns its arguments; a state silently
+    missing a value is no better, so a refusal becomes CheckpointRejected.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allowed_msgpack_modules=STATE_TYPES or None)  # None: strict, SAFE_MSGPACK_TYPES only
+        _listen_for_refusals()
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        """Load one stored value; CheckpointRejected if it holds anything the state never holds."""
+        if data[0] not in ROW_TYPES:
+            raise CheckpointRejected(f"a stored value has serialization type {data[0]!r}, which is never written")
+        refused: list[str] = []
+        token = _refused.set(refused)
+        try:
+            value = super().loads_typed(data)
+        finally:
+            _refused.reset(token)
+        if refused:
+            raise CheckpointRejected(f"it holds {', '.join(sorted(set(refused)))}, a type the state never holds")
+        return value
+
+
+class SessionCheckpoints(BaseCheckpointSaver[str]):
+    """What both savers add: a refused checkpoint names its session (thread)."""
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The latest (or the configured) checkpoint; a refused one names its session."""
+        with _naming_session(config):
+            return super().get_tuple(config)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """The checkpoints matching ``config``; a refused one names its session."""
+        with _naming_session(config):
+            yield from super().list(config, filter=filter, before=before, limit=limit)
+
+
+@contextlib.contextmanager
+def _naming_session(config: RunnableConfig | None) -> Iterator[None]:
+    """Add the session (thread) id to a CheckpointRejected raised inside."""
+    try:
+        yield
+    except CheckpointRejected as exc:
+        session = (config or {}).get("configurable", {}).get("thread_id", "?")
+        raise CheckpointRejected(f"the saved state of session {session} is refused: {exc}") from None
+
+
+class SessionSqliteSaver(SessionCheckpoints, SqliteSaver):
+    """SqliteSaver with strict loading and ``prune`` (keep each thread's latest checkpoint, or delete it)."""
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """Drop all but the latest checkpoint of each thread and namespace, with the writes of the dropped ones.
+
+        The latest checkpoint keeps its pending writes, so an interrupt awaiting a resume survives.
+        """
+        if isinstance(thread_ids, str):
+            raise TypeError("thread_ids must be a sequence of thread IDs, not a str")
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"unknown prune strategy: {strategy!r}")
+        with self.cursor() as cur:
+            for thread_id in map(str, thread_ids):
+                if strategy == "delete":
+                    cur.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
+                else:
+                    cur.execute(_OLDER_CHECKPOINTS, (thread_id,))
+                cur.execute(_ORPHAN_WRITES, (thread_id,))
+
+
+# Checkpoint ids are uuid6, ordered by time as text: the latest is the greatest, as get_tuple reads it.
+_OLDER_CHECKPOINTS = """
+    DELETE FROM checkpoints WHERE thread_id = ?1 AND checkpoint_id < (
+        SELECT max(c.checkpoint_id) FROM checkpoints c
+        WHERE c.thread_id = ?1 AND c.checkpoint_ns = checkpoints.checkpoint_ns)
+"""
+_ORPHAN_WRITES = """
+    DELETE FROM writes WHERE thread_id = ?1 AND NOT EXISTS (
+        SELECT 1 FROM checkpoints c WHERE c.thread_id = ?1
+        AND c.checkpoint_ns = writes.checkpoint_ns AND c.checkpoint_id = writes.checkpoint_id)
+"""
+
+
+def keep_latest(checkpointer: object, thread_id: str) -> None:
+    """Drop a thread's checkpoints older than its latest, where the checkpointer can prune.
+
+    Pruning is housekeeping after a saved turn: if it fails the turn still stands, the failure is
+    logged and the next turn prunes again.
+    """
+    if not isinstance(checkpointer, BaseCheckpointSaver):
+        return
+    try:
+        checkpointer.prune([thread_id], strategy="keep_latest")
+    except NotImplementedError:  # e.g. the in-memory saver of tests
+        return
+    except Exception:  # the boundary of housekeeping: a lock conflict or a lost connection must not fail a turn
+        logger.warning("could not prune the checkpoints of session %s", thread_id, exc_info=True)
 
 
 def sqlite_checkpointer(path: str | Path) -> SqliteSaver:
-    """A SQLite checkpointer on ``path`` (created if missing), usable from worker threads."""
+    """A SQLite checkpointer on ``path`` (created 0600 if missing), usable from worker threads."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _private_file(path)
     # SqliteSaver serialises access with its own lock, so sharing the connection across threads is safe.
     conn = sqlite3.connect(path, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteSaver(conn)
+    # Copy the WAL into the database every WAL_PAGES pages and cut it back to WAL_BYTES then: the
+    # default (1,000 pages, never truncated) leaves the WAL at its largest size for good.
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
+    conn.execute(f"PRAGMA journal_size_limit={WAL_BYTES}")
+    saver = SessionSqliteSaver(conn, serde=StrictSerializer())
     saver.setup()
     return saver
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only, or make an existing one (and its WAL and SHM) so."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if existing.exists() and existing.stat().st_mode & 0o777 != FILE_MODE:
+            existing.chmod(FILE_MODE)
 
 
 def postgres_checkpointer(
@@ -41,6 +201,10 @@ def postgres_checkpointer(
         from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError as exc:
         raise MissingExtra(f"a Postgres checkpoint URL is configured but {exc.name} is missing", "postgres") from None
+
+    class SessionPostgresSaver(SessionCheckpoints, PostgresSaver):
+        """PostgresSaver (whose own ``prune`` keeps the latest checkpoint) with strict loading."""
+
     # The connection settings PostgresSaver.from_conn_string uses: it relies on autocommit and dict rows.
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
     pool = ConnectionPool(
@@ -55,7 +219,7 @@ def postgres_checkpointer(
         # One connection first: when the pool cannot connect it only logs why and times out.
         Connection.connect(url, connect_timeout=max(2, round(timeout_s))).close()
         pool.open(wait=True, timeout=timeout_s)
-        saver = PostgresSaver(pool)
+        saver = SessionPostgresSaver(pool, serde=StrictSerializer())
         saver.setup()
     except (PoolTimeout, PostgresError) as exc:
         pool.close()

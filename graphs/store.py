@@ -12,7 +12,7 @@ from typing import Protocol
 
 from PIL import Image
 
-from tools.errors import ImageNotFound
+from tools.errors import ImageCorrupt, ImageMissing, ImageNotFound
 from tools.images import encode_png
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -25,7 +25,7 @@ class ImageStore(Protocol):
         """Store PNG bytes; return their key. Storing the same bytes twice is a no-op."""
 
     def get(self, key: str) -> bytes:
-        """Return the PNG bytes; raise ImageNotFound for an unknown or malformed key."""
+        """Return the PNG bytes; ImageNotFound for a malformed key, ImageMissing or ImageCorrupt for a lost one."""
 
     def __contains__(self, key: object) -> bool:
         """Whether the key is stored."""
@@ -41,6 +41,13 @@ def check_key(key: str) -> str:
     if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
         raise ImageNotFound(f"not an image key: {key!r:.80}")
     return key
+
+
+def verified(key: str, png: bytes) -> bytes:
+    """The bytes read for a key, if they still hash to it; ImageCorrupt otherwise (the check is free here)."""
+    if image_key(png) != key:
+        raise ImageCorrupt(f"the stored image {key} is corrupt: its bytes no longer match its sha256")
+    return png
 
 
 def put_image(store: ImageStore, image: Image.Image) -> str:
@@ -67,10 +74,10 @@ class FileImageStore:
         return self.root / key[:2] / f"{key}.png"
 
     def put(self, png: bytes) -> str:
-        """Store PNG bytes under their sha256; an existing key is left as is."""
+        """Store PNG bytes under their sha256; an intact existing file is left as is, a corrupt one replaced."""
         key = image_key(png)
         target = self.path(key)
-        if target.exists():
+        if target.exists() and image_key(target.read_bytes()) == key:
             return key
         target.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
@@ -86,11 +93,11 @@ class FileImageStore:
         return key
 
     def get(self, key: str) -> bytes:
-        """The PNG bytes of a key; ImageNotFound if absent or malformed."""
+        """The PNG bytes of a key, checked against it; ImageMissing if absent, ImageCorrupt if changed."""
         try:
-            return self.path(key).read_bytes()
+            return verified(key, self.path(key).read_bytes())
         except FileNotFoundError:
-            raise ImageNotFound(f"no image {key}") from None
+            raise ImageMissing(f"the stored image {key} is missing") from None
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and bool(KEY_PATTERN.fullmatch(key)) and self.path(key).exists()

@@ -29,6 +29,14 @@ class ImageNotFound(DialogPaintError, LookupError):
     """No image or revision under that key (404 at the HTTP edge)."""
 
 
+class ImageMissing(ImageNotFound):
+    """A stored image that a revision refers to is gone from the store (lost on our side, not a bad request)."""
+
+
+class ImageCorrupt(DialogPaintError, ValueError):
+    """A stored image whose bytes no longer match their sha256 key (changed on disk); it is never used."""
+
+
 class ImageRejected(DialogPaintError, ValueError):
     """An upload that is not an acceptable image; the message names the problem and the limit."""
 
@@ -48,6 +56,10 @@ class MissingExtra(DialogPaintError):
 
 class StateStoreUnavailable(DialogPaintError):
     """The checkpoint store cannot be reached or used; the message names it (credentials masked)."""
+
+
+class CheckpointRejected(DialogPaintError):
+    """A saved checkpoint holds a type the state never holds (a tampered row); it is refused, not loaded."""
 
 
 def brief_errors(exc: ValidationError, whole: str = "arguments", *, limit: int | None = None) -> str:

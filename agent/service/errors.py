@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from agent.session import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
-from tools.errors import DialogPaintError, ImageNotFound, ImageRejected
+from tools.errors import CheckpointRejected, DialogPaintError, ImageCorrupt, ImageMissing, ImageNotFound, ImageRejected
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,9 @@ CODES: dict[str, tuple[int, str]] = {
     "unauthorized": (401, "No bearer API key, or a key that is not configured."),
     "session_not_found": (404, "No such session for this API key (another key's session looks the same)."),
     "revision_not_found": (404, "No such revision in this session."),
+    "session_corrupt": (500, "The session's saved state holds data it never holds (tampered?); it was not loaded."),
+    "image_missing": (500, "The revision exists but its stored image is gone; other revisions may still be intact."),
+    "image_corrupt": (500, "The revision's stored image no longer matches its sha256; it is not served."),
     "not_found": (404, "No such route."),
     "method_not_allowed": (405, "The route exists but not with this method."),
     "session_busy": (409, "The session is still handling a previous request; retry when it has finished."),
@@ -39,6 +42,9 @@ CODES: dict[str, tuple[int, str]] = {
 
 _DOMAIN_CODES: tuple[tuple[type[DialogPaintError], str], ...] = (
     (SessionNotFound, "session_not_found"),
+    (CheckpointRejected, "session_corrupt"),
+    (ImageMissing, "image_missing"),  # before ImageNotFound, its base
+    (ImageCorrupt, "image_corrupt"),
     (ImageNotFound, "revision_not_found"),
     (SessionBusy, "session_busy"),
     (ConfirmationPending, "confirmation_pending"),
@@ -135,6 +141,8 @@ def install_handlers(app: FastAPI) -> None:
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DialogPaintError)
         error = domain_error(exc)
+        if error.status_code >= 500:  # ours, e.g. a lost image: logged, and the message says what is lost
+            logger.error("%s on %s %s: %s", error.code, request.method, request.url.path, exc)
         return error_response(error.code, str(error.detail))
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:

@@ -49,7 +49,7 @@ EVENTS = (
     "`token` {text} as reply text streams; `revision` {RevisionOut} for each new revision; "
     "then `reply` {ReplyOut}, or `error` {code, message}. Events are numbered by `id`."
 )
-SESSION_ERRORS = ("unauthorized", "session_not_found")
+SESSION_ERRORS = ("unauthorized", "session_not_found", "session_corrupt")
 WORK_ERRORS = (*SESSION_ERRORS, "rate_limited", "session_busy", "overloaded", "payload_too_large")
 
 
@@ -192,7 +192,7 @@ def list_revisions(session: OwnedSession) -> RevisionsOut:
 @router.get(
     "/sessions/{session_id}/revisions/{revision_id}/image", response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "The revision's PNG."},
-               **responses(*SESSION_ERRORS, "revision_not_found")},
+               **responses(*SESSION_ERRORS, "revision_not_found", "image_missing", "image_corrupt")},
 )  # fmt: skip
 def revision_image(revision_id: str, session: OwnedSession, svc: ServiceDep) -> Response:
     """A revision's image as PNG (immutable: the ETag is its content hash)."""
