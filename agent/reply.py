@@ -9,7 +9,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 
 from graphs.decide import FAULT
-from graphs.state import Revision
+from graphs.state import Revision, head_revision
 from graphs.turn import outcome, this_turn
 
 Action = Literal["edit", "clarify", "confirm", "undo", "redo", "chat"]
@@ -56,7 +56,7 @@ def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
 def state_reply(state: Any, pending: dict[str, Any] | None) -> Reply:
     """The reply of the latest turn in ``state``; a pending confirmation makes it a proposal."""
     revisions = tuple(state["revisions"])
-    head = next(r for r in revisions if r["id"] == state["head"])
+    head = head_revision(revisions, state["head"])
     if pending is not None:
         edit = pending["edits"][0]
         return Reply(

@@ -20,10 +20,10 @@ from langgraph.types import Command, StreamMode
 from PIL import Image
 
 from agent.reply import Reply, run_events, state_reply
-from graphs.deps import GraphDeps
+from graphs.deps import MAX_MESSAGE_CHARS, GraphDeps
 from graphs.revisions import lineage, new_revision
 from graphs.specs import validate_control_call
-from graphs.state import EditState, Revision
+from graphs.state import EditState, Revision, head_revision
 from graphs.store import get_image, put_image
 from graphs.turn import outcome
 from tools.errors import DialogPaintError, ImageNotFound
@@ -62,7 +62,7 @@ def check_message(text: str, limit: int) -> str:
 class Limits:
     """Input limits enforced before any work is done."""
 
-    max_message_chars: int = 2000
+    max_message_chars: int = MAX_MESSAGE_CHARS
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_upload_bytes: int = DEFAULT_MAX_BYTES
 
@@ -287,7 +287,7 @@ class Session:
     def head(self) -> Revision:
         """The current revision."""
         state = self.state()
-        return next(r for r in state["revisions"] if r["id"] == state["head"])
+        return head_revision(state["revisions"], state["head"])
 
     def path(self) -> list[Revision]:
         """The revisions from the upload to the current one."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from tools.errors import MissingExtra, StateStoreUnavailable
+from tools.redaction import redacted
 
 
 def sqlite_checkpointer(path: str | Path) -> SqliteSaver:
@@ -61,14 +61,3 @@ def postgres_checkpointer(
         pool.close()
         raise StateStoreUnavailable(f"cannot use the Postgres checkpointer at {redacted(url)}: {exc}") from None
     return saver, pool.close
-
-
-def redacted(url: str) -> str:
-    """The URL without its password (in the user part or a ``password=`` parameter), for messages and logs."""
-    parts = urlsplit(url)
-    netloc = parts.netloc if parts.password is None else parts.netloc.replace(f":{parts.password}@", ":***@")
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    if any(key == "password" for key, _ in params):
-        query = urlencode([(key, "***" if key == "password" else value) for key, value in params], safe="*")
-        parts = parts._replace(query=query)
-    return urlunsplit(parts._replace(netloc=netloc))
