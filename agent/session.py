@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import threading
@@ -336,23 +335,3 @@ class Session:
         if pending is not None and pairs[-1:] != [("assistant", pending["question"])]:
             pairs.append(("assistant", pending["question"]))  # the question awaiting a yes or no
         return pairs
-
-
-class AsyncSession:
-    """The Session API for asyncio callers; each call runs the graph in a worker thread."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.id = session.id
-
-    async def send(self, text: str) -> Reply:
-        """Handle one user message without blocking the event loop."""
-        return await asyncio.to_thread(self.session.send, text)
-
-    async def revisions(self) -> list[Revision]:
-        """Every revision of the session."""
-        return await asyncio.to_thread(lambda: self.session.revisions)
-
-    async def export(self, path: str | Path, revision_id: str | None = None) -> Path:
-        """Write a revision's image to a file."""
-        return await asyncio.to_thread(self.session.export, path, revision_id)
