@@ -17,6 +17,7 @@ from agent.settings import Settings
 from graphs.deps import ModelCalls
 from graphs.model_call import AnswerCutOff, TurnDeadlineExceeded
 from tools.errors import MissingExtra
+from tools.redaction import redacted
 
 NOTHING_CHANGED = "Nothing was changed"
 
@@ -101,7 +102,7 @@ def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
         cause = f"the dialogue model's answer was cut off at its limit of {settings.llm_max_tokens} tokens"
         return cause, "raise DIALOGPAINT_LLM_MAX_TOKENS, or ask for less in one message"
     if isinstance(exc, openai.APIConnectionError):
-        where = f"the dialogue model server at {base_url(settings)} cannot be reached"
+        where = f"the dialogue model server at {redacted(base_url(settings))} cannot be reached"
         return where, "check that it is running (`dialogpaint doctor` tests it)"
     if isinstance(exc, openai.RateLimitError):
         return "the dialogue model server is busy (HTTP 429, too many requests)", "please wait a moment and try again"

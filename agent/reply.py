@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, AnyMessage
 
 from graphs.decide import FAULT
 from graphs.outcomes import EDIT_KINDS, Outcome, OutcomeKind, outcomes
-from graphs.state import Proposal, Revision
+from graphs.state import Proposal, Revision, head_revision
 from graphs.turn import this_turn
 
 Action = Literal["edit", "clarify", "confirm", "undo", "redo", "chat"]
@@ -57,7 +57,7 @@ def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
 def state_reply(state: Any, pending: Proposal | None) -> Reply:
     """The reply of the latest turn in ``state``; a pending confirmation makes it a proposal."""
     revisions = tuple(state["revisions"])
-    head = next(r for r in revisions if r["id"] == state["head"])
+    head = head_revision(revisions, state["head"])
     if pending is not None:
         edit = pending["edits"][0]
         return Reply(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import threading
@@ -21,11 +20,11 @@ from PIL import Image
 
 from agent.reply import Reply, run_events, state_reply
 from graphs.checkpoint import keep_latest
-from graphs.deps import GraphDeps
+from graphs.deps import MAX_MESSAGE_CHARS, GraphDeps
 from graphs.outcomes import outcome, pending_proposal
 from graphs.revisions import lineage, new_revision
 from graphs.specs import validate_control_call
-from graphs.state import EditState, Proposal, Revision
+from graphs.state import EditState, Proposal, Revision, head_revision
 from graphs.store import get_image, put_image
 from tools.errors import DialogPaintError, ImageNotFound
 from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, read_image_file
@@ -63,7 +62,7 @@ def check_message(text: str, limit: int) -> str:
 class Limits:
     """Input limits enforced before any work is done."""
 
-    max_message_chars: int = 2000
+    max_message_chars: int = MAX_MESSAGE_CHARS
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_upload_bytes: int = DEFAULT_MAX_BYTES
 
@@ -289,7 +288,7 @@ class Session:
     def head(self) -> Revision:
         """The current revision."""
         state = self.state()
-        return next(r for r in state["revisions"] if r["id"] == state["head"])
+        return head_revision(state["revisions"], state["head"])
 
     def path(self) -> list[Revision]:
         """The revisions from the upload to the current one."""
@@ -342,23 +341,3 @@ class Session:
         if pending is not None and pairs[-1:] != [("assistant", pending["question"])]:
             pairs.append(("assistant", pending["question"]))  # the question awaiting a yes or no
         return pairs
-
-
-class AsyncSession:
-    """The Session API for asyncio callers; each call runs the graph in a worker thread."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.id = session.id
-
-    async def send(self, text: str) -> Reply:
-        """Handle one user message without blocking the event loop."""
-        return await asyncio.to_thread(self.session.send, text)
-
-    async def revisions(self) -> list[Revision]:
-        """Every revision of the session."""
-        return await asyncio.to_thread(lambda: self.session.revisions)
-
-    async def export(self, path: str | Path, revision_id: str | None = None) -> Path:
-        """Write a revision's image to a file."""
-        return await asyncio.to_thread(self.session.export, path, revision_id)

@@ -8,6 +8,10 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from graphs.deps import MAX_MESSAGE_CHARS, Limits
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from tools.remote import RemoteLimits
+
 
 def default_data_dir() -> Path:
     """Where sessions and images live unless configured: ~/.local/share/dialogpaint."""
@@ -37,12 +41,12 @@ class Settings(BaseSettings):
     confirm: Literal["never", "always", "auto"] = "auto"
     tools_enabled: list[str] | None = None
     tools_disabled: list[str] = Field(default_factory=list)
-    max_pixels: int = Field(40_000_000, ge=1, description="Largest accepted image, in pixels.")
-    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted image file.")
-    max_message_chars: int = Field(2000, ge=1, le=100_000, description="Longest accepted user message.")
-    model_calls_per_turn: int = Field(3, ge=1, le=10)
-    edits_per_message: int = Field(4, ge=1, le=20)
-    context_tokens: int = Field(6000, ge=500, le=200_000)
+    max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1, description="Largest accepted image, in pixels.")
+    max_upload_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1, description="Largest accepted image file.")
+    max_message_chars: int = Field(MAX_MESSAGE_CHARS, ge=1, le=100_000, description="Longest accepted user message.")
+    model_calls_per_turn: int = Field(Limits.model_calls_per_turn, ge=1, le=10)
+    edits_per_message: int = Field(Limits.edits_per_message, ge=1, le=20)
+    context_tokens: int = Field(Limits.context_tokens, ge=500, le=200_000)
     seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
     clip_path: str | None = Field(None, description="Local CLIP weights for the eval image metrics.")
     remote_tools: dict[str, str] = Field(
@@ -50,8 +54,12 @@ class Settings(BaseSettings):
         description="Tools served over HTTP, name -> base URL (JSON in DIALOGPAINT_REMOTE_TOOLS); "
         "one named like a built-in replaces it.",
     )
-    remote_connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect timeout of remote tools.")
-    remote_timeout_s: float = Field(120.0, gt=0, le=3600, description="Read timeout of one remote edit.")
+    remote_connect_timeout_s: float = Field(
+        RemoteLimits.connect_timeout_s, gt=0, le=120, description="Connect timeout of remote tools."
+    )
+    remote_timeout_s: float = Field(
+        RemoteLimits.read_timeout_s, gt=0, le=3600, description="Read timeout of one remote edit."
+    )
 
     @field_validator("remote_tools")
     @classmethod
@@ -82,7 +90,9 @@ class Settings(BaseSettings):
     llm_turn_timeout_s: float = Field(
         120.0, gt=0, le=1800, description="All dialogue-model calls of one turn, retries included, end within this."
     )
-    questions_in_a_row: int = Field(2, ge=1, le=10, description="Clarifying questions before the model must act.")
+    questions_in_a_row: int = Field(
+        Limits.questions_in_a_row, ge=1, le=10, description="Clarifying questions before the model must act."
+    )
 
     @field_validator("llm")
     @classmethod

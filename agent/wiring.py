@@ -51,6 +51,26 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
     return load_registry(configured=configured, enabled=enabled, disabled=settings.tools_disabled)
 
 
+def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, EditTool], store: ImageStore) -> GraphDeps:
+    """The run context the settings describe, around an already built model, tools and store."""
+    calls = model_calls(settings)
+    return GraphDeps(
+        model=model,
+        tools=tools,
+        store=store,
+        system_prompt=system_prompt(calls.tool_mode, tools),
+        confirm=settings.confirm,
+        limits=GraphLimits(
+            model_calls_per_turn=settings.model_calls_per_turn,
+            edits_per_message=settings.edits_per_message,
+            context_tokens=settings.context_tokens,
+            questions_in_a_row=settings.questions_in_a_row,
+        ),
+        seed=settings.seed,
+        calls=calls,
+    )
+
+
 def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> ToolApp:
     """The ASGI app serving the registered tool ``name``; also the builder a Ray Serve ingress calls.
 
@@ -100,22 +120,7 @@ def create_engine(
             close = checkpointer.conn.close
         built.callback(close)
         closers = built.pop_all()
-    calls = model_calls(settings)
-    deps = GraphDeps(
-        model=model,
-        tools=tools,
-        store=store or FileImageStore(settings.images_dir),
-        system_prompt=system_prompt(calls.tool_mode, tools),
-        confirm=settings.confirm,
-        limits=GraphLimits(
-            model_calls_per_turn=settings.model_calls_per_turn,
-            edits_per_message=settings.edits_per_message,
-            context_tokens=settings.context_tokens,
-            questions_in_a_row=settings.questions_in_a_row,
-        ),
-        seed=settings.seed,
-        calls=calls,
-    )
+    deps = graph_deps(settings, model, tools, store or FileImageStore(settings.images_dir))
     limits = Limits(
         max_message_chars=settings.max_message_chars,
         max_pixels=settings.max_pixels,

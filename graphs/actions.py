@@ -19,7 +19,7 @@ from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
 from graphs.turn import latest_round, open_calls
-from tools.base import unavailable_reason
+from tools.base import check_result, unavailable_reason
 from tools.errors import EditCancelled, EditFailed, ImageCorrupt, ImageMissing, InvalidEditRequest, ToolUnavailable
 
 logger = logging.getLogger(__name__)
@@ -159,9 +159,7 @@ def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[Gr
             result = call.tool(image, call.params, seed=seed, progress=progress)
     else:
         result = call.tool(image, call.params, seed=seed, progress=progress)
-    if result.mode != "RGB" or min(result.size) < 1:
-        raise EditFailed(f"{call.tool.name} returned a {result.mode} image of size {result.size}")
-    key = put_image(deps.store, result)
+    key = put_image(deps.store, check_result(call.tool.name, result))
     logger.info(
         "edit %s %s -> %s in %.3fs",
         call.tool.name,

@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
@@ -25,6 +24,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from tools.errors import CheckpointRejected, MissingExtra, StateStoreUnavailable
+from tools.redaction import redacted
 
 logger = logging.getLogger(__name__)
 
@@ -225,14 +225,3 @@ def postgres_checkpointer(
         pool.close()
         raise StateStoreUnavailable(f"cannot use the Postgres checkpointer at {redacted(url)}: {exc}") from None
     return saver, pool.close
-
-
-def redacted(url: str) -> str:
-    """The URL without its password (in the user part or a ``password=`` parameter), for messages and logs."""
-    parts = urlsplit(url)
-    netloc = parts.netloc if parts.password is None else parts.netloc.replace(f":{parts.password}@", ":***@")
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    if any(key == "password" for key, _ in params):
-        query = urlencode([(key, "***" if key == "password" else value) for key, value in params], safe="*")
-        parts = parts._replace(query=query)
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -16,6 +16,7 @@ ConfirmPolicy = Literal["never", "always", "auto"]
 # auto: tools with tool_choice="auto", plain text is chat; required: every answer is a tool call (a
 # `reply` tool carries chat); json: a JSON-schema response_format, for servers without a tool parser.
 ToolMode = Literal["auto", "required", "json"]
+MAX_MESSAGE_CHARS = 2000  # the longest user message a session accepts unless configured
 
 
 @dataclass(frozen=True)

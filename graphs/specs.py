@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tools.base import EditTool, capability_notes, tool_description
+from tools.base import CONTROL_TOOL_NAMES, MAX_STEPS, EditTool, capability_notes, tool_description
+from tools.base import REPLY_TOOL as REPLY_TOOL  # noqa: PLC0414  (re-exported for the graph modules)
 from tools.errors import brief_errors
 
 INSTRUCTION_FIELD = {
@@ -39,7 +40,7 @@ class Undo(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    steps: int = Field(1, ge=1, le=50, description="How many edits to undo.")
+    steps: int = Field(1, ge=1, le=MAX_STEPS, description="How many edits to undo.")
 
 
 class Redo(BaseModel):
@@ -47,7 +48,7 @@ class Redo(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    steps: int = Field(1, ge=1, le=50, description="How many undone edits to restore.")
+    steps: int = Field(1, ge=1, le=MAX_STEPS, description="How many undone edits to restore.")
 
 
 class ConfirmPending(BaseModel):
@@ -71,14 +72,10 @@ class ReplyToUser(BaseModel):
     text: str = Field(min_length=1, max_length=2000, description="The reply shown to the user.")
 
 
-REPLY_TOOL = "reply"  # offered only in the `required` tool mode, where every answer is a tool call
-
-CONTROL_TOOLS: dict[str, type[BaseModel]] = {
-    "ask_clarification": AskClarification,
-    "undo": Undo,
-    "redo": Redo,
-    "confirm_pending": ConfirmPending,
-}
+# The argument models of the control tools, in the order of their names in tools.base.
+CONTROL_TOOLS: dict[str, type[BaseModel]] = dict(
+    zip(CONTROL_TOOL_NAMES, (AskClarification, Undo, Redo, ConfirmPending), strict=True)
+)
 
 
 def function_schema(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:

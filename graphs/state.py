@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, TypedDict
 
 from langgraph.graph import MessagesState
+
+from tools.errors import ImageNotFound
 
 
 class Revision(TypedDict):
@@ -17,6 +20,14 @@ class Revision(TypedDict):
     tool: str | None  # tool name
     params: dict[str, Any]  # the tool's params, seed included: a recipe that can be replayed
     created_at: str  # ISO 8601, UTC
+
+
+def head_revision(revisions: Sequence[Revision], head: str | None) -> Revision:
+    """The revision ``head`` names; ImageNotFound if there is none."""
+    found = next((r for r in revisions if r["id"] == head), None)
+    if found is None:
+        raise ImageNotFound(f"no revision {head!r} among the session's {len(revisions)} revisions")
+    return found
 
 
 class CallSpec(TypedDict):

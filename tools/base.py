@@ -9,7 +9,7 @@ from typing import ClassVar, Generic, Literal, Protocol, TypeVar, cast, get_args
 from PIL import Image
 from pydantic import BaseModel
 
-from tools.errors import InvalidEditRequest, ToolUnavailable
+from tools.errors import EditFailed, InvalidEditRequest, ToolUnavailable
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -18,6 +18,19 @@ Cost = Literal["low", "medium", "high"]
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(step, total)``; raising EditCancelled from it stops the tool."""
+
+# The control tools the dialogue model calls besides the editing tools; `reply` is offered only in the
+# `required` tool mode, where every answer is a tool call. No editing tool may take one of these names.
+CONTROL_TOOL_NAMES = ("ask_clarification", "undo", "redo", "confirm_pending")
+REPLY_TOOL = "reply"
+MAX_STEPS = 50  # most edits one undo or redo may move over
+
+
+def check_result(tool: str, image: Image.Image) -> Image.Image:
+    """``image`` if it is a usable tool result (RGB, not empty); EditFailed naming ``tool`` otherwise."""
+    if image.mode != "RGB" or min(image.size) < 1:
+        raise EditFailed(f"{tool} returned a {image.mode} image of size {image.size}")
+    return image
 
 
 @dataclass(frozen=True)

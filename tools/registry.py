@@ -10,7 +10,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 from pydantic import BaseModel
 
-from tools.base import EditTool, ToolCapabilities, tool_description
+from tools.base import CONTROL_TOOL_NAMES, REPLY_TOOL, EditTool, ToolCapabilities, tool_description
 from tools.colour import Grayscale, Invert, Posterize, Sepia, Tint
 from tools.errors import RegistryError
 from tools.filters import Blur, Sharpen, Vignette, Vintage
@@ -22,8 +22,7 @@ logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "dialogpaint.tools"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
-# Names the dialogue model already uses for its control tools.
-RESERVED_NAMES = frozenset({"ask_clarification", "undo", "redo", "confirm_pending", "reply"})
+RESERVED_NAMES = frozenset({*CONTROL_TOOL_NAMES, REPLY_TOOL})  # the dialogue model's own tools
 
 BUILTIN_TOOLS: tuple[type[EditTool], ...] = (
     AdjustTone,

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from tools.base import ProgressCallback, ToolCapabilities, check_max_side
 from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, RegistryError, ToolUnavailable
 from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
+from tools.redaction import redacted
 from tools.schema_params import params_model
 from tools.wire import PARAMS_HEADER, SEED_HEADER, ToolInfo, wire_png
 
@@ -94,7 +95,7 @@ class RemoteTool:
         try:
             result = decode_image(body, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_response_bytes)
         except ImageRejected as exc:
-            raise EditFailed(f"{self.name} at {self.url} sent back an unusable image: {exc}") from None
+            raise EditFailed(f"{self.name} at {redacted(self.url)} sent back an unusable image: {exc}") from None
         logger.info(
             "remote edit %s: %d bytes out, %d back in %.3fs",
             self.name,
@@ -115,8 +116,9 @@ def http_request(
     client: httpx.Client, where: str, method: str, limits: RemoteLimits, **kwargs: Any
 ) -> tuple[int, bytes]:
     """Status and body of one request, reading at most ``limits.max_response_bytes``."""
+    url, where = where, redacted(where)  # messages name the service without its credentials
     try:
-        with client.stream(method, where, **kwargs) as response:
+        with client.stream(method, url, **kwargs) as response:
             return response.status_code, read_limited(response, where, limits.max_response_bytes)
     except httpx.ConnectTimeout:
         raise ToolUnavailable(f"{where} is unreachable: no connection within {limits.connect_timeout_s:g} s") from None
@@ -180,7 +182,7 @@ def connect_remote_tool(name: str, url: str, limits: RemoteLimits | None = None)
 
 def _remote_tool_class(name: str, url: str, client: httpx.Client, limits: RemoteLimits) -> type[RemoteTool]:
     """The RemoteTool subclass for the tool that ``url`` describes; see ``connect_remote_tool``."""
-    origin = f"remote tool {name!r} at {url}"
+    origin = f"remote tool {name!r} at {redacted(url)}"
     try:
         status, body = http_request(client, f"{url.rstrip('/')}/v1/tool", "GET", limits)
     except EditFailed as exc:
@@ -197,6 +199,11 @@ def _remote_tool_class(name: str, url: str, client: httpx.Client, limits: Remote
         raise RegistryError(f"{origin}: GET /v1/tool gave an unusable description: {exc}") from None
     if info.name != name:
         raise RegistryError(f"{origin}: the service serves {info.name!r}, not {name!r}")
-    attributes = {"name": name, "Params": params, "capabilities": capabilities, "__doc__": f"{name} served at {url}"}
+    attributes = {
+        "name": name,
+        "Params": params,
+        "capabilities": capabilities,
+        "__doc__": f"{name} served at {redacted(url)}",
+    }
     tool_class: type[RemoteTool] = type(f"Remote{params.__name__.removesuffix('Params')}", (RemoteTool,), attributes)
     return tool_class

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tools.base import EditTool
+from tools.base import EditTool, check_result
 from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, ToolUnavailable, brief_errors
 from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IMAGE_TYPES, decode_image
 from tools.wire import (
@@ -146,7 +146,7 @@ class ToolApp:
         """Check and run the tool; its errors become HTTP errors (this is the service's boundary)."""
         try:
             self.tool.check_inputs(image, params)
-            result = self.tool(image, params, seed=seed)
+            result = check_result(self.tool.name, self.tool(image, params, seed=seed))
         except InvalidEditRequest as exc:
             raise HTTPError(422, "invalid_request", str(exc)) from None
         except ToolUnavailable as exc:
@@ -156,10 +156,6 @@ class ToolApp:
         except Exception as exc:
             logger.exception("tool %s crashed", self.tool.name)
             raise HTTPError(500, "crashed", f"the {self.tool.name} tool crashed ({type(exc).__name__})") from None
-        if result.mode != "RGB" or min(result.size) < 1:
-            raise HTTPError(
-                500, "edit_failed", f"{self.tool.name} returned a {result.mode} image of size {result.size}"
-            )
         return result
 
 

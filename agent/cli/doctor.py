@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tools.redaction import redacted
+
 if TYPE_CHECKING:
     from agent.settings import Settings
 
@@ -54,31 +56,34 @@ def check_models(settings: Settings) -> tuple[Check, dict[str, dict[str, Any]]]:
     from agent.models import base_url
 
     url = base_url(settings) + "/models"
+    shown = redacted(url)  # the URL as messages show it: no user name or password
     timeout = httpx.Timeout(settings.llm_timeout_s, connect=settings.llm_connect_timeout_s)
     headers = {"Authorization": f"Bearer {settings.llm_api_key.get_secret_value()}"}
     try:
         response = httpx.get(url, timeout=timeout, headers=headers)
     except httpx.HTTPError as exc:
-        return Check("reachable", False, f"cannot reach {url}: {exc or type(exc).__name__}"), {}
+        return Check("reachable", False, f"cannot reach {shown}: {exc or type(exc).__name__}"), {}
     if response.status_code != 200:
         hint = " (check DIALOGPAINT_LLM_API_KEY)" if response.status_code in (401, 403) else ""
-        return Check("reachable", False, f"{url} answered HTTP {response.status_code}{hint}"), {}
+        return Check("reachable", False, f"{shown} answered HTTP {response.status_code}{hint}"), {}
     try:
         models = {str(m["id"]): dict(m) for m in response.json()["data"]}
     except (ValueError, KeyError, TypeError):
-        return Check("reachable", False, f"{url} did not answer with an OpenAI model list: {response.text[:80]!r}"), {}
+        return Check(
+            "reachable", False, f"{shown} did not answer with an OpenAI model list: {response.text[:80]!r}"
+        ), {}
     seconds = response.elapsed.total_seconds()
-    return Check("reachable", True, f"{url} answered in {seconds:.2f} s, serving {len(models)} model(s)"), models
+    return Check("reachable", True, f"{shown} answered in {seconds:.2f} s, serving {len(models)} model(s)"), models
 
 
 def check_listed(settings: Settings, ids: list[str]) -> Check:
     """Whether the configured model name is among those served."""
     if settings.llm_model in ids:
-        return Check("model listed", True, f"{settings.llm_model} is served at {settings.llm}")
+        return Check("model listed", True, f"{settings.llm_model} is served at {redacted(settings.llm)}")
     return Check(
         "model listed",
         False,
-        f"{settings.llm_model!r} is not served at {settings.llm}; it serves: {', '.join(ids) or 'nothing'}. "
+        f"{settings.llm_model!r} is not served at {redacted(settings.llm)}; it serves: {', '.join(ids) or 'nothing'}. "
         "Set DIALOGPAINT_LLM_MODEL (or --llm-model) to one of these.",
     )
 

@@ -22,9 +22,11 @@ from agent.samples import landscape
 from agent.settings import Settings
 from agent.wiring import create_engine
 from graphs.revisions import lineage
+from graphs.state import head_revision
 from graphs.store import ImageStore, get_image
 from tools.errors import DialogPaintError
 from tools.instruct_pix2pix import InstructPix2Pix
+from tools.redaction import redacted
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +177,7 @@ def dialogue_rows(
     head, key, known = results[0].reply.revisions[0]["id"], source, 1
     for result in results:
         reply = result.reply
-        revision = next(r for r in reply.revisions if r["id"] == reply.head)
+        revision = head_revision(reply.revisions, reply.head)
         created = [r["id"] for r in reply.revisions].index(reply.head) >= known
         row: Row = {"file": file, **result.record(), "image_source": dialogue.image and Path(dialogue.image).name}
         row["seed"] = revision["params"].get("seed") if created else None
@@ -216,8 +218,8 @@ def describe(settings: Settings) -> dict[str, Any]:
     passwords in URLs are masked. ``editor`` says which tools make the edits and where InstructPix2Pix runs.
     """
     config = settings.model_dump(mode="json", exclude=_UNRECORDED)
-    config["llm"] = _masked(settings.llm)
-    config["remote_tools"] = {name: _masked(url) for name, url in settings.remote_tools.items()}
+    config["llm"] = redacted(settings.llm)
+    config["remote_tools"] = {name: redacted(url) for name, url in settings.remote_tools.items()}
     config["editor"] = _editor(settings)
     return config
 
@@ -226,12 +228,8 @@ _UNRECORDED = {"data_dir", "llm_api_key", "api_keys", "checkpoint_url"}
 _HEADLINE = ("llm", "editor", "confirm", "seed")  # in a report's configuration whatever their values
 
 
-def _masked(url: str) -> str:
-    return re.sub(r"//[^/@]*@", "//***@", url)
-
-
 def _editor(settings: Settings) -> str:
-    where = {name: f"{name} at {_masked(url)}" for name, url in settings.remote_tools.items()}
+    where = {name: f"{name} at {redacted(url)}" for name, url in settings.remote_tools.items()}
     if InstructPix2Pix.name not in where and settings.model_path:
         where[InstructPix2Pix.name] = f"{InstructPix2Pix.name} ({settings.model_path})"
     if settings.editor:

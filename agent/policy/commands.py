@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from agent.policy.text import number_in
+from tools.base import MAX_STEPS
 
 UNDO = re.compile(
     r"\b(undo|un-do|revert|roll ?back|go back|step back|take (that|it|this) back|back up|"
@@ -69,4 +70,4 @@ def undo_steps(text: str, edit_count: int) -> int:
         return max(1, edit_count)
     words = re.sub(r"\b(a|an)\b", " ", text)
     number = number_in(words)
-    return max(1, min(50, number)) if number is not None else 1
+    return max(1, min(MAX_STEPS, number)) if number is not None else 1

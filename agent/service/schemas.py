@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.reply import Action
 from graphs.state import Revision
+from tools.base import MAX_STEPS
 
 
 class MessageIn(BaseModel):
@@ -31,7 +32,7 @@ class StepsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    steps: int = Field(1, ge=1, le=50)
+    steps: int = Field(1, ge=1, le=MAX_STEPS)
 
 
 class RevisionOut(BaseModel):
