@@ -27,7 +27,15 @@ from graphs.state import EditState, Revision
 from graphs.store import get_image, put_image
 from graphs.turn import outcome
 from tools.errors import DialogPaintError, ImageNotFound
-from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, read_image_file
+from tools.images import (
+    DEFAULT_MAX_ASPECT_RATIO,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_SIDE,
+    check_size,
+    decode_image,
+    read_image_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +73,18 @@ class Limits:
     max_message_chars: int = 2000
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_upload_bytes: int = DEFAULT_MAX_BYTES
+    min_image_side: int = DEFAULT_MIN_SIDE
+    max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO
+
+    def image(self, source: Image.Image | bytes | str | Path) -> Image.Image:
+        """An upload decoded safely and checked against these limits; ImageRejected names the one it breaks."""
+        pixels, size, side, aspect = self.max_pixels, self.max_upload_bytes, self.min_image_side, self.max_aspect_ratio
+        if isinstance(source, bytes):
+            return decode_image(source, max_pixels=pixels, max_bytes=size, min_side=side, max_aspect_ratio=aspect)
+        if isinstance(source, str | Path):
+            return read_image_file(source, max_pixels=pixels, max_bytes=size, min_side=side, max_aspect_ratio=aspect)
+        check_size(source.size, max_pixels=pixels, min_side=side, max_aspect_ratio=aspect)
+        return source
 
 
 @dataclass
@@ -96,10 +116,7 @@ class Engine:
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
         """Start a session on an image (decoded safely), stored as the root revision."""
-        if isinstance(image, bytes):
-            image = decode_image(image, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_upload_bytes)
-        elif isinstance(image, str | Path):
-            image = read_image_file(image, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_upload_bytes)
+        image = self.limits.image(image)
         session_id = session_id or secrets.token_urlsafe(16)
         session = Session(self, session_id)
         if session.exists():

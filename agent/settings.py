@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tools.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MIN_SIDE
+
 
 def default_data_dir() -> Path:
     """Where sessions and images live unless configured: ~/.local/share/dialogpaint."""
@@ -39,6 +41,10 @@ class Settings(BaseSettings):
     tools_disabled: list[str] = Field(default_factory=list)
     max_pixels: int = Field(40_000_000, ge=1, description="Largest accepted image, in pixels.")
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted image file.")
+    min_image_side: int = Field(DEFAULT_MIN_SIDE, ge=1, le=4096, description="Shortest accepted image side, in pixels.")
+    max_aspect_ratio: float = Field(
+        DEFAULT_MAX_ASPECT_RATIO, ge=1, le=10_000, description="Longest image side over shortest, at most."
+    )
     max_message_chars: int = Field(2000, ge=1, le=100_000, description="Longest accepted user message.")
     model_calls_per_turn: int = Field(3, ge=1, le=10)
     edits_per_message: int = Field(4, ge=1, le=20)
