@@ -19,6 +19,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
+from agent.message_text import forbidden_character, normalise_line_breaks
 from agent.reply import Reply, run_events, state_reply
 from graphs.deps import GraphDeps
 from graphs.revisions import lineage, new_revision
@@ -57,12 +58,14 @@ class ConfirmationPending(DialogPaintError, RuntimeError):
 
 
 def check_message(text: str, limit: int) -> str:
-    """The message stripped of surrounding space; MessageRejected if it is empty or over ``limit``."""
-    text = text.strip()
+    """The message as stored and shown; MessageRejected if empty, over ``limit`` or against agent.message_text."""
+    text = normalise_line_breaks(text).strip()
     if not text:
         raise MessageRejected("the message is empty")
     if len(text) > limit:
         raise MessageRejected(f"the message is {len(text)} characters; the limit is {limit}")
+    if problem := forbidden_character(text):
+        raise MessageRejected(problem)
     return text
 
 

@@ -1,4 +1,4 @@
-"""Bad uploads through the Session API and the CLI: a clear error and nothing saved changes."""
+"""Bad uploads and messages through the Session API and the CLI: a clear error and nothing saved changes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.session import Engine, SessionNotFound
+from agent.session import Engine, MessageRejected, SessionNotFound
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient
@@ -93,3 +93,35 @@ def test_the_cli_refuses_bad_images_in_one_line_without_a_traceback(tmp_path):
         assert result.stderr.startswith("error: ") and expected[name] in result.stderr, (name, result.stderr)
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not stored_images(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [("make it\x00 brighter", "a control character (U+0000) at character 8; only tab and newline are allowed"),
+     ("\x1b[31mmake it red\x1b[0m", "a control character (U+001B) at character 1"),
+     ("make it\x7f red", "(U+007F)"), ("make it\x85 red", "(U+0085)"),
+     ("make it \u202ederb\u202c", "a bidirectional control (U+202E) at character 9"),
+     ("make it \u2066red\u2069", "(U+2066)"),
+     ("make it \ud800 red", "an unpaired surrogate (U+D800) at character 9; it is not valid Unicode"),
+     ("\x00\x00", "a control character (U+0000)")],
+)  # fmt: skip
+def test_messages_with_control_characters_are_refused_and_change_nothing(engine, text, named):
+    session = engine.open(gradient())
+    session.send("make it brighter")
+    before = (session.history(), session.revisions, session.head)
+    with pytest.raises(MessageRejected, match="the message contains .*" + re.escape(named)):
+        session.send(text)
+    assert (session.history(), session.revisions, session.head) == before
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("make it brighter\r\nplease", "make it brighter\nplease"), ("  blur it\r", "blur it"),
+     ("make it\tbrighter", "make it\tbrighter"),
+     ("اجعلها أكثر إشراقا\u200f 👩\u200d🎨 🎨", "اجعلها أكثر إشراقا\u200f 👩\u200d🎨 🎨")],
+)  # fmt: skip
+def test_the_history_holds_exactly_what_the_user_is_shown(engine, tmp_path, sent, stored):
+    session = engine.open(gradient())
+    session.send(sent)
+    assert session.history()[0] == ("user", stored)
+    assert engine.resume(session.id).history()[0] == ("user", stored)  # read back from SQLite

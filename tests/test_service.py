@@ -275,6 +275,23 @@ def test_bad_images_are_image_rejected_naming_the_limit_never_a_500(service):
         assert words in response.json()["error"]["message"]
 
 
+def test_control_characters_are_message_rejected_and_the_history_is_what_was_shown(service):
+    client = service([mirror_call(), ai(text="Done.")])
+    sid = upload(client, KEY_A).json()["id"]
+    url, headers = f"/v1/sessions/{sid}/messages", auth(KEY_A)
+    send(client, KEY_A, sid, "mirror it")
+    before = client.get(f"/v1/sessions/{sid}", headers=headers).json()
+    for body in ('{"text": "make it\\u0000 red"}', '{"text": "\\u001b[31mred"}', '{"text": "\\u202ered"}',
+                 '{"text": "make it \\ud800 red"}'):  # fmt: skip
+        response = client.post(url, content=body.encode(), headers={**headers, "Content-Type": "application/json"})
+        assert response.status_code == 422 and response.json()["error"]["code"] == "message_rejected", body
+        assert "the message contains" in response.json()["error"]["message"]
+    assert client.get(f"/v1/sessions/{sid}", headers=headers).json() == before
+    send(client, KEY_A, sid, "thanks\r\nthat is all")
+    history = client.get(f"/v1/sessions/{sid}", headers=headers).json()["history"]
+    assert history[len(before["history"])] == {"role": "user", "text": "thanks\nthat is all"}
+
+
 def test_confirmation_yes_applies_and_undo_waits_for_the_answer(service):
     approve = ai(call("confirm_pending", approve=True))
     client = service([mirror_call(), approve], confirm="always")
