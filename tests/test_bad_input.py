@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
@@ -18,6 +17,7 @@ from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient
 from tests.image_files import declare_size, originals
+from tests.service_helpers import png
 from tools.errors import ImageRejected
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,12 +28,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     """An engine as the CLI builds it: SQLite checkpoints, file image store, the embedded policy."""
     with create_engine(Settings(data_dir=tmp_path / "data", confirm="never")) as built:
         yield built
-
-
-def png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def stored_images(tmp_path: Path) -> list[Path]:
