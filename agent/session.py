@@ -18,6 +18,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
+from agent.message_text import forbidden_character, normalise_line_breaks
 from agent.reply import Reply, run_events, state_reply
 from graphs.checkpoint import keep_latest
 from graphs.deps import MAX_MESSAGE_CHARS, GraphDeps
@@ -27,7 +28,15 @@ from graphs.specs import validate_control_call
 from graphs.state import EditState, Proposal, Revision, head_revision
 from graphs.store import get_image, put_image
 from tools.errors import DialogPaintError, ImageNotFound
-from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, read_image_file
+from tools.images import (
+    DEFAULT_MAX_ASPECT_RATIO,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_SIDE,
+    check_size,
+    decode_image,
+    read_image_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +58,14 @@ class ConfirmationPending(DialogPaintError, RuntimeError):
 
 
 def check_message(text: str, limit: int) -> str:
-    """The message stripped of surrounding space; MessageRejected if it is empty or over ``limit``."""
-    text = text.strip()
+    """The message as stored and shown; MessageRejected if empty, over ``limit`` or against agent.message_text."""
+    text = normalise_line_breaks(text).strip()
     if not text:
         raise MessageRejected("the message is empty")
     if len(text) > limit:
         raise MessageRejected(f"the message is {len(text)} characters; the limit is {limit}")
+    if problem := forbidden_character(text):
+        raise MessageRejected(problem)
     return text
 
 
@@ -65,6 +76,18 @@ class Limits:
     max_message_chars: int = MAX_MESSAGE_CHARS
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_upload_bytes: int = DEFAULT_MAX_BYTES
+    min_image_side: int = DEFAULT_MIN_SIDE
+    max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO
+
+    def image(self, source: Image.Image | bytes | str | Path) -> Image.Image:
+        """An upload decoded safely and checked against these limits; ImageRejected names the one it breaks."""
+        pixels, size, side, aspect = self.max_pixels, self.max_upload_bytes, self.min_image_side, self.max_aspect_ratio
+        if isinstance(source, bytes):
+            return decode_image(source, max_pixels=pixels, max_bytes=size, min_side=side, max_aspect_ratio=aspect)
+        if isinstance(source, str | Path):
+            return read_image_file(source, max_pixels=pixels, max_bytes=size, min_side=side, max_aspect_ratio=aspect)
+        check_size(source.size, max_pixels=pixels, min_side=side, max_aspect_ratio=aspect)
+        return source
 
 
 @dataclass
@@ -96,10 +119,7 @@ class Engine:
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
         """Start a session on an image (decoded safely), stored as the root revision."""
-        if isinstance(image, bytes):
-            image = decode_image(image, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_upload_bytes)
-        elif isinstance(image, str | Path):
-            image = read_image_file(image, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_upload_bytes)
+        image = self.limits.image(image)
         session_id = session_id or secrets.token_urlsafe(16)
         session = Session(self, session_id)
         if session.exists():

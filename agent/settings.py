@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from graphs.deps import MAX_MESSAGE_CHARS, Limits
-from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from tools.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
 from tools.remote import RemoteLimits
 
 
@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     tools_disabled: list[str] = Field(default_factory=list)
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1, description="Largest accepted image, in pixels.")
     max_upload_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1, description="Largest accepted image file.")
+    min_image_side: int = Field(DEFAULT_MIN_SIDE, ge=1, le=4096, description="Shortest accepted image side, in pixels.")
+    max_aspect_ratio: float = Field(
+        DEFAULT_MAX_ASPECT_RATIO, ge=1, le=10_000, description="Longest image side over shortest, at most."
+    )
     max_message_chars: int = Field(MAX_MESSAGE_CHARS, ge=1, le=100_000, description="Longest accepted user message.")
     model_calls_per_turn: int = Field(Limits.model_calls_per_turn, ge=1, le=10)
     edits_per_message: int = Field(Limits.edits_per_message, ge=1, le=20)

@@ -125,6 +125,8 @@ def create_engine(
         max_message_chars=settings.max_message_chars,
         max_pixels=settings.max_pixels,
         max_upload_bytes=settings.max_upload_bytes,
+        min_image_side=settings.min_image_side,
+        max_aspect_ratio=settings.max_aspect_ratio,
     )
     where = "postgres" if settings.checkpoint_url is not None else "sqlite"
     logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from graphs.store import FileImageStore, get_image, put_image
-from tests.fakes import gradient
+from tests.fakes import MemoryImageStore, gradient
 from tools.errors import ImageNotFound, ImageRejected
-from tools.images import ALLOWED_FORMATS, IMAGE_TYPES, decode_image, encode_png
+from tools.images import ALLOWED_FORMATS, IMAGE_TYPES, decode_image, encode_png, to_rgb
 
 
 def encoded(image: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -96,3 +96,31 @@ def test_unknown_key_is_not_found(tmp_path):
 def test_the_upload_mime_types_are_those_of_the_decoded_formats():
     Image.init()
     assert tuple(Image.MIME[name] for name in ALLOWED_FORMATS) == IMAGE_TYPES
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_16bit(colour_type: int, samples: tuple[int, ...], size: tuple[int, int] = (3, 2)) -> bytes:
+    """A PNG written by hand with 16 bits per sample (Pillow cannot save 16-bit RGB): every pixel ``samples``."""
+    row = b"\x00" + struct.pack(f">{len(samples)}H", *samples) * size[0]
+    header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", *size, 16, colour_type, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + png_chunk(b"IDAT", zlib.compress(row * size[1])) + png_chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(("value", "grey"), [(0, 0), (32768, 128), (65535, 255), (257 * 100 + 128, 100), (1000, 4)])
+def test_16_bit_grey_is_scaled_to_8_bits_not_clipped(value, grey):
+    assert decode_image(png_16bit(0, (value,))).getpixel((0, 0)) == (grey, grey, grey)  # colour type 0: grey
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I;16L", "I"])
+def test_16_bit_modes_handed_over_as_images_are_scaled_too(mode):
+    assert to_rgb(Image.new(mode, (2, 2), 32768)).getpixel((0, 0)) == (128, 128, 128)
+    store = MemoryImageStore()
+    assert get_image(store, put_image(store, Image.new(mode, (2, 2), 32768))).getpixel((1, 1)) == (128, 128, 128)
+
+
+def test_16_bit_rgb_and_grey_alpha_keep_their_scale():
+    assert decode_image(png_16bit(2, (32768, 65535, 0))).getpixel((0, 0)) == (128, 255, 0)  # colour type 2: RGB
+    assert decode_image(png_16bit(4, (32768, 65535))).getpixel((0, 0)) == (128, 128, 128)  # 4: grey + alpha

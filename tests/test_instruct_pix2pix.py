@@ -164,6 +164,15 @@ def test_round_trip_at_a_larger_working_size(model_dir, calls_seen):
     assert result.size == (201, 133) and calls_seen[0]["size"] == (128, 64)
 
 
+def test_an_image_larger_than_any_working_size_is_edited_at_the_working_size(editor, calls_seen):
+    # A 6000 px photo used to be refused ("accepts up to 4096 px") though it is resized for the model anyway.
+    large = Image.linear_gradient("L").resize((6000, 900)).convert("RGB")
+    session = open_session(editor, edit_call(steps=1, seed=3), image=large)
+    reply = session.send("turn the sky purple")
+    assert reply.action == "edit" and reply.error is None and len(session.revisions) == 2
+    assert calls_seen[0]["size"] == working_size(large.size, SIDE) and session.image().size == large.size
+
+
 @contextmanager
 def poisoned_decoder(pipe: Any, weight: float, bias: float) -> Iterator[None]:
     """Make the VAE decoder's last layer output a constant (NaN, or very negative: black), then restore."""

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps
 
 from agent.settings import Settings
 from tests.fakes import RecordingTool, ScriptedChatModel, ai, call, gradient
+from tests.image_files import declare_size, originals
 from tests.service_helpers import KEY_A, KEY_B, auth, parse_sse, png, require_serve_extra, send, upload
 
 
@@ -258,6 +259,37 @@ def test_messages_are_checked_before_any_work(service):
     huge = client.post(url, content=b"x" * 100_000, headers={**headers, "Content-Type": "application/json"})
     assert huge.status_code == 413
     assert client.get(f"/v1/sessions/{sid}", headers=headers).json()["history"] == []  # the model never ran
+
+
+def test_bad_images_are_image_rejected_naming_the_limit_never_a_500(service):
+    client = service()
+    for data, words in (
+        (png(Image.new("RGB", (1, 1))), "each side must be at least 8 pixels (min_image_side)"),
+        (png(Image.new("RGB", (10, 3000))), "at most 20 times the shortest (max_aspect_ratio)"),
+        (declare_size(originals()["webp-lossy"], 16383, 16383), "pixels; the limit is 40,000,000 pixels"),
+        (originals()["webp-lossless"][:300], "corrupt or truncated"),
+        (originals()["png-rgb"][: len(originals()["png-rgb"]) // 2], "corrupt or truncated"),
+    ):
+        response = upload(client, KEY_A, data, "application/octet-stream")
+        assert response.status_code == 422 and response.json()["error"]["code"] == "image_rejected", response.text
+        assert words in response.json()["error"]["message"]
+
+
+def test_control_characters_are_message_rejected_and_the_history_is_what_was_shown(service):
+    client = service([mirror_call(), ai(text="Done.")])
+    sid = upload(client, KEY_A).json()["id"]
+    url, headers = f"/v1/sessions/{sid}/messages", auth(KEY_A)
+    send(client, KEY_A, sid, "mirror it")
+    before = client.get(f"/v1/sessions/{sid}", headers=headers).json()
+    for body in ('{"text": "make it\\u0000 red"}', '{"text": "\\u001b[31mred"}', '{"text": "\\u202ered"}',
+                 '{"text": "make it \\ud800 red"}'):  # fmt: skip
+        response = client.post(url, content=body.encode(), headers={**headers, "Content-Type": "application/json"})
+        assert response.status_code == 422 and response.json()["error"]["code"] == "message_rejected", body
+        assert "the message contains" in response.json()["error"]["message"]
+    assert client.get(f"/v1/sessions/{sid}", headers=headers).json() == before
+    send(client, KEY_A, sid, "thanks\r\nthat is all")
+    history = client.get(f"/v1/sessions/{sid}", headers=headers).json()["history"]
+    assert history[len(before["history"])] == {"role": "user", "text": "thanks\nthat is all"}
 
 
 def test_confirmation_yes_applies_and_undo_waits_for_the_answer(service):

@@ -16,6 +16,9 @@ P = TypeVar("P", bound=BaseModel)
 Device = Literal["cpu", "gpu", "remote"]
 Cost = Literal["low", "medium", "high"]
 
+ANY_SIDE = 2**31 - 1
+"""The ``max_side`` of a tool that resizes its input itself, so takes any image an upload may be."""
+
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(step, total)``; raising EditCancelled from it stops the tool."""
 
@@ -160,7 +163,7 @@ GENERATIVE_NOTE = "Follows free-form instructions."
 def capability_notes(caps: ToolCapabilities) -> str:
     """The capabilities that change how the model should use a tool, as short sentences.
 
-    Defaults (deterministic, no confirmation, no mask, the 8192 px limit) cost no tokens.
+    Defaults (deterministic, no confirmation, no mask, the 8192 px limit or none) cost no tokens.
     """
     where = {"cpu": "the CPU", "gpu": "a GPU", "remote": "a remote server"}[caps.device]
     notes = [f"Runs on {where}, cost {caps.cost}."]
@@ -172,6 +175,6 @@ def capability_notes(caps: ToolCapabilities) -> str:
         notes.append("Results vary with the seed.")
     if caps.needs_confirmation:
         notes.append("The user is asked to confirm before it runs.")
-    if caps.max_side != ToolCapabilities.max_side:
+    if caps.max_side not in (ToolCapabilities.max_side, ANY_SIDE):
         notes.append(f"Accepts images up to {caps.max_side} px on the longest side.")
     return " ".join(notes)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ProgressCallback, ToolCapabilities, check_max_side
+from tools.base import ANY_SIDE, ProgressCallback, ToolCapabilities
 from tools.errors import EditFailed, ToolUnavailable
 from tools.pix2pix_pipeline import WEIGHTS_HINT, Scheduler, load_pipeline, weights_problem, with_scheduler
 
@@ -71,7 +71,7 @@ class InstructPix2Pix:
     name: ClassVar[str] = "instruct_pix2pix"
     Params: ClassVar[type[BaseModel]] = InstructPix2PixParams
     capabilities: ClassVar[ToolCapabilities] = ToolCapabilities(
-        device="gpu", cost="high", deterministic=False, max_side=4096, generative=True
+        device="gpu", cost="high", deterministic=False, max_side=ANY_SIDE, generative=True
     )
 
     def __init__(
@@ -109,8 +109,7 @@ class InstructPix2Pix:
         return weights_problem(self.model)
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
-        """Refuse inputs beyond the tool's side limit."""
-        check_max_side(self, image)
+        """Accept any image the upload limits accept: it is resized to ``max_side`` for the model anyway."""
 
     def __call__(
         self,

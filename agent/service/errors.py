@@ -33,8 +33,11 @@ CODES: dict[str, tuple[int, str]] = {
     "confirmation_pending": (409, "An edit awaits a yes or no; answer it before undo or redo."),
     "payload_too_large": (413, "The request body is over the limit (checked before it is parsed)."),
     "unsupported_media_type": (415, "The upload is not declared as PNG, JPEG or WebP."),
-    "image_rejected": (422, "The upload is not a valid PNG, JPEG or WebP image within the pixel limit."),
-    "message_rejected": (422, "The message is empty or over the length limit."),
+    "image_rejected": (
+        422,
+        "The upload is not a valid PNG, JPEG or WebP image within the pixel, side and aspect-ratio limits.",
+    ),
+    "message_rejected": (422, "The message is empty, over the length limit, or holds a control character."),
     "rate_limited": (429, "This API key has made too many requests; see Retry-After."),
     "overloaded": (503, "The queue for editing work is full; see Retry-After."),
     "internal_error": (500, "A bug on our side; it is logged, the details are not sent."),
