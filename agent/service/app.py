@@ -12,11 +12,12 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import ASGIApp, Scope
 
 from agent.service.auth import KeyRing
 from agent.service.deps import Service
 from agent.service.errors import install_handlers
+from agent.service.headers import SecurityHeaders
 from agent.service.limits import BodyLimit, RateLimiter, WorkQueue
 from agent.service.routes import router
 from agent.service.runs import Runner
@@ -61,7 +62,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             if engine is None:
                 built.close()
 
-    app = FastAPI(title="dialogpaint", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    docs = settings.api_docs if settings.api_docs is not None else not settings.api_keys
+    app = ServiceApp(
+        title="dialogpaint",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,  # None also removes /docs and /redoc
+    )
     install_handlers(app)
     app.add_middleware(BodyLimit, limit_for=lambda scope: body_limit(scope, settings))
     app.include_router(router)
@@ -78,6 +86,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+class ServiceApp(FastAPI):
+    """FastAPI with the security headers outside every layer, the server-error handler included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack wrapped in SecurityHeaders (user middleware sits inside the 500 handler)."""
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def body_limit(scope: Scope, settings: Settings) -> int:
