@@ -343,7 +343,7 @@ def test_a_run_that_crashes_ends_its_stream_with_an_error_event_and_frees_the_se
             sink({"kind": "step", "node": "decide"})
             raise RuntimeError("boom")
 
-        events = runner.start("s", work)
+        events = runner.start("s", work, "key")
         received = []
         while (event := await events.get()) is not None:
             received.append(event)

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from tests.service_helpers import KEY_A, auth, send, upload
-from tests.test_service import mirror_call, service  # noqa: F401 (the fixture)
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from agent.settings import Settings
+from tests.fakes import RecordingTool, ScriptedChatModel
+from tests.service_helpers import KEY_A, KEY_B, auth, parse_sse, png, require_serve_extra, send, upload
+from tests.test_service import BlockingTool, mirror_call, service  # noqa: F401 (the fixture)
 
 
 def test_every_response_carries_the_security_headers(service):  # noqa: F811
@@ -48,3 +60,120 @@ def test_api_docs_are_closed_by_default_when_keys_are_set(service, tmp_path):  #
     assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
     with TestClient(create_app(Settings(data_dir=tmp_path / "dev", api_keys=""))) as dev:
         assert dev.get("/openapi.json").status_code == 200  # loopback dev mode keeps them open
+
+
+@contextmanager
+def served(tmp_path, script=(), *, tools=None, **overrides) -> Iterator[tuple[str, Any]]:
+    """A real uvicorn server on 127.0.0.1 serving a scripted-model engine: (base URL, app)."""
+    require_serve_extra()
+    import uvicorn
+
+    from agent.service.app import create_app
+    from agent.wiring import create_engine
+
+    settings = Settings(data_dir=tmp_path / "data", api_keys=f"{KEY_A},{KEY_B}", confirm="never", **overrides)
+    engine = create_engine(
+        settings, model=ScriptedChatModel(script=list(script)), tools=tools or {"mirror": RecordingTool()}
+    )
+    app = create_app(settings, engine)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        thread.join(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        engine.close()
+
+
+def slow_upload(port: int, key: str) -> socket.socket:
+    """A connection that has sent an upload's headers and the first byte of a 10 kB body."""
+    conn = socket.create_connection(("127.0.0.1", port))
+    head = (
+        f"POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000\r\n\r\n-"
+    )
+    conn.sendall(head.encode())
+    return conn
+
+
+def test_slow_uploads_hold_no_work_slot_and_time_out_with_408(tmp_path):
+    with served(tmp_path, [mirror_call(), mirror_call()], work_slots=1, work_queue=0, work_per_key=1,
+                body_timeout_s=2) as (base, app):  # fmt: skip
+        port = int(base.rsplit(":", 1)[1])
+        with httpx.Client(base_url=base, timeout=30) as client:
+            mine = client.post("/v1/sessions", files={"image": ("a.png", png(), "image/png")}, headers=auth(KEY_A))
+            theirs = client.post("/v1/sessions", files={"image": ("a.png", png(), "image/png")}, headers=auth(KEY_B))
+            slow = [slow_upload(port, KEY_B) for _ in range(3)]
+            for conn in slow:
+                conn.sendall(b"-")  # trickling, not finished
+            assert app.state.service.runner.queue.admitted == 0
+            for key, sid in ((KEY_A, mine.json()["id"]), (KEY_B, theirs.json()["id"])):
+                turn = client.post(f"/v1/sessions/{sid}/messages", json={"text": "mirror it"}, headers=auth(key))
+                assert turn.status_code == 200 and parse_sse(turn.text)[-1]["data"]["action"] == "edit", turn.text
+        answers = []
+        for conn in slow:
+            with conn:
+                conn.settimeout(30)  # the server answers at its 2 s deadline, whatever the client still sends
+                answers.append(conn.makefile("rb").read().decode())
+    for answer in answers:
+        head, _, body = answer.partition("\r\n\r\n")
+        assert head.startswith("HTTP/1.1 408"), head
+        assert json.loads(body)["error"]["code"] == "body_timeout" and "within 2 s" in body
+        assert "x-content-type-options: nosniff" in head.lower()
+
+
+def test_a_full_queue_is_refused_before_any_checkpoint_read(service, monkeypatch):  # noqa: F811
+    tool = BlockingTool()
+    client = service([mirror_call()], tools={"mirror": tool}, work_slots=1, work_queue=0)
+    first, second = (upload(client, KEY_A).json()["id"] for _ in range(2))
+    checkpointer = client.app.state.service.engine.graph.checkpointer
+    reads: list[Any] = []
+    get_tuple = checkpointer.get_tuple
+    monkeypatch.setattr(checkpointer, "get_tuple", lambda config: reads.append(config) or get_tuple(config))
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(send, client, KEY_A, first, "mirror it")
+        assert tool.started.wait(20)
+        before = len(reads)
+        refused = [
+            client.post(f"/v1/sessions/{second}/messages", json={"text": "hi"}, headers=auth(KEY_A)),
+            client.post(f"/v1/sessions/{second}/undo", headers=auth(KEY_A)),
+            client.post(f"/v1/sessions/{second}/confirmation", json={"approve": True}, headers=auth(KEY_B)),
+            client.delete(f"/v1/sessions/{second}", headers=auth(KEY_A)),
+            upload(client, KEY_B),
+        ]
+        assert [r.json()["error"]["code"] for r in refused] == ["overloaded"] * 5
+        assert len(reads) == before  # refused before the session was even looked up
+        tool.release.set()
+        running.result(timeout=20)
+    assert client.get(f"/v1/sessions/{second}", headers=auth(KEY_A)).status_code == 200
+
+
+def test_one_key_cannot_take_the_whole_queue(service):  # noqa: F811
+    tool = BlockingTool()
+    client = service([mirror_call()] * 3, tools={"mirror": tool}, work_slots=1, work_queue=3, work_per_key=2)
+    a1, a2, a3 = (upload(client, KEY_A).json()["id"] for _ in range(3))
+    b1 = upload(client, KEY_B).json()["id"]
+    queue = client.app.state.service.runner.queue
+    with ThreadPoolExecutor(3) as pool:
+        running = [pool.submit(send, client, KEY_A, a1, "mirror it")]
+        assert tool.started.wait(20)
+        running.append(pool.submit(send, client, KEY_A, a2, "mirror it"))
+        while queue.admitted < 2:
+            threading.Event().wait(0.01)
+        third = client.post(f"/v1/sessions/{a3}/messages", json={"text": "mirror it"}, headers=auth(KEY_A))
+        assert third.status_code == 429 and third.json()["error"]["code"] == "too_many_runs"
+        assert third.headers["retry-after"] == "5" and "2 runs" in third.json()["error"]["message"]
+        running.append(pool.submit(send, client, KEY_B, b1, "mirror it"))  # another key still gets in
+        while queue.admitted < 3:
+            threading.Event().wait(0.01)
+        tool.release.set()
+        assert [r.result(timeout=20)[-1]["data"]["action"] for r in running] == ["edit"] * 3
+    assert queue.admitted == 0 and queue.by_key == {}

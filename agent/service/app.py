@@ -48,7 +48,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
         built = engine if engine is not None else await asyncio.to_thread(create_engine, settings)
         await asyncio.to_thread(warm_up, built)
-        queue = WorkQueue(settings.work_slots, settings.work_queue, settings.retry_after_s)
+        queue = WorkQueue(settings.work_slots, settings.work_queue, settings.retry_after_s, settings.work_per_key)
         app.state.service = Service(
             engine=built,
             keys=KeyRing([key.get_secret_value() for key in settings.api_keys]),
@@ -71,7 +71,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,  # None also removes /docs and /redoc
     )
     install_handlers(app)
-    app.add_middleware(BodyLimit, limit_for=lambda scope: body_limit(scope, settings))
+    app.add_middleware(
+        BodyLimit, limit_for=lambda scope: body_limit(scope, settings), timeout_s=settings.body_timeout_s
+    )
     app.include_router(router)
 
     @app.get("/healthz", tags=["service"])

@@ -46,7 +46,20 @@ async def caller(
 Caller = Annotated[Principal, Depends(caller)]
 
 
-async def spend(svc: ServiceDep, principal: Caller) -> Principal:
+async def admissible(svc: ServiceDep, principal: Caller) -> Principal:
+    """The caller, once the work queue has room for it: a full queue is refused before any work.
+
+    Routes declare it (or ``Spender``) before ``OwnedSession``, so a refusal reads no checkpoint.
+    The place itself is reserved when the run starts (a race lost in between is still refused).
+    """
+    svc.runner.queue.check(principal.name)
+    return principal
+
+
+Admissible = Annotated[Principal, Depends(admissible)]
+
+
+async def spend(svc: ServiceDep, principal: Admissible) -> Principal:
     """The caller, after taking one token from its rate-limit bucket (requests that start work)."""
     svc.limiter.take(principal.name)
     return principal

@@ -28,12 +28,18 @@ CODES: dict[str, tuple[int, str]] = {
     "session_busy": (409, "The session is still handling a previous request; retry when it has finished."),
     "no_pending_confirmation": (409, "Nothing in the session awaits a yes or no."),
     "confirmation_pending": (409, "An edit awaits a yes or no; answer it before undo or redo."),
+    "body_timeout": (408, "The request body did not arrive in time (a slow upload); send it faster or smaller."),
     "payload_too_large": (413, "The request body is over the limit (checked before it is parsed)."),
     "unsupported_media_type": (415, "The upload is not declared as PNG, JPEG or WebP."),
     "image_rejected": (422, "The upload is not a valid PNG, JPEG or WebP image within the pixel limit."),
     "message_rejected": (422, "The message is empty or over the length limit."),
     "rate_limited": (429, "This API key has made too many requests; see Retry-After."),
+    "too_many_runs": (429, "This API key already has its most runs executing or queued; see Retry-After."),
     "overloaded": (503, "The queue for editing work is full; see Retry-After."),
+    "state_store_unavailable": (
+        503,
+        "The session or image store cannot be used now (locked, full, down); see Retry-After.",
+    ),
     "internal_error": (500, "A bug on our side; it is logged, the details are not sent."),
 }
 
