@@ -396,7 +396,8 @@ def test_the_chat_page_is_served_without_external_resources(service):
         assert asset in page.text and client.get(asset).status_code == 200
     for text in (page.text, client.get("/static/app.js").text, client.get("/static/style.css").text):
         assert "http://" not in text and "https://" not in text
-    assert client.get("/healthz").json() == {"status": "ok", "auth": "bearer"}
+    checks = {"checkpointer": "ok", "images": "ok", "tool:mirror": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "auth": "bearer", "checks": checks}
 
 
 def test_without_keys_the_service_is_in_dev_mode(tmp_path):
@@ -406,7 +407,10 @@ def test_without_keys_the_service_is_in_dev_mode(tmp_path):
     from agent.service.app import create_app
 
     with TestClient(create_app(Settings(data_dir=tmp_path / "data", api_keys=""))) as client:
-        assert client.get("/healthz").json() == {"status": "ok", "auth": "none"}
+        health = client.get("/healthz").json()
+        assert health == {"status": "ok", "auth": "none", "checks": health["checks"]}
+        assert {"checkpointer", "images", "tool:adjust_tone"} <= set(health["checks"])
+        assert set(health["checks"].values()) == {"ok"} and "tool:instruct_pix2pix" not in health["checks"]
         created = client.post("/v1/sessions", files={"image": ("a.png", png(), "image/png")})
         assert created.status_code == 201
         assert client.get(f"/v1/sessions/{created.json()['id']}/revisions").status_code == 200

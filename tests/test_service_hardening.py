@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from agent.settings import Settings
-from tests.fakes import RecordingTool, ScriptedChatModel
+from tests.conftest import require_system
+from tests.fakes import RecordingTool, ScriptedChatModel, gradient
 from tests.service_helpers import KEY_A, KEY_B, auth, parse_sse, png, require_serve_extra, send, upload
 from tests.test_service import BlockingTool, mirror_call, service  # noqa: F401 (the fixture)
 
@@ -177,3 +183,94 @@ def test_one_key_cannot_take_the_whole_queue(service):  # noqa: F811
         tool.release.set()
         assert [r.result(timeout=20)[-1]["data"]["action"] for r in running] == ["edit"] * 3
     assert queue.admitted == 0 and queue.by_key == {}
+
+
+HOLD_WRITE_LOCK = (
+    "import sqlite3, sys\nconn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "conn.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\nsys.stdin.read()\n"
+)
+
+
+def test_sqlite_locked_by_another_process_is_503_and_loses_nothing(service, tmp_path):  # noqa: F811
+    client = service([mirror_call(), mirror_call()], state_store_timeout_s=0.5, retry_after_s=3)
+    sid = upload(client, KEY_A).json()["id"]
+    assert send(client, KEY_A, sid, "mirror it")[-1]["data"]["action"] == "edit"
+    database = str(tmp_path / "data" / "sessions.sqlite")
+    command = [sys.executable, "-c", HOLD_WRITE_LOCK, database]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as other:
+        assert other.stdout is not None and other.stdout.readline() == "locked\n"
+        undo = client.post(f"/v1/sessions/{sid}/undo", headers=auth(KEY_A))
+        assert undo.status_code == 503 and undo.headers["retry-after"] == "3", undo.text
+        assert undo.json()["error"]["code"] == "state_store_unavailable" and "database is locked" in undo.text
+        turn = send(client, KEY_A, sid, "mirror it")
+        assert turn[-1]["event"] == "error" and turn[-1]["data"]["code"] == "state_store_unavailable"
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.json()["error"]["code"] == "unhealthy"
+        assert "database is locked" in health.json()["checks"]["checkpointer"]
+        assert health.json()["checks"]["images"] == "ok"
+        assert client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).status_code == 200  # WAL: reads go on
+        other.communicate("")
+    assert client.get("/healthz").status_code == 200
+    session = client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()
+    assert len(session["revisions"]) == 2 and [t["role"] for t in session["history"]] == ["user", "assistant"]
+    assert send(client, KEY_A, sid, "mirror it")[-1]["data"]["action"] == "edit"
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A 24 MiB tmpfs (needs root to mount), unmounted after the test."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(disk)], capture_output=True, check=False
+    )
+    require_system("a tmpfs mount", mounted.returncode == 0, mounted.stderr.decode(errors="replace").strip())
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_is_503_and_healthz_says_so(small_disk):
+    from fastapi.testclient import TestClient
+
+    from agent.service.app import create_app
+    from agent.wiring import create_engine
+
+    settings = Settings(data_dir=small_disk / "data", api_keys=KEY_A, retry_after_s=4)
+    engine = create_engine(settings, tools={"mirror": RecordingTool()})
+    with engine, TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
+        sid = upload(client, KEY_A).json()["id"]
+        filler = small_disk / "filler"
+        with filler.open("wb") as handle, contextlib.suppress(OSError):
+            while True:
+                handle.write(b"\0" * 65536)
+        full = upload(client, KEY_A, png(gradient((200, 160))))
+        assert full.status_code == 503 and full.headers["retry-after"] == "4", full.text
+        assert full.json()["error"]["code"] == "state_store_unavailable"
+        assert "No space left on device" in full.json()["error"]["message"]
+        assert str(small_disk) not in full.text  # no paths
+        health = client.get("/healthz")
+        assert health.status_code == 503 and "bytes free" in health.json()["checks"]["images"]
+        filler.unlink()
+        assert client.get("/healthz").status_code == 200
+        assert upload(client, KEY_A, png(gradient((200, 160)))).status_code == 201
+        assert len(client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["revisions"]) == 1
+
+
+def test_healthz_fails_while_a_ready_tool_reports_itself_broken(service):  # noqa: F811
+    class GpuEditor(RecordingTool):
+        broken: str | None = None
+
+        def unavailable_reason(self) -> str | None:
+            return self.broken
+
+    editor = GpuEditor()
+    client = service(tools={"mirror": editor})
+    assert client.get("/healthz").json()["checks"]["tool:mirror"] == "ok"
+    editor.broken = "CUDA error: an illegal memory access was encountered; reload the tool"
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+    assert health.json()["checks"]["tool:mirror"] == editor.broken and "tool:mirror: CUDA error" in health.text
+    editor.broken = None  # reloaded
+    assert client.get("/healthz").status_code == 200

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from agent.session import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
-from tools.errors import DialogPaintError, ImageNotFound, ImageRejected
+from tools.errors import DialogPaintError, ImageNotFound, ImageRejected, StateStoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ CODES: dict[str, tuple[int, str]] = {
         503,
         "The session or image store cannot be used now (locked, full, down); see Retry-After.",
     ),
+    "unhealthy": (503, "/healthz: a check failed; the body's `checks` names it."),
     "internal_error": (500, "A bug on our side; it is logged, the details are not sent."),
 }
 
@@ -50,6 +51,7 @@ _DOMAIN_CODES: tuple[tuple[type[DialogPaintError], str], ...] = (
     (ConfirmationPending, "confirmation_pending"),
     (MessageRejected, "message_rejected"),
     (ImageRejected, "image_rejected"),
+    (StateStoreUnavailable, "state_store_unavailable"),
 )
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -125,8 +127,14 @@ def invalid_message(error: Mapping[str, Any]) -> str:
     return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Answer every error, ours or the framework's, in the one JSON shape; log bugs, never send them."""
+def install_handlers(app: FastAPI, retry_after_s: int) -> None:
+    """Answer every error, ours or the framework's, in the one JSON shape; log bugs, never send them.
+
+    A storage fault (locked, full or unreachable store) is 503 state_store_unavailable, not a bug.
+    """
+    from agent.service.health import storage_fault
+
+    retry = {"Retry-After": str(retry_after_s)}
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
@@ -141,9 +149,12 @@ def install_handlers(app: FastAPI) -> None:
     async def domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DialogPaintError)
         error = domain_error(exc)
-        return error_response(error.code, str(error.detail))
+        return error_response(error.code, str(error.detail), retry if CODES[error.code][0] == 503 else None)
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
+        if (fault := storage_fault(exc)) is not None:
+            logger.warning("storage fault on %s %s: %r", request.method, request.url.path, exc)
+            return error_response("state_store_unavailable", str(fault), retry)
         logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response("internal_error", "internal error; it has been logged")
 

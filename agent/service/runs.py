@@ -11,6 +11,7 @@ from fastapi.sse import ServerSentEvent
 
 from agent.reply import Reply
 from agent.service.errors import CODES, ApiError, domain_error
+from agent.service.health import storage_fault
 from agent.service.limits import WorkQueue
 from agent.service.schemas import ReplyOut
 from tools.errors import DialogPaintError
@@ -56,9 +57,13 @@ class Runner:
             except DialogPaintError as exc:
                 error = domain_error(exc)
                 events.put_nowait({"kind": "error", "code": error.code, "message": error.detail})
-            except Exception:  # the boundary of a run: log the bug, tell the client only that it happened
-                logger.exception("run in session %s failed", session_id)
-                events.put_nowait({"kind": "error", "code": "internal_error", "message": "internal error; logged"})
+            except Exception as exc:  # the boundary of a run: log the bug, tell the client only that it happened
+                if (fault := storage_fault(exc)) is not None:
+                    logger.warning("run in session %s hit a storage fault: %r", session_id, exc)
+                    events.put_nowait({"kind": "error", "code": "state_store_unavailable", "message": str(fault)})
+                else:
+                    logger.exception("run in session %s failed", session_id)
+                    events.put_nowait({"kind": "error", "code": "internal_error", "message": "internal error; logged"})
             finally:
                 del self.active[session_id]
                 events.put_nowait(None)
