@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -274,3 +277,53 @@ def test_healthz_fails_while_a_ready_tool_reports_itself_broken(service):  # noq
     assert health.json()["checks"]["tool:mirror"] == editor.broken and "tool:mirror: CUDA error" in health.text
     editor.broken = None  # reloaded
     assert client.get("/healthz").status_code == 200
+
+
+CI_POSTGRES = Path(__file__).resolve().parents[1] / "scripts" / "ci-postgres.sh"
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[tuple[str, Any]]:
+    """A throwaway Postgres cluster of this test's own (it is stopped mid-test): (URL, stop/start)."""
+    where = Path(tempfile.mkdtemp(prefix="dialogpaint-pg-"))  # not under tmp_path: the postgres user needs access
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    started = subprocess.run([str(CI_POSTGRES), "start", str(where), port], capture_output=True, text=True, check=False)
+    require_system("PostgreSQL", started.returncode == 0, started.stderr.strip()[-200:])
+    require_system(
+        "the postgres extra", importlib.util.find_spec("psycopg_pool") is not None, "pip install psycopg-pool"
+    )
+
+    def control(action: str) -> None:
+        subprocess.run([str(CI_POSTGRES), action, str(where), port], capture_output=True, check=True)
+
+    try:
+        yield started.stdout.strip(), control
+    finally:
+        subprocess.run([str(CI_POSTGRES), "stop", str(where)], capture_output=True, check=False)
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def test_postgres_down_is_a_prompt_503_and_sessions_come_back(own_postgres, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from agent.service.app import create_app
+    from agent.wiring import create_engine
+
+    url, control = own_postgres
+    settings = Settings(data_dir=tmp_path / "data", api_keys=KEY_A, checkpoint_url=url, state_store_timeout_s=1)
+    engine = create_engine(settings, model=ScriptedChatModel(script=[mirror_call()]), tools={"mirror": RecordingTool()})
+    with engine, TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
+        sid = upload(client, KEY_A).json()["id"]
+        assert send(client, KEY_A, sid, "mirror it")[-1]["data"]["action"] == "edit"
+        control("stop")
+        down = client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A))
+        assert down.status_code == 503 and down.json()["error"]["code"] == "state_store_unavailable", down.text
+        assert "Postgres unreachable" in down.text and "retry-after" in down.headers
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.json()["checks"]["checkpointer"] != "ok"
+        control("start")
+        session = client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A))
+        assert session.status_code == 200 and len(session.json()["revisions"]) == 2
+        assert client.get("/healthz").status_code == 200
