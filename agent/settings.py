@@ -81,8 +81,16 @@ class Settings(BaseSettings):
     rate_per_minute: float = Field(60.0, gt=0, description="Requests that start work, per API key per minute.")
     rate_burst: int = Field(20, ge=1, description="How many such requests a key may make at once.")
     work_slots: int = Field(2, ge=1, le=64, description="Graph runs (turns) executing at once.")
-    work_queue: int = Field(8, ge=0, le=10_000, description="Runs allowed to wait for a slot; more get 503.")
+    work_queue: int = Field(64, ge=0, le=10_000, description="Runs allowed to wait for a slot; more get 503.")
+    work_per_key: int = Field(4, ge=1, le=10_000, description="Runs one API key may have executing or queued.")
     retry_after_s: int = Field(5, ge=1, le=3600, description="Retry-After sent when the work queue is full.")
+    body_timeout_s: float = Field(30.0, gt=0, le=3600, description="A request body must arrive within this (408).")
+    state_store_timeout_s: float = Field(
+        5.0, gt=0, le=120, description="Longest wait for the checkpoint store (SQLite lock, Postgres pool) before 503."
+    )
+    api_docs: bool | None = Field(
+        None, description="Serve /docs and /openapi.json without a key; default: only when no API keys are set."
+    )
     editor: str | None = Field(
         None, description="The one editing tool every edit goes to (e.g. instruct_pix2pix, as in the paper)."
     )

@@ -114,9 +114,10 @@ def create_engine(
                 make_ready(tools[settings.editor], f"--editor {settings.editor}")
         model = model or make_chat_model(settings)
         if settings.checkpoint_url is not None:
-            checkpointer, close = postgres_checkpointer(settings.checkpoint_url.get_secret_value())
+            url, wait = settings.checkpoint_url.get_secret_value(), settings.state_store_timeout_s
+            checkpointer, close = postgres_checkpointer(url, timeout_s=wait)
         else:
-            checkpointer = sqlite_checkpointer(settings.checkpoint_path)
+            checkpointer = sqlite_checkpointer(settings.checkpoint_path, timeout_s=settings.state_store_timeout_s)
             close = checkpointer.conn.close
         built.callback(close)
         closers = built.pop_all()

@@ -160,13 +160,16 @@ def keep_latest(checkpointer: object, thread_id: str) -> None:
         logger.warning("could not prune the checkpoints of session %s", thread_id, exc_info=True)
 
 
-def sqlite_checkpointer(path: str | Path) -> SqliteSaver:
-    """A SQLite checkpointer on ``path`` (created 0600 if missing), usable from worker threads."""
+def sqlite_checkpointer(path: str | Path, *, timeout_s: float = 5.0) -> SqliteSaver:
+    """A SQLite checkpointer on ``path`` (created 0600 if missing), usable from worker threads.
+
+    A write waits at most ``timeout_s`` for another process's lock, then raises "database is locked".
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _private_file(path)
     # SqliteSaver serialises access with its own lock, so sharing the connection across threads is safe.
-    conn = sqlite3.connect(path, check_same_thread=False)
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=timeout_s)
     conn.execute("PRAGMA journal_mode=WAL")
     # Copy the WAL into the database every WAL_PAGES pages and cut it back to WAL_BYTES then: the
     # default (1,000 pages, never truncated) leaves the WAL at its largest size for good.
@@ -191,7 +194,9 @@ def postgres_checkpointer(
     """A Postgres checkpointer on ``url`` (tables created if missing) and the function that closes it.
 
     Needs the ``postgres`` extra (langgraph-checkpoint-postgres, psycopg, psycopg-pool). Connections
-    come from a pool, so worker threads of the service never share one connection mid-query.
+    come from a pool, so worker threads of the service never share one connection mid-query. Waiting
+    for a pooled connection, or for a new one, is bounded by ``timeout_s`` (PoolTimeout, not 30 s
+    of hanging, when the server is down).
     """
     try:
         from langgraph.checkpoint.postgres import PostgresSaver
@@ -207,6 +212,7 @@ def postgres_checkpointer(
 
     # The connection settings PostgresSaver.from_conn_string uses: it relies on autocommit and dict rows.
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    kwargs["connect_timeout"] = max(2, round(timeout_s))
     pool = ConnectionPool(
         url,
         connection_class=Connection[DictRow],
@@ -214,6 +220,8 @@ def postgres_checkpointer(
         max_size=max_connections,
         kwargs=kwargs,
         open=False,
+        timeout=timeout_s,
+        check=ConnectionPool.check_connection,  # a connection the server dropped is replaced, not handed out
     )
     try:
         # One connection first: when the pool cannot connect it only logs why and times out.

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +17,7 @@ from tools.errors import ImageCorrupt, ImageMissing, ImageNotFound
 from tools.images import encode_png
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+MIN_FREE_BYTES = 16 * 1024 * 1024  # below this a file store reports itself unavailable (room for a few images)
 
 
 class ImageStore(Protocol):
@@ -67,6 +69,14 @@ class FileImageStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def unavailable_reason(self) -> str | None:
+        """Why images cannot be written here now (a read-only or nearly full disk), or None."""
+        if not os.access(self.root, os.W_OK):
+            return "the image directory is not writable"
+        if shutil.disk_usage(self.root).free < MIN_FREE_BYTES:
+            return f"less than {MIN_FREE_BYTES:,} bytes free on the image disk"
+        return None
 
     def path(self, key: str) -> Path:
         """Where a key lives; the key is validated before it touches the file system."""

@@ -427,3 +427,21 @@ def test_serve_tool_loads_the_model_before_serving(tmp_path, model_dir, monkeypa
     monkeypatch.setattr(pix2pix_pipeline, "_pipelines", {})  # as in a fresh server process
     app = build_tool_app("instruct_pix2pix", Settings(data_dir=tmp_path, model_path=str(model_dir), allow_cpu=True))
     assert app.tool.name == "instruct_pix2pix" and list(pix2pix_pipeline._pipelines) == [(str(model_dir), "cpu")]
+
+
+def test_a_sticky_cuda_error_marks_the_tool_unavailable_until_reloaded(editor, pipe, monkeypatch):
+    original = type(pipe.unet).forward
+
+    def forward(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered\nCompile with TORCH_USE_CUDA_DSA")
+
+    monkeypatch.setattr(type(pipe.unet), "forward", forward)
+    session = open_session(editor, edit_call(), edit_call(), edit_call())
+    assert editor.unavailable_reason() is None
+    reply = session.send("turn the sky purple")
+    assert reply.error and len(reply.revisions) == 1
+    assert "illegal memory access" in (editor.unavailable_reason() or "")
+    assert "until reloaded" in session.send("turn the sky purple").text  # refused at once, no GPU call
+    monkeypatch.setattr(type(pipe.unet), "forward", original)
+    editor.load()
+    assert editor.unavailable_reason() is None and session.send("turn the sky purple").error is None

@@ -375,7 +375,7 @@ def test_a_run_that_crashes_ends_its_stream_with_an_error_event_and_frees_the_se
             sink({"kind": "step", "node": "decide"})
             raise RuntimeError("boom")
 
-        events = runner.start("s", work)
+        events = runner.start("s", work, "key")
         received = []
         while (event := await events.get()) is not None:
             received.append(event)
@@ -390,7 +390,7 @@ def test_a_run_that_crashes_ends_its_stream_with_an_error_event_and_frees_the_se
 def test_openapi_documents_every_route_and_error_code(service):
     from agent.service.errors import CODES
 
-    schema = service().get("/openapi.json").json()
+    schema = service(api_docs=True).get("/openapi.json").json()
     text = str(schema)
     routes = {(m.upper(), p) for p, ops in schema["paths"].items() for m in ops}
     base = "/v1/sessions/{session_id}"
@@ -428,7 +428,8 @@ def test_the_chat_page_is_served_without_external_resources(service):
         assert asset in page.text and client.get(asset).status_code == 200
     for text in (page.text, client.get("/static/app.js").text, client.get("/static/style.css").text):
         assert "http://" not in text and "https://" not in text
-    assert client.get("/healthz").json() == {"status": "ok", "auth": "bearer"}
+    checks = {"checkpointer": "ok", "images": "ok", "tool:mirror": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "auth": "bearer", "checks": checks}
 
 
 def test_without_keys_the_service_is_in_dev_mode(tmp_path):
@@ -438,7 +439,10 @@ def test_without_keys_the_service_is_in_dev_mode(tmp_path):
     from agent.service.app import create_app
 
     with TestClient(create_app(Settings(data_dir=tmp_path / "data", api_keys=""))) as client:
-        assert client.get("/healthz").json() == {"status": "ok", "auth": "none"}
+        health = client.get("/healthz").json()
+        assert health == {"status": "ok", "auth": "none", "checks": health["checks"]}
+        assert {"checkpointer", "images", "tool:adjust_tone"} <= set(health["checks"])
+        assert set(health["checks"].values()) == {"ok"} and "tool:instruct_pix2pix" not in health["checks"]
         created = client.post("/v1/sessions", files={"image": ("a.png", png(), "image/png")})
         assert created.status_code == 201
         assert client.get(f"/v1/sessions/{created.json()['id']}/revisions").status_code == 200

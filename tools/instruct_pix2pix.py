@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENABLE_HINT = f"install the GPU extra (pip install 'dialogpaint[gpu]'), then {WEIGHTS_HINT}"
+# A CUDA error other than out-of-memory (illegal address, device-side assert) poisons the CUDA context:
+# every later call fails too, so the tool reports itself unavailable instead of failing each edit.
+STICKY_CUDA_MARKS = ("CUDA error", "CUBLAS_STATUS", "CUDNN_STATUS")
 
 
 class InstructPix2PixParams(BaseModel):
@@ -98,9 +101,12 @@ class InstructPix2Pix:
         self.device = device
         self.allow_cpu = allow_cpu
         self.max_side = max_side
+        self.broken: str | None = None  # set by a sticky CUDA error, cleared by load()
 
     def unavailable_reason(self) -> str | None:
         """Why this tool cannot run here, or None; cheap (imports nothing heavy, probes no GPU)."""
+        if self.broken:
+            return self.broken
         missing = [m for m in ("torch", "diffusers", "transformers") if not importlib.util.find_spec(m)]
         if missing:
             return f"instruct_pix2pix needs {', '.join(missing)}: {ENABLE_HINT}"
@@ -122,10 +128,19 @@ class InstructPix2Pix:
         """Edit ``image`` by ``params.instruction``; broken output or a cancel raises EditFailed."""
         if not isinstance(params, InstructPix2PixParams):
             raise TypeError(f"instruct_pix2pix expects InstructPix2PixParams, got {type(params).__name__}")
-        return run_pipeline(self.pipeline(), image, params, seed=seed, max_side=self.max_side, progress=progress)
+        pipe = self.pipeline()
+        try:
+            return run_pipeline(pipe, image, params, seed=seed, max_side=self.max_side, progress=progress)
+        except RuntimeError as exc:
+            if isinstance(exc, EditFailed) or not any(mark in str(exc) for mark in STICKY_CUDA_MARKS):
+                raise
+            first = str(exc).strip().splitlines()[0]
+            self.broken = f"instruct_pix2pix hit '{first}' and is unusable until reloaded (restart the service)"
+            raise ToolUnavailable(self.broken) from exc
 
     def load(self) -> None:
-        """Load the model now (at startup) instead of at the first edit; ToolUnavailable says why not."""
+        """Load the model now (at startup, or again after a sticky CUDA error); ToolUnavailable says why not."""
+        self.broken = None
         self.pipeline()
 
     def pipeline(self) -> Any:

@@ -10,19 +10,22 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import ASGIApp, Scope
 
 from agent.service.auth import KeyRing
 from agent.service.deps import Service
-from agent.service.errors import install_handlers
+from agent.service.errors import CODES, ErrorBody, ErrorDetail, install_handlers
+from agent.service.errors import RETRY_AFTER as RETRY
+from agent.service.headers import SecurityHeaders
+from agent.service.health import health
 from agent.service.limits import BodyLimit, RateLimiter, WorkQueue
 from agent.service.routes import router
 from agent.service.runs import Runner
 from agent.session import Engine
 from agent.settings import Settings
-from tools.base import load_now, unavailable_reason
+from tools.base import EditTool, load_now, unavailable_reason
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +49,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         from agent.wiring import create_engine
 
         built = engine if engine is not None else await asyncio.to_thread(create_engine, settings)
-        await asyncio.to_thread(warm_up, built)
-        queue = WorkQueue(settings.work_slots, settings.work_queue, settings.retry_after_s)
+        ready = await asyncio.to_thread(warm_up, built)
+        queue = WorkQueue(settings.work_slots, settings.work_queue, settings.retry_after_s, settings.work_per_key)
         app.state.service = Service(
             engine=built,
             keys=KeyRing([key.get_secret_value() for key in settings.api_keys]),
             limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst),
             runner=Runner(queue),
+            ready_tools=ready,
         )
         try:
             yield
@@ -61,16 +65,41 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             if engine is None:
                 built.close()
 
-    app = FastAPI(title="dialogpaint", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
-    install_handlers(app)
-    app.add_middleware(BodyLimit, limit_for=lambda scope: body_limit(scope, settings))
+    docs = settings.api_docs if settings.api_docs is not None else not settings.api_keys
+    app = ServiceApp(
+        title="dialogpaint",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,  # None also removes /docs and /redoc
+    )
+    install_handlers(app, settings.retry_after_s)
+    app.add_middleware(
+        BodyLimit, limit_for=lambda scope: body_limit(scope, settings), timeout_s=settings.body_timeout_s
+    )
     app.include_router(router)
 
-    @app.get("/healthz", tags=["service"])
-    async def healthz(request: Request) -> dict[str, str]:
-        """Liveness (answers once the engine is built), and whether requests need a bearer key."""
-        keys: KeyRing = request.app.state.service.keys
-        return {"status": "ok", "auth": "none" if keys.dev_mode else "bearer"}
+    unhealthy = {
+        "model": ErrorBody,
+        "description": f"`unhealthy`: {CODES['unhealthy'][1]}",
+        "headers": {"Retry-After": RETRY},
+    }
+
+    @app.get("/healthz", tags=["service"], responses={503: unhealthy})
+    async def healthz(request: Request) -> JSONResponse:
+        """Whether a turn can run now (checkpointer, image store, each ready tool), and whether keys are needed."""
+        svc: Service = request.app.state.service
+        found = await health(svc.engine, svc.ready_tools, settings.state_store_timeout_s)
+        body = {
+            "status": "ok" if found["healthy"] else "unavailable",
+            "auth": "none" if svc.keys.dev_mode else "bearer",
+        }
+        if found["healthy"]:
+            return JSONResponse({**body, "checks": found["checks"]})
+        failed = "; ".join(f"{name}: {result}" for name, result in found["checks"].items() if result != "ok")
+        error = ErrorDetail(code="unhealthy", message=failed).model_dump()
+        retry = {"Retry-After": str(settings.retry_after_s)}
+        return JSONResponse({"error": error, **body, "checks": found["checks"]}, status_code=503, headers=retry)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -80,6 +109,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     return app
 
 
+class ServiceApp(FastAPI):
+    """FastAPI with the security headers outside every layer, the server-error handler included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack wrapped in SecurityHeaders (user middleware sits inside the 500 handler)."""
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def body_limit(scope: Scope, settings: Settings) -> int:
     """The largest body a request may send: an upload's size limit, or room for one message."""
     if scope["method"] == "POST" and scope["path"] == "/v1/sessions":
@@ -87,10 +124,13 @@ def body_limit(scope: Scope, settings: Settings) -> int:
     return 16 * 1024 + 4 * settings.max_message_chars  # JSON escapes; UTF-8 takes up to 4 bytes a char
 
 
-def warm_up(engine: Engine) -> None:
-    """Load every available tool pipeline now, so the first request does not pay for it."""
+def warm_up(engine: Engine) -> dict[str, EditTool]:
+    """Load every available tool pipeline now, so the first request does not pay for it; the ready tools."""
+    ready: dict[str, EditTool] = {}
     for name, tool in engine.deps.tools.items():
         if unavailable_reason(tool) is None:
             start = time.perf_counter()
             if load_now(tool):
                 logger.info("loaded %s in %.1fs", name, time.perf_counter() - start)
+            ready[name] = tool
+    return ready

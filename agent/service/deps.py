@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,18 +14,20 @@ from agent.service.errors import ApiError
 from agent.service.limits import RateLimiter
 from agent.service.runs import Runner
 from agent.session import Engine, Session, SessionNotFound
+from tools.base import EditTool
 
 bearer = HTTPBearer(auto_error=False, description="One of the keys in DIALOGPAINT_API_KEYS.")
 
 
 @dataclass
 class Service:
-    """What the lifespan builds once: the engine, the keys, the rate limiter and the runner."""
+    """What the lifespan builds once: the engine, the keys, the rate limiter, the runner, the ready tools."""
 
     engine: Engine
     keys: KeyRing
     limiter: RateLimiter
     runner: Runner
+    ready_tools: Mapping[str, EditTool] = field(default_factory=dict)  # /healthz checks that they stay ready
 
 
 def service(request: Request) -> Service:
@@ -46,7 +49,20 @@ async def caller(
 Caller = Annotated[Principal, Depends(caller)]
 
 
-async def spend(svc: ServiceDep, principal: Caller) -> Principal:
+async def admissible(svc: ServiceDep, principal: Caller) -> Principal:
+    """The caller, once the work queue has room for it: a full queue is refused before any work.
+
+    Routes declare it (or ``Spender``) before ``OwnedSession``, so a refusal reads no checkpoint.
+    The place itself is reserved when the run starts (a race lost in between is still refused).
+    """
+    svc.runner.queue.check(principal.name)
+    return principal
+
+
+Admissible = Annotated[Principal, Depends(admissible)]
+
+
+async def spend(svc: ServiceDep, principal: Admissible) -> Principal:
     """The caller, after taking one token from its rate-limit bucket (requests that start work)."""
     svc.limiter.take(principal.name)
     return principal

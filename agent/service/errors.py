@@ -13,7 +13,15 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from agent.session import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
-from tools.errors import CheckpointRejected, DialogPaintError, ImageCorrupt, ImageMissing, ImageNotFound, ImageRejected
+from tools.errors import (
+    CheckpointRejected,
+    DialogPaintError,
+    ImageCorrupt,
+    ImageMissing,
+    ImageNotFound,
+    ImageRejected,
+    StateStoreUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +39,7 @@ CODES: dict[str, tuple[int, str]] = {
     "session_busy": (409, "The session is still handling a previous request; retry when it has finished."),
     "no_pending_confirmation": (409, "Nothing in the session awaits a yes or no."),
     "confirmation_pending": (409, "An edit awaits a yes or no; answer it before undo or redo."),
+    "body_timeout": (408, "The request body did not arrive in time (a slow upload); send it faster or smaller."),
     "payload_too_large": (413, "The request body is over the limit (checked before it is parsed)."),
     "unsupported_media_type": (415, "The upload is not declared as PNG, JPEG or WebP."),
     "image_rejected": (
@@ -39,7 +48,13 @@ CODES: dict[str, tuple[int, str]] = {
     ),
     "message_rejected": (422, "The message is empty, over the length limit, or holds a control character."),
     "rate_limited": (429, "This API key has made too many requests; see Retry-After."),
+    "too_many_runs": (429, "This API key already has its most runs executing or queued; see Retry-After."),
     "overloaded": (503, "The queue for editing work is full; see Retry-After."),
+    "state_store_unavailable": (
+        503,
+        "The session or image store cannot be used now (locked, full, down); see Retry-After.",
+    ),
+    "unhealthy": (503, "/healthz: a check failed; the body's `checks` names it."),
     "internal_error": (500, "A bug on our side; it is logged, the details are not sent."),
 }
 
@@ -53,6 +68,7 @@ _DOMAIN_CODES: tuple[tuple[type[DialogPaintError], str], ...] = (
     (ConfirmationPending, "confirmation_pending"),
     (MessageRejected, "message_rejected"),
     (ImageRejected, "image_rejected"),
+    (StateStoreUnavailable, "state_store_unavailable"),
 )
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
@@ -128,8 +144,14 @@ def invalid_message(error: Mapping[str, Any]) -> str:
     return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Answer every error, ours or the framework's, in the one JSON shape; log bugs, never send them."""
+def install_handlers(app: FastAPI, retry_after_s: int) -> None:
+    """Answer every error, ours or the framework's, in the one JSON shape; log bugs, never send them.
+
+    A storage fault (locked, full or unreachable store) is 503 state_store_unavailable, not a bug.
+    """
+    from agent.service.health import storage_fault
+
+    retry = {"Retry-After": str(retry_after_s)}
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
@@ -146,9 +168,12 @@ def install_handlers(app: FastAPI) -> None:
         error = domain_error(exc)
         if error.status_code >= 500:  # ours, e.g. a lost image: logged, and the message says what is lost
             logger.error("%s on %s %s: %s", error.code, request.method, request.url.path, exc)
-        return error_response(error.code, str(error.detail))
+        return error_response(error.code, str(error.detail), retry if CODES[error.code][0] == 503 else None)
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
+        if (fault := storage_fault(exc)) is not None:
+            logger.warning("storage fault on %s %s: %r", request.method, request.url.path, exc)
+            return error_response("state_store_unavailable", str(fault), retry)
         logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response("internal_error", "internal error; it has been logged")
 

@@ -15,15 +15,18 @@ from agent.service.errors import ApiError, error_response
 
 
 class BodyLimit:
-    """ASGI middleware that refuses a body over its limit before the app parses it (413).
+    """ASGI middleware that refuses a body over its limit (413) or slower than its deadline (408).
 
     A declared Content-Length over the limit is answered at once, without reading a byte; a body
     without one (chunked) is counted as it streams in and cut off the moment it passes the limit.
+    The whole body must arrive within ``timeout_s`` of the request's start: a per-read timeout
+    would let a client trickle one byte a second forever.
     """
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int]) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[[Scope], int], timeout_s: float) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 413 for an oversized declared body; otherwise run the app with a counting ``receive``."""
@@ -36,11 +39,20 @@ class BodyLimit:
             size = f"{int(declared):,}" if declared.isdigit() else repr(declared.decode("latin-1"))
             await error_response("payload_too_large", too_large(size, limit))(scope, receive, send)
             return
-        received = 0
+        received, complete = 0, False
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # past the body: a streaming response waiting for the client to disconnect
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                why = f"the request body did not arrive within {self.timeout_s:g} s ({received:,} bytes came)"
+                raise ApiError("body_timeout", why, {"Connection": "close"}) from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
@@ -79,27 +91,44 @@ class RateLimiter:
 
 
 class WorkQueue:
-    """Graph runs: ``slots`` execute at once and ``waiting`` more may queue; past that, 503 overloaded."""
+    """Graph runs: ``slots`` execute at once and ``waiting`` more may queue; past that, 503 overloaded.
 
-    def __init__(self, slots: int, waiting: int, retry_after_s: int) -> None:
+    One API key may hold at most ``per_key`` places (executing or queued), so a single client cannot
+    fill the queue and lock every other key out: its next run is 429 too_many_runs instead.
+    """
+
+    def __init__(self, slots: int, waiting: int, retry_after_s: int, per_key: int | None = None) -> None:
         self.slots = slots
         self.capacity = slots + waiting
+        self.per_key = per_key if per_key is not None else self.capacity
         self.retry_after_s = retry_after_s
         self.admitted = 0
+        self.by_key: dict[str, int] = {}
         self._semaphore = asyncio.Semaphore(slots)
 
-    def admit(self) -> None:
-        """Reserve a place (a slot or the queue); ApiError overloaded if none is left."""
+    def check(self, key: str) -> None:
+        """Raise what ``admit`` would raise now, reserving nothing: refuse before any work is done."""
+        retry = {"Retry-After": str(self.retry_after_s)}
         if self.admitted >= self.capacity:
             message = f"{self.slots} runs are executing and the queue of {self.capacity - self.slots} is full"
-            raise ApiError("overloaded", message, {"Retry-After": str(self.retry_after_s)})
+            raise ApiError("overloaded", message, retry)
+        if self.by_key.get(key, 0) >= self.per_key:
+            message = f"this API key already has {self.per_key} runs executing or queued (the limit per key)"
+            raise ApiError("too_many_runs", message, retry)
+
+    def admit(self, key: str) -> None:
+        """Reserve a place (a slot or the queue) for ``key``; ApiError overloaded or too_many_runs if none is left."""
+        self.check(key)
         self.admitted += 1
+        self.by_key[key] = self.by_key.get(key, 0) + 1
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Wait for an execution slot for an admitted run; the place is given back on exit."""
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        """Wait for an execution slot for a run ``key`` was admitted for; the place is given back on exit."""
         try:
             async with self._semaphore:
                 yield
         finally:
             self.admitted -= 1
+            if (left := self.by_key.pop(key) - 1) > 0:
+                self.by_key[key] = left

@@ -11,8 +11,8 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.datastructures import UploadFile
 
 from agent.reply import Reply
-from agent.service.auth import new_session_id
-from agent.service.deps import OwnedSession, Service, ServiceDep, Spender
+from agent.service.auth import Principal, new_session_id
+from agent.service.deps import Admissible, OwnedSession, Service, ServiceDep, Spender
 from agent.service.errors import ApiError, responses
 from agent.service.runs import Events, EventSink, reply_event, sse
 from agent.service.schemas import (
@@ -49,33 +49,38 @@ EVENTS = (
     "`token` {text} as reply text streams; `revision` {RevisionOut} for each new revision; "
     "then `reply` {ReplyOut}, or `error` {code, message}. Events are numbered by `id`."
 )
-SESSION_ERRORS = ("unauthorized", "session_not_found", "session_corrupt")
-WORK_ERRORS = (*SESSION_ERRORS, "rate_limited", "session_busy", "overloaded", "payload_too_large")
+SESSION_ERRORS = ("unauthorized", "session_not_found", "session_corrupt", "state_store_unavailable")
+WORK_ERRORS = (
+    *SESSION_ERRORS, "rate_limited", "too_many_runs", "session_busy", "overloaded", "payload_too_large",
+    "body_timeout",
+)  # fmt: skip
 
 
 @router.post(
     "/sessions", status_code=201, response_model=SessionOut, openapi_extra={"requestBody": UPLOAD_BODY},
     responses=responses(
-        "unauthorized", "rate_limited", "overloaded", "payload_too_large", "unsupported_media_type", "image_rejected"
+        "unauthorized", "rate_limited", "too_many_runs", "overloaded", "payload_too_large", "body_timeout",
+        "unsupported_media_type", "image_rejected", "state_store_unavailable",
     ),
 )  # fmt: skip
 async def create_session(request: Request, svc: ServiceDep, principal: Spender) -> SessionOut:
     """Start a session on an uploaded image (multipart field ``image``).
 
-    The key, the rate limit and the queue are checked before the upload is parsed; the body size is
-    checked before that, as it streams in.
+    The key, the rate limit and room in the queue are checked before the upload is read; its size and
+    its deadline as it streams in. Only then, for decoding, does it take a place in the work queue:
+    a slow upload holds no slot.
     """
-    svc.runner.queue.admit()  # decoding is real work: hold a place in the queue while parsing and decoding
-    async with svc.runner.queue.slot():
-        async with request.form(max_files=1, max_fields=1) as form:
-            upload = form.get("image")
-            if not isinstance(upload, UploadFile):
-                raise ApiError("invalid_request", "send the image as the multipart field 'image'")
-            # No declared type, like application/octet-stream, leaves it to the decoder to tell the format.
-            if upload.content_type not in (*IMAGE_TYPES, "application/octet-stream", None):
-                allowed = ", ".join(IMAGE_TYPES)
-                raise ApiError("unsupported_media_type", f"{upload.content_type} is not one of {allowed}")
-            data = await upload.read()
+    async with request.form(max_files=1, max_fields=1) as form:
+        upload = form.get("image")
+        if not isinstance(upload, UploadFile):
+            raise ApiError("invalid_request", "send the image as the multipart field 'image'")
+        # No declared type, like application/octet-stream, leaves it to the decoder to tell the format.
+        if upload.content_type not in (*IMAGE_TYPES, "application/octet-stream", None):
+            allowed = ", ".join(IMAGE_TYPES)
+            raise ApiError("unsupported_media_type", f"{upload.content_type} is not one of {allowed}")
+        data = await upload.read()
+    svc.runner.queue.admit(principal.name)  # decoding is real work: it holds a place in the queue
+    async with svc.runner.queue.slot(principal.name):
         session = await asyncio.to_thread(svc.engine.open, data, new_session_id(principal))
         return await asyncio.to_thread(session_view, session)
 
@@ -105,24 +110,24 @@ def get_session(session: OwnedSession) -> SessionOut:
     return session_view(session)
 
 
-async def message_turn(body: MessageIn, session: OwnedSession, svc: ServiceDep, principal: Spender) -> Events:
+async def message_turn(body: MessageIn, principal: Spender, session: OwnedSession, svc: ServiceDep) -> Events:
     """Check the message, then start its turn: before the response starts, so errors keep their status.
 
     Async like every caller of the runner: the runner's bookkeeping lives on the event loop.
     """
     text = check_message(body.text, svc.engine.limits.max_message_chars)
-    return start_turn(svc, session, lambda sink: session.send(text, on_event=sink))
+    return start_turn(svc, session, principal, lambda sink: session.send(text, on_event=sink))
 
 
-async def confirmation_turn(body: ConfirmationIn, session: OwnedSession, svc: ServiceDep, principal: Spender) -> Events:
+async def confirmation_turn(body: ConfirmationIn, principal: Spender, session: OwnedSession, svc: ServiceDep) -> Events:
     """Start the turn that answers the pending confirmation; 409 if nothing is pending."""
     if await asyncio.to_thread(session.confirmation) is None:
         raise ApiError("no_pending_confirmation", f"nothing in session {session.id} awaits a yes or no")
     answer = "yes" if body.approve else "no"
-    return start_turn(svc, session, lambda sink: session.send(answer, on_event=sink))
+    return start_turn(svc, session, principal, lambda sink: session.send(answer, on_event=sink))
 
 
-def start_turn(svc: Service, session: Session, turn: Callable[[EventSink], Reply]) -> Events:
+def start_turn(svc: Service, session: Session, principal: Principal, turn: Callable[[EventSink], Reply]) -> Events:
     """Start a turn in the runner; each new revision is announced as its edit finishes."""
 
     def work(sink: EventSink) -> dict[str, Any]:
@@ -133,7 +138,7 @@ def start_turn(svc: Service, session: Session, turn: Callable[[EventSink], Reply
 
         return reply_event(turn(announce))
 
-    return svc.runner.start(session.id, work)
+    return svc.runner.start(session.id, work, principal.name)
 
 
 @router.post(
@@ -161,10 +166,10 @@ async def confirm(events: Annotated[Events, Depends(confirmation_turn)]) -> Asyn
     responses=responses(*WORK_ERRORS, "confirmation_pending"),
 )  # fmt: skip
 async def undo(
-    session: OwnedSession, svc: ServiceDep, principal: Spender, body: Annotated[StepsIn | None, Body()] = None
+    principal: Spender, session: OwnedSession, svc: ServiceDep, body: Annotated[StepsIn | None, Body()] = None
 ) -> dict[str, Any]:
     """Undo edits (default one) without asking the dialogue model; the conversation records it."""
-    return await move(svc, session, "undo", body or StepsIn())
+    return await move(svc, session, principal, "undo", body or StepsIn())
 
 
 @router.post(
@@ -172,15 +177,21 @@ async def undo(
     responses=responses(*WORK_ERRORS, "confirmation_pending"),
 )  # fmt: skip
 async def redo(
-    session: OwnedSession, svc: ServiceDep, principal: Spender, body: Annotated[StepsIn | None, Body()] = None
+    principal: Spender, session: OwnedSession, svc: ServiceDep, body: Annotated[StepsIn | None, Body()] = None
 ) -> dict[str, Any]:
     """Redo undone edits (default one) without asking the dialogue model."""
-    return await move(svc, session, "redo", body or StepsIn())
+    return await move(svc, session, principal, "redo", body or StepsIn())
 
 
-async def move(svc: Service, session: Session, name: Literal["undo", "redo"], body: StepsIn) -> dict[str, Any]:
+async def move(
+    svc: Service, session: Session, principal: Principal, name: Literal["undo", "redo"], body: StepsIn
+) -> dict[str, Any]:
     """Run an undo or redo as the session's one run, and answer with its reply."""
-    return await svc.runner.call(session.id, lambda sink: reply_event(session.control(name, body.steps)))
+
+    def work(sink: EventSink) -> dict[str, Any]:
+        return reply_event(session.control(name, body.steps))
+
+    return await svc.runner.call(session.id, work, principal.name)
 
 
 @router.get("/sessions/{session_id}/revisions", response_model=RevisionsOut, responses=responses(*SESSION_ERRORS))
@@ -204,14 +215,14 @@ def revision_image(revision_id: str, session: OwnedSession, svc: ServiceDep) -> 
 
 @router.delete(
     "/sessions/{session_id}", status_code=204, response_class=Response,
-    responses=responses(*SESSION_ERRORS, "session_busy", "overloaded"),
+    responses=responses(*SESSION_ERRORS, "session_busy", "too_many_runs", "overloaded"),
 )  # fmt: skip
-async def delete_session(session: OwnedSession, svc: ServiceDep) -> Response:
+async def delete_session(principal: Admissible, session: OwnedSession, svc: ServiceDep) -> Response:
     """Delete a session's conversation and revision tree (stored images are shared and kept)."""
 
     def work(sink: EventSink) -> dict[str, Any]:
         svc.engine.delete(session.id)
         return {"kind": "deleted"}
 
-    await svc.runner.call(session.id, work)  # holds the session, so no run can start on it meanwhile
+    await svc.runner.call(session.id, work, principal.name)  # holds the session, so no run can start on it meanwhile
     return Response(status_code=204)

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi.sse import ServerSentEvent
 
 from agent.reply import Reply
-from agent.service.errors import ApiError, domain_error
+from agent.service.errors import CODES, ApiError, domain_error
+from agent.service.health import storage_fault
 from agent.service.limits import WorkQueue
 from agent.service.schemas import ReplyOut
 from tools.errors import DialogPaintError
@@ -33,14 +34,16 @@ class Runner:
         self.queue = queue
         self.active: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, session_id: str, work: Work) -> Events:
-        """Start ``work`` for the session; its events, then the reply (or an error), then None, arrive on the queue.
+    def start(self, session_id: str, work: Work, key: str) -> Events:
+        """Start ``work`` for the session on behalf of API key ``key``; its events, then the reply (or an
+        error), then None, arrive on the queue.
 
-        Raises ApiError session_busy if the session has a run, overloaded if the queue is full.
+        Raises ApiError session_busy if the session has a run, overloaded if the queue is full,
+        too_many_runs if the key holds its share of it.
         """
         if session_id in self.active:
             raise ApiError("session_busy", f"session {session_id} is still handling the previous request")
-        self.queue.admit()
+        self.queue.admit(key)
         events: Events = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
@@ -49,14 +52,18 @@ class Runner:
 
         async def execute() -> None:
             try:
-                async with self.queue.slot():
+                async with self.queue.slot(key):
                     events.put_nowait(await asyncio.to_thread(work, sink))
             except DialogPaintError as exc:
                 error = domain_error(exc)
                 events.put_nowait({"kind": "error", "code": error.code, "message": error.detail})
-            except Exception:  # the boundary of a run: log the bug, tell the client only that it happened
-                logger.exception("run in session %s failed", session_id)
-                events.put_nowait({"kind": "error", "code": "internal_error", "message": "internal error; logged"})
+            except Exception as exc:  # the boundary of a run: log the bug, tell the client only that it happened
+                if (fault := storage_fault(exc)) is not None:
+                    logger.warning("run in session %s hit a storage fault: %r", session_id, exc)
+                    events.put_nowait({"kind": "error", "code": "state_store_unavailable", "message": str(fault)})
+                else:
+                    logger.exception("run in session %s failed", session_id)
+                    events.put_nowait({"kind": "error", "code": "internal_error", "message": "internal error; logged"})
             finally:
                 del self.active[session_id]
                 events.put_nowait(None)
@@ -64,14 +71,15 @@ class Runner:
         self.active[session_id] = loop.create_task(execute())
         return events
 
-    async def call(self, session_id: str, work: Work) -> dict[str, Any]:
+    async def call(self, session_id: str, work: Work, key: str) -> dict[str, Any]:
         """Run ``work`` like ``start`` and wait for its final event; an error event is raised as ApiError."""
-        events = self.start(session_id, work)
+        events = self.start(session_id, work, key)
         final: dict[str, Any] = {}
         while (event := await events.get()) is not None:
             final = event
         if final.get("kind") == "error":
-            raise ApiError(final["code"], final["message"])
+            retry = {"Retry-After": str(self.queue.retry_after_s)} if CODES[final["code"]][0] == 503 else None
+            raise ApiError(final["code"], final["message"], retry)
         return final
 
     async def drain(self) -> None:
