@@ -171,7 +171,8 @@ class Session:
         Args:
             on_event: called, in order, with each event of the run (for progress bars and streaming):
                 ``{"kind": "step", "node"}`` when a graph node has finished;
-                ``{"kind": "revision", "revision"}`` for each revision an edit made, right after its step;
+                ``{"kind": "revision", "revision"}`` for each revision an edit made, once its step's
+                checkpoint is written (a revision announced is never lost to a crash);
                 ``{"kind": "progress", "tool", "step", "total"}`` from a running tool;
                 ``{"kind": "token", "text"}`` for each piece of reply text the dialogue model streams.
         """
@@ -233,15 +234,21 @@ class Session:
         values: dict[str, Any] = {}
         pending: dict[str, Any] | None = None
         slot.pending_known = False  # unknown until the run has ended
+        unsaved: list[dict[str, Any]] = []  # revision events of the step whose checkpoint is not yet written
         for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
             if mode == "values":
+                # With durability "sync" a step's values are streamed only after its checkpoint is
+                # written, so the revisions it made are durable now and may be announced.
                 values = chunk
+                emit(on_event, unsaved)
+                unsaved = []
                 continue
             if mode == "updates" and "__interrupt__" in chunk:
                 pending = next((i.value for i in chunk["__interrupt__"] if isinstance(i.value, dict)), pending)
             if on_event is not None:
-                for event in run_events(mode, chunk):
-                    on_event(event)
+                events = run_events(mode, chunk)
+                unsaved += [e for e in events if e["kind"] == "revision"]
+                emit(on_event, [e for e in events if e["kind"] != "revision"])
         slot.remember(pending)
         return state_reply(values, pending)
 
@@ -336,6 +343,13 @@ class Session:
         if pending is not None and pairs[-1:] != [("assistant", pending["question"])]:
             pairs.append(("assistant", pending["question"]))  # the question awaiting a yes or no
         return pairs
+
+
+def emit(on_event: Callable[[dict[str, Any]], None] | None, events: list[dict[str, Any]]) -> None:
+    """Pass events on to the caller's callback, if any."""
+    if on_event is not None:
+        for event in events:
+            on_event(event)
 
 
 class AsyncSession:
