@@ -178,6 +178,7 @@ class Session:
         """
         text = check_message(text, self.engine.limits.max_message_chars)
         with self.running():
+            self.finish_interrupted(on_event)
             graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
             return self.run(graph_input, on_event)
 
@@ -202,6 +203,7 @@ class Session:
         except ValueError as exc:
             raise MessageRejected(str(exc)) from None
         with self.running():
+            self.finish_interrupted(on_event)
             if self.confirmation():
                 raise ConfirmationPending(f"session {self.id} is waiting for a yes or no to: {self.last_reply().text}")
             said = name if steps == 1 else f"{name} {steps} steps"
@@ -220,6 +222,25 @@ class Session:
             yield
         finally:
             slot.lock.release()
+
+    def finish_interrupted(self, on_event: Callable[[dict[str, Any]], None] | None) -> None:
+        """Finish, exactly once, a run that a crash cut short, before the next input is handled.
+
+        A process killed mid-turn leaves a checkpoint with steps still to run (``next``, e.g. the
+        edit) and no interrupt. Starting the next turn on it would drop those steps, the tool call's
+        ToolMessage and any revision already shown from their saved writes. So the run is completed
+        first: steps whose writes were saved are not run again (LangGraph reapplies the writes), the
+        others run once; their revisions are announced as usual and the history shows the answer.
+        Only checked when this process has not yet seen the session end a run cleanly.
+        """
+        if self.engine.slot(self.id).pending_known:
+            return
+        snapshot = self.engine.graph.get_state(self.config)
+        # "update": the checkpoint Engine.open writes, which waits for the first message, not a run.
+        if not snapshot.next or snapshot.interrupts or (snapshot.metadata or {}).get("source") == "update":
+            return
+        logger.warning("session %s: finishing the run a crash cut short at %s", self.id, ", ".join(snapshot.next))
+        self.run(None, on_event)
 
     def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> Reply:
         """Run the graph on one input, saving each step; stream events to ``on_event`` if given.

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
 
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def saved_revision_ids(data_dir: Path, session_id: str) -> set[str]:
@@ -37,3 +46,55 @@ def test_a_revision_is_announced_only_once_its_checkpoint_is_written(tmp_path):
     assert reply.action == "edit" and len(reply.revisions) == 3
     assert [r for r, _ in seen] == [r["id"] for r in reply.revisions[1:]]
     assert all(saved for _, saved in seen)
+
+
+KILLED_MID_EDIT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from agent.settings import Settings
+    from agent.wiring import build_tools, create_engine
+    data_dir, marker, session_id = sys.argv[1:]
+    settings = Settings(data_dir=data_dir, confirm="never")
+    tools = dict(build_tools(settings))
+
+    class Stuck(type(tools["grayscale"])):
+        def __call__(self, image, params, **kwargs):
+            Path(marker).touch()
+            time.sleep(120)  # killed here, mid-edit
+
+    tools["grayscale"] = Stuck()
+    with create_engine(settings, tools=tools) as engine:
+        engine.resume(session_id).send("make it black and white")
+    """
+)
+
+
+def test_an_edit_killed_midway_is_finished_once_by_the_next_turn(tmp_path):
+    data_dir, marker = tmp_path / "data", tmp_path / "editing"
+    with create_engine(Settings(data_dir=data_dir)) as engine:
+        session_id = engine.open(gradient()).id
+    child = subprocess.Popen([sys.executable, "-c", KILLED_MID_EDIT, str(data_dir), str(marker), session_id], cwd=ROOT)
+    try:
+        for _ in range(600):  # the child's imports take a few seconds on a busy machine
+            if marker.exists() or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.exists(), "the child never reached the edit"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    events: list[dict[str, Any]] = []
+    with create_engine(Settings(data_dir=data_dir, confirm="never")) as engine:
+        session = engine.resume(session_id)
+        assert engine.graph.get_state(session.config).next == ("edit",)  # the crash left the edit to do
+        reply = session.send("thanks", on_event=events.append)
+        state, history = session.state(), session.history()
+    # The interrupted edit was made once, announced, and is the head the next turn kept.
+    edits = [r for r in state["revisions"] if r["tool"] == "grayscale"]
+    assert len(edits) == 1 and state["head"] == edits[0]["id"] == reply.head
+    assert [e["revision"]["id"] for e in events if e["kind"] == "revision"] == [edits[0]["id"]]
+    # Every tool call has its ToolMessage, so the history stays valid for OpenAI-format servers.
+    calls = [c["id"] for m in state["messages"] if isinstance(m, AIMessage) for c in m.tool_calls]
+    answered = [m.tool_call_id for m in state["messages"] if isinstance(m, ToolMessage)]
+    assert calls == answered and history[-2][1] == "thanks" and len(reply.revisions) == 2
