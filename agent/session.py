@@ -19,6 +19,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
+from agent.idempotency import checked_key, replay, user_message
 from agent.reply import Reply, run_events, state_reply
 from graphs.deps import GraphDeps
 from graphs.revisions import lineage, new_revision
@@ -165,10 +166,14 @@ class Session:
         """Whether the session has been saved."""
         return bool(self.engine.graph.get_state(self.config).values.get("revisions"))
 
-    def send(self, text: str, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
+    def send(
+        self, text: str, on_event: Callable[[dict[str, Any]], None] | None = None, request_key: str | None = None
+    ) -> Reply:
         """Handle one user message; answers a pending confirmation transparently.
 
         Args:
+            request_key: the client's idempotency key: a retry with a key already saved runs nothing
+                and returns that turn's reply (``agent.idempotency``).
             on_event: called, in order, with each event of the run (for progress bars and streaming):
                 ``{"kind": "step", "node"}`` when a graph node has finished;
                 ``{"kind": "revision", "revision"}`` for each revision an edit made, once its step's
@@ -177,10 +182,20 @@ class Session:
                 ``{"kind": "token", "text"}`` for each piece of reply text the dialogue model streams.
         """
         text = check_message(text, self.engine.limits.max_message_chars)
+        key = None if request_key is None else checked_key(request_key)
         with self.running():
-            self.finish_interrupted(on_event)
-            graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
+            self.finish_interrupted(on_event)  # first, so a retry after a crash finds the finished turn
+            if key is not None and (earlier := self.replayed(key, text)) is not None:
+                return earlier
+            said = user_message(text, key)
+            graph_input: Any = Command(resume=said) if self.confirmation() else {"messages": [said]}
             return self.run(graph_input, on_event)
+
+    def replayed(self, key: str, text: str) -> Reply | None:
+        """The reply of the saved turn that ``key`` started, or None (see ``agent.idempotency``)."""
+        snapshot = self.engine.graph.get_state(self.config)
+        pending = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
+        return replay(snapshot.values, pending, key, text)
 
     def undo(self, steps: int = 1, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
         """Undo ``steps`` edits without asking the dialogue model (a button, not a sentence)."""

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.settings import Settings
 from agent.wiring import create_engine
@@ -54,7 +54,7 @@ KILLED_MID_EDIT = textwrap.dedent(
     from pathlib import Path
     from agent.settings import Settings
     from agent.wiring import build_tools, create_engine
-    data_dir, marker, session_id = sys.argv[1:]
+    data_dir, marker, session_id, key = sys.argv[1:]
     settings = Settings(data_dir=data_dir, confirm="never")
     tools = dict(build_tools(settings))
 
@@ -65,16 +65,18 @@ KILLED_MID_EDIT = textwrap.dedent(
 
     tools["grayscale"] = Stuck()
     with create_engine(settings, tools=tools) as engine:
-        engine.resume(session_id).send("make it black and white")
+        engine.resume(session_id).send("make it black and white", request_key=key or None)
     """
 )
 
 
-def test_an_edit_killed_midway_is_finished_once_by_the_next_turn(tmp_path):
-    data_dir, marker = tmp_path / "data", tmp_path / "editing"
+def kill_mid_edit(data_dir: Path, key: str = "") -> str:
+    """Open a session, then SIGKILL a child process while its tool runs the edit; the session id."""
+    marker = data_dir.parent / "editing"
     with create_engine(Settings(data_dir=data_dir)) as engine:
         session_id = engine.open(gradient()).id
-    child = subprocess.Popen([sys.executable, "-c", KILLED_MID_EDIT, str(data_dir), str(marker), session_id], cwd=ROOT)
+    argv = [sys.executable, "-c", KILLED_MID_EDIT, str(data_dir), str(marker), session_id, key]
+    child = subprocess.Popen(argv, cwd=ROOT)
     try:
         for _ in range(600):  # the child's imports take a few seconds on a busy machine
             if marker.exists() or child.poll() is not None:
@@ -84,6 +86,12 @@ def test_an_edit_killed_midway_is_finished_once_by_the_next_turn(tmp_path):
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
+    return session_id
+
+
+def test_an_edit_killed_midway_is_finished_once_by_the_next_turn(tmp_path):
+    data_dir = tmp_path / "data"
+    session_id = kill_mid_edit(data_dir)
     events: list[dict[str, Any]] = []
     with create_engine(Settings(data_dir=data_dir, confirm="never")) as engine:
         session = engine.resume(session_id)
@@ -98,3 +106,16 @@ def test_an_edit_killed_midway_is_finished_once_by_the_next_turn(tmp_path):
     calls = [c["id"] for m in state["messages"] if isinstance(m, AIMessage) for c in m.tool_calls]
     answered = [m.tool_call_id for m in state["messages"] if isinstance(m, ToolMessage)]
     assert calls == answered and history[-2][1] == "thanks" and len(reply.revisions) == 2
+
+
+def test_a_retry_with_the_same_key_after_a_crash_returns_the_finished_edit(tmp_path):
+    data_dir = tmp_path / "data"
+    session_id = kill_mid_edit(data_dir, key="retry-1")
+    with create_engine(Settings(data_dir=data_dir, confirm="never")) as engine:
+        session = engine.resume(session_id)
+        reply = session.send("make it black and white", request_key="retry-1")
+        again = session.send("make it black and white", request_key="retry-1")
+        state = session.state()
+    edits = [r for r in state["revisions"] if r["tool"] == "grayscale"]
+    assert len(edits) == 1 and reply.head == again.head == edits[0]["id"] and reply.action == "edit"
+    assert sum(isinstance(m, HumanMessage) for m in state["messages"]) == 1  # the retries added no turn

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from agent.idempotency import MAX_KEY_CHARS, RequestKeyRejected
 from agent.session import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
 from tools.errors import DialogPaintError, ImageNotFound, ImageRejected
 
@@ -32,6 +33,10 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "The upload is not declared as PNG, JPEG or WebP."),
     "image_rejected": (422, "The upload is not a valid PNG, JPEG or WebP image within the pixel limit."),
     "message_rejected": (422, "The message is empty or over the length limit."),
+    "idempotency_key_rejected": (
+        422,
+        f"The Idempotency-Key is not 1-{MAX_KEY_CHARS} of A-Z a-z 0-9 . _ : -, or was used for another message.",
+    ),
     "rate_limited": (429, "This API key has made too many requests; see Retry-After."),
     "overloaded": (503, "The queue for editing work is full; see Retry-After."),
     "internal_error": (500, "A bug on our side; it is logged, the details are not sent."),
@@ -43,6 +48,7 @@ _DOMAIN_CODES: tuple[tuple[type[DialogPaintError], str], ...] = (
     (SessionBusy, "session_busy"),
     (ConfirmationPending, "confirmation_pending"),
     (MessageRejected, "message_rejected"),
+    (RequestKeyRejected, "idempotency_key_rejected"),
     (ImageRejected, "image_rejected"),
 )
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
