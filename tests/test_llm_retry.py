@@ -34,7 +34,7 @@ def test_transient_faults_are_retried_until_the_edit_is_made(llm_session: Callab
     [
         {"Retry_After": "30"},
         {"retry_after_ms": "30000"},
-        {"Retry_After": format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)},
+        {"Retry_After": format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)},
     ],
 )
 def test_a_retry_after_past_the_turn_deadline_is_not_cut_short(llm_session: Callable[..., Session], tool, headers):
