@@ -131,7 +131,10 @@ def check(data: Path, acknowledged: set[str], totals: Totals) -> None:
         return
     with sqlite3.connect(settings.checkpoint_path) as db:
         totals["integrity_check failures"] += db.execute("PRAGMA integrity_check").fetchone()[0] != "ok"
-        threads = [row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")]
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # Killed before the checkpointer made its tables: a valid, empty database.
+        query = "SELECT DISTINCT thread_id FROM checkpoints" if "checkpoints" in tables else "SELECT 1 WHERE 0"
+        threads = [row[0] for row in db.execute(query)]
     blobs = list(settings.images_dir.glob("*/*.png"))
     totals["bad blobs"] += sum(hashlib.sha256(p.read_bytes()).hexdigest() != p.stem for p in blobs)
     totals["stray temp files"] += sum(1 for p in settings.images_dir.glob("*/*") if p.suffix != ".png")
