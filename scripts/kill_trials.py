@@ -135,9 +135,10 @@ def check(data: Path, acknowledged: set[str], totals: Totals) -> None:
         # Killed before the checkpointer made its tables: a valid, empty database.
         query = "SELECT DISTINCT thread_id FROM checkpoints" if "checkpoints" in tables else "SELECT 1 WHERE 0"
         threads = [row[0] for row in db.execute(query)]
-    blobs = list(settings.images_dir.glob("*/*.png"))
+    files = list(settings.images_dir.glob("*/*"))  # pathlib's glob includes dot files
+    blobs = [p for p in files if not p.name.startswith(".tmp-")]  # FileImageStore.put's temp files
     totals["bad blobs"] += sum(hashlib.sha256(p.read_bytes()).hexdigest() != p.stem for p in blobs)
-    totals["stray temp files"] += sum(1 for p in settings.images_dir.glob("*/*") if p.suffix != ".png")
+    totals["stray temp files"] += len(files) - len(blobs)  # a write killed before its rename: never referenced
     seen: set[str] = set()
     with create_engine(settings) as engine:
         for thread in threads:
