@@ -1,14 +1,16 @@
 """Chat-model factories: the embedded local policy (default) or an OpenAI-compatible server (vLLM).
 
 The server client makes no retries of its own (``max_retries=0``): the one retry layer is the graph's
-(``graphs.model_call``), which retries only connection errors, timeouts and 5xx answers, and never
-past the turn's deadline. openai-python would also retry 408, 409 and 429, and would not know the
-deadline.
+(``graphs.model_call``), which retries only connection errors, timeouts, 429 and 5xx answers, waits
+as long as their Retry-After asks, and never past the turn's deadline. openai-python would also retry
+408 and 409, and would not know the deadline.
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -74,14 +76,42 @@ def model_calls(settings: Settings) -> ModelCalls:
         transient=is_transient,
         explain=lambda exc: explain_fault(exc, settings),
         request_timeout=request_timeout,
+        retry_after=retry_after,
     )
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth one more try: the server could not be reached, was too slow, or failed (5xx)."""
+    """Worth one more try: the server could not be reached, was too slow, was busy (429) or failed (5xx)."""
     import openai
 
-    return isinstance(exc, openai.APIConnectionError | openai.InternalServerError)
+    return isinstance(exc, openai.APIConnectionError | openai.InternalServerError | openai.RateLimitError)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The wait an HTTP error asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as a date."""
+    import openai
+
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    headers = exc.response.headers
+    if (millis := number(headers.get("retry-after-ms"))) is not None:
+        return millis / 1000
+    value = headers.get("retry-after")
+    if value is None or (seconds := number(value)) is not None:
+        return None if value is None else seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # unreadable: the retry layer falls back to its own backoff
+    return (when - datetime.now(when.tzinfo or UTC)).total_seconds()
+
+
+def number(value: str | None) -> float | None:
+    """A header value as a number of seconds, or None if it is absent or not a number."""
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None
 
 
 def explain_fault(exc: BaseException, settings: Settings) -> str:

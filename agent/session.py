@@ -18,6 +18,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
+from agent.idempotency import checked_key, replay, user_message
 from agent.message_text import forbidden_character, normalise_line_breaks
 from agent.reply import Reply, run_events, state_reply
 from graphs.checkpoint import keep_latest
@@ -185,20 +186,35 @@ class Session:
         """Whether the session has been saved."""
         return bool(self.engine.graph.get_state(self.config).values.get("revisions"))
 
-    def send(self, text: str, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
+    def send(
+        self, text: str, on_event: Callable[[dict[str, Any]], None] | None = None, request_key: str | None = None
+    ) -> Reply:
         """Handle one user message; answers a pending confirmation transparently.
 
         Args:
+            request_key: the client's idempotency key: a retry with a key already saved runs nothing
+                and returns that turn's reply (``agent.idempotency``).
             on_event: called, in order, with each event of the run (for progress bars and streaming):
                 ``{"kind": "step", "node"}`` when a graph node has finished;
-                ``{"kind": "revision", "revision"}`` for each revision an edit made, right after its step;
+                ``{"kind": "revision", "revision"}`` for each revision an edit made, once its step's
+                checkpoint is written (a revision announced is never lost to a crash);
                 ``{"kind": "progress", "tool", "step", "total"}`` from a running tool;
                 ``{"kind": "token", "text"}`` for each piece of reply text the dialogue model streams.
         """
         text = check_message(text, self.engine.limits.max_message_chars)
+        key = None if request_key is None else checked_key(request_key)
         with self.running():
-            graph_input: Any = Command(resume=text) if self.confirmation() else {"messages": [HumanMessage(text)]}
+            self.finish_interrupted(on_event)  # first, so a retry after a crash finds the finished turn
+            if key is not None and (earlier := self.replayed(key, text)) is not None:
+                return earlier
+            said = user_message(text, key)
+            graph_input: Any = Command(resume=said) if self.confirmation() else {"messages": [said]}
             return self.run(graph_input, on_event)
+
+    def replayed(self, key: str, text: str) -> Reply | None:
+        """The reply of the saved turn that ``key`` started, or None (see ``agent.idempotency``)."""
+        snapshot = self.engine.graph.get_state(self.config)
+        return replay(snapshot.values, pending_proposal(snapshot.interrupts), key, text)
 
     def undo(self, steps: int = 1, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
         """Undo ``steps`` edits without asking the dialogue model (a button, not a sentence)."""
@@ -221,6 +237,7 @@ class Session:
         except ValueError as exc:
             raise MessageRejected(str(exc)) from None
         with self.running():
+            self.finish_interrupted(on_event)
             if self.confirmation():
                 raise ConfirmationPending(f"session {self.id} is waiting for a yes or no to: {self.last_reply().text}")
             said = name if steps == 1 else f"{name} {steps} steps"
@@ -240,6 +257,25 @@ class Session:
         finally:
             slot.lock.release()
 
+    def finish_interrupted(self, on_event: Callable[[dict[str, Any]], None] | None) -> None:
+        """Finish, exactly once, a run that a crash cut short, before the next input is handled.
+
+        A process killed mid-turn leaves a checkpoint with steps still to run (``next``, e.g. the
+        edit) and no interrupt. Starting the next turn on it would drop those steps, the tool call's
+        ToolMessage and any revision already shown from their saved writes. So the run is completed
+        first: steps whose writes were saved are not run again (LangGraph reapplies the writes), the
+        others run once; their revisions are announced as usual and the history shows the answer.
+        Only checked when this process has not yet seen the session end a run cleanly.
+        """
+        if self.engine.slot(self.id).pending_known:
+            return
+        snapshot = self.engine.graph.get_state(self.config)
+        # "update": the checkpoint Engine.open writes, which waits for the first message, not a run.
+        if not snapshot.next or snapshot.interrupts or (snapshot.metadata or {}).get("source") == "update":
+            return
+        logger.warning("session %s: finishing the run a crash cut short at %s", self.id, ", ".join(snapshot.next))
+        self.run(None, on_event)
+
     def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> Reply:
         """Run the graph on one input, saving each step; stream events to ``on_event`` if given.
 
@@ -254,15 +290,21 @@ class Session:
         values: dict[str, Any] = {}
         pending: Proposal | None = None
         slot.pending_known = False  # unknown until the run has ended
+        unsaved: list[dict[str, Any]] = []  # revision events of the step whose checkpoint is not yet written
         for mode, chunk in self.engine.graph.stream(graph_input, stream_mode=modes, **run):
             if mode == "values":
+                # With durability "sync" a step's values are streamed only after its checkpoint is
+                # written, so the revisions it made are durable now and may be announced.
                 values = chunk
+                emit(on_event, unsaved)
+                unsaved = []
                 continue
             if mode == "updates" and "__interrupt__" in chunk:
                 pending = pending_proposal(chunk["__interrupt__"]) or pending
             if on_event is not None:
-                for event in run_events(mode, chunk):
-                    on_event(event)
+                events = run_events(mode, chunk)
+                unsaved += [e for e in events if e["kind"] == "revision"]
+                emit(on_event, [e for e in events if e["kind"] != "revision"])
         keep_latest(self.engine.graph.checkpointer, self.id)
         slot.remember(pending)
         return state_reply(values, pending)
@@ -361,3 +403,10 @@ class Session:
         if pending is not None and pairs[-1:] != [("assistant", pending["question"])]:
             pairs.append(("assistant", pending["question"]))  # the question awaiting a yes or no
         return pairs
+
+
+def emit(on_event: Callable[[dict[str, Any]], None] | None, events: list[dict[str, Any]]) -> None:
+    """Pass events on to the caller's callback, if any."""
+    if on_event is not None:
+        for event in events:
+            on_event(event)

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0, le=600, description="Read timeout per model call.")
     llm_connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect timeout.")
     llm_max_retries: int = Field(
-        1, ge=0, le=5, description="Retries of connection errors, timeouts and 5xx (never 4xx) within a turn."
+        3, ge=0, le=5, description="Retries of connection errors, timeouts, 429 and 5xx (never other 4xx) in a turn."
     )
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_max_tokens: int = Field(512, ge=16, le=8192)

@@ -50,7 +50,8 @@ def confirm(state: EditState) -> dict[str, Any]:
     waiting = [
         tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question) for c in calls
     ]
-    return {"messages": [*waiting, HumanMessage(str(answer))], "pending": pending}
+    said = answer if isinstance(answer, HumanMessage) else HumanMessage(str(answer))  # kept: its id is the request key
+    return {"messages": [*waiting, said], "pending": pending}
 
 
 def confirmation_question(calls: list[CallSpec]) -> str:

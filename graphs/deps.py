@@ -35,6 +35,11 @@ def never_transient(exc: BaseException) -> bool:
     return False
 
 
+def no_retry_after(exc: BaseException) -> float | None:
+    """The default: no failure says how long to wait."""
+    return None
+
+
 def generic_explanation(exc: BaseException) -> str:
     """The default user-facing text for a failed model call."""
     return f"Sorry, the dialogue model failed ({type(exc).__name__}). Nothing was changed; please try again."
@@ -49,10 +54,11 @@ class ModelCalls:
     """
 
     tool_mode: ToolMode = "auto"
-    retries: int = 0  # retries of transient faults (connection, timeout, 5xx); never of other 4xx
+    retries: int = 0  # retries of transient faults (connection, timeout, 429, 5xx); never of other 4xx
     turn_seconds: float | None = None  # all model calls of one turn end within this; None: no limit
     transient: Callable[[BaseException], bool] = never_transient
     explain: Callable[[BaseException], str] = generic_explanation
+    retry_after: Callable[[BaseException], float | None] = no_retry_after  # the server's Retry-After, seconds
     request_timeout: Callable[[float], Any] | None = None  # seconds left -> the client's timeout kwarg
 
 

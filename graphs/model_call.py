@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 MIN_ATTEMPT_S = 0.05  # below this, an attempt could not finish: the turn is out of time
 MAX_BACKOFF_S = 4.0
+BASE_BACKOFF_S = 0.25
 
 
 class TurnDeadlineExceeded(TimeoutError):
@@ -57,13 +59,22 @@ def invoke_model(
         except Exception as exc:
             if attempt == attempts or not policy.transient(exc):
                 raise
-            delay = min(MAX_BACKOFF_S, 0.25 * 2**attempt)
+            delay = retry_delay(attempt, policy.retry_after(exc))
             left = seconds_left(deps)
             if left is not None and left - delay < MIN_ATTEMPT_S:
-                raise
+                raise  # waiting as long as the server asks would end past the turn's deadline
             logger.warning("model call %d/%d failed (%s); retrying in %.2fs", attempt, attempts, exc, delay)
             time.sleep(delay)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> float:
+    """Seconds to wait before retry ``attempt``: the server's Retry-After if it sent one, else full-jitter
+    exponential backoff (spreads the retries of many clients hit by the same fault).
+    """
+    if retry_after is not None:
+        return max(0.0, retry_after)  # never cut short: the server said when it can answer
+    return random.uniform(0.0, min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2**attempt))
 
 
 class StreamDeadline(BaseCallbackHandler):

@@ -41,6 +41,7 @@ class Fault:
     content_type: str = "application/json"
     delay: float = 0.0
     drop: bool = False
+    headers: tuple[tuple[str, str], ...] = ()  # extra response headers, e.g. Retry-After
 
 
 def text(content: str) -> Completion:
@@ -53,10 +54,11 @@ def calls(*tool_calls: tuple[str, dict[str, Any] | str]) -> Completion:
     return Completion(tool_calls=tuple(tool_calls))
 
 
-def error(status: int, message: str, kind: str = "BadRequestError") -> Fault:
-    """An HTTP error with vLLM's error body."""
+def error(status: int, message: str, kind: str = "BadRequestError", **headers: str) -> Fault:
+    """An HTTP error with vLLM's error body (header names as keywords, ``_`` for ``-``)."""
     body = {"error": {"message": message, "type": kind, "param": None, "code": status}}
-    return Fault(status=status, body=json.dumps(body))
+    extra = tuple((name.replace("_", "-"), value) for name, value in headers.items())
+    return Fault(status=status, body=json.dumps(body), headers=extra)
 
 
 Step = Completion | Fault | Callable[[dict[str, Any]], "Completion | Fault"]
@@ -168,7 +170,7 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             if fault.drop:
                 self.close_connection = True  # no status line: the client sees a disconnect
                 return
-            self._send(fault.status, fault.body, fault.content_type)
+            self._send(fault.status, fault.body, fault.content_type, fault.headers)
 
         def _stream(self, step: Completion, body: dict[str, Any]) -> None:
             self.send_response(200)
@@ -184,10 +186,12 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 
-        def _send(self, status: int, payload: str, content_type: str = "application/json") -> None:
+        def _send(self, status: int, payload: str, content_type: str = "application/json", headers: Any = ()) -> None:
             data = payload.encode()
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

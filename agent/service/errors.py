@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from agent.idempotency import MAX_KEY_CHARS, RequestKeyRejected
 from agent.session import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
 from tools.errors import (
     CheckpointRejected,
@@ -47,6 +48,10 @@ CODES: dict[str, tuple[int, str]] = {
         "The upload is not a valid PNG, JPEG or WebP image within the pixel, side and aspect-ratio limits.",
     ),
     "message_rejected": (422, "The message is empty, over the length limit, or holds a control character."),
+    "idempotency_key_rejected": (
+        422,
+        f"The Idempotency-Key is not 1-{MAX_KEY_CHARS} of A-Z a-z 0-9 . _ : -, or was used for another message.",
+    ),
     "rate_limited": (429, "This API key has made too many requests; see Retry-After."),
     "too_many_runs": (429, "This API key already has its most runs executing or queued; see Retry-After."),
     "overloaded": (503, "The queue for editing work is full; see Retry-After."),
@@ -67,6 +72,7 @@ _DOMAIN_CODES: tuple[tuple[type[DialogPaintError], str], ...] = (
     (SessionBusy, "session_busy"),
     (ConfirmationPending, "confirmation_pending"),
     (MessageRejected, "message_rejected"),
+    (RequestKeyRejected, "idempotency_key_rejected"),
     (ImageRejected, "image_rejected"),
     (StateStoreUnavailable, "state_store_unavailable"),
 )

@@ -6,10 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.datastructures import UploadFile
 
+from agent.idempotency import checked_key
 from agent.reply import Reply
 from agent.service.auth import Principal, new_session_id
 from agent.service.deps import Admissible, OwnedSession, Service, ServiceDep, Spender
@@ -54,6 +55,15 @@ WORK_ERRORS = (
     *SESSION_ERRORS, "rate_limited", "too_many_runs", "session_busy", "overloaded", "payload_too_large",
     "body_timeout",
 )  # fmt: skip
+TURN_ERRORS = (*WORK_ERRORS, "idempotency_key_rejected")  # the streamed turns take an Idempotency-Key
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique string per user action; a retry with the same key returns the first result "
+        "(the same revision) instead of making a second edit.",
+    ),
+]
 
 
 @router.post(
@@ -110,21 +120,28 @@ def get_session(session: OwnedSession) -> SessionOut:
     return session_view(session)
 
 
-async def message_turn(body: MessageIn, principal: Spender, session: OwnedSession, svc: ServiceDep) -> Events:
+async def message_turn(
+    body: MessageIn, principal: Spender, session: OwnedSession, svc: ServiceDep, key: IdempotencyKey = None
+) -> Events:
     """Check the message, then start its turn: before the response starts, so errors keep their status.
 
     Async like every caller of the runner: the runner's bookkeeping lives on the event loop.
     """
     text = check_message(body.text, svc.engine.limits.max_message_chars)
-    return start_turn(svc, session, principal, lambda sink: session.send(text, on_event=sink))
+    key = None if key is None else checked_key(key)
+    return start_turn(svc, session, principal, lambda sink: session.send(text, on_event=sink, request_key=key))
 
 
-async def confirmation_turn(body: ConfirmationIn, principal: Spender, session: OwnedSession, svc: ServiceDep) -> Events:
-    """Start the turn that answers the pending confirmation; 409 if nothing is pending."""
-    if await asyncio.to_thread(session.confirmation) is None:
-        raise ApiError("no_pending_confirmation", f"nothing in session {session.id} awaits a yes or no")
+async def confirmation_turn(
+    body: ConfirmationIn, principal: Spender, session: OwnedSession, svc: ServiceDep, key: IdempotencyKey = None
+) -> Events:
+    """Start the turn that answers the pending confirmation; 409 if nothing is pending (and no retry's key)."""
     answer = "yes" if body.approve else "no"
-    return start_turn(svc, session, principal, lambda sink: session.send(answer, on_event=sink))
+    key = None if key is None else checked_key(key)
+    retry = key is not None and await asyncio.to_thread(session.replayed, key, answer) is not None
+    if not retry and await asyncio.to_thread(session.confirmation) is None:
+        raise ApiError("no_pending_confirmation", f"nothing in session {session.id} awaits a yes or no")
+    return start_turn(svc, session, principal, lambda sink: session.send(answer, on_event=sink, request_key=key))
 
 
 def start_turn(svc: Service, session: Session, principal: Principal, turn: Callable[[EventSink], Reply]) -> Events:
@@ -143,7 +160,7 @@ def start_turn(svc: Service, session: Session, principal: Principal, turn: Calla
 
 @router.post(
     "/sessions/{session_id}/messages", response_class=EventSourceResponse,
-    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "message_rejected", streaming=True)},
+    responses={200: {"description": EVENTS}, **responses(*TURN_ERRORS, "message_rejected", streaming=True)},
 )  # fmt: skip
 async def send_message(events: Annotated[Events, Depends(message_turn)]) -> AsyncIterator[ServerSentEvent]:
     """Send a message; the turn streams back as Server-Sent Events. A pending confirmation takes it as the answer."""
@@ -153,7 +170,7 @@ async def send_message(events: Annotated[Events, Depends(message_turn)]) -> Asyn
 
 @router.post(
     "/sessions/{session_id}/confirmation", response_class=EventSourceResponse,
-    responses={200: {"description": EVENTS}, **responses(*WORK_ERRORS, "no_pending_confirmation", streaming=True)},
+    responses={200: {"description": EVENTS}, **responses(*TURN_ERRORS, "no_pending_confirmation", streaming=True)},
 )  # fmt: skip
 async def confirm(events: Annotated[Events, Depends(confirmation_turn)]) -> AsyncIterator[ServerSentEvent]:
     """Answer the edit awaiting confirmation (approve applies it, streamed like a message)."""
