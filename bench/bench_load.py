@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import os
 import socket
 import statistics
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.samples import landscape  # noqa: E402
+from tools.images import encode_png  # noqa: E402
 
 TURNS = ("make it brighter", "add a vignette", "undo", "make it black and white", "redo")
 
@@ -185,9 +185,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--overload-seconds", type=float, default=10)
     args = parser.parse_args()
-    buffer = io.BytesIO()
-    landscape().save(buffer, format="PNG")
-    png = buffer.getvalue()
+    png = encode_png(landscape())
     keys = [f"bench-user-{i:04d}-0123456789" for i in range(args.sessions)]
     with tempfile.TemporaryDirectory() as data, serve(Path(data), keys, confirm="auto") as base:
         asyncio.run(load(base, keys, png, args.turns))

@@ -7,7 +7,6 @@ image. Prints numbers; asserts nothing. Run: python bench/bench_service.py [--tu
 from __future__ import annotations
 
 import argparse
-import io
 import socket
 import statistics
 import sys
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from agent.samples import landscape  # noqa: E402
 from agent.service.app import create_app  # noqa: E402
 from agent.settings import Settings  # noqa: E402
+from tools.images import encode_png  # noqa: E402
 
 KEY = "bench-key-0123456789abcdef"
 TURNS = ("make it brighter", "add a vignette", "undo", "make it black and white", "redo")
@@ -67,9 +67,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=4)
     args = parser.parse_args()
-    buffer = io.BytesIO()
-    landscape().save(buffer, format="PNG")
-    png = buffer.getvalue()
+    png = encode_png(landscape())
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(data_dir=Path(data), api_keys=KEY, confirm="never", rate_burst=10_000)
         server, base = serve(settings)
