@@ -265,13 +265,17 @@ class Session:
         ToolMessage and any revision already shown from their saved writes. So the run is completed
         first: steps whose writes were saved are not run again (LangGraph reapplies the writes), the
         others run once; their revisions are announced as usual and the history shows the answer.
-        Only checked when this process has not yet seen the session end a run cleanly.
+        Only checked when this process has not yet seen the session end a run cleanly; a settled state
+        read here is remembered, so the turn does not read the checkpoint again for its confirmation.
         """
-        if self.engine.slot(self.id).pending_known:
+        slot = self.engine.slot(self.id)
+        if slot.pending_known:
             return
         snapshot = self.engine.graph.get_state(self.config)
         # "update": the checkpoint Engine.open writes, which waits for the first message, not a run.
         if not snapshot.next or snapshot.interrupts or (snapshot.metadata or {}).get("source") == "update":
+            if snapshot.values.get("revisions"):
+                slot.remember(pending_proposal(snapshot.interrupts))
             return
         logger.warning("session %s: finishing the run a crash cut short at %s", self.id, ", ".join(snapshot.next))
         self.run(None, on_event)

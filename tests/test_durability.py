@@ -119,3 +119,19 @@ def test_a_retry_with_the_same_key_after_a_crash_returns_the_finished_edit(tmp_p
     edits = [r for r in state["revisions"] if r["tool"] == "grayscale"]
     assert len(edits) == 1 and reply.head == again.head == edits[0]["id"] and reply.action == "edit"
     assert sum(isinstance(m, HumanMessage) for m in state["messages"]) == 1  # the retries added no turn
+
+
+def test_a_resumed_session_reads_its_checkpoint_once_before_its_first_turn(tmp_path, monkeypatch):
+    """The crash check and the confirmation check share one read of a settled checkpoint."""
+    settings = Settings(data_dir=tmp_path / "data", confirm="never")
+    with create_engine(settings) as engine:
+        session_id = engine.open(gradient()).id
+        engine.resume(session_id).send("make it brighter")
+    with create_engine(settings) as engine:  # a new process: nothing known about the session yet
+        session = engine.resume(session_id)
+        reads: list[int] = []
+        get_state = engine.graph.get_state
+        monkeypatch.setattr(engine.graph, "get_state", lambda *a, **k: reads.append(1) or get_state(*a, **k))
+        reply = session.send("add a vignette")
+    assert reply.action == "edit" and len(reply.revisions) == 3
+    assert len(reads) == 1
