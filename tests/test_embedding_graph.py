@@ -1,4 +1,4 @@
-"""The editing graph as a building block: a subgraph of another LangGraph app, and a LangChain tool for a ReAct agent."""
+"""The editing graph as a building block: a subgraph of another LangGraph app, and a LangChain tool for an agent."""
 
 from __future__ import annotations
 
@@ -85,9 +85,8 @@ def tool_call(request: str, call_id: str) -> AIMessage:
 
 
 def test_a_react_agent_delegates_edits_to_a_session_through_the_tool(engine: Engine) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # create_react_agent moved to langchain.agents
-        from langgraph.prebuilt import create_react_agent
+    from langgraph.prebuilt import create_react_agent
+    from langgraph.warnings import LangGraphDeprecatedSinceV10
 
     session = engine.open(landscape(96, 64))
     original = session.head["id"]
@@ -99,7 +98,9 @@ def test_a_react_agent_delegates_edits_to_a_session_through_the_tool(engine: Eng
             AIMessage("Done: it is brighter."),
         ]
     )
-    agent = create_react_agent(model, [session_tool(session)])
+    with warnings.catch_warnings():  # langchain.agents.create_agent replaces it; langchain is not a dependency
+        warnings.simplefilter("ignore", LangGraphDeprecatedSinceV10)
+        agent = create_react_agent(model, [session_tool(session)])
     first = agent.invoke({"messages": [HumanMessage("can you make my photo brighter and more vivid?")]})
     answer = next(m for m in first["messages"] if isinstance(m, ToolMessage))
     assert answer.artifact.action in ("edit", "confirm") and answer.artifact.head == session.head["id"]

@@ -106,16 +106,20 @@ def test_clarify_confirm_edit_undo_in_process(engine: Engine) -> None:
     assert any(message == "step edit" for _, _, message in progress)
 
 
-def test_stdio_subprocess_edits_and_undoes(tmp_path: Path) -> None:
+def test_the_desktop_client_config_in_the_docs_starts_a_stdio_server_that_edits(tmp_path: Path) -> None:
+    """Starts `dialogpaint mcp` exactly as docs/embedding.md's mcpServers entry says, then edits and undoes."""
     require_mcp_extra()
     from mcp import Client, StdioServerParameters
 
+    from tests.test_embedding_docs import blocks
+
+    entry: dict[str, Any] = json.loads(blocks("json")[0])["mcpServers"]["dialogpaint"]
+    assert entry["command"] == "dialogpaint"  # run as this interpreter's console script would run it
     picture = tmp_path / "in.png"
     landscape(96, 64).save(picture)
-    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data")}
-    command = StdioServerParameters(
-        command=sys.executable, args=["-c", "from agent.cli import main; main()", "mcp"], env=env, cwd=os.getcwd()
-    )
+    env = {**os.environ, **entry["env"], "DIALOGPAINT_DATA_DIR": str(tmp_path / "data")}
+    argv = ["-c", "from agent.cli import main; main()", *entry["args"]]
+    command = StdioServerParameters(command=sys.executable, args=argv, env=env, cwd=os.getcwd())
 
     async def dialogue() -> tuple[str, str, str]:
         async with Client(command) as client:
