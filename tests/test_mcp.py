@@ -172,3 +172,20 @@ def test_http_needs_a_key_and_keeps_sessions_to_their_key(mcp_http: str) -> None
     mine, theirs = anyio.run(dialogue)
     assert facts(mine)["action"] == "edit"
     assert error_text(theirs).startswith("no session")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--transport", "tcp"], "error: --transport must be stdio or http, got 'tcp'"),
+        (["--transport", "http", "--host", "0.0.0.0"], "error: no API keys are configured, so the MCP server only"),
+    ],
+)
+def test_bad_mcp_options_are_one_error_line(tmp_path: Path, args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli.app import app
+
+    env = {"DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "DIALOGPAINT_API_KEYS": ""}
+    result = CliRunner().invoke(app, ["mcp", *args], env=env)
+    assert result.exit_code == 2 and result.output.startswith(message) and len(result.output.splitlines()) == 1
