@@ -109,9 +109,17 @@ class Settings(BaseSettings):
     @field_validator("llm")
     @classmethod
     def _local_or_url(cls, value: str) -> str:
-        if value != "local" and not value.startswith(("http://", "https://")):
-            raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r}")
-        return value.rstrip("/")
+        if value == "local":
+            return value
+        urls = [url.strip().rstrip("/") for url in value.split(",")]  # several: a fleet (agent.fleet)
+        if not all(url.startswith(("http://", "https://")) for url in urls):
+            raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r} (several servers: comma-separated)")
+        return ",".join(urls)
+
+    @property
+    def llm_urls(self) -> list[str]:
+        """The dialogue-model servers, in order of preference (one unless DIALOGPAINT_LLM lists several)."""
+        return self.llm.split(",")
 
     @field_validator("api_keys", mode="before")
     @classmethod
