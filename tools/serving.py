@@ -108,11 +108,13 @@ class ToolApp:
             "/v1/tool": ("GET", self.describe),
             "/v1/edit": ("POST", lambda: self.edit(scope, receive)),
         }
-        if scope["path"] not in routes:
-            raise HTTPError(404, "not_found", f"no route {scope['path']}; try GET /v1/tool")
-        method, handler = routes[scope["path"]]
+        # Mounted under a prefix (a Ray Serve route_prefix), the path starts with the ASGI root_path.
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        if path not in routes:
+            raise HTTPError(404, "not_found", f"no route {path}; try GET /v1/tool")
+        method, handler = routes[path]
         if scope["method"] != method:
-            raise HTTPError(405, "method_not_allowed", f"{scope['path']} takes {method}, not {scope['method']}")
+            raise HTTPError(405, "method_not_allowed", f"{path} takes {method}, not {scope['method']}")
         return await handler()
 
     async def health(self) -> tuple[int, str, bytes]:
