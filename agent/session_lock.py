@@ -1,5 +1,6 @@
 """One run per session across processes and machines: Postgres advisory locks, beside the Postgres
-checkpointer every replica already shares.
+checkpointer every replica already shares (FileSessionLock: the same for processes on one machine
+sharing a SQLite data directory).
 
 Each replica keeps one autocommit connection and takes ``pg_try_advisory_lock`` on a 64-bit hash of
 the session id for as long as a run holds the session, so a second replica's attempt fails at once
@@ -17,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 from tools.errors import DialogPaintError, StateStoreUnavailable
@@ -51,16 +52,12 @@ def lock_id(session_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-class PostgresSessionLock:
-    """Session locks as Postgres session-level advisory locks on one connection per process."""
+class CountedLocks:
+    """A cross-process try-lock per session, counted per process so the same process may take it again."""
 
-    def __init__(self, url: str, timeout_s: float) -> None:
-        """Lock through the database at ``url``; connects and queries within ``timeout_s``."""
-        self.url = url
-        self.timeout_s = timeout_s
-        self._mutex = threading.Lock()  # one statement at a time on the connection
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()  # one take or release at a time
         self._held: dict[str, int] = {}  # session id -> takes in this process
-        self._conn: Any = None
 
     def acquire(self, session_id: str) -> None:
         """Take the lock, or count one more take if this process holds it."""
@@ -68,8 +65,8 @@ class PostgresSessionLock:
             if session_id in self._held:
                 self._held[session_id] += 1
                 return
-            if not self._query("SELECT pg_try_advisory_lock(%s)", lock_id(session_id)):
-                raise SessionBusyElsewhere(f"session {session_id} is handling a message on another replica")
+            if not self._try(session_id):
+                raise SessionBusyElsewhere(f"session {session_id} is handling a message in another process")
             self._held[session_id] = 1
 
     def release(self, session_id: str) -> None:
@@ -80,20 +77,34 @@ class PostgresSessionLock:
                 self._held[session_id] = left
                 return
             self._held.pop(session_id, None)
-            try:
-                if not self._query("SELECT pg_advisory_unlock(%s)", lock_id(session_id)):
-                    logger.warning("session %s: its lock was lost with a broken connection", session_id)
-            except StateStoreUnavailable:
-                logger.warning("session %s: could not unlock; the broken connection released it", session_id)
+            self._unlock(session_id)
 
-    @contextmanager
-    def hold(self, session_id: str) -> Iterator[None]:
-        """Hold the lock for a block."""
-        self.acquire(session_id)
+    def _try(self, session_id: str) -> bool:
+        raise NotImplementedError
+
+    def _unlock(self, session_id: str) -> None:
+        raise NotImplementedError
+
+
+class PostgresSessionLock(CountedLocks):
+    """Session locks as Postgres session-level advisory locks on one connection per process."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        """Lock through the database at ``url``; connects and queries within ``timeout_s``."""
+        super().__init__()
+        self.url = url
+        self.timeout_s = timeout_s
+        self._conn: Any = None
+
+    def _try(self, session_id: str) -> bool:
+        return self._query("SELECT pg_try_advisory_lock(%s)", lock_id(session_id))
+
+    def _unlock(self, session_id: str) -> None:
         try:
-            yield
-        finally:
-            self.release(session_id)
+            if not self._query("SELECT pg_advisory_unlock(%s)", lock_id(session_id)):
+                logger.warning("session %s: its lock was lost with a broken connection", session_id)
+        except StateStoreUnavailable:
+            logger.warning("session %s: could not unlock; the broken connection released it", session_id)
 
     def close(self) -> None:
         """Close the connection, which releases every lock it holds."""
@@ -131,3 +142,45 @@ class PostgresSessionLock:
                 keepalives_idle=30,
             )
         return self._conn
+
+
+class FileSessionLock(CountedLocks):
+    """Session locks for processes on one machine sharing a SQLite data directory: ``flock`` on a file
+    per session, the kernel lock SQLite itself relies on, released by the kernel when a process dies.
+
+    SQLite's own locks cover a whole database, so taking one for a run would serialise every session;
+    a lock file per session keeps sessions independent. The files are empty and stay (removing one
+    that another process has open would let two processes lock different files of the same name).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        """Keep the lock files in ``directory``."""
+        super().__init__()
+        self.directory = directory
+        self._files: dict[str, int] = {}
+
+    def _try(self, session_id: str) -> bool:
+        import fcntl
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(session_id.encode()).hexdigest()[:32]
+        fd = os.open(self.directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._files[session_id] = fd
+        return True
+
+    def _unlock(self, session_id: str) -> None:
+        fd = self._files.pop(session_id, None)
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor releases the flock
+
+    def close(self) -> None:
+        """Release every lock this process holds."""
+        with self._mutex:
+            for fd in self._files.values():
+                os.close(fd)
+            self._files, self._held = {}, {}

@@ -11,7 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from agent.models import make_chat_model, model_calls
 from agent.prompts import system_prompt
 from agent.session import Engine, Limits
-from agent.session_lock import PostgresSessionLock
+from agent.session_lock import FileSessionLock, PostgresSessionLock, SharedLock
 from agent.settings import Settings
 from agent.stores import image_store, shared_store
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
@@ -99,10 +99,12 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
     )
 
 
-def session_lock(settings: Settings) -> PostgresSessionLock | None:
-    """The cross-replica session lock: advisory locks in the Postgres that holds the checkpoints, if any."""
+def session_lock(settings: Settings) -> SharedLock:
+    """The cross-process session lock: advisory locks in the Postgres that holds the checkpoints, or lock
+    files beside the SQLite database.
+    """
     if settings.checkpoint_url is None:
-        return None
+        return FileSessionLock(settings.data_dir / "locks")
     return PostgresSessionLock(settings.checkpoint_url.get_secret_value(), settings.state_store_timeout_s)
 
 
@@ -148,6 +150,5 @@ def create_engine(
     where = "postgres" if settings.checkpoint_url is not None else "sqlite"
     logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))
     lock = session_lock(settings)
-    if lock is not None:
-        closers.callback(lock.close)
+    closers.callback(lock.close)
     return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close], shared_lock=lock)
