@@ -155,3 +155,25 @@ def test_a_key_the_store_lacks_or_a_server_without_a_store_is_a_clear_4xx(s3_end
         assert connect_remote_tool("mirror", url, store=store).store is None  # the server names no store
         refused = httpx.post(f"{url}/v1/edit", headers={"x-dialogpaint-image-key": image_key(encode_png(gradient()))})
         assert refused.status_code == 400 and "no image store" in refused.json()["error"]["message"]
+
+
+def test_a_bucket_that_goes_away_mid_session_fails_the_turn_as_retryable_and_loses_nothing(aws_env, tmp_path):
+    from tests.s3_helpers import moto_server
+
+    with moto_server() as endpoint:
+        bucket = new_bucket(endpoint)
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            confirm="never",
+            s3_bucket=bucket.location.bucket,
+            s3_endpoint_url=endpoint,
+            s3_connect_timeout_s=0.5,
+        )
+        engine = create_engine(settings)
+        session = engine.open(gradient())
+    try:  # the server is gone now
+        with pytest.raises(ImageStoreUnavailable, match="is unreachable"):
+            session.send("make it black and white")
+        assert len(engine.resume(session.id).revisions) == 1  # the saved session is intact
+    finally:
+        engine.close()
