@@ -22,7 +22,7 @@ from tools.errors import DialogPaintError, EditFailed, ToolUnavailable
 from tools.remote import connect_remote_tool
 
 ROOT = Path(__file__).resolve().parents[1]
-DELAY_S = 2.0  # long enough that concurrent edits overlap on a busy machine
+DELAY_S = 1.0  # long enough that concurrent edits overlap
 
 
 @pytest.fixture(scope="module")
