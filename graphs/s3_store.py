@@ -117,12 +117,6 @@ class S3ImageStore:
             raise ImageStoreUnavailable(f"{self.name} refused to look up image {key}: {_code(exc)}") from None
         return True
 
-    def presigned_url(self, key: str, expires_s: int = 600) -> str:
-        """A URL that reads the image without credentials for ``expires_s`` seconds."""
-        params = {"Bucket": self.location.bucket, "Key": self.object_key(key)}
-        url: str = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
-        return url
-
     def unavailable_reason(self) -> str | None:
         """Why the bucket cannot be used now (unreachable, slow, missing, forbidden), or None (for /healthz)."""
         try:
