@@ -257,10 +257,11 @@ class Session:
         try:
             if shared is not None:
                 try:
-                    shared.acquire(self.id)
+                    unchanged = shared.acquire(self.id)
                 except SessionBusyElsewhere as exc:
                     raise SessionBusy(str(exc)) from None
-                slot.pending_known = False  # another replica may have run a turn since: read the checkpoint
+                if not unchanged:
+                    slot.pending_known = False  # another process may have run a turn since: read the checkpoint
             try:
                 slot.cancel.clear()
                 yield

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +29,8 @@ from tools.redaction import redacted
 
 logger = logging.getLogger(__name__)
 
+TOKEN_BYTES = 16  # the holder's mark in a lock file
+
 
 class SessionBusyElsewhere(DialogPaintError, RuntimeError):
     """Another process or machine is handling a message in the session (agent.session maps it to SessionBusy)."""
@@ -36,8 +39,12 @@ class SessionBusyElsewhere(DialogPaintError, RuntimeError):
 class SharedLock(Protocol):
     """A lock per session id that other processes respect; re-entrant within one process."""
 
-    def acquire(self, session_id: str) -> None:
-        """Take the session's lock; SessionBusyElsewhere if another process holds it."""
+    def acquire(self, session_id: str) -> bool:
+        """Take the session's lock; SessionBusyElsewhere if another process holds it.
+
+        Returns whether no other process can have held it since this one last did, so what this
+        process remembers of the session is still true (False when that is not known).
+        """
 
     def release(self, session_id: str) -> None:
         """Give back one take of the session's lock."""
@@ -57,29 +64,33 @@ class CountedLocks:
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()  # one take or release at a time
-        self._held: dict[str, int] = {}  # session id -> takes in this process
+        self._held: dict[str, tuple[int, bool]] = {}  # session id -> (takes in this process, see acquire)
 
-    def acquire(self, session_id: str) -> None:
-        """Take the lock, or count one more take if this process holds it."""
+    def acquire(self, session_id: str) -> bool:
+        """Take the lock, or count one more take if this process holds it; see ``SharedLock.acquire``."""
         with self._mutex:
             if session_id in self._held:
-                self._held[session_id] += 1
-                return
-            if not self._try(session_id):
+                takes, unchanged = self._held[session_id]
+                self._held[session_id] = (takes + 1, unchanged)
+                return unchanged
+            taken = self._try(session_id)
+            if taken is None:
                 raise SessionBusyElsewhere(f"session {session_id} is handling a message in another process")
-            self._held[session_id] = 1
+            self._held[session_id] = (1, taken)
+            return taken
 
     def release(self, session_id: str) -> None:
         """Give back one take; the last one unlocks."""
         with self._mutex:
-            left = self._held.get(session_id, 0) - 1
-            if left > 0:
-                self._held[session_id] = left
+            takes, unchanged = self._held.get(session_id, (0, False))
+            if takes > 1:
+                self._held[session_id] = (takes - 1, unchanged)
                 return
             self._held.pop(session_id, None)
             self._unlock(session_id)
 
-    def _try(self, session_id: str) -> bool:
+    def _try(self, session_id: str) -> bool | None:
+        """Take the lock if free: None if another process holds it, else whether it is unchanged."""
         raise NotImplementedError
 
     def _unlock(self, session_id: str) -> None:
@@ -96,8 +107,9 @@ class PostgresSessionLock(CountedLocks):
         self.timeout_s = timeout_s
         self._conn: Any = None
 
-    def _try(self, session_id: str) -> bool:
-        return self._query("SELECT pg_try_advisory_lock(%s)", lock_id(session_id))
+    def _try(self, session_id: str) -> bool | None:
+        # Whether another replica ran a turn since is not recorded: the session rereads its checkpoint.
+        return False if self._query("SELECT pg_try_advisory_lock(%s)", lock_id(session_id)) else None
 
     def _unlock(self, session_id: str) -> None:
         try:
@@ -149,8 +161,10 @@ class FileSessionLock(CountedLocks):
     per session, the kernel lock SQLite itself relies on, released by the kernel when a process dies.
 
     SQLite's own locks cover a whole database, so taking one for a run would serialise every session;
-    a lock file per session keeps sessions independent. The files are empty and stay (removing one
-    that another process has open would let two processes lock different files of the same name).
+    a lock file per session keeps sessions independent. Each holder writes a fresh token into the
+    file when it takes it, so a process that finds its own last token there knows no other process
+    ran the session since, and keeps what it remembers (no checkpoint read). The files are tiny and
+    stay (removing one that another process has open would let two processes lock different files).
     """
 
     def __init__(self, directory: Path) -> None:
@@ -158,8 +172,9 @@ class FileSessionLock(CountedLocks):
         super().__init__()
         self.directory = directory
         self._files: dict[str, int] = {}
+        self._tokens: dict[str, bytes] = {}  # session id -> the token this process wrote last
 
-    def _try(self, session_id: str) -> bool:
+    def _try(self, session_id: str) -> bool | None:
         import fcntl
 
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -169,9 +184,13 @@ class FileSessionLock(CountedLocks):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            return False
+            return None
         self._files[session_id] = fd
-        return True
+        unchanged = os.pread(fd, TOKEN_BYTES, 0) == self._tokens.get(session_id)
+        token = secrets.token_hex(TOKEN_BYTES // 2).encode()
+        os.pwrite(fd, token, 0)
+        self._tokens[session_id] = token
+        return unchanged
 
     def _unlock(self, session_id: str) -> None:
         fd = self._files.pop(session_id, None)

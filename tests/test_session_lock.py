@@ -86,3 +86,31 @@ def test_an_unreachable_postgres_lock_is_a_clear_error_without_the_password():
     ) as caught:
         lock.acquire("s")
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_file_lock_tells_whether_another_process_took_the_session_since(tmp_path):
+    mine, theirs = FileSessionLock(tmp_path), FileSessionLock(tmp_path)
+    assert mine.acquire("s1") is False  # never held: what this process remembers is unknown
+    assert mine.acquire("s1") is False  # a second take reports what the first learned
+    mine.release("s1")
+    mine.release("s1")
+    assert mine.acquire("s1") is True  # nobody else took it since
+    mine.release("s1")
+    assert theirs.acquire("s1") is False
+    theirs.release("s1")
+    assert mine.acquire("s1") is False  # the other process may have run a turn
+
+
+def test_a_single_process_reads_no_extra_checkpoint_per_turn(tmp_path, monkeypatch):
+    from langgraph.graph.state import CompiledStateGraph
+
+    with create_engine(Settings(data_dir=tmp_path / "data", confirm="never")) as engine:
+        session = engine.open(gradient())
+        session.send("make it brighter")
+        reads = []
+        original = CompiledStateGraph.get_state
+        monkeypatch.setattr(
+            CompiledStateGraph, "get_state", lambda self, *a, **k: reads.append(1) or original(self, *a, **k)
+        )
+        session.send("add a vignette")
+        assert reads == []  # the lock file shows no other process ran the session
