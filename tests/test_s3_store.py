@@ -150,7 +150,10 @@ def test_a_key_the_store_lacks_or_a_server_without_a_store_is_a_clear_4xx(s3_end
     with serving(ToolApp(RecordingTool(), store=store)) as url:
         missing = httpx.post(f"{url}/v1/edit", headers={"x-dialogpaint-image-key": "1" * 64})
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "image_missing"
-    put_image(store, gradient())
+        key = put_image(store, gradient())
+        store.client.put_object(Bucket=store.location.bucket, Key=f"images/{key}.png", Body=b"tampered")
+        corrupt = httpx.post(f"{url}/v1/edit", headers={"x-dialogpaint-image-key": key})
+        assert corrupt.status_code == 500 and corrupt.json()["error"]["type"] == "image_corrupt"
     with serving(ToolApp(RecordingTool())) as url:
         assert connect_remote_tool("mirror", url, store=store).store is None  # the server names no store
         refused = httpx.post(f"{url}/v1/edit", headers={"x-dialogpaint-image-key": image_key(encode_png(gradient()))})

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from tools.base import EditTool, check_result
 from tools.errors import (
     EditFailed,
+    ImageCorrupt,
     ImageMissing,
     ImageNotFound,
     ImageRejected,
@@ -170,6 +171,8 @@ class ToolApp:
             return self.store.get(key)
         except ImageMissing as exc:
             raise HTTPError(404, "image_missing", str(exc)) from None
+        except ImageCorrupt as exc:
+            raise HTTPError(500, "image_corrupt", str(exc)) from None
         except ImageNotFound as exc:
             raise HTTPError(400, "bad_request", str(exc)) from None
         except StateStoreUnavailable as exc:

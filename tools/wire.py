@@ -14,7 +14,8 @@ Version 1, three routes; every error is JSON ``{"error": {"type": ..., "message"
   (a shared S3 bucket): the body is empty and the ``X-Dialogpaint-Image-Key`` header holds the
   image's store key (its sha256); the server reads it from the store (checked against its hash),
   stores the result and answers 200 ``{"image": KEY}`` as JSON. 404 ``image_missing``: no such key
-  in the store; 400: the server has no store (send the body instead).
+  in the store; 500 ``image_corrupt``: its bytes no longer match the key; 400: the server has no
+  store (send the body instead); 503: the store cannot be reached.
 
 A header carries the params, not multipart, so the server needs no form parser and the body is the
 image bytes unchanged.
