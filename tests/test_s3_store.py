@@ -180,3 +180,31 @@ def test_a_bucket_that_goes_away_mid_session_fails_the_turn_as_retryable_and_los
         assert len(engine.resume(session.id).revisions) == 1  # the saved session is intact
     finally:
         engine.close()
+
+
+def test_the_service_answers_an_unreachable_bucket_with_503_and_retry_after(aws_env, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from agent.service.app import create_app
+    from tests.service_helpers import KEY_A, auth, require_serve_extra, upload
+    from tests.test_remote import free_port
+
+    require_serve_extra()
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        api_keys=KEY_A,
+        s3_bucket="dp-gone",
+        s3_endpoint_url=endpoint,
+        s3_connect_timeout_s=0.5,
+    )
+    with TestClient(create_app(settings)) as client:
+        response = upload(client, KEY_A)
+        assert response.status_code == 503 and response.headers["retry-after"], response.text
+        error = response.json()["error"]
+        assert (
+            error["code"] == "state_store_unavailable"
+            and f"s3://dp-gone/images/ at {endpoint} is unreachable" in error["message"]
+        )
+        health = client.get("/healthz", headers=auth(KEY_A)).json()
+        assert "unreachable" in health["checks"]["images"], health
