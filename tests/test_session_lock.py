@@ -114,3 +114,15 @@ def test_a_single_process_reads_no_extra_checkpoint_per_turn(tmp_path, monkeypat
         )
         session.send("add a vignette")
         assert reads == []  # the lock file shows no other process ran the session
+
+
+def test_a_confirmation_asked_by_one_process_is_answered_through_another(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", confirm="always")
+    with create_engine(settings) as first, create_engine(settings) as second:
+        session_id = first.open(gradient()).id
+        assert second.resume(session_id).confirmation() is None  # the second process now remembers: nothing pending
+        asked = first.resume(session_id).send("make it black and white")
+        assert asked.action == "confirm", asked.text
+        answered = second.resume(session_id).send("yes")  # its memory is stale: the lock file tells it so
+        assert answered.action == "edit", answered.text
+        assert [r["tool"] for r in second.resume(session_id).revisions] == [None, "grayscale"]
