@@ -5,12 +5,12 @@
 ARG BASE=python:3.11-slim
 FROM ${BASE}
 ARG EXTRAS=serve,postgres,s3,vllm
-WORKDIR /opt/dialogpaint
+# A build directory any user may write to (the Ray images run as the unprivileged user "ray").
+WORKDIR /tmp/dialogpaint-src
 COPY pyproject.toml README.md ./
 COPY agent ./agent
 COPY graphs ./graphs
 COPY tools ./tools
-COPY eval_sets ./eval_sets
 RUN pip install --no-cache-dir ".[${EXTRAS}]"
 # Nothing is written inside the image: sessions live in Postgres, images in the S3 bucket.
 ENV DIALOGPAINT_DATA_DIR=/tmp/dialogpaint
