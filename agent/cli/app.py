@@ -11,6 +11,7 @@ from agent.cli.eval import evaluate
 from agent.cli.mcp import mcp
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
+from agent.cli.serve_tools import serve_tools
 from agent.cli.tools import list_tools
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -31,6 +32,7 @@ app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
 app.command("mcp")(with_global_options(mcp))
+app.command("serve-tools")(with_global_options(serve_tools))
 
 
 def main() -> None:
