@@ -1,4 +1,4 @@
-"""build_graph(): decide routes to clarify, confirm, edit, undo or redo; reply closes the turn."""
+"""build_graph(): decide routes to clarify, disambiguate (with a detector), confirm, edit, undo or redo; reply ends."""
 
 from __future__ import annotations
 
