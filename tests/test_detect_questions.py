@@ -121,7 +121,7 @@ def test_an_answer_that_picks_nothing_is_an_ordinary_message():
     tool = Generative()
     session = policy_session(FixedBoxes({"cat": [LEFT, RIGHT]}), tool)
     session.send("change the cat to a tiger")
-    reply = session.send("undo")
+    reply = session.send("undo all of that")  # "all" names no candidate here: the message is an undo
     assert reply.action == "undo" and not tool.calls
 
 

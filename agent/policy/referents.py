@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage
 
+from agent.policy.commands import dialogue_act
 from graphs.outcomes import outcome
 from graphs.referents import EVERY, ORDINALS, Referent, name_candidate
 from graphs.turn import previous_turn
@@ -39,6 +40,8 @@ def answer_referent(messages: Sequence[BaseMessage], text: str, queue: Callable[
     Returns:
         Whether a call was queued (False: the message is not an answer to such a question).
     """
+    if dialogue_act(text) is not None:  # "undo all of that", "thanks": not a pick
+        return False
     turn = previous_turn(cast(Sequence[AnyMessage], messages))
     asked = next((o for m in reversed(turn) if (o := outcome(m)) is not None and "referent" in o), None)
     if asked is None or "instruction" not in asked or "tool" not in asked:
