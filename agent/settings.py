@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from graphs.deps import MAX_MESSAGE_CHARS, Limits
+from tools.detect import DEFAULT_DETECTOR_THRESHOLD
 from tools.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
 from tools.remote import RemoteLimits
 
@@ -114,6 +115,12 @@ class Settings(BaseSettings):
     )
     questions_in_a_row: int = Field(
         Limits.questions_in_a_row, ge=1, le=10, description="Clarifying questions before the model must act."
+    )
+    detector_path: str | None = Field(
+        None, description="Local OWLv2 weights: an edit naming an object seen twice in the image gets a question."
+    )
+    detector_threshold: float = Field(
+        DEFAULT_DETECTOR_THRESHOLD, ge=0, lt=1, description="Lowest detector score that counts as an object."
     )
 
     @field_validator("llm")

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.detection import build_detector
 from agent.models import make_chat_model, model_calls
 from agent.prompts import system_prompt
 from agent.session import Engine, Limits
@@ -73,6 +74,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         ),
         seed=settings.seed,
         calls=calls,
+        detector=build_detector(settings),
     )
 
 

@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 
 from graphs.store import ImageStore
 from tools.base import EditTool
+from tools.detect import Detector
 
 ConfirmPolicy = Literal["never", "always", "auto"]
 # auto: tools with tool_choice="auto", plain text is chat; required: every answer is a tool call (a
@@ -79,3 +80,5 @@ class GraphDeps:
     gpu_slot: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
     # Set by Session.cancel(): the running tool stops at its next progress step (EditCancelled).
     cancel: threading.Event | None = None
+    # Finds the objects an edit names in the image, so an object seen twice is asked about (graphs.disambiguate).
+    detector: Detector | None = None

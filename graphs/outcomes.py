@@ -12,6 +12,7 @@ from typing import Any, Literal, NotRequired, TypedDict, cast
 from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.types import Interrupt
 
+from graphs.referents import Referent
 from graphs.state import CallSpec, Proposal
 
 OutcomeKind = Literal["edit", "failed", "skipped", "invalid", "clarify", "proposed", "declined", "undo", "redo"]
@@ -30,6 +31,7 @@ class Outcome(TypedDict):
     instruction: NotRequired[str]  # the explicit instruction it ran (or would have)
     revision: NotRequired[str]  # the revision an applied edit made
     steps: NotRequired[int]  # how many steps an undo or redo moved
+    referent: NotRequired[Referent]  # the candidates a question about the image named (graphs.disambiguate)
 
 
 def proposal(edits: Sequence[CallSpec], question: str) -> Proposal:

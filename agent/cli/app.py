@@ -8,6 +8,7 @@ from agent.cli.common import with_global_options
 from agent.cli.conversation import chat, demo, run
 from agent.cli.doctor import doctor
 from agent.cli.eval import evaluate
+from agent.cli.finetune_dialogue import finetune_dialogue
 from agent.cli.mcp import mcp
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
@@ -33,6 +34,7 @@ app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
 app.command("mcp")(with_global_options(mcp))
 app.command("serve-tools")(with_global_options(serve_tools))
+app.command("finetune-dialogue")(with_global_options(finetune_dialogue))
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from agent.policy import replies
 from agent.policy.commands import dialogue_act, undo_steps
 from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
+from agent.policy.referents import answer_referent
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
 from agent.policy.vague import Vague, find_vagueness, fold_answer
 from graphs.facts import DialogueFacts, facts_in
@@ -112,7 +113,7 @@ def decide(
         # Our calls are valid by construction; an error here means a tool was refused or missing.
         return AIMessage(replies.CONFUSED)
     ctx = read_context(messages, tools, facts)
-    text = respond(ctx)
+    text = "" if answer_referent(messages, ctx.text, ctx.call) else respond(ctx)
     return AIMessage(content=text if not ctx.calls else "", tool_calls=ctx.calls)
 
 
