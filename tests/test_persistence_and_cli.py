@@ -69,7 +69,8 @@ def test_help_imports_neither_torch_nor_langgraph():
             main()
         except SystemExit:
             pass
-        heavy = ("torch", "diffusers", "langgraph", "langchain_openai", "transformers", "trl", "peft", "datasets", "mcp")
+        heavy = ("torch", "diffusers", "langgraph", "langchain_openai", "transformers", "trl", "peft", "datasets",
+                 "mcp", "ray", "boto3", "sklearn")
         print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
         """
     )
