@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     questions_in_a_row: int = Field(
         Limits.questions_in_a_row, ge=1, le=10, description="Clarifying questions before the model must act."
     )
+    # make-pairs' CLIP filter; the defaults are InstructPix2Pix's (dataset_creation/generate_img_dataset.py).
+    pairs_caption_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP image-caption similarity.")
+    pairs_directional_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP directional similarity.")
+    pairs_image_threshold: float = Field(0.7, ge=-1, le=1, description="Least CLIP input-edited image similarity.")
 
     @field_validator("llm")
     @classmethod
