@@ -8,6 +8,7 @@ from agent.cli.common import with_global_options
 from agent.cli.conversation import chat, demo, run
 from agent.cli.doctor import doctor
 from agent.cli.eval import evaluate
+from agent.cli.finetune_editor import finetune_editor_command
 from agent.cli.pairs import make_pairs_command
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
@@ -31,6 +32,7 @@ app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
 app.command("make-pairs")(with_global_options(make_pairs_command))
+app.command("finetune-editor")(with_global_options(finetune_editor_command))
 
 
 def main() -> None:
