@@ -27,7 +27,10 @@ def load_pairs(folder: Path) -> Any:
     """The pairs in ``folder`` as a ``datasets.Dataset`` with the three columns (other columns dropped)."""
     from datasets import load_dataset
 
-    if (folder / "metadata.jsonl").is_file():
+    metadata = folder / "metadata.jsonl"
+    if metadata.is_file():
+        if not metadata.read_text(encoding="utf-8").strip():
+            raise FinetuneError(f"{folder} holds no pairs (its metadata.jsonl is empty: the filter kept none?)")
         dataset = load_dataset("imagefolder", data_dir=str(folder), split="train")
     elif parquet := sorted(str(p) for p in folder.rglob("*.parquet")):
         dataset = load_dataset("parquet", data_files=parquet, split="train")

@@ -1,0 +1,128 @@
+"""finetune-editor on tiny random models: the loss learns a fixed batch, resume, and the chain pairs -> tune -> edit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from PIL import Image
+from typer.testing import CliRunner
+
+from agent.cli import app
+from agent.prompts import SYSTEM_PROMPT
+from agent.session import Engine
+from graphs.deps import GraphDeps
+from graphs.graph import build_graph
+from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient
+from tests.test_make_pairs import KEEP_ALL, ROWS, make_pairs, write_rows
+
+pytest.importorskip("diffusers", reason="the train extra (diffusers, transformers, torch) is not installed")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from tests.tiny_training import save_tiny_clip, save_tiny_text_to_image
+
+    folder = tmp_path_factory.mktemp("tiny-sd")
+    return {"sd": save_tiny_text_to_image(folder), "clip": save_tiny_clip(folder)}
+
+
+def test_widened_unet_learns_a_fixed_batch(models):
+    import torch
+
+    from agent.finetune.editor import denoising_loss
+    from agent.finetune.editor_models import load_parts
+
+    parts = load_parts(models["sd"])
+    assert parts.unet.config.in_channels == 8 and not parts.unet.conv_in.weight[:, 4:].any()
+    tokens = parts.tokenizer(["make it summer"], padding="max_length", max_length=77, return_tensors="pt").input_ids
+    batch = {"input_pixels": torch.rand(2, 3, 64, 64) * 2 - 1, "edited_pixels": torch.rand(2, 3, 64, 64) * 2 - 1,
+             "input_ids": tokens.repeat(2, 1)}  # fmt: skip
+    parts.vae.requires_grad_(False)
+    parts.text_encoder.requires_grad_(False)
+    optimizer = torch.optim.AdamW(parts.unet.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(6):  # the same noise, timesteps and dropout draw each step: a fixed batch
+        loss = denoising_loss(parts, parts.unet.train(), batch, 0.05, torch.Generator().manual_seed(0))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(float(loss.detach()))
+    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < losses[0] * 0.9, losses
+
+
+def test_pairs_then_finetune_with_resume_then_the_tool_edits_through_a_session(models, tmp_path):
+    from tools.instruct_pix2pix import InstructPix2Pix
+
+    # 1. make-pairs: two captions -> an imagefolder.
+    pairs = tmp_path / "pairs"
+    code, output = make_pairs(models, write_rows(tmp_path / "rows.jsonl", ROWS), pairs, *KEEP_ALL)
+    assert code == 0, output
+    # 2. finetune-editor from the text-to-image checkpoint, stopped at step 2, then resumed to step 3.
+    tuned = tmp_path / "tuned"
+    args = ["finetune-editor", str(pairs), "--base", str(models["sd"]), "--out", str(tuned), "--batch-size", "2",
+            "--resolution", "64", "--checkpoint-every", "1", "--ema"]  # fmt: skip
+    first = CliRunner().invoke(app, [*args, "--steps", "2"])
+    assert first.exit_code == 0 and "trained steps 0..2" in first.output, first.output
+    second = CliRunner().invoke(app, [*args, "--steps", "3"])
+    assert second.exit_code == 0 and "trained steps 2..3" in second.output, second.output
+    summary = json.loads((tuned / "training.json").read_text())
+    assert summary["start_step"] == 2 and len(summary["losses"]) == 1
+    assert sorted(p.name for p in (tuned / "checkpoints").iterdir()) == [f"checkpoint-{n}" for n in (1, 2, 3)]
+    # 3. The tool loads the result through its factory and edits through a Session.
+    editor = InstructPix2Pix(tuned, allow_cpu=True, max_side=64)
+    assert editor.pipeline().unet.config.in_channels == 8
+    model = ScriptedChatModel(script=[ai(call("instruct_pix2pix", instruction="make it summer", steps=2, seed=1))])
+    deps = GraphDeps(model, {editor.name: editor}, MemoryImageStore(), SYSTEM_PROMPT, confirm="never")
+    session = Engine(build_graph(InMemorySaver()), deps).open(gradient())
+    reply = session.send("make it summer")
+    assert reply.action == "edit" and reply.error is None and len(session.revisions) == 2
+    assert isinstance(session.image(), Image.Image)
+
+
+def test_magicbrush_parquet_folder_reads_as_the_three_columns(tmp_path):
+    from datasets import Dataset, Features, Value
+    from datasets import Image as ImageFeature
+
+    from agent.finetune.editor_data import load_pairs
+
+    image = gradient((32, 32))
+    rows = {"img_id": ["1"], "turn_index": [1], "source_img": [image], "mask_img": [image],
+            "instruction": ["add a hat"], "target_img": [image]}  # fmt: skip
+    features = Features(
+        {
+            "img_id": Value("string"),
+            "turn_index": Value("int32"),
+            "source_img": ImageFeature(),
+            "mask_img": ImageFeature(),
+            "instruction": Value("string"),
+            "target_img": ImageFeature(),
+        }
+    )
+    (tmp_path / "data").mkdir()
+    Dataset.from_dict(rows, features=features).to_parquet(str(tmp_path / "data" / "train-00000.parquet"))
+    dataset = load_pairs(tmp_path)
+    assert dataset.column_names == ["input_image", "edit_prompt", "edited_image"]
+    assert dataset[0]["edit_prompt"] == "add a hat" and dataset[0]["input_image"].size == (32, 32)
+
+
+def test_a_folder_without_pairs_or_a_base_that_is_no_pipeline_is_one_error_line(models, tmp_path):
+    result = CliRunner().invoke(app, ["finetune-editor", str(tmp_path), "--base", str(models["sd"]),
+                                      "--out", str(tmp_path / "o")])  # fmt: skip
+    assert result.exit_code == 2 and "neither a metadata.jsonl" in result.output
+    (tmp_path / "metadata.jsonl").write_text("")
+    result = CliRunner().invoke(app, ["finetune-editor", str(tmp_path), "--base", str(tmp_path), "--out", "o"])
+    assert result.exit_code == 2 and "holds no pairs" in result.output
