@@ -187,9 +187,10 @@ def finish(run: Run, unet: Any, recipe: EditorRecipe, report: TrainReport) -> No
 
     if run.ema is not None:
         run.ema.copy_to(unet.parameters())
-    for model in (run.parts.vae, run.parts.text_encoder):
-        model.to(dtype=torch.float32)
-    save_pipeline(run.parts, unet.to(torch.float32).eval(), recipe.out)
+    for model in (run.parts.vae, run.parts.text_encoder, unet):
+        if model.dtype != torch.float32:  # the frozen parts ran in the mixed-precision dtype
+            model.to(dtype=torch.float32)
+    save_pipeline(run.parts, unet.eval(), recipe.out)
     recipe_data = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(recipe).items()}
     summary = {"recipe": recipe_data, "start_step": report.start_step, "steps": report.steps, "losses": report.losses}
     (recipe.out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -24,7 +24,8 @@ class EditRow(BaseModel):
     image comes from the current editor; without it, both images come from the captions.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Other fields (the id and provenance `dialogpaint synth` writes with each row) are ignored.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     caption: str = Field(min_length=1, max_length=MAX_TEXT)
     instruction: str = Field(min_length=2, max_length=MAX_TEXT)
