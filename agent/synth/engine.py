@@ -140,7 +140,7 @@ def synthesize(
     Args:
         threshold: ROUGE-L F1 above which an answer duplicates a seed or a kept row.
         model: the chat model (default: the OpenAI-compatible client the settings describe).
-        on_progress: called with the report after every request (a progress bar).
+        on_progress: called with the report once the inputs are checked and after every request.
 
     Raises:
         SynthError: a bad plan, an out file that is not this task's output, or the server failing.
@@ -156,6 +156,7 @@ def synthesize(
     request = 1 + max((int(r.get("request", 0)) for r in existing), default=-1)
     cap = plan.max_requests if plan.max_requests is not None else REQUESTS_PER_ROW * missing
     plan.out.parent.mkdir(parents=True, exist_ok=True)
+    on_progress(report)  # inputs are read and checked: the run starts
     with plan.out.open("a", encoding="utf-8") as out:
         while report.kept < missing and report.requests < cap:
             row = one_request(task, plan, request, model, settings)
