@@ -54,7 +54,8 @@ def synth(  # noqa: PLR0917 - typer maps each parameter to an option
                 max_requests=max_requests, on_progress=on_progress,
             )  # fmt: skip
         finally:
-            progress.stop()
+            if bars:
+                progress.stop()
     typer.echo(summary(report, out))
     for kind, detail in report.first_problem.items():
         typer.echo(f"  first {kind}: {detail}")

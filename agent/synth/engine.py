@@ -233,22 +233,38 @@ def chat_model(settings: Settings) -> BaseChatModel:
 
 
 def read_rows(path: Path, task: SynthTask) -> list[dict[str, Any]]:
-    """The rows of an earlier run's out file (none if it does not exist); a torn last line is cut off."""
+    """The rows of an earlier run's out file (none if it does not exist).
+
+    A last line without its newline that starts a JSON object but does not parse is a row torn by a
+    kill: it is cut off, but only once every other line has proved to be this task's row, so a file
+    that is not ours is never changed.
+    """
     if not path.exists():
         return []
     data = path.read_bytes()
-    if data and not data.endswith(b"\n"):  # killed mid-write: that row was never complete
-        data = data[: data.rfind(b"\n") + 1]
-        path.write_bytes(data)
-    rows = []
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
+    complete, _, torn = data.rpartition(b"\n")
+    rows = [_row(path, number, line, task) for number, line in enumerate(complete.splitlines(), start=1)]
+    last = len(complete.splitlines()) + 1
+    if torn.strip():
         try:
-            row = json.loads(line)
-            task.key(row)
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
-            raise SynthError(f"{path}:{number}: not a row of this synth task ({type(exc).__name__}); "
-                             "pass a new --out file") from None  # fmt: skip
-        rows.append(row)
-    return rows
+            rows.append(_row(path, last, torn, task))
+            path.write_bytes(data + b"\n")  # a whole row that only lacked its newline
+        except SynthError:
+            if not torn.startswith(b'{"'):
+                raise  # not the start of a row we wrote: someone else's file
+            path.write_bytes(complete + b"\n" if complete else b"")
+    return [row for row in rows if row]
+
+
+def _row(path: Path, number: int, line: bytes, task: SynthTask) -> dict[str, Any]:
+    """One line of an out file as a row of ``task`` ({} for a blank line); refused naming the line."""
+    if not line.strip():
+        return {}
+    try:
+        row = json.loads(line)
+        task.key(row)
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise SynthError(
+            f"{path}:{number}: not a row of this synth task ({type(exc).__name__}); pass a new --out file"
+        ) from None
+    return dict(row)
