@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     questions_in_a_row: int = Field(
         Limits.questions_in_a_row, ge=1, le=10, description="Clarifying questions before the model must act."
     )
+    synth_rouge_threshold: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="`dialogpaint synth` skips an answer whose ROUGE-L F1 with a kept one is above this.",
+    )
+    synth_temperature: float = Field(1.0, ge=0, le=2, description="Sampling temperature of `dialogpaint synth`.")
     # make-pairs' CLIP filter; the defaults are InstructPix2Pix's (dataset_creation/generate_img_dataset.py).
     pairs_caption_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP image-caption similarity.")
     pairs_directional_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP directional similarity.")

@@ -12,6 +12,7 @@ from agent.cli.finetune_editor import finetune_editor_command
 from agent.cli.pairs import make_pairs_command
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
+from agent.cli.synth import synth
 from agent.cli.tools import list_tools
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -31,6 +32,7 @@ app.command("eval")(with_global_options(evaluate))
 app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
+app.command("synth")(with_global_options(synth))
 app.command("make-pairs")(with_global_options(make_pairs_command))
 app.command("finetune-editor")(with_global_options(finetune_editor_command))
 
