@@ -19,6 +19,7 @@ ROWS = [
      "edited_caption": "a photo of a dog on a sofa"},
     {"caption": "a red house in the snow", "instruction": "make it summer", "edited_caption": "a red house in summer"},
 ]  # fmt: skip
+ROOT = Path(__file__).resolve().parents[1]
 KEEP_ALL = ["--caption-threshold", "-1", "--directional-threshold", "-1", "--image-threshold", "-1"]
 
 
@@ -46,7 +47,11 @@ def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def make_pairs(models: dict[str, Path], rows: Path, out: Path, *extra: str) -> tuple[int, str]:
-    args = ["make-pairs", str(rows), "--out", str(out), "--sd-path", str(models["sd"]), "--clip-path",
+    return make_pairs_from(models, out, str(rows), *extra)
+
+
+def make_pairs_from(models: dict[str, Path], out: Path, *extra: str) -> tuple[int, str]:
+    args = ["make-pairs", "--out", str(out), "--sd-path", str(models["sd"]), "--clip-path",
             str(models["clip"]), "--steps", "2", "--resolution", "64", "--samples", "1", "--cross-fraction", "0.5",
             "--allow-cpu", *extra]  # fmt: skip
     result = CliRunner().invoke(app, args)
@@ -117,6 +122,32 @@ def test_token_alignment_maps_shared_tokens_and_leaves_new_ones():
     assert mapper[4] == 2 and alphas[2:4] == [0.0, 0.0] and alphas[4] == 1.0
 
 
+def test_the_processor_copies_source_maps_into_the_edited_rows():
+    import torch
+
+    from agent.pairs.attention import InjectionSchedule, PromptToPromptProcessor
+
+    schedule = InjectionSchedule(steps=4, cross_fraction=0.5, self_fraction=0.25)
+    schedule.mappers = torch.tensor([[0, 1, 2], [0, 2, 1]])  # the conditional pair swaps two tokens
+    schedule.alphas = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])  # ... and its last token is new
+    processor = PromptToPromptProcessor(schedule)
+    heads = 2
+    probs = torch.rand(2 * 2 * heads, 5, 3)  # [u_src, u_edit, c_src, c_edit] x heads, 5 queries, 3 tokens
+    pairs = probs.view(2, 2, heads, 5, 3)
+    out = processor.controlled(probs, heads, is_cross=True).view(2, 2, heads, 5, 3)
+    assert torch.equal(out[:, 0], pairs[:, 0]) and torch.equal(out[0, 1], pairs[0, 0])  # uncond: a full copy
+    assert torch.equal(out[1, 1, ..., :2], pairs[1, 0][..., [0, 2]]) and torch.equal(
+        out[1, 1, ..., 2], pairs[1, 1, ..., 2]
+    )
+    selfish = processor.controlled(probs, heads, is_cross=False).view(2, 2, heads, 5, 3)
+    assert torch.equal(selfish[:, 1], pairs[:, 0])
+    assert [schedule.injects(True), schedule.injects(False)] == [True, True]
+    schedule.step = 1
+    assert [schedule.injects(True), schedule.injects(False)] == [True, False]
+    schedule.step = 2
+    assert [schedule.injects(True), schedule.injects(False)] == [False, False]
+
+
 def test_attention_injection_changes_the_edited_image_only(models):
     import numpy as np
 
@@ -137,6 +168,43 @@ def test_attention_injection_changes_the_edited_image_only(models):
     # ... while the edited prompt, taking the source's maps, comes out another image.
     assert change(free[1], held[1]).mean() > 1
     assert {type(p).__name__ for p in pipe.unet.attn_processors.values()} == {"AttnProcessor2_0"}  # restored
+
+
+def test_captions_go_through_step_1_on_a_served_model_then_become_pairs(models, tmp_path):
+    from tests.openai_server import OpenAIServer, text
+
+    captions = tmp_path / "captions.txt"
+    captions.write_text("a red bus parked by a window\n")
+    answer = {"instruction": "make the bus blue", "edited_caption": "a blue bus parked by a window"}
+    out = tmp_path / "pairs"
+    with OpenAIServer([text(json.dumps(answer))]) as server:
+        code, output = make_pairs_from(models, out, "--captions", str(captions), "--seeds",
+                                       str(ROOT / "data" / "seed_edits.jsonl"), "--edits", "1", "--llm", server.url,
+                                       "--llm-model", "test-model", *KEEP_ALL)  # fmt: skip
+    assert code == 0 and "1 rows rendered now, 1 pairs kept" in output, output
+    (row,) = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    assert (row["caption"], row["edit_prompt"]) == ("a red bus parked by a window", "make the bus blue")
+    assert json.loads((out / "edits.jsonl").read_text())["model"] == "test-model"
+
+
+def test_a_real_image_row_is_edited_by_the_current_editor(models, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from tests.fakes import gradient
+    from tests.tiny_pix2pix import save_tiny_pipeline
+
+    gradient((96, 80)).save(tmp_path / "photo.png")
+    rows = write_rows(tmp_path / "rows.jsonl", [{**ROWS[0], "image": "photo.png"}])  # relative to the rows file
+    editor = save_tiny_pipeline(tmp_path / "editor")
+    code, output = make_pairs(models, rows, tmp_path / "pairs", "--model-path", str(editor), *KEEP_ALL)
+    assert code == 0 and "1 pairs kept" in output, output
+    (row,) = [json.loads(line) for line in (tmp_path / "pairs" / "metadata.jsonl").read_text().splitlines()]
+    source = np.asarray(Image.open(tmp_path / "pairs" / row["input_image_file_name"]), dtype=np.int16)
+    edited = np.asarray(Image.open(tmp_path / "pairs" / row["edited_image_file_name"]), dtype=np.int16)
+    expected = np.asarray(gradient((96, 80)).resize((64, 64), Image.Resampling.LANCZOS), dtype=np.int16)
+    assert np.array_equal(source, expected) and np.abs(source - edited).mean() > 1
+    assert row["cross_fraction"] is None and row["edit_prompt"] == ROWS[0]["instruction"]
 
 
 def test_bad_rows_and_a_missing_clip_are_one_error_line(models, tmp_path):

@@ -15,8 +15,18 @@ if TYPE_CHECKING:
 
 def make_pairs_command(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     ctx: typer.Context,
-    rows: Annotated[Path, typer.Argument(help="JSONL of {caption, instruction, edited_caption[, image]} rows.")],
     out: Annotated[Path, typer.Option(help="Output folder (imagefolder layout); rerun to resume.")],
+    rows: Annotated[
+        Path | None, typer.Argument(help="JSONL of {caption, instruction, edited_caption[, image]} rows.")
+    ] = None,
+    captions: Annotated[
+        Path | None,
+        typer.Option(help="Step 1 first: captions file -> OUT/edits.jsonl via the served model (--llm URL)."),
+    ] = None,
+    seeds: Annotated[
+        Path | None, typer.Option(help="Step 1's hand-written triples, e.g. data/seed_edits.jsonl.")
+    ] = None,
+    edits: Annotated[int, typer.Option(min=1, help="Step 1: edit rows wanted in OUT/edits.jsonl in all.")] = 100,
     sd_path: Annotated[
         Path | None, typer.Option(help="Local Stable Diffusion (text-to-image) pipeline folder, for caption rows.")
     ] = None,
@@ -57,7 +67,11 @@ def make_pairs_command(  # noqa: PLR0917 - typer maps each parameter to an argum
         clip = clip_path or settings.clip_path
         if clip is None:
             raise PairsError("the CLIP filter needs CLIP weights: pass --clip-path DIR (or DIALOGPAINT_CLIP_PATH)")
-        edit_rows = read_rows(rows)
+        if (rows is None) == (captions is None):
+            raise PairsError("give either a ROWS file or --captions FILE (to write the rows first), not both")
+        if captions is not None:
+            rows = edit_rows_from_captions(captions, seeds, edits, out, settings=settings, seed=seed)
+        edit_rows = read_rows(rows or out / "edits.jsonl")
         plan = PairsPlan(
             sampling=Sampling(steps, guidance_scale, resolution, self_fraction),
             cross_fractions=tuple(cross_fraction or (0.3, 0.5, 0.7)),
@@ -70,6 +84,23 @@ def make_pairs_command(  # noqa: PLR0917 - typer maps each parameter to an argum
         folder = PairsFolder(out, plan.settings(), environment())
         done, kept = run_with_progress(edit_rows, folder, plan, load_models(plan, settings, edit_rows))
     typer.echo(f"{done} rows rendered now, {kept} pairs kept; {len(folder.done)} rows done in {out}")
+
+
+def edit_rows_from_captions(
+    captions: Path, seeds: Path | None, wanted: int, out: Path, *, settings: Settings, seed: int
+) -> Path:
+    """make-pairs step 1: (caption, instruction, edited caption) rows from the served model, into OUT/edits.jsonl."""
+    from agent.cli.synth import summary
+    from agent.pairs.rows import PairsError
+    from agent.synth.edits import synthesize_edit_captions
+
+    if seeds is None:
+        raise PairsError("--captions needs --seeds FILE: the hand-written triples, e.g. data/seed_edits.jsonl")
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "edits.jsonl"
+    report = synthesize_edit_captions(captions, target, wanted, seeds=seeds, settings=settings, seed=seed)
+    typer.echo(summary(report, target), err=True)
+    return target
 
 
 def load_models(plan: PairsPlan, settings: Settings, rows: list[Any]) -> Renderers:
