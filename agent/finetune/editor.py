@@ -135,7 +135,9 @@ def finetune_editor(recipe: EditorRecipe, progress: Progress | None = None) -> T
                 accelerator.save_state(str(recipe.out / "checkpoints" / f"checkpoint-{report.steps}"))
             if report.steps >= recipe.steps:
                 break
-    finish(run, accelerator.unwrap_model(unet), recipe, report)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:  # under `accelerate launch`, one process writes the pipeline
+        finish(run, accelerator.unwrap_model(unet), recipe, report)
     return report
 
 
