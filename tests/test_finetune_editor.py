@@ -34,10 +34,9 @@ def one_torch_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests.tiny_training import save_tiny_clip, save_tiny_text_to_image
+    from tests.tiny_training import tiny_training_models
 
-    folder = tmp_path_factory.mktemp("tiny-sd")
-    return {"sd": save_tiny_text_to_image(folder), "clip": save_tiny_clip(folder)}
+    return tiny_training_models(tmp_path_factory.getbasetemp() / "tiny-training")
 
 
 def test_widened_unet_learns_a_fixed_batch(models):
@@ -69,7 +68,7 @@ def test_pairs_then_finetune_with_resume_then_the_tool_edits_through_a_session(m
 
     # 1. make-pairs: two captions -> an imagefolder.
     pairs = tmp_path / "pairs"
-    code, output = make_pairs(models, write_rows(tmp_path / "rows.jsonl", ROWS), pairs, *KEEP_ALL)
+    code, output = make_pairs(models, write_rows(tmp_path / "rows.jsonl", ROWS[:1]), pairs, *KEEP_ALL)
     assert code == 0, output
     # 2. finetune-editor from the text-to-image checkpoint, stopped at step 2, then resumed to step 3.
     tuned = tmp_path / "tuned"

@@ -35,10 +35,9 @@ def one_torch_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests.tiny_training import save_tiny_clip, save_tiny_text_to_image
+    from tests.tiny_training import tiny_training_models
 
-    folder = tmp_path_factory.mktemp("tiny-sd")
-    return {"sd": save_tiny_text_to_image(folder), "clip": save_tiny_clip(folder)}
+    return tiny_training_models(tmp_path_factory.getbasetemp() / "tiny-training")
 
 
 def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:

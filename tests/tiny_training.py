@@ -8,13 +8,24 @@ from pathlib import Path
 from tests.tiny_pix2pix import assemble, byte_symbols, tiny_components
 
 
+def tiny_training_models(root: Path) -> dict[str, Path]:
+    """The tiny SD and CLIP folders under ``root``, built once: later calls (other test modules) reuse them."""
+    sd, clip = root / "sd", root / "clip"
+    if not (sd / "model_index.json").is_file():
+        sd = save_tiny_text_to_image(root)
+    if not (clip / "preprocessor_config.json").is_file():
+        clip = save_tiny_clip(root)
+    return {"sd": sd, "clip": clip}
+
+
 def save_tiny_text_to_image(folder: Path) -> Path:
     """A tiny StableDiffusionPipeline (4-channel UNet) saved to ``folder / 'sd'``; return that path."""
     from diffusers import StableDiffusionPipeline
 
-    parts = tiny_components(folder, in_channels=4)
-    pipe = StableDiffusionPipeline(**assemble(parts["unet"], parts["vae"], parts["text_encoder"], parts["tokenizer"]),
-                                   requires_safety_checker=False)  # fmt: skip
+    parts = assemble(*(tiny_components(folder, in_channels=4)[k] for k in ("unet", "vae", "text_encoder", "tokenizer")))
+    # StableDiffusionPipeline warns about SD 1.x's old scheduler configs unless steps_offset is 1.
+    parts["scheduler"] = type(parts["scheduler"]).from_config(parts["scheduler"].config, steps_offset=1)
+    pipe = StableDiffusionPipeline(**parts, requires_safety_checker=False)
     target = folder / "sd"
     pipe.save_pretrained(target)
     return target
