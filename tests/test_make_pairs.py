@@ -76,6 +76,7 @@ def test_two_captions_make_a_folder_datasets_reads_and_a_rerun_resumes(models, t
     settings = json.loads((out / "manifest.json").read_text())["settings"]
     assert settings["sampling"]["steps"] == 2 and settings["cross_fractions"] == [0.5]
     assert settings["thresholds"] == {"caption": -1.0, "directional": -1.0, "image": -1.0}
+    assert settings["editor_defaults"] == {"image_guidance_scale": 1.5, "scheduler": "euler_ancestral"}
     # Other settings on the same folder are refused, naming them; nothing saved is lost.
     code, output = make_pairs(models, rows, out, "--steps", "3")
     assert code == 2 and "error:" in output and "sampling" in output and "thresholds" in output
@@ -188,7 +189,7 @@ def test_captions_go_through_step_1_on_a_served_model_then_become_pairs(models, 
 
 def test_a_real_image_row_is_edited_by_the_current_editor(models, tmp_path):
     import numpy as np
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     from tests.fakes import gradient
     from tests.tiny_pix2pix import save_tiny_pipeline
@@ -201,7 +202,7 @@ def test_a_real_image_row_is_edited_by_the_current_editor(models, tmp_path):
     (row,) = [json.loads(line) for line in (tmp_path / "pairs" / "metadata.jsonl").read_text().splitlines()]
     source = np.asarray(Image.open(tmp_path / "pairs" / row["input_image_file_name"]), dtype=np.int16)
     edited = np.asarray(Image.open(tmp_path / "pairs" / row["edited_image_file_name"]), dtype=np.int16)
-    expected = np.asarray(gradient((96, 80)).resize((64, 64), Image.Resampling.LANCZOS), dtype=np.int16)
+    expected = np.asarray(ImageOps.fit(gradient((96, 80)), (64, 64), Image.Resampling.LANCZOS), dtype=np.int16)
     assert np.array_equal(source, expected) and np.abs(source - edited).mean() > 1
     assert row["cross_fraction"] is None and row["edit_prompt"] == ROWS[0]["instruction"]
 

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from agent.eval.image_metrics import ClipScorer
 from agent.pairs.clip_filter import Scores, Thresholds, best, score
 from agent.pairs.folder import Pair, PairsFolder
-from agent.pairs.render import TEXT_TO_IMAGE_SAMPLER, Sampling, caption_pair, image_pair
+from agent.pairs.render import EDITOR_DEFAULTS, TEXT_TO_IMAGE_SAMPLER, Sampling, caption_pair, image_pair
 from agent.pairs.rows import EditRow, PairsError
 
 # (rows finished, rows in all, pairs kept so far)
@@ -39,6 +39,7 @@ class PairsPlan:
         data["thresholds"] = self.thresholds.model_dump()
         data["cross_fractions"] = list(self.cross_fractions)
         data["text_to_image_sampler"] = TEXT_TO_IMAGE_SAMPLER
+        data["editor_defaults"] = EDITOR_DEFAULTS
         return data
 
 
@@ -64,7 +65,9 @@ def candidates(row: EditRow, plan: PairsPlan, models: Renderers) -> list[tuple[S
     found = []
     source = None
     if row.image is not None:
-        source = read_image_file(row.image).resize((plan.sampling.resolution,) * 2, Image.Resampling.LANCZOS)
+        # A centre crop to the square SD trains at, as the training loop crops anyway; no distortion.
+        side = plan.sampling.resolution
+        source = ImageOps.fit(read_image_file(row.image), (side, side), Image.Resampling.LANCZOS)
     for sample in range(plan.samples):
         seed = candidate_seed(plan.seed, row.key, sample)
         renders: list[tuple[float | None, Image.Image, Image.Image]]

@@ -11,8 +11,13 @@ from PIL import Image
 
 from agent.pairs.attention import InjectionSchedule, PromptToPromptProcessor, token_alignment
 from agent.pairs.rows import PairsError
+from tools.instruct_pix2pix import InstructPix2PixParams
 
 TEXT_TO_IMAGE_SAMPLER = "DDIMScheduler, eta 0, no safety checker"
+# What image rows get from the editor besides steps and guidance scale: the tool's own defaults.
+EDITOR_DEFAULTS = {
+    name: InstructPix2PixParams.model_fields[name].default for name in ("image_guidance_scale", "scheduler")
+}
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,6 @@ def caption_pair(
 
 def image_pair(editor: Any, image: Image.Image, instruction: str, *, seed: int, sampling: Sampling) -> Image.Image:
     """The current editor's result for (image, instruction): the edited side of a pair from a real image."""
-    from tools.instruct_pix2pix import InstructPix2PixParams
-
     params = InstructPix2PixParams(
         instruction=instruction, steps=sampling.steps, guidance_scale=sampling.guidance_scale, seed=seed
     )
