@@ -63,24 +63,40 @@ def test_widened_unet_learns_a_fixed_batch(models):
     assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < losses[0] * 0.9, losses
 
 
+def unet_weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    (weights,) = (folder / "unet").glob("*.safetensors")
+    return load_file(weights)
+
+
 def test_pairs_then_finetune_with_resume_then_the_tool_edits_through_a_session(models, tmp_path):
+    import torch
+
     from tools.instruct_pix2pix import InstructPix2Pix
 
     # 1. make-pairs: two captions -> an imagefolder.
     pairs = tmp_path / "pairs"
-    code, output = make_pairs(models, write_rows(tmp_path / "rows.jsonl", ROWS[:1]), pairs, *KEEP_ALL)
+    code, output = make_pairs(models, write_rows(tmp_path / "rows.jsonl", ROWS), pairs, *KEEP_ALL)
     assert code == 0, output
-    # 2. finetune-editor from the text-to-image checkpoint, stopped at step 2, then resumed to step 3.
+    # 2. finetune-editor from the text-to-image checkpoint, stopped at step 1 (mid-epoch), then resumed to step 3.
     tuned = tmp_path / "tuned"
-    args = ["finetune-editor", str(pairs), "--base", str(models["sd"]), "--out", str(tuned), "--batch-size", "2",
+    args = ["finetune-editor", str(pairs), "--base", str(models["sd"]), "--out", str(tuned), "--batch-size", "1",
             "--resolution", "64", "--checkpoint-every", "1", "--ema"]  # fmt: skip
-    first = CliRunner().invoke(app, [*args, "--steps", "2"])
-    assert first.exit_code == 0 and "trained steps 0..2" in first.output, first.output
+    first = CliRunner().invoke(app, [*args, "--steps", "1"])
+    assert first.exit_code == 0 and "trained steps 0..1" in first.output, first.output
     second = CliRunner().invoke(app, [*args, "--steps", "3"])
-    assert second.exit_code == 0 and "trained steps 2..3" in second.output, second.output
+    assert second.exit_code == 0 and "trained steps 1..3" in second.output, second.output
     summary = json.loads((tuned / "training.json").read_text())
-    assert summary["start_step"] == 2 and len(summary["losses"]) == 1
+    assert summary["start_step"] == 1 and len(summary["losses"]) == 2
     assert sorted(p.name for p in (tuned / "checkpoints").iterdir()) == [f"checkpoint-{n}" for n in (1, 2, 3)]
+    # The resumed run ends where an unbroken one does: same data order, flips, noise, optimizer and EMA state.
+    straight = CliRunner().invoke(app, [*args[:5], str(tmp_path / "straight"), *args[6:], "--steps", "3"])
+    assert straight.exit_code == 0, straight.output
+    assert json.loads((tmp_path / "straight" / "training.json").read_text())["losses"][1:] == summary["losses"]
+    assert unet_weights(tuned).keys() == unet_weights(tmp_path / "straight").keys()
+    for name, tensor in unet_weights(tmp_path / "straight").items():
+        assert torch.allclose(tensor, unet_weights(tuned)[name], atol=1e-6), name
     # 3. The tool loads the result through its factory and edits through a Session.
     editor = InstructPix2Pix(tuned, allow_cpu=True, max_side=64)
     assert editor.pipeline().unet.config.in_channels == 8

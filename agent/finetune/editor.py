@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -107,34 +108,34 @@ def finetune_editor(recipe: EditorRecipe, progress: Progress | None = None) -> T
     run = prepare(recipe, accelerator)
     start = resume(accelerator, recipe)
     report = TrainReport(start_step=start, steps=start)
-    noise_rng = torch.Generator(accelerator.device).manual_seed(recipe.seed + start)
+    noise_rng = torch.Generator(accelerator.device)
     unet = run.unet
     # One optimizer step per ``gradient_accumulation`` batches.
-    while report.steps < recipe.steps:
-        for batch in run.loader:
-            with accelerator.accumulate(unet):
-                loss = denoising_loss(run.parts, unet, batch, recipe.conditioning_dropout, noise_rng)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(unet.parameters(), recipe.max_grad_norm)
-                run.optimizer.step()
-                run.optimizer.zero_grad()
-            if not accelerator.sync_gradients:
-                continue
-            if run.ema is not None:
-                run.ema.step(unet.parameters())
-            report.steps += 1
-            report.losses.append(float(loss.detach()))
-            if not torch.isfinite(loss):
-                raise FinetuneError(
-                    f"the loss became {report.losses[-1]} at step {report.steps}; lower the learning rate"
-                )
-            if progress is not None:
-                progress(report.steps, recipe.steps, report.losses[-1])
-            if report.steps % recipe.checkpoint_every == 0 or report.steps == recipe.steps:
-                accelerator.save_state(str(recipe.out / "checkpoints" / f"checkpoint-{report.steps}"))
-            if report.steps >= recipe.steps:
-                break
+    for number, batch in batches(run, recipe, start):
+        if report.steps >= recipe.steps:
+            break
+        noise_rng.manual_seed(recipe.seed * 1_000_003 + number)  # a resumed run draws what an unbroken one would
+        with accelerator.accumulate(unet):
+            loss = denoising_loss(run.parts, unet, batch, recipe.conditioning_dropout, noise_rng)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_(unet.parameters(), recipe.max_grad_norm)
+            run.optimizer.step()
+            run.optimizer.zero_grad()
+        if not accelerator.sync_gradients:
+            continue
+        if run.ema is not None:
+            run.ema.step(unet.parameters())
+        report.steps += 1
+        report.losses.append(float(loss.detach()))
+        if not torch.isfinite(loss):
+            raise FinetuneError(
+                f"the loss became {report.losses[-1]} at step {report.steps}; lower the learning rate"
+            )
+        if progress is not None:
+            progress(report.steps, recipe.steps, report.losses[-1])
+        if report.steps % recipe.checkpoint_every == 0 or report.steps == recipe.steps:
+            accelerator.save_state(str(recipe.out / "checkpoints" / f"checkpoint-{report.steps}"))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:  # under `accelerate launch`, one process writes the pipeline
         finish(run, accelerator.unwrap_model(unet), recipe, report)
@@ -149,7 +150,26 @@ class Run:
     unet: Any
     ema: Any
     loader: Any
+    loader_rng: Any  # orders the data and draws the flips; seeded per epoch
     optimizer: Any
+
+
+def batches(run: Run, recipe: EditorRecipe, start: int) -> Iterator[tuple[int, Any]]:
+    """(batch number since step 0, batch) from where optimizer step ``start`` left off, epoch after epoch.
+
+    Each epoch's order and flips come from the seed and the epoch number, so a resumed run sees the
+    batches an unbroken run would; the batches already trained on in the resumed epoch are loaded
+    and dropped (cheap next to a training step) so the flip draws stay in step.
+    """
+    per_epoch = math.ceil(len(run.loader) / recipe.gradient_accumulation)  # optimizer steps per epoch
+    epoch, done = divmod(start, per_epoch)
+    skip = done * recipe.gradient_accumulation
+    while True:
+        run.loader_rng.manual_seed(recipe.seed + epoch)
+        for number, batch in enumerate(run.loader):
+            if number >= skip:
+                yield epoch * len(run.loader) + number, batch
+        epoch, skip = epoch + 1, 0
 
 
 def prepare(recipe: EditorRecipe, accelerator: Any) -> Run:
@@ -180,7 +200,7 @@ def prepare(recipe: EditorRecipe, accelerator: Any) -> Run:
     if ema is not None:
         ema.to(accelerator.device)
         accelerator.register_for_checkpointing(ema)
-    return Run(parts, unet, ema, loader, optimizer)
+    return Run(parts, unet, ema, loader, loader_rng, optimizer)
 
 
 def finish(run: Run, unet: Any, recipe: EditorRecipe, report: TrainReport) -> None:
