@@ -129,9 +129,7 @@ def finetune_editor(recipe: EditorRecipe, progress: Progress | None = None) -> T
         report.steps += 1
         report.losses.append(float(loss.detach()))
         if not torch.isfinite(loss):
-            raise FinetuneError(
-                f"the loss became {report.losses[-1]} at step {report.steps}; lower the learning rate"
-            )
+            raise FinetuneError(f"the loss became {report.losses[-1]} at step {report.steps}; lower the learning rate")
         if progress is not None:
             progress(report.steps, recipe.steps, report.losses[-1])
         if report.steps % recipe.checkpoint_every == 0 or report.steps == recipe.steps:
