@@ -108,6 +108,20 @@ def test_pairs_then_finetune_with_resume_then_the_tool_edits_through_a_session(m
     assert isinstance(session.image(), Image.Image)
 
 
+def test_bf16_with_gradient_checkpointing_trains_and_saves_fp32(models, tmp_path):
+    import torch
+
+    from agent.finetune.editor import EditorRecipe, finetune_editor
+
+    code, output = make_pairs(models, write_rows(tmp_path / "rows.jsonl", ROWS[:1]), tmp_path / "pairs", *KEEP_ALL)
+    assert code == 0, output
+    recipe = EditorRecipe(base=models["sd"], data=tmp_path / "pairs", out=tmp_path / "tuned", steps=1, batch_size=1,
+                          resolution=64, mixed_precision="bf16", gradient_checkpointing=True)  # fmt: skip
+    report = finetune_editor(recipe)
+    assert report.steps == 1 and torch.isfinite(torch.tensor(report.losses)).all()
+    assert {t.dtype for t in unet_weights(tmp_path / "tuned").values()} == {torch.float32}
+
+
 def test_magicbrush_parquet_folder_reads_as_the_three_columns(tmp_path):
     from datasets import Dataset, Features, Value
     from datasets import Image as ImageFeature
