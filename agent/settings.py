@@ -122,6 +122,17 @@ class Settings(BaseSettings):
     detector_threshold: float = Field(
         DEFAULT_DETECTOR_THRESHOLD, ge=0, lt=1, description="Lowest detector score that counts as an object."
     )
+    synth_rouge_threshold: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="`dialogpaint synth` skips an answer whose ROUGE-L F1 with a kept one is above this.",
+    )
+    synth_temperature: float = Field(1.0, ge=0, le=2, description="Sampling temperature of `dialogpaint synth`.")
+    # make-pairs' CLIP filter; the defaults are InstructPix2Pix's (dataset_creation/generate_img_dataset.py).
+    pairs_caption_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP image-caption similarity.")
+    pairs_directional_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP directional similarity.")
+    pairs_image_threshold: float = Field(0.7, ge=-1, le=1, description="Least CLIP input-edited image similarity.")
 
     @field_validator("llm")
     @classmethod

@@ -121,3 +121,25 @@ def test_required_mode_is_refused_by_llama_cpp_and_the_session_survives(llama_se
     session = open_session(llama_server, tmp_path, llm_tool_mode="required", llm_max_retries=0)
     reply = session.send("make the photo black and white")
     assert reply.error is not None and "HTTP 500" in reply.text and len(reply.revisions) == 1
+
+
+def test_synth_round_trip_through_llama_cpp(llama_server, tmp_path):
+    # SmolLM2-135M writes poor dialogues: what is tested is the wire (a seeded, sampled request; the
+    # answer parsed, judged and counted), not the data; a row it does keep is a valid eval dialogue.
+    from agent.eval.dataset import load_eval_file
+    from agent.synth.captions import Caption
+    from agent.synth.dialogues import synthesize_dialogues
+    from agent.synth.edits import synthesize_edit_captions
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    given = settings(llama_server, tmp_path, llm_max_tokens=64, llm_timeout_s=300.0, llm_max_retries=0)
+    captions, out = [Caption("A red bus parked next to a kitchen window.")], tmp_path / "dialogues.jsonl"
+    dialogues = synthesize_dialogues(
+        captions, out, 1, seeds=data / "seed_dialogues.jsonl", settings=given, k=1, max_requests=1
+    )
+    assert dialogues.requests == dialogues.kept + sum(dialogues.skipped.values()) == 1
+    assert len(load_eval_file(out)) == dialogues.kept
+    edits = synthesize_edit_captions(
+        captions, tmp_path / "edits.jsonl", 1, seeds=data / "seed_edits.jsonl", settings=given, k=1, max_requests=1
+    )
+    assert edits.requests == edits.kept + sum(edits.skipped.values()) == 1
