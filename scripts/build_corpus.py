@@ -43,7 +43,8 @@ OPERATION = re.compile(
     r"(more|less) (bright|dark|red|blue|green|yellow|saturated|colorful|vibrant)|"
     r"make (it|this|the \w+|me|him|her|them) (brighter|darker|lighter|sharper|white|black|red|blue|green|pink|"
     r"purple|yellow|orange|bigger|smaller)|turn (it|this|the \w+|me|him|her|them) (into|to)|zoom|"
-    r"out of (this|the|my|that) (photo|picture|pic|image|shot)|(shop|photoshop|edit|take|taken|get) [^.?!]{0,40}\bout|look like (a|an)|"
+    r"out of (this|the|my|that) (photo|picture|pic|image|shot)|(shop|photoshop|edit|take|taken|get) [^.?!]{0,40}\bout|"
+    r"look like (a|an)|"
     r"make [^.?!]{0,30}\b(white|black|blue|red|green|pink|purple|yellow|orange|brighter|darker)|backdrop|restor\w*)\b",
     re.IGNORECASE,
 )
@@ -51,7 +52,8 @@ EVALUATIVE = re.compile(
     r"\b(better|best|improv\w*|enhanc\w*|fix\w*|nice\w*|good|great|cool\w*|awesome|professional\w*|pop\w*|"
     r"perfect\w*|beautif\w*|prett\w*|touch(ed)? ?up|magic|anything|something|whatever|quality|amazing|"
     r"artistic|creative|fun\w*|epic|interesting|stunning|gorgeous|attractive|worthy|glamou?r\w*|spice|jazz|"
-    r"make (this|it|me|us) look|look good|work of art|do (your|their) thing|have fun|go wild|edit (this|it|my)|clean(ed)? ?up|clearer|"
+    r"make (this|it|me|us) look|look good|work of art|do (your|their) thing|have fun|go wild|edit (this|it|my)|"
+    r"clean(ed)? ?up|clearer|"
     r"do what(ever)? you (like|want)|co+l+|less potato|creativ\w*|wild)\b",
     re.IGNORECASE,
 )
@@ -80,20 +82,21 @@ def request_label(text: str) -> tuple[str | None, str]:
     return None, "gier-undecided"
 
 
+def git(git_dir: Path, *args: str) -> str:
+    """The output of one git command on a git directory (fails loudly)."""
+    return subprocess.run(["git", "--git-dir", str(git_dir), *args], capture_output=True, text=True, check=True).stdout
+
+
 def git_show(git_dir: Path, path: str) -> tuple[str, str]:
     """(file text at HEAD, HEAD commit) of one path in a git directory."""
-    run = {"capture_output": True, "text": True, "check": True}
-    commit = subprocess.run(["git", "--git-dir", str(git_dir), "rev-parse", "HEAD"], **run).stdout.strip()  # type: ignore[call-overload]
-    text = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"HEAD:{path}"], **run).stdout  # type: ignore[call-overload]
-    return str(text), str(commit)
+    return git(git_dir, "show", f"HEAD:{path}"), git(git_dir, "rev-parse", "HEAD").strip()
 
 
 def test_hashes(git_dir: Path) -> set[str]:
     """Hashes of every normalised request and summary in the GIER test splits (their text is not kept)."""
-    run = {"capture_output": True, "text": True, "check": True}
-    names = subprocess.run(["git", "--git-dir", str(git_dir), "ls-tree", "--name-only", "HEAD", "data/GIER/splits/"], **run).stdout  # type: ignore[call-overload]  # noqa: E501
+    names = git(git_dir, "ls-tree", "--name-only", "HEAD", "data/GIER/splits/")
     hashes: set[str] = set()
-    for name in str(names).split():
+    for name in names.split():
         if name.startswith(GIER_TEST_PREFIX):
             pairs = json.loads(git_show(git_dir, name)[0])
             for pair in pairs if isinstance(pairs, list) else []:
@@ -116,7 +119,9 @@ def gier_dialogues(git_dir: Path, held: set[str], counts: dict[str, int]) -> Ite
         by_request: dict[str, list[str]] = {}
         for pair in json.loads(text):
             if any(text_hash(t) in held for t in gier_texts(pair)):
-                counts[f"gier_{split}_pairs_dropped_test_overlap"] = counts.get(f"gier_{split}_pairs_dropped_test_overlap", 0) + 1  # noqa: E501
+                counts[f"gier_{split}_pairs_dropped_test_overlap"] = (
+                    counts.get(f"gier_{split}_pairs_dropped_test_overlap", 0) + 1
+                )
                 continue
             summaries = by_request.setdefault(pair["request"].strip(), [])
             summaries += [s.strip() for s in [*pair["expert_summary"], *pair["amateur_summary"]] if s.strip()]
@@ -130,23 +135,43 @@ def gier_dialogues(git_dir: Path, held: set[str], counts: dict[str, int]) -> Ite
             base = {"source": source, "split": split}
             if label == "clarify" and explicit:
                 turns = [{"user": request, "expect": "clarify"}, {"user": explicit[0], "expect": "edit"}]
-                yield {"id": f"gier-{split}-{number}", **base, "label_rule": rule + "; answer: first explicit summary", "turns": turns}  # noqa: E501
+                yield {
+                    "id": f"gier-{split}-{number}",
+                    **base,
+                    "label_rule": rule + "; answer: first explicit summary",
+                    "turns": turns,
+                }
             elif label == "edit":
-                yield {"id": f"gier-{split}-{number}", **base, "label_rule": rule, "turns": [{"user": request, "expect": "edit"}]}  # noqa: E501
+                yield {
+                    "id": f"gier-{split}-{number}",
+                    **base,
+                    "label_rule": rule,
+                    "turns": [{"user": request, "expect": "edit"}],
+                }
             else:
                 counts["gier_requests_unlabelled"] = counts.get("gier_requests_unlabelled", 0) + 1
             for k, summary in enumerate(explicit[1:3] if label == "clarify" else explicit[:2]):
                 if normalised(summary) not in seen:
                     seen.add(normalised(summary))
                     turns = [{"user": summary, "expect": "edit"}]
-                    yield {"id": f"gier-{split}-{number}-s{k}", **base, "label_rule": "gier-summary-names-operation", "turns": turns}  # noqa: E501
+                    yield {
+                        "id": f"gier-{split}-{number}-s{k}",
+                        **base,
+                        "label_rule": "gier-summary-names-operation",
+                        "turns": turns,
+                    }
 
 
 def illc_dialogues(git_dir: Path) -> Iterator[dict[str, Any]]:
     """ILLC-IER requests (tagged 'adjust': an attribute, a region and a value) as explicit edits."""
     for split, path in ILLC_SPLITS.items():
         text, commit = git_show(git_dir, path)
-        source = {"repo": "iammrhelo/ImageEditingWithDialogue", "path": path, "commit": commit, "license": IMADIAL_LICENSE}  # noqa: E501
+        source = {
+            "repo": "iammrhelo/ImageEditingWithDialogue",
+            "path": path,
+            "commit": commit,
+            "license": IMADIAL_LICENSE,
+        }
         seen: set[str] = set()
         for number, line in enumerate(text.splitlines()[1:]):
             tagged, _, act = line.rpartition("|")
@@ -164,7 +189,7 @@ def seed_dialogues(path: Path) -> Iterator[dict[str, Any]]:
     """The authored seed dialogues (data/seed_dialogues.jsonl, eval format), when that file exists."""
     if not path.is_file():
         return
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
             split = "val" if int(hashlib.sha256(row["id"].encode()).hexdigest(), 16) % 10 == 0 else "train"

@@ -11,6 +11,7 @@ from agent.cli.eval import evaluate
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
 from agent.cli.tools import list_tools
+from agent.cli.train_policy import train_policy
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -29,6 +30,7 @@ app.command("eval")(with_global_options(evaluate))
 app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
+app.command("train-policy")(train_policy)
 
 
 def main() -> None:
