@@ -61,21 +61,22 @@ def rows_of(examples: Sequence[Example], predict: Any) -> list[dict[str, Any]]:
     return out
 
 
-def loso(dialogues: list[dict[str, Any]], seed: int, c: float, margin: float) -> dict[str, Any]:
-    """Leave-one-source-out rows of both policies, pooled over the held-out sources."""
+def held_out(dialogues: list[dict[str, Any]], seed: int, c: float, margin: float) -> dict[str, Any]:
+    """Rows of both policies: leave-one-source-out (pooled) and the upstream val split (train on train)."""
     real = {id(d): all_examples([d]) for d in dialogues}
     derived = {id(d): all_examples(augment([d], seed=seed)) for d in dialogues}
-    sources = sorted({source_of(d) for d in dialogues})
-    rule_rows: list[dict[str, Any]] = []
-    learned_rows: list[dict[str, Any]] = []
-    for held in sources:
-        train = [e for d in dialogues if source_of(d) != held for e in (*real[id(d)], *derived[id(d)])]
-        test = [e for d in dialogues if source_of(d) == held for e in real[id(d)]]
+    folds = {f"source {s}": lambda d, s=s: source_of(d) == s for s in sorted({source_of(d) for d in dialogues})}
+    found: dict[str, Any] = {"loso": {"rules": [], "learned": []}, "val": {"rules": [], "learned": []}}
+    for name, held in [*folds.items(), ("val", lambda d: d.get("split") == "val")]:
+        train = [e for d in dialogues if not held(d) for e in (*real[id(d)], *derived[id(d)])]
+        test = [e for d in dialogues if held(d) for e in real[id(d)]]
         model = fit(train, seed=seed, c=c, margin=margin)
-        rule_rows += rows_of(test, lambda e: e.vote)
-        learned_rows += rows_of(test, lambda e, m=model: m.decide(e.features, e.vote))
-        print(f"  held out {held}: {len(test)} turns, trained on {len(train)} examples", flush=True)
-    return {"sources": sources, "rules": rule_rows, "learned": learned_rows}
+        side = found["val" if name == "val" else "loso"]
+        side["rules"] += rows_of(test, lambda e: e.vote)
+        side["learned"] += rows_of(test, lambda e, m=model: e.vote if e.kept else m.decide(e.features, e.vote))
+        print(f"  held out {name}: {len(test)} turns, trained on {len(train)} examples", flush=True)
+    found["sources"] = sorted({source_of(d) for d in dialogues})
+    return found
 
 
 def eval_sets(model: ActModel) -> dict[str, Any]:
@@ -132,9 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     dialogues = read_dialogues(args.corpus)
     print(f"{len(dialogues)} dialogues; targets: {TARGETS}")
-    folds = loso(dialogues, args.seed, args.c, args.margin)
-    rules, learned = scores(folds["rules"]), scores(folds["learned"])
+    folds = held_out(dialogues, args.seed, args.c, args.margin)
+    rules, learned = scores(folds["loso"]["rules"]), scores(folds["loso"]["learned"])
     table(f"leave-one-source-out over {', '.join(folds['sources'])} ({rules['turns']} turns)", rules, learned)
+    val_rules, val_learned = scores(folds["val"]["rules"]), scores(folds["val"]["learned"])
+    table(f"upstream val splits, trained on the train splits ({val_rules['turns']} turns)", val_rules, val_learned)
     full = fit(all_examples([*dialogues, *augment(dialogues, seed=args.seed)]), seed=args.seed, c=args.c,
                margin=args.margin)  # fmt: skip
     sets = eval_sets(full)
@@ -145,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     timing = latency(dialogues, full)
     print("\ndecision latency (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in timing.items()))
     if args.json:
-        found = {"loso": {"rules": rules, "learned": learned}, "eval_sets": sets, "latency": timing}
+        found = {"loso": {"rules": rules, "learned": learned}, "val": {"rules": val_rules, "learned": val_learned},
+                 "eval_sets": sets, "latency": timing}  # fmt: skip
         args.json.write_text(json.dumps({**found, "args": vars(args)}, indent=1, default=str))
     return 0
 

@@ -44,7 +44,7 @@ OPERATION = re.compile(
     r"make (it|this|the \w+|me|him|her|them) (brighter|darker|lighter|sharper|white|black|red|blue|green|pink|"
     r"purple|yellow|orange|bigger|smaller)|turn (it|this|the \w+|me|him|her|them) (into|to)|zoom|"
     r"out of (this|the|my|that) (photo|picture|pic|image|shot)|(shop|photoshop|edit|take|taken|get) [^.?!]{0,40}\bout|"
-    r"look like (a|an)|"
+    r"look like|"
     r"make [^.?!]{0,30}\b(white|black|blue|red|green|pink|purple|yellow|orange|brighter|darker)|backdrop|restor\w*)\b",
     re.IGNORECASE,
 )

@@ -102,10 +102,11 @@ def test_augmenter_is_deterministic_and_derives_vague_forms_with_provenance():
     ]
     first, second = augment(rows, seed=3), augment(rows, seed=3)
     assert first == second and augment(rows, seed=4) != first
-    assert [d["derived_from"] for d in first] == ["r0", "r1", "r2"]
-    for dialogue in first:
+    assert [d["derived_from"] for d in first] == ["r0", "r0", "r1", "r1", "r2", "r2"]
+    for dialogue, straight in zip(first[::2], first[1::2], strict=True):
         assert dialogue["turns"][0]["expect"] == "clarify" and dialogue["turns"][1]["expect"] == "edit"
         assert dialogue["transform"].split("+")[0] in ("drop-value", "drop-object", "drop-change", "evaluative")
+        assert straight["transform"] == "asker" and straight["turns"][-1]["expect"] == "edit"
     assert ("edit the saturation of the left dog", "drop-value") in vague_forms(rows[0]["turns"][0]["user"])
     assert ("remove something", "drop-object") in vague_forms("remove the car")
     many = [{**row, "id": f"{row['id']}-{k}"} for row in rows for k in range(20)]

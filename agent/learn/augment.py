@@ -87,6 +87,18 @@ def derive(row: dict[str, Any], rng: random.Random) -> Iterator[dict[str, Any]]:
             "source": row.get("source"),
             "turns": turns,
         }
+        # the explicit request asked straight away, in the same wrappers: first turns are not all vague
+        yield {
+            "id": f"{row['id']}~ask{index}",
+            "derived_from": row["id"],
+            "transform": "asker",
+            "confirm": False,
+            "source": row.get("source"),
+            "turns": [
+                *([{"user": rng.choice(CHATS), "expect": "chat"}] if rng.random() < 0.2 else []),
+                {"user": rng.choice(ASKERS).format(turn["user"].rstrip(".?! ")), "expect": "edit"},
+            ],
+        }
 
 
 def augment(rows: Iterable[dict[str, Any]], seed: int = 0) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.policy.features import ActContext
 from agent.policy.learned import decision_features, rule_act
-from agent.policy.local import Context, act_context, respond
+from agent.policy.local import Context, act_context, respond, rules_stand
 from agent.policy.text import NO, normalize, strip_leading
 from graphs.specs import tool_schemas
 from tools.registry import load_registry
@@ -29,6 +29,7 @@ class Example:
     features: list[int]
     act: str
     vote: str  # what the rules alone decide
+    kept: bool  # the rules' decision stands whatever the model says (local.rules_stand)
     source: str
     context: ActContext
 
@@ -54,7 +55,8 @@ def examples(dialogue: dict[str, Any], source: str) -> Iterator[Example]:
         reply = respond(ctx)
         vote = rule_act(ctx.calls, reply, said_no=said_no, after_edit=bool(ctx.last_edit))
         context = act_context(ctx)
-        yield Example(decision_features(ctx.text, context, vote), turn["expect"], vote, source, context)
+        features = decision_features(ctx.text, context, vote)
+        yield Example(features, turn["expect"], vote, rules_stand(ctx, vote), source, context)
         act = turn["expect"]
         if (act == "edit" and not confirm) or (act == "confirm_yes" and pending) or act == "redo":
             edits += 1

@@ -14,6 +14,9 @@ import zlib
 from dataclasses import dataclass
 
 N_FEATURES = 1 << 16
+# The rules' vote counts this many times: under L2 a strong feature is cheap to rely on, so the
+# model follows the rules unless the words give consistent evidence against them.
+VOTE_WEIGHT = 4
 _WORD = re.compile(r"[a-z0-9']+|[?!]")
 
 
@@ -48,9 +51,9 @@ def feature_names(text: str, context: ActContext, rule_act: str, signals: tuple[
     names.append(f"len:{min(len(words), 12)}")
     head = " ".join(words[:3])
     names += [f"first:{words[0]}" if words else "first:", f"head:{head}"]
-    names += [f"rule:{rule_act}", *(f"sig:{s}" for s in signals)]
+    names += [f"rule:{rule_act}"] * VOTE_WEIGHT + [f"sig:{s}" for s in signals]
     for flag in context.flags():
-        names += [f"ctx:{flag}", f"ctx:{flag}|rule:{rule_act}", f"ctx:{flag}|head:{head}"]
+        names += [f"ctx:{flag}", *[f"ctx:{flag}|rule:{rule_act}"] * VOTE_WEIGHT, f"ctx:{flag}|head:{head}"]
         names += [f"ctx:{flag}|w:{w}" for w in words[:6]]
         names += [f"ctx:{flag}|sig:{s}" for s in signals]
     return names

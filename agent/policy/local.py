@@ -216,11 +216,25 @@ def act_context(ctx: Context) -> ActContext:
     )
 
 
+def rules_stand(ctx: Context, vote: str) -> bool:
+    """Where the rules are right by construction, after the act model would run: commands, answers, parsed edits.
+
+    Undo/redo and yes/no are parsed words with counts; an answer to our own question is folded into
+    it; an edit that matched a CPU tool has parsed arguments. The act model decides the rest: free-form
+    requests (generative edit, question or chat), which is where real users' words differ.
+    """
+    if vote in ("undo", "redo", "confirm_yes", "confirm_no") or ctx.clarified_request or ctx.pending:
+        return True
+    return vote == "edit" and all(c["name"] not in ctx.generative_tools for c in ctx.calls)
+
+
 def respond_learned(ctx: Context, model: ActModel) -> str:
     """The rules propose, the act model decides the act; the rules' reply stands when they agree."""
     said_no, _ = strip_leading(NO, ctx.text)
     text = respond(ctx)
     vote = rule_act(ctx.calls, text, said_no=said_no, after_edit=bool(ctx.last_edit))
+    if rules_stand(ctx, vote):
+        return text
     act = model.decide(decision_features(ctx.text, act_context(ctx), vote), vote)
     if act == vote:
         return text
