@@ -70,7 +70,7 @@ def test_help_imports_neither_torch_nor_langgraph():
         except SystemExit:
             pass
         heavy = ("torch", "diffusers", "langgraph", "langchain_openai", "transformers", "trl", "peft", "datasets",
-                 "mcp", "ray", "boto3", "sklearn")
+                 "mcp", "ray", "boto3", "sklearn", "scipy", "numpy")
         print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
         """
     )

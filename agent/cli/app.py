@@ -17,6 +17,7 @@ from agent.cli.serve_tool import serve_tool
 from agent.cli.serve_tools import serve_tools
 from agent.cli.synth import synth
 from agent.cli.tools import list_tools
+from agent.cli.train_policy import train_policy
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -41,6 +42,7 @@ app.command("finetune-dialogue")(with_global_options(finetune_dialogue))
 app.command("synth")(with_global_options(synth))
 app.command("make-pairs")(with_global_options(make_pairs_command))
 app.command("finetune-editor")(with_global_options(finetune_editor_command))
+app.command("train-policy")(train_policy)
 
 
 def main() -> None:
