@@ -13,9 +13,9 @@ from graphs.outcomes import EDIT_KINDS, Outcome, OutcomeKind, outcomes
 from graphs.state import Proposal, Revision, head_revision
 from graphs.turn import this_turn
 
-Action = Literal["edit", "clarify", "confirm", "undo", "redo", "chat"]
+Action = Literal["edit", "clarify", "confirm", "undo", "redo", "forget", "rerender", "chat"]
 # When one turn did several things, the reply's action is the most significant of them.
-_PRIORITY: tuple[Action, ...] = ("edit", "clarify", "undo", "redo")
+_PRIORITY: tuple[Action, ...] = ("edit", "forget", "rerender", "clarify", "undo", "redo")
 
 
 @dataclass(frozen=True)

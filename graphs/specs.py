@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tools.base import CONTROL_TOOL_NAMES, MAX_STEPS, EditTool, capability_notes, tool_description
 from tools.base import REPLY_TOOL as REPLY_TOOL  # noqa: PLC0414  (re-exported for the graph modules)
@@ -62,6 +62,39 @@ class ConfirmPending(BaseModel):
     approve: bool = Field(description="True to apply the pending edit, false to discard it.")
 
 
+class Forget(BaseModel):
+    """Forget one earlier edit but keep the ones after it ('forget the sepia but keep the rest', 'drop
+    the second edit', 'undo the blur only'): the later edits are re-applied, in order, with their
+    recorded parameters and seeds, to the image before the forgotten one. Name the edit either by
+    its number in the image history (edit) or by words from its instruction or tool (matching), not
+    both. For the most recent edit, use undo instead.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    edit: int | None = Field(None, ge=1, le=MAX_STEPS, description="Its number in the history, oldest = 1.")
+    matching: str | None = Field(
+        None, min_length=2, max_length=100, description="Words of its instruction or tool, e.g. 'sepia'."
+    )
+
+    @model_validator(mode="after")
+    def one_reference(self) -> Forget:
+        """Exactly one way of naming the edit."""
+        if (self.edit is None) == (self.matching is None):
+            raise ValueError("name the edit to forget by 'edit' (its number) or by 'matching' (its words), not both")
+        return self
+
+
+class Rerender(BaseModel):
+    """Re-render from the original ('re-render from the original', 'redo it all from the upload'):
+    the generative edits on the way to the current image become one edit of the original image with
+    their instructions combined, and the exact edits are re-applied after it, which stops the drift
+    that chained generative edits accumulate. The result is a new revision; undo goes back.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class ReplyToUser(BaseModel):
     """Answer the user in plain text without changing the image: greetings, thanks, questions about
     what you can do or what was done, and acknowledging a confirmed result.
@@ -74,7 +107,7 @@ class ReplyToUser(BaseModel):
 
 # The argument models of the control tools, in the order of their names in tools.base.
 CONTROL_TOOLS: dict[str, type[BaseModel]] = dict(
-    zip(CONTROL_TOOL_NAMES, (AskClarification, Undo, Redo, ConfirmPending), strict=True)
+    zip(CONTROL_TOOL_NAMES, (AskClarification, Undo, Redo, ConfirmPending, Forget, Rerender), strict=True)
 )
 
 
@@ -122,7 +155,7 @@ def control_tool_schema(name: str) -> dict[str, Any]:
 
 def tool_schemas(tools: Mapping[str, EditTool], *, pending: bool) -> list[dict[str, Any]]:
     """Everything the model may call this turn: edit tools, then the controls that apply."""
-    controls = ["ask_clarification", "undo", "redo"] + (["confirm_pending"] if pending else [])
+    controls = ["ask_clarification", "undo", "redo", "forget", "rerender"] + (["confirm_pending"] if pending else [])
     return [edit_tool_schema(t) for t in tools.values()] + [control_tool_schema(c) for c in controls]
 
 
