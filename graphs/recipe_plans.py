@@ -56,7 +56,7 @@ def plan_for(
     """The plan of a forget or rerender call; PlanError (or ValueError for bad arguments) if it cannot run."""
     valid = validate_control_call(name, args)
     if isinstance(valid, Forget):
-        return forget_plan(revisions, head, valid.edit, valid.matching)
+        return forget_plan(revisions, head, valid.position, valid.edit)
     return rerender_plan(revisions, head, tools)
 
 
@@ -65,14 +65,15 @@ def recipe_of(revision: Revision) -> Recipe:
     return Recipe(str(revision["tool"]), revision["instruction"] or "", dict(revision["params"]))
 
 
-def forget_plan(revisions: Sequence[Revision], head: str | None, edit: int | None, matching: str | None) -> Plan:
-    """Forget one edit on the head's path (by its number, oldest = 1, or by words); keep the rest."""
+def forget_plan(revisions: Sequence[Revision], head: str | None, position: int | None, words: str) -> Plan:
+    """Forget one edit on the head's path (by its number ``position``, oldest = 1, else by ``words``); keep the rest."""
     path = lineage(revisions, head)
     edits = path[1:]
     if not edits:
         raise PlanError("there is nothing to forget: this is the original image")
-    position = edit if edit is not None else matching_position(edits, matching or "")
-    if position > len(edits):
+    if position is None:
+        position = matching_position(edits, words)
+    if not 1 <= position <= len(edits):
         raise PlanError(f"there is no edit {position}: {len(edits)} edit(s) are applied")
     target = edits[position - 1]
     kept = tuple(recipe_of(r) for r in edits[position:])

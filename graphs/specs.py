@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.base import CONTROL_TOOL_NAMES, MAX_STEPS, EditTool, capability_notes, tool_description
 from tools.base import REPLY_TOOL as REPLY_TOOL  # noqa: PLC0414  (re-exported for the graph modules)
@@ -63,34 +63,21 @@ class ConfirmPending(BaseModel):
 
 
 class Forget(BaseModel):
-    """Forget one earlier edit but keep the ones after it ('forget the sepia but keep the rest', 'drop
-    the second edit', 'undo the blur only'): the later edits are re-applied, in order, with their
-    recorded parameters and seeds, to the image before the forgotten one. Name the edit either by
-    its number in the image history (edit) or by words from its instruction or tool (matching), not
-    both. For the most recent edit, use undo instead.
-    """
+    """Forget one earlier edit; the later ones are re-applied as recorded."""
 
     model_config = ConfigDict(extra="forbid")
 
-    edit: int | None = Field(None, ge=1, le=MAX_STEPS, description="Its number in the history, oldest = 1.")
-    matching: str | None = Field(
-        None, min_length=2, max_length=100, description="Words of its instruction or tool, e.g. 'sepia'."
-    )
+    edit: str = Field(min_length=1, max_length=100, description="Its number (oldest = 1) or words: '2', 'sepia'.")
 
-    @model_validator(mode="after")
-    def one_reference(self) -> Forget:
-        """Exactly one way of naming the edit."""
-        if (self.edit is None) == (self.matching is None):
-            raise ValueError("name the edit to forget by 'edit' (its number) or by 'matching' (its words), not both")
-        return self
+    @property
+    def position(self) -> int | None:
+        """The edit's number, when it was named by one."""
+        text = self.edit.strip()
+        return int(text) if text.isdigit() else None
 
 
 class Rerender(BaseModel):
-    """Re-render from the original ('re-render from the original', 'redo it all from the upload'):
-    the generative edits on the way to the current image become one edit of the original image with
-    their instructions combined, and the exact edits are re-applied after it, which stops the drift
-    that chained generative edits accumulate. The result is a new revision; undo goes back.
-    """
+    """Redo the generative edits as one edit of the original image; exact edits re-applied after."""
 
     model_config = ConfigDict(extra="forbid")
 

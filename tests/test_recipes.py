@@ -62,7 +62,7 @@ def test_replay_is_bit_exact_for_every_cpu_builtin(make_session, cls):
 
 
 def test_forget_by_words_reapplies_the_rest_from_its_parent(make_session):
-    session = three_edits(make_session, ai(call("forget", matching="sepia")))
+    session = three_edits(make_session, ai(call("forget", edit="sepia")))
     before = session.state()
     old_head, old_ids = before["head"], [r["id"] for r in before["revisions"]]
     reply = session.send("forget the sepia but keep the rest")
@@ -82,7 +82,7 @@ def test_forget_by_words_reapplies_the_rest_from_its_parent(make_session):
 
 
 def test_forget_by_position_and_the_last_edit(make_session):
-    session = three_edits(make_session, ai(call("forget", edit=2)), ai(call("forget", edit=2)))
+    session = three_edits(make_session, ai(call("forget", edit="2")), ai(call("forget", edit="2")))
     session.send("drop the second edit")
     assert [r["instruction"] for r in session.path()] == [None, "apply a sepia tone", "mirror the image"]
     reply = session.send("drop the second edit")  # now the last one: nothing after it to re-apply
@@ -92,7 +92,7 @@ def test_forget_by_position_and_the_last_edit(make_session):
 
 def test_forget_that_cannot_run_changes_nothing(make_session):
     session = three_edits(
-        make_session, ai(call("forget", matching="vignette")), ai(call("forget", edit=9)), ai(text="ok")
+        make_session, ai(call("forget", edit="vignette")), ai(call("forget", edit="9")), ai(text="ok")
     )
     count, head = len(session.revisions), session.head["id"]
     missing = session.send("forget the vignette")
@@ -106,11 +106,11 @@ def test_forget_that_cannot_run_changes_nothing(make_session):
     assert len(session.revisions) == count and session.head["id"] == head
 
 
-def test_forget_with_both_references_is_sent_back_to_the_model(make_session):
-    session = three_edits(make_session, ai(call("forget", edit=1, matching="sepia")), ai(call("forget", edit=1)))
+def test_forget_with_bad_arguments_is_sent_back_to_the_model(make_session):
+    session = three_edits(make_session, ai(call("forget", edit="")), ai(call("forget", edit="1")))
     session.send("forget the sepia")
     seen = session.engine.deps.model.seen[-1]
-    assert any("not both" in str(m.content) for m in seen)  # the repair round named the problem
+    assert any("invalid arguments for forget" in str(m.content) for m in seen)  # the repair round named it
     assert [r["instruction"] for r in session.path()] == [None, "blur the image", "mirror the image"]
 
 
@@ -120,8 +120,8 @@ def test_forget_of_a_costly_edit_is_confirmed_first(make_session):
         ai(call("sepia", instruction="apply a sepia tone")),
         ai(call("costly_mirror", instruction="mirror it")),
         ai(call("confirm_pending", approve=True)),
-        ai(call("forget", matching="mirror")),
-        ai(call("forget", matching="sepia")),
+        ai(call("forget", edit="mirror")),
+        ai(call("forget", edit="sepia")),
         ai(call("confirm_pending", approve=True)),
     ]
     session = make_session(script, tools={"costly_mirror": costly, "sepia": Sepia()}, confirm="auto")
