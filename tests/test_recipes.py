@@ -179,3 +179,40 @@ def test_rerender_needs_two_generative_edits(make_session):
     session = three_edits(make_session, ai(call("rerender")), tools={"painter": Painter()})
     reply = session.send("re-render from the original")
     assert "nothing to re-render: 0 generative edit(s)" in reply.text and len(session.path()) == 4
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("forget the sepia but keep the rest", ("forget", {"edit": "sepia"})),
+        ("drop the second edit", ("forget", {"edit": "2"})),
+        ("undo the blur only", ("forget", {"edit": "blur"})),
+        ("Could you re-render from the original?", ("rerender", {})),
+        ("undo two steps", None),
+        ("undo the last edit", None),
+        ("forget what I said about the sky", None),
+        ("remove the dog", None),
+    ],
+)
+def test_the_embedded_policy_reads_recipe_requests(said, expected):
+    from agent.policy.recipes import recipe_request
+    from agent.policy.text import normalize
+
+    assert recipe_request(normalize(said)) == expected
+
+
+def test_forget_and_rerender_through_the_embedded_policy(tmp_path):
+    from agent.settings import Settings
+    from agent.wiring import create_engine
+
+    with create_engine(Settings(data_dir=tmp_path, confirm="never")) as engine:
+        session = engine.open(gradient())
+        for text in ("apply a sepia tone", "blur it", "make it brighter"):
+            assert session.send(text).action == "edit"
+        reply = session.send("forget the sepia but keep the rest")
+        assert reply.action == "forget", reply.text
+        assert [r["tool"] for r in session.path()] == [None, "blur", "adjust_tone"]
+        assert session.send("drop the first edit").action == "forget"
+        assert [r["tool"] for r in session.path()] == [None, "adjust_tone"]
+        assert session.replay().matches
+        assert "nothing to re-render" in session.send("re-render from the original").text
