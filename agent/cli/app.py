@@ -8,6 +8,7 @@ from agent.cli.common import with_global_options
 from agent.cli.conversation import chat, demo, run
 from agent.cli.doctor import doctor
 from agent.cli.eval import evaluate
+from agent.cli.recipes import inspect_file, replay
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
 from agent.cli.tools import list_tools
@@ -29,6 +30,8 @@ app.command("eval")(with_global_options(evaluate))
 app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
+app.command("replay")(with_global_options(replay))
+app.command("inspect")(with_global_options(inspect_file))
 
 
 def main() -> None:
