@@ -97,5 +97,7 @@ def recipe_summary(kind: RecipeKind, plan: Plan) -> str:
             f"Re-rendered from the original: {len(plan.dropped)} generative edits as one, "
             f"then {len(plan.recipes) - 1} exact edit(s). Say redo to get the chained version back."
         )
-    kept = f", and re-applied {len(plan.recipes)} later edit(s)" if plan.recipes else ""
+    kept = (
+        f" and re-applied the edits after it: {'; '.join(r.instruction for r in plan.recipes)}" if plan.recipes else ""
+    )
     return f"Forgot {tree.describe(plan.dropped[0])}{kept}. Say redo to bring it back."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,3 +83,16 @@ def test_rerender_runs_one_merged_edit_from_the_original(editor):
     assert merged["parent"] == session.revisions[0]["id"]
     assert merged["instruction"] == "turn the sky purple and add snow"
     assert merged["params"]["seed"] == first["params"]["seed"] and session.replay().matches
+
+
+def test_eval_drift_of_a_generative_chain_is_a_number(editor):
+    from agent.eval.drift import drift_of
+
+    session = session_with(editor, ai(pix2pix("turn the sky purple")), ai(pix2pix("add snow")))
+    session.send("sky")
+    session.send("snow")
+    state = session.state()
+    drift = drift_of(session.engine.deps, state["revisions"], str(state["head"]), clip=None)
+    assert drift["replay_matches"] is True and drift["rebuilt_by"] == "rerender"
+    assert drift["l1_drift"] > 0  # one merged edit from the original is not the chained result
+    print(f"tiny pipeline, 2 chained edits: drift L1 {drift['l1_drift']:.4f}")
