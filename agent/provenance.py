@@ -19,6 +19,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.c2pa_manifest import C2paSigner
 from graphs.deps import GraphDeps
 from graphs.recipes import edits_to
 from graphs.revisions import lineage
@@ -29,6 +30,7 @@ from tools.errors import DialogPaintError, brief_errors
 CHUNK = "dialogpaint:recipe"
 FORMAT = 1
 MAX_CHUNK_CHARS = 1_000_000  # a provenance chunk longer than this is refused before parsing
+MAX_CHAIN = 1000  # edits one record may list (a replay runs every one)
 
 
 class ProvenanceMissing(DialogPaintError, ValueError):
@@ -61,7 +63,7 @@ class Provenance(BaseModel):
     revision: str
     original: str = Field(pattern=r"^[0-9a-f]{64}$")
     image: str = Field(pattern=r"^[0-9a-f]{64}$")
-    chain: list[Step]
+    chain: list[Step] = Field(max_length=MAX_CHAIN)
 
 
 def dialogpaint_version() -> str:
@@ -107,14 +109,21 @@ def with_provenance(png: bytes, record: Provenance) -> bytes:
     return out.getvalue()
 
 
-def png_for(deps: GraphDeps, revisions: Sequence[Revision], revision_id: str) -> bytes:
-    """The PNG of a revision as exported and served: the stored bytes, plus the recipe chain for an edit.
+def png_for(
+    deps: GraphDeps, revisions: Sequence[Revision], revision_id: str, signer: C2paSigner | None = None
+) -> bytes:
+    """The PNG of a revision as exported and served: the stored bytes, plus the recipe chain for an edit
+    (and a signed C2PA manifest holding it, when a signer is configured).
 
     The upload is returned as stored: it has no recipe, and it is the original a replay starts from.
     """
     revision = head_revision(revisions, revision_id)
     png = deps.store.get(revision["image"])
-    return png if revision["parent"] is None else with_provenance(png, provenance(revisions, revision_id, deps.tools))
+    if revision["parent"] is None:
+        return png
+    record = provenance(revisions, revision_id, deps.tools)
+    png = with_provenance(png, record)
+    return png if signer is None else signer.sign(png, record.model_dump(mode="json"), f"{revision_id}.png")
 
 
 def read_provenance(path: str | Path) -> Provenance:

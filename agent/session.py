@@ -18,6 +18,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
+from agent.c2pa_manifest import C2paSigner
 from agent.idempotency import checked_key, replay, user_message
 from agent.message_text import forbidden_character, normalise_line_breaks
 from agent.reply import Reply, run_events, state_reply
@@ -117,6 +118,7 @@ class Engine:
     deps: GraphDeps
     limits: Limits = Limits()
     closers: list[Any] = field(default_factory=list)
+    signer: C2paSigner | None = None  # signs exported and served PNGs with a C2PA manifest (agent.c2pa_manifest)
     _slots: dict[str, SessionSlot] = field(default_factory=dict)
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
@@ -393,7 +395,7 @@ class Session:
         from agent.provenance import png_for
 
         state = self.state()
-        return png_for(self.engine.deps, state["revisions"], revision_id or str(state["head"]))
+        return png_for(self.engine.deps, state["revisions"], revision_id or str(state["head"]), self.engine.signer)
 
     def replay(self, revision_id: str | None = None) -> Replayed:
         """Rebuild a revision (default: the current one) from the original through its recipe chain.
