@@ -30,10 +30,8 @@ def name(common: str):
 def usage(*, sign: bool):
     from cryptography import x509
 
-    flags = dict.fromkeys(
-        ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement", "encipher_only", "decipher_only"),
-        False,
-    )  # fmt: skip
+    unused = ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement")
+    flags = dict.fromkeys((*unused, "encipher_only", "decipher_only"), False)
     return x509.KeyUsage(digital_signature=sign, key_cert_sign=not sign, crl_sign=not sign, **flags)
 
 
@@ -94,7 +92,7 @@ def test_exported_png_carries_a_signed_manifest_with_the_recipe(tmp_path):
 
 
 def test_half_configured_or_bad_credentials_are_refused(tmp_path):
-    cert, key = write_credentials(tmp_path)
+    cert, _ = write_credentials(tmp_path)
     with pytest.raises(SigningFailed, match="needs both"):
         create_engine(Settings(data_dir=tmp_path / "a", c2pa_cert=str(cert)))
     with pytest.raises(SigningFailed, match="no C2PA private key file at"):
