@@ -8,9 +8,11 @@ from agent.cli.common import with_global_options
 from agent.cli.conversation import chat, demo, run
 from agent.cli.doctor import doctor
 from agent.cli.eval import evaluate
+from agent.cli.mcp import mcp
 from agent.cli.recipes import inspect_file, replay
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
+from agent.cli.serve_tools import serve_tools
 from agent.cli.tools import list_tools
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -32,6 +34,8 @@ app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
 app.command("replay")(with_global_options(replay))
 app.command("inspect")(with_global_options(inspect_file))
+app.command("mcp")(with_global_options(mcp))
+app.command("serve-tools")(with_global_options(serve_tools))
 
 
 def main() -> None:
