@@ -32,7 +32,7 @@ from tools.redaction import redacted
 logger = logging.getLogger(__name__)
 
 DEFAULT_CAPTION = "a picture"  # the source caption when a dialogue gives none
-_RUN_FILES = ("sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm", "images")  # under data/
+_RUN_FILES = ("sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm", "images", "locks")  # under data/
 _REPORT_FILES = ("results.jsonl", "metrics.json", "report.md", "report.html")
 
 
