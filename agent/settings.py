@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     context_tokens: int = Field(Limits.context_tokens, ge=500, le=200_000)
     seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
     clip_path: str | None = Field(None, description="Local CLIP weights for the eval image metrics.")
+    c2pa_cert: str | None = Field(None, description="PEM certificate chain: sign exported PNGs with a C2PA manifest.")
+    c2pa_key: str | None = Field(None, description="PEM private key of c2pa_cert.")
     remote_tools: dict[str, str] = Field(
         default_factory=dict,
         description="Tools served over HTTP, name -> base URL (JSON in DIALOGPAINT_REMOTE_TOOLS); "

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.c2pa_manifest import C2paSigner, SigningFailed
 from agent.detection import build_detector
 from agent.models import make_chat_model, model_calls
 from agent.prompts import system_prompt
@@ -101,6 +102,15 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
     )
 
 
+def c2pa_signer(settings: Settings) -> C2paSigner | None:
+    """The C2PA signer of exported PNGs, when both a certificate and a key are configured."""
+    if settings.c2pa_cert is None and settings.c2pa_key is None:
+        return None
+    if settings.c2pa_cert is None or settings.c2pa_key is None:
+        raise SigningFailed("a C2PA manifest needs both DIALOGPAINT_C2PA_CERT and DIALOGPAINT_C2PA_KEY")
+    return C2paSigner.from_files(settings.c2pa_cert, settings.c2pa_key)
+
+
 def session_lock(settings: Settings) -> SharedLock:
     """The cross-process session lock: advisory locks in the Postgres that holds the checkpoints, or lock
     files beside the SQLite database.
@@ -124,6 +134,7 @@ def create_engine(
     What it builds (remote tools' connections, the checkpointer) is closed by ``Engine.close()``, or
     at once if a later step fails.
     """
+    signer = c2pa_signer(settings)  # before anything is built: a bad key path leaves nothing open
     with ExitStack() as built:
         if tools is None:
             tools = build_tools(settings)
@@ -153,4 +164,4 @@ def create_engine(
     logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))
     lock = session_lock(settings)
     closers.callback(lock.close)
-    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close], shared_lock=lock)
+    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close], shared_lock=lock, signer=signer)

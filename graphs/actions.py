@@ -15,6 +15,7 @@ from langgraph.types import interrupt
 from graphs import revisions as tree
 from graphs.deps import GraphDeps
 from graphs.outcomes import Outcome, OutcomeKind, outcome, proposal, tool_message
+from graphs.recipe_plans import RECIPE_KINDS, plan_for, plan_question
 from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
@@ -41,7 +42,7 @@ def clarify(state: EditState) -> dict[str, Any]:
     return {"messages": [tool_message(call["id"], "The question was shown to the user.", "clarify", say)]}
 
 
-def confirm(state: EditState) -> dict[str, Any]:
+def confirm(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     """Propose the open edit calls and wait (interrupt) for the user's reply, or discard on a no.
 
     Nothing before ``interrupt()`` has side effects: the node re-runs from the top on resume.
@@ -52,8 +53,15 @@ def confirm(state: EditState) -> dict[str, Any]:
         message = tool_message(call["id"], "The pending edit was discarded.", "declined", "OK, I won't apply it.")
         return {"messages": [message], "pending": None}
     calls = edit_run(messages)
-    pending = proposal(calls, confirmation_question(calls))
-    question = pending["question"]
+    if call["name"] in RECIPE_KINDS:  # a forget or rerender: the plan says what it will re-run
+        calls = [CallSpec(id=call["id"], name=call["name"], args=dict(call["args"]))]
+        plan = plan_for(
+            state.get("revisions", []), state.get("head"), runtime.context.tools, call["name"], call["args"]
+        )
+        question = plan_question(call["name"], plan)
+    else:
+        question = confirmation_question(calls)
+    pending = proposal(calls, question)
     answer = interrupt(pending)
     waiting = [
         tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question) for c in calls
@@ -147,14 +155,20 @@ def run_edit(
     return revision, message
 
 
-def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[GraphDeps]) -> Revision:
-    """Read the parent image, run the tool (one GPU edit at a time), store the result as a revision."""
+def apply(
+    deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[GraphDeps], seed: int | None = None
+) -> Revision:
+    """Read the parent image, run the tool (one GPU edit at a time), store the result as a revision.
+
+    Args:
+        seed: the seed to use (a recorded one, when a recipe is re-run); default: the call's own, else chosen.
+    """
     reason = unavailable_reason(call.tool)
     if reason:
         raise ToolUnavailable(reason)
     image = get_image(deps.store, parent["image"])
     params = call.params.model_dump(mode="json")
-    seed = params.get("seed")
+    seed = params.get("seed") if seed is None else seed
     if seed is None:
         seed = deps.seed if deps.seed is not None else derived_seed(parent["image"], call.tool.name, params)
     call.tool.check_inputs(image, call.params)

@@ -15,10 +15,14 @@ from graphs.decide import decide
 from graphs.deps import GraphDeps
 from graphs.disambiguate import disambiguate
 from graphs.outcomes import outcomes
+from graphs.recipe_nodes import forget, needs_recipe_confirmation, rerender
+from graphs.recipe_plans import RECIPE_KINDS
 from graphs.state import EditState
 from graphs.turn import latest_round, open_calls, previous_turn_kinds
 
-Next = Literal["decide", "clarify", "disambiguate", "confirm", "edit", "undo", "redo", "reply", "__end__"]
+Next = Literal[
+    "decide", "clarify", "disambiguate", "confirm", "edit", "undo", "redo", "forget", "rerender", "reply", "__end__"
+]
 
 
 def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
@@ -51,11 +55,20 @@ def next_node(state: EditState, deps: GraphDeps, *, look: bool) -> Next:
         return "undo"
     if name == "redo":
         return "redo"
+    if name in RECIPE_KINDS:
+        return "confirm" if needs_recipe_confirmation(state, deps, calls[0]) else name
     if name == "confirm_pending":
-        return "edit" if calls[0]["args"].get("approve") else "confirm"
+        return approved_node(state) if calls[0]["args"].get("approve") else "confirm"
     if look:
         return "disambiguate"
     return "confirm" if needs_confirmation(state, deps) else "edit"
+
+
+def approved_node(state: EditState) -> Literal["edit", "forget", "rerender"]:
+    """The node that carries out an approved proposal: the edits, or the forget or rerender proposed."""
+    pending = state.get("pending")
+    name = pending["edits"][0]["name"] if pending and pending["edits"] else None
+    return name if name in ("forget", "rerender") else "edit"  # type: ignore[return-value]
 
 
 def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
@@ -80,10 +93,10 @@ def build_graph(
 ) -> CompiledStateGraph[EditState, GraphDeps, EditState, EditState]:
     """Compile the editing graph; run it with ``context=GraphDeps(...)`` and a thread id."""
     builder = StateGraph(EditState, context_schema=GraphDeps)
-    for node in (decide, clarify, disambiguate, confirm, edit, undo, redo, reply):
+    for node in (decide, clarify, disambiguate, confirm, edit, undo, redo, forget, rerender, reply):
         builder.add_node(node)
     builder.add_edge(START, "decide")
-    for name in ("decide", "clarify", "confirm", "edit", "undo", "redo"):
+    for name in ("decide", "clarify", "confirm", "edit", "undo", "redo", "forget", "rerender"):
         builder.add_conditional_edges(name, route)
     builder.add_conditional_edges("disambiguate", route_looked)
     builder.add_edge("reply", END)

@@ -54,7 +54,7 @@ def test_importing_every_module_loads_no_heavy_library():
         f"import sys\nfor m in {modules!r}: __import__(m)\n"
         "heavy = {'torch', 'diffusers', 'transformers', 'langchain_openai', 'fastapi', 'uvicorn', 'mcp',"
         " 'boto3', 'botocore', 'ray', 'trl', 'peft', 'datasets', 'rouge_score', 'nltk', 'accelerate',"
-        " 'sklearn', 'scipy'}\n"
+        " 'sklearn', 'scipy', 'c2pa'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

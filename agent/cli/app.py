@@ -12,6 +12,7 @@ from agent.cli.finetune_dialogue import finetune_dialogue
 from agent.cli.finetune_editor import finetune_editor_command
 from agent.cli.mcp import mcp
 from agent.cli.pairs import make_pairs_command
+from agent.cli.recipes import inspect_file, replay
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
 from agent.cli.serve_tools import serve_tools
@@ -36,6 +37,8 @@ app.command("eval")(with_global_options(evaluate))
 app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
+app.command("replay")(with_global_options(replay))
+app.command("inspect")(with_global_options(inspect_file))
 app.command("mcp")(with_global_options(mcp))
 app.command("serve-tools")(with_global_options(serve_tools))
 app.command("finetune-dialogue")(with_global_options(finetune_dialogue))

@@ -28,6 +28,7 @@ from agent.policy.commands import dialogue_act, undo_steps
 from agent.policy.features import ActContext
 from agent.policy.learned import decision_features, rule_act
 from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
+from agent.policy.recipes import recipe_request
 from agent.policy.referents import answer_referent
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
 from agent.policy.vague import Vague, find_vagueness, fold_answer
@@ -156,6 +157,9 @@ def respond(ctx: Context) -> str:
             if after_yes:
                 edit(ctx, after_yes)
             return ""
+    if (recipe := recipe_request(ctx.text)) is not None:
+        ctx.call(recipe[0], **recipe[1])
+        return ""
     if act in ("undo", "redo"):
         steps = undo_steps(ctx.text, ctx.edit_count)
         ctx.call(act, steps=steps)
