@@ -21,6 +21,7 @@ from PIL import Image
 from agent.idempotency import checked_key, replay, user_message
 from agent.message_text import forbidden_character, normalise_line_breaks
 from agent.reply import Reply, run_events, state_reply
+from agent.session_lock import SessionBusyElsewhere, SharedLock
 from graphs.checkpoint import keep_latest
 from graphs.deps import MAX_MESSAGE_CHARS, GraphDeps
 from graphs.outcomes import outcome, pending_proposal
@@ -116,6 +117,7 @@ class Engine:
     deps: GraphDeps
     limits: Limits = Limits()
     closers: list[Any] = field(default_factory=list)
+    shared_lock: SharedLock | None = None  # "one run per session" across processes (agent.session_lock)
     _slots: dict[str, SessionSlot] = field(default_factory=dict)
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
@@ -247,13 +249,25 @@ class Session:
 
     @contextmanager
     def running(self) -> Iterator[None]:
-        """Hold the session's run lock; SessionBusy if another run holds it."""
+        """Hold the session's run lock (and the shared one, if any); SessionBusy if another run holds it."""
         slot = self.engine.slot(self.id)
         if not slot.lock.acquire(blocking=False):
             raise SessionBusy(f"session {self.id} is still handling the previous message")
+        shared = self.engine.shared_lock
         try:
-            slot.cancel.clear()
-            yield
+            if shared is not None:
+                try:
+                    unchanged = shared.acquire(self.id)
+                except SessionBusyElsewhere as exc:
+                    raise SessionBusy(str(exc)) from None
+                if not unchanged:
+                    slot.pending_known = False  # another process may have run a turn since: read the checkpoint
+            try:
+                slot.cancel.clear()
+                yield
+            finally:
+                if shared is not None:
+                    shared.release(self.id)
         finally:
             slot.lock.release()
 

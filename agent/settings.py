@@ -65,6 +65,16 @@ class Settings(BaseSettings):
         RemoteLimits.read_timeout_s, gt=0, le=3600, description="Read timeout of one remote edit."
     )
 
+    # The shared image store (issue 17): an S3-compatible bucket instead of data_dir/images.
+    s3_bucket: str | None = Field(
+        None, description="S3 bucket for images (credentials from the usual AWS env); unset: data_dir/images."
+    )
+    s3_prefix: str = Field("images/", description="Object name prefix of the images in the bucket.")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO...); unset: AWS.")
+    s3_region: str | None = Field(None, description="Bucket region; unset: the AWS env's.")
+    s3_connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect timeout of the image bucket.")
+    s3_timeout_s: float = Field(30.0, gt=0, le=600, description="Read timeout of one image bucket request.")
+
     @field_validator("remote_tools")
     @classmethod
     def _http_urls(cls, value: dict[str, str]) -> dict[str, str]:
@@ -116,9 +126,17 @@ class Settings(BaseSettings):
     @field_validator("llm")
     @classmethod
     def _local_or_url(cls, value: str) -> str:
-        if value != "local" and not value.startswith(("http://", "https://")):
-            raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r}")
-        return value.rstrip("/")
+        if value == "local":
+            return value
+        urls = [url.strip().rstrip("/") for url in value.split(",")]  # several: a fleet (agent.fleet)
+        if not all(url.startswith(("http://", "https://")) for url in urls):
+            raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r} (several servers: comma-separated)")
+        return ",".join(urls)
+
+    @property
+    def llm_urls(self) -> list[str]:
+        """The dialogue-model servers, in order of preference (one unless DIALOGPAINT_LLM lists several)."""
+        return self.llm.split(",")
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -11,12 +11,14 @@ from langchain_core.language_models import BaseChatModel
 from agent.models import make_chat_model, model_calls
 from agent.prompts import system_prompt
 from agent.session import Engine, Limits
+from agent.session_lock import FileSessionLock, PostgresSessionLock, SharedLock
 from agent.settings import Settings
+from agent.stores import image_store, shared_store
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
 from graphs.deps import GraphDeps
 from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
-from graphs.store import FileImageStore, ImageStore
+from graphs.store import ImageStore
 from tools.base import EditTool, make_ready
 from tools.errors import RegistryError
 from tools.instruct_pix2pix import InstructPix2Pix
@@ -38,7 +40,10 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
         max_response_bytes=settings.max_upload_bytes,
         max_pixels=settings.max_pixels,
     )
-    configured: list[EditTool] = [connect_remote_tool(n, url, limits) for n, url in settings.remote_tools.items()]
+    store = shared_store(settings)
+    configured: list[EditTool] = [
+        connect_remote_tool(n, url, limits, store) for n, url in settings.remote_tools.items()
+    ]
     if InstructPix2Pix.name not in settings.remote_tools:
         pix2pix = InstructPix2Pix(
             settings.model_path,
@@ -86,8 +91,21 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
     # before the first request, which would otherwise wait for it past the client's read timeout.
     make_ready(tool, f"cannot serve {name} here")
     return ToolApp(
-        tool, max_body_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels, concurrency=concurrency
+        tool,
+        max_body_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_pixels,
+        concurrency=concurrency,
+        store=shared_store(settings),
     )
+
+
+def session_lock(settings: Settings) -> SharedLock:
+    """The cross-process session lock: advisory locks in the Postgres that holds the checkpoints, or lock
+    files beside the SQLite database.
+    """
+    if settings.checkpoint_url is None:
+        return FileSessionLock(settings.data_dir / "locks")
+    return PostgresSessionLock(settings.checkpoint_url.get_secret_value(), settings.state_store_timeout_s)
 
 
 def create_engine(
@@ -97,8 +115,8 @@ def create_engine(
     tools: Mapping[str, EditTool] | None = None,
     store: ImageStore | None = None,
 ) -> Engine:
-    """An Engine on the settings' data directory (file image store; SQLite checkpoints unless a
-    Postgres ``checkpoint_url`` is set).
+    """An Engine on the settings' data directory (file image store unless ``s3_bucket`` is set; SQLite
+    checkpoints unless a Postgres ``checkpoint_url`` is set).
 
     ``model``, ``tools`` and ``store`` replace what the settings would build (tests, embedding).
     What it builds (remote tools' connections, the checkpointer) is closed by ``Engine.close()``, or
@@ -121,7 +139,7 @@ def create_engine(
             close = checkpointer.conn.close
         built.callback(close)
         closers = built.pop_all()
-    deps = graph_deps(settings, model, tools, store or FileImageStore(settings.images_dir))
+    deps = graph_deps(settings, model, tools, store or image_store(settings))
     limits = Limits(
         max_message_chars=settings.max_message_chars,
         max_pixels=settings.max_pixels,
@@ -131,4 +149,6 @@ def create_engine(
     )
     where = "postgres" if settings.checkpoint_url is not None else "sqlite"
     logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))
-    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close])
+    lock = session_lock(settings)
+    closers.callback(lock.close)
+    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close], shared_lock=lock)

@@ -20,7 +20,15 @@ from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
 from graphs.turn import latest_round, open_calls
 from tools.base import check_result, unavailable_reason
-from tools.errors import EditCancelled, EditFailed, ImageCorrupt, ImageMissing, InvalidEditRequest, ToolUnavailable
+from tools.errors import (
+    EditCancelled,
+    EditFailed,
+    ImageCorrupt,
+    ImageMissing,
+    InvalidEditRequest,
+    StateStoreUnavailable,
+    ToolUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +136,8 @@ def run_edit(
         logger.warning("edit %s failed: %s", name, exc)
         text = f"The edit '{call.instruction}' failed: {exc}. The image is unchanged."
         return None, tool_message(reply_id, f"Failed: {exc}", "failed", text, **recipe)
+    except StateStoreUnavailable:
+        raise  # the image bucket is down or slow: the turn fails as retryable (503) and the edit runs on retry
     except Exception:  # the boundary around tool code: ours or a plug-in's bug must not end the session
         logger.exception("tool %s crashed", name)
         text = f"The {name} tool crashed while trying to {call.instruction}. The image is unchanged."

@@ -69,7 +69,7 @@ def test_help_imports_neither_torch_nor_langgraph():
             main()
         except SystemExit:
             pass
-        heavy = ("torch", "diffusers", "langgraph", "langchain_openai")
+        heavy = ("torch", "diffusers", "langgraph", "langchain_openai", "mcp")
         print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
         """
     )

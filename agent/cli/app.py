@@ -8,8 +8,10 @@ from agent.cli.common import with_global_options
 from agent.cli.conversation import chat, demo, run
 from agent.cli.doctor import doctor
 from agent.cli.eval import evaluate
+from agent.cli.mcp import mcp
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
+from agent.cli.serve_tools import serve_tools
 from agent.cli.synth import synth
 from agent.cli.tools import list_tools
 
@@ -30,6 +32,8 @@ app.command("eval")(with_global_options(evaluate))
 app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
+app.command("mcp")(with_global_options(mcp))
+app.command("serve-tools")(with_global_options(serve_tools))
 app.command("synth")(with_global_options(synth))
 
 

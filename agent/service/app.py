@@ -55,7 +55,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             engine=built,
             keys=KeyRing([key.get_secret_value() for key in settings.api_keys]),
             limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst),
-            runner=Runner(queue),
+            runner=Runner(queue, built.shared_lock),
             ready_tools=ready,
         )
         try:
