@@ -121,8 +121,9 @@ def test_an_answer_that_picks_nothing_is_an_ordinary_message():
     tool = Generative()
     session = policy_session(FixedBoxes({"cat": [LEFT, RIGHT]}), tool)
     session.send("change the cat to a tiger")
-    reply = session.send("undo all of that")  # "all" names no candidate here: the message is an undo
-    assert reply.action == "undo" and not tool.calls
+    # "all" names no candidate here: the message is an undo, and with no edit applied yet it says so (issue 13)
+    reply = session.send("undo all of that")
+    assert not tool.calls and reply.text.startswith("Nothing was applied")
 
 
 def test_a_served_model_reads_the_candidates_and_is_not_asked_twice(make_session):
