@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     allow_cpu: bool = Field(False, description="Let the diffusion editor run on the CPU.")
     editor_max_side: int = Field(512, ge=64, le=2048, description="Working size of the diffusion editor.")
     confirm: Literal["never", "always", "auto"] = "auto"
+    preview: bool = Field(True, description="Show a cheap preview with each proposed diffusion edit.")
+    preview_steps: int = Field(4, ge=1, le=100, description="Denoising steps of a preview, at most.")
+    preview_side: int = Field(256, ge=64, le=2048, multiple_of=64, description="Working size of a preview.")
+    step_preview_every: int = Field(
+        5, ge=0, le=100, description="A picture of a running diffusion edit every this many steps; 0: none."
+    )
     tools_enabled: list[str] | None = None
     tools_disabled: list[str] = Field(default_factory=list)
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1, description="Largest accepted image, in pixels.")

@@ -13,7 +13,7 @@ from agent.prompts import system_prompt
 from agent.session import Engine, Limits
 from agent.settings import Settings
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
-from graphs.deps import GraphDeps
+from graphs.deps import GraphDeps, Previews
 from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
 from graphs.store import FileImageStore, ImageStore
@@ -45,6 +45,8 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
             device=settings.device,
             allow_cpu=settings.allow_cpu,
             max_side=settings.editor_max_side,
+            preview_steps=settings.preview_steps,
+            preview_side=settings.preview_side,
         )
         configured.append(pix2pix)
     enabled = [settings.editor] if settings.editor else settings.tools_enabled
@@ -68,6 +70,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         ),
         seed=settings.seed,
         calls=calls,
+        previews=Previews(confirm=settings.preview, every=settings.step_preview_every),
     )
 
 

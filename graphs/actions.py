@@ -15,6 +15,7 @@ from langgraph.types import interrupt
 from graphs import revisions as tree
 from graphs.deps import GraphDeps
 from graphs.outcomes import Outcome, OutcomeKind, outcome, proposal, tool_message
+from graphs.progress import StepReporter
 from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
@@ -44,14 +45,14 @@ def confirm(state: EditState) -> dict[str, Any]:
         message = tool_message(call["id"], "The pending edit was discarded.", "declined", "OK, I won't apply it.")
         return {"messages": [message], "pending": None}
     calls = edit_run(messages)
-    pending = proposal(calls, confirmation_question(calls))
+    pending = proposal(calls, confirmation_question(calls), state.get("preview"))
     question = pending["question"]
     answer = interrupt(pending)
     waiting = [
         tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question) for c in calls
     ]
     said = answer if isinstance(answer, HumanMessage) else HumanMessage(str(answer))  # kept: its id is the request key
-    return {"messages": [*waiting, said], "pending": pending}
+    return {"messages": [*waiting, said], "pending": pending, "preview": None}
 
 
 def confirmation_question(calls: list[CallSpec]) -> str:
@@ -146,13 +147,9 @@ def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[Gr
     params = call.params.model_dump(mode="json")
     seed = params.get("seed")
     if seed is None:
-        seed = deps.seed if deps.seed is not None else derived_seed(parent["image"], call.tool.name, params)
+        seed = edit_seed(deps, parent["image"], call.tool.name, params)
     call.tool.check_inputs(image, call.params)
-
-    def progress(step: int, total: int) -> None:
-        if deps.cancel is not None and deps.cancel.is_set():
-            raise EditCancelled(f"{call.tool.name} was cancelled at step {step} of {total}")
-        runtime.stream_writer({"kind": "progress", "tool": call.tool.name, "step": step, "total": total})
+    progress = StepReporter(deps, call.tool.name, runtime.stream_writer, every=deps.previews.every)
 
     start = time.perf_counter()
     if call.tool.capabilities.device == "gpu":
@@ -170,6 +167,11 @@ def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[Gr
     )
     recipe = {**params, "seed": seed}
     return tree.new_revision(key, parent=parent["id"], instruction=call.instruction, tool=call.tool.name, params=recipe)
+
+
+def edit_seed(deps: GraphDeps, image_key: str, tool: str, params: dict[str, Any]) -> int:
+    """The seed of an edit whose params name none: the configured one, else one derived from its recipe."""
+    return deps.seed if deps.seed is not None else derived_seed(image_key, tool, params)
 
 
 def derived_seed(image_key: str, tool: str, params: dict[str, Any]) -> int:

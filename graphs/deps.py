@@ -63,6 +63,14 @@ class ModelCalls:
 
 
 @dataclass(frozen=True)
+class Previews:
+    """Cheap looks at costly edits: one with each confirmation, and pictures of the steps as one runs."""
+
+    confirm: bool = True  # render a tool's preview() when proposing its edit
+    every: int = 5  # a step picture every this many denoising steps (tools that take them); 0: none
+
+
+@dataclass(frozen=True)
 class GraphDeps:
     """Everything a node needs beyond the state: the chat model, tools, image store and policy."""
 
@@ -79,3 +87,4 @@ class GraphDeps:
     gpu_slot: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
     # Set by Session.cancel(): the running tool stops at its next progress step (EditCancelled).
     cancel: threading.Event | None = None
+    previews: Previews = Previews()

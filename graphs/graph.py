@@ -14,10 +14,11 @@ from graphs.actions import clarify, confirm, edit, edit_run, redo, reply, undo
 from graphs.decide import decide
 from graphs.deps import GraphDeps
 from graphs.outcomes import outcomes
+from graphs.preview import preview, previewable
 from graphs.state import EditState
 from graphs.turn import latest_round, open_calls, previous_turn_kinds
 
-Next = Literal["decide", "clarify", "confirm", "edit", "undo", "redo", "reply", "__end__"]
+Next = Literal["decide", "clarify", "preview", "confirm", "edit", "undo", "redo", "reply", "__end__"]
 
 
 def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
@@ -42,7 +43,9 @@ def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
         return "redo"
     if name == "confirm_pending":
         return "edit" if calls[0]["args"].get("approve") else "confirm"
-    return "confirm" if needs_confirmation(state, runtime.context) else "edit"
+    if not needs_confirmation(state, runtime.context):
+        return "edit"
+    return "preview" if previewable(runtime.context, edit_run(messages)) else "confirm"
 
 
 def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
@@ -67,9 +70,10 @@ def build_graph(
 ) -> CompiledStateGraph[EditState, GraphDeps, EditState, EditState]:
     """Compile the editing graph; run it with ``context=GraphDeps(...)`` and a thread id."""
     builder = StateGraph(EditState, context_schema=GraphDeps)
-    for node in (decide, clarify, confirm, edit, undo, redo, reply):
+    for node in (decide, clarify, preview, confirm, edit, undo, redo, reply):
         builder.add_node(node)
     builder.add_edge(START, "decide")
+    builder.add_edge("preview", "confirm")
     for name in ("decide", "clarify", "confirm", "edit", "undo", "redo"):
         builder.add_conditional_edges(name, route)
     builder.add_edge("reply", END)

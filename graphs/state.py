@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langgraph.graph import MessagesState
 
@@ -38,12 +38,22 @@ class CallSpec(TypedDict):
     args: dict[str, Any]
 
 
+class Preview(TypedDict):
+    """A cheap rendering of proposed edits, shown with the confirmation; an image store key, not a revision."""
+
+    image: str  # ImageStore key of the preview PNG
+    width: int
+    height: int
+    seeds: dict[str, int]  # call id -> the seed the preview used, which the approved edit uses too
+
+
 class Proposal(TypedDict):
     """Edit calls proposed to the user and awaiting a yes or no: the interrupt payload and ``pending`` alike."""
 
     kind: Literal["confirm_edit"]
     question: str
     edits: list[CallSpec]
+    preview: NotRequired[Preview]  # when a proposed tool can preview itself
 
 
 def append_only(existing: list[Revision], new: list[Revision]) -> list[Revision]:
@@ -58,3 +68,4 @@ class EditState(MessagesState):
     head: str | None
     redo_stack: list[str]  # revisions undone most recently last; cleared by a new edit
     pending: Proposal | None
+    preview: Preview | None  # rendered by the preview node for the confirm node that follows it
