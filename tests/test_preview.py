@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from PIL import Image
@@ -69,7 +68,8 @@ def steps_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, tuple[int, in
 
 def open_session(tools: dict[str, Any], *script: Any, confirm: str = "auto", every: int = 0) -> Session:
     model = ScriptedChatModel(script=list(script))
-    deps = GraphDeps(model, tools, MemoryImageStore(), SYSTEM_PROMPT, confirm=confirm, previews=Previews(every=every))  # type: ignore[arg-type]
+    previews = Previews(every=every)
+    deps = GraphDeps(model, tools, MemoryImageStore(), SYSTEM_PROMPT, confirm=confirm, previews=previews)  # type: ignore[arg-type]
     return Engine(build_graph(InMemorySaver()), deps).open(gradient(PHOTO))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,7 +67,8 @@ def test_preview_event_then_step_pictures_each_served_only_to_their_session(serv
     from tools.instruct_pix2pix import InstructPix2Pix
 
     editor = InstructPix2Pix(model_dir, allow_cpu=True, max_side=128, preview_steps=2, preview_side=64)
-    script = [ai(call("instruct_pix2pix", instruction="turn the sky purple", steps=4)), ai(call("confirm_pending", approve=True))]  # fmt: skip
+    edit = call("instruct_pix2pix", instruction="turn the sky purple", steps=4)
+    script = [ai(edit), ai(call("confirm_pending", approve=True))]
     client = service(script, {editor.name: editor}, confirm="auto", step_preview_every=2)
     session = upload(client, KEY_A).json()
     events = send(client, KEY_A, session["id"], "turn the sky purple")
