@@ -58,7 +58,16 @@ class Settings(BaseSettings):
     edits_per_message: int = Field(Limits.edits_per_message, ge=1, le=20)
     context_tokens: int = Field(Limits.context_tokens, ge=500, le=200_000)
     seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
-    clip_path: str | None = Field(None, description="Local CLIP weights for the eval image metrics.")
+    clip_path: str | None = Field(
+        None, description="Local CLIP weights for the eval image metrics and the self-check of generative edits."
+    )
+    self_check: bool = Field(True, description="With clip_path: score each generative edit, retry weak ones.")
+    self_check_min_image_similarity: float = Field(0.7, ge=-1, le=1, description="CLIP similarity to the input.")
+    self_check_min_directional_similarity: float = Field(
+        0.1, ge=-1, le=1, description="CLIP directional similarity of the change to the instruction."
+    )
+    self_check_retries: int = Field(2, ge=0, le=8, description="Other seeds tried when an edit is below both.")
+    self_check_guidance_step: float = Field(1.0, ge=0, le=10, description="s_T added per retry; 0: keep it.")
     remote_tools: dict[str, str] = Field(
         default_factory=dict,
         description="Tools served over HTTP, name -> base URL (JSON in DIALOGPAINT_REMOTE_TOOLS); "

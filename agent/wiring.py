@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.models import make_chat_model, model_calls
 from agent.prompts import system_prompt
+from agent.selfcheck import self_check
 from agent.session import Engine, Limits
 from agent.settings import Settings
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
@@ -71,6 +72,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         seed=settings.seed,
         calls=calls,
         previews=Previews(confirm=settings.preview, every=settings.step_preview_every),
+        self_check=self_check(settings),
     )
 
 

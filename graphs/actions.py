@@ -11,11 +11,14 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from PIL import Image
+from pydantic import BaseModel
 
 from graphs import revisions as tree
 from graphs.deps import GraphDeps
 from graphs.outcomes import Outcome, OutcomeKind, outcome, proposal, tool_message
 from graphs.progress import StepReporter
+from graphs.selfcheck import CheckRecord, applies, best_of
 from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
@@ -134,7 +137,8 @@ def run_edit(
         text = f"The {name} tool crashed while trying to {call.instruction}. The image is unchanged."
         return None, tool_message(reply_id, f"Failed: the {name} tool crashed.", "failed", text, **recipe)
     content = f"Applied {name} as revision {revision['id']}, now the current image: {call.instruction}."
-    message = tool_message(reply_id, content, "edit", f"Done: {call.instruction}.", revision=revision["id"], **recipe)
+    say = f"Done: {call.instruction}." + check_note(revision)
+    message = tool_message(reply_id, content, "edit", say, revision=revision["id"], **recipe)
     return revision, message
 
 
@@ -151,12 +155,22 @@ def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[Gr
     call.tool.check_inputs(image, call.params)
     progress = StepReporter(deps, call.tool.name, runtime.stream_writer, every=deps.previews.every)
 
+    def run(params_: BaseModel, seed_: int) -> Image.Image:
+        if call.tool.capabilities.device == "gpu":
+            with deps.gpu_slot:
+                return call.tool(image, params_, seed=seed_, progress=progress)
+        return call.tool(image, params_, seed=seed_, progress=progress)
+
     start = time.perf_counter()
-    if call.tool.capabilities.device == "gpu":
-        with deps.gpu_slot:
-            result = call.tool(image, call.params, seed=seed, progress=progress)
+    record: CheckRecord | None = None
+    if deps.self_check is not None and applies(deps.self_check, call.tool):
+        checked = best_of(
+            deps.self_check, run, source=image, params=call.params, seed=seed, instruction=call.instruction
+        )
+        result, used, seed, record = checked
+        params = used.model_dump(mode="json")
     else:
-        result = call.tool(image, call.params, seed=seed, progress=progress)
+        result = run(call.params, seed)
     key = put_image(deps.store, check_result(call.tool.name, result))
     logger.info(
         "edit %s %s -> %s in %.3fs",
@@ -166,7 +180,25 @@ def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[Gr
         time.perf_counter() - start,
     )
     recipe = {**params, "seed": seed}
-    return tree.new_revision(key, parent=parent["id"], instruction=call.instruction, tool=call.tool.name, params=recipe)
+    revision = tree.new_revision(
+        key, parent=parent["id"], instruction=call.instruction, tool=call.tool.name, params=recipe
+    )
+    if record is not None:
+        revision["check"] = record
+    return revision
+
+
+def check_note(revision: Revision) -> str:
+    """What the user is told when the self-check found no attempt that passed ("" otherwise)."""
+    record = revision.get("check")
+    if record is None or record["passed"]:
+        return ""
+    kept = record["attempts"][record["kept"]]
+    return (
+        f" None of {len(record['attempts'])} attempts passed the self-check; I kept the closest "
+        f"(directional similarity {kept['directional_similarity']:.2f}, similarity to the input "
+        f"{kept['image_similarity']:.2f}). Undo, or rephrase the instruction."
+    )
 
 
 def edit_seed(deps: GraphDeps, image_key: str, tool: str, params: dict[str, Any]) -> int:

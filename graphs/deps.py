@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
+from graphs.selfcheck import SelfCheck
 from graphs.store import ImageStore
 from tools.base import EditTool
 
@@ -88,3 +89,4 @@ class GraphDeps:
     # Set by Session.cancel(): the running tool stops at its next progress step (EditCancelled).
     cancel: threading.Event | None = None
     previews: Previews = Previews()
+    self_check: SelfCheck | None = None  # score generative edits and retry weak ones (agent wires CLIP in)

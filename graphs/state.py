@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langgraph.graph import MessagesState
 
+from graphs.selfcheck import CheckRecord
 from tools.errors import ImageNotFound
 
 
@@ -20,6 +21,7 @@ class Revision(TypedDict):
     tool: str | None  # tool name
     params: dict[str, Any]  # the tool's params, seed included: a recipe that can be replayed
     created_at: str  # ISO 8601, UTC
+    check: NotRequired[CheckRecord]  # the self-check's scores and attempts, for a checked generative edit
 
 
 def head_revision(revisions: Sequence[Revision], head: str | None) -> Revision:
