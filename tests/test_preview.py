@@ -146,3 +146,19 @@ def test_latent_preview_maps_channels_through_the_sd_factors():
     expected = [round((1 + f) / 2 * 255) for f in SD15_LATENT_RGB[3]]
     assert picture.size == (3, 2) and list(picture.getpixel((0, 0))) == expected  # type: ignore[arg-type]
     assert isinstance(picture, Image.Image)
+
+
+class BrokenPreview(CostlyTool):
+    """A costly mirror whose preview fails: the proposal must still be made, without one."""
+
+    def preview(self, image: Image.Image, params: Any, *, seed: int, progress: Any = None) -> Image.Image:
+        raise RuntimeError("the preview broke")
+
+
+def test_a_failing_preview_still_proposes_the_edit():
+    tool = BrokenPreview()
+    session = open_session({"costly_mirror": tool}, ai(call("costly_mirror", instruction="x")), yes())
+    proposed = session.send("mirror it")
+    assert proposed.action == "confirm" and proposed.confirmation is not None
+    assert "preview" not in proposed.confirmation
+    assert session.send("yes").action == "edit" and len(session.revisions) == 2
