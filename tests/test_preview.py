@@ -103,6 +103,16 @@ def test_a_proposal_comes_with_a_cheap_preview_and_yes_commits_the_same_seed(edi
     assert session.image().size == PHOTO and session.preview() is None and session.state()["preview"] is None
 
 
+def test_the_async_session_gives_the_preview_too(editor):
+    import asyncio
+
+    from agent.async_session import AsyncSession
+
+    session = AsyncSession(open_session({editor.name: editor}, pix2pix(steps=2)))
+    picture = asyncio.run(session.send("turn the sky purple")) and asyncio.run(session.preview())
+    assert picture is not None and picture.size == (64, 41)
+
+
 def test_no_preview_for_a_costly_tool_that_cannot_make_one(editor):
     session = open_session({"costly_mirror": CostlyTool()}, ai(call("costly_mirror", instruction="x")), yes())
     proposed = session.send("mirror it")
