@@ -11,6 +11,7 @@ from PIL import Image
 
 from agent.reply import Reply
 from agent.session import Session
+from graphs.recipes import Replayed
 from graphs.state import EditState, Proposal, Revision
 
 EventHandler = Callable[[dict[str, Any]], None] | None
@@ -86,6 +87,10 @@ class AsyncSession:
     async def export(self, path: str | Path, revision_id: str | None = None) -> Path:
         """Write a revision's image to ``path``."""
         return await asyncio.to_thread(self.session.export, path, revision_id)
+
+    async def replay(self, revision_id: str | None = None) -> Replayed:
+        """Rebuild a revision (default: the current one) from the original through its recipe chain."""
+        return await asyncio.to_thread(self.session.replay, revision_id)
 
     async def history(self) -> list[tuple[str, str]]:
         """The conversation as (role, text) pairs."""

@@ -30,6 +30,12 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         from agent.policy.local import LocalPolicy
 
         return LocalPolicy()
+    if len(settings.llm_urls) > 1:
+        from agent.fleet import FleetChatModel
+
+        servers = [settings.model_copy(update={"llm": url}) for url in settings.llm_urls]
+        members = [openai_compatible(server) for server in servers]
+        return FleetChatModel(members=members, names=[redacted(u) for u in settings.llm_urls], transient=is_transient)
     return openai_compatible(settings)
 
 
@@ -131,6 +137,9 @@ def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
         # openai's LengthFinishReasonError: a json-mode answer (parsed by openai) stopped at max_tokens.
         cause = f"the dialogue model's answer was cut off at its limit of {settings.llm_max_tokens} tokens"
         return cause, "raise DIALOGPAINT_LLM_MAX_TOKENS, or ask for less in one message"
+    if isinstance(exc, openai.APIConnectionError) and len(settings.llm_urls) > 1:  # the fleet tried each
+        servers = ", ".join(redacted(url) for url in settings.llm_urls)
+        return f"none of the dialogue model servers ({servers}) can be reached", "check that they are running"
     if isinstance(exc, openai.APIConnectionError):
         where = f"the dialogue model server at {redacted(base_url(settings))} cannot be reached"
         return where, "check that it is running (`dialogpaint doctor` tests it)"

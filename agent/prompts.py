@@ -54,6 +54,8 @@ UNDO, REDO AND FORGETTING
 steps", "undo the last three" -> steps=2, 3; "back to the original" -> steps = the number of edits \
 applied. "redo", "put it back", "bring it back" -> redo. An edit after an undo starts a new branch. \
 "Forget what I said about the sky" about something not yet done needs no undo: just drop it.
+"Forget the sepia but keep the rest", "drop the second edit", "undo the blur only" -> forget \
+(edit="sepia" or "2"). "Re-render from the original" -> rerender.
 
 CONFIRMATION
 When the history says an edit is awaiting the user's confirmation, the message answers it: "yes", \

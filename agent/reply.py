@@ -13,9 +13,9 @@ from graphs.outcomes import EDIT_KINDS, Outcome, OutcomeKind, outcomes
 from graphs.state import Proposal, Revision, head_revision
 from graphs.turn import this_turn
 
-Action = Literal["edit", "clarify", "confirm", "undo", "redo", "chat"]
+Action = Literal["edit", "clarify", "confirm", "undo", "redo", "forget", "rerender", "chat"]
 # When one turn did several things, the reply's action is the most significant of them.
-_PRIORITY: tuple[Action, ...] = ("edit", "clarify", "undo", "redo")
+_PRIORITY: tuple[Action, ...] = ("edit", "forget", "rerender", "clarify", "undo", "redo")
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,18 @@ def state_reply(state: Any, pending: Proposal | None) -> Reply:
     return turn_reply(state["messages"], head, revisions)
 
 
+def failed_action(found: Outcome) -> Action:
+    """The action a failed call decided: a forget or rerender that could not run, else an edit."""
+    tool = found.get("tool")
+    return tool if tool in ("forget", "rerender") else "edit"  # type: ignore[return-value]
+
+
 def turn_reply(messages: Sequence[AnyMessage], head: Revision, revisions: tuple[Revision, ...]) -> Reply:
     """Summarise the latest turn from its messages: what was done, and the closing text."""
     turn = this_turn(messages)
     done = [o for o in outcomes(turn) if o["kind"] not in ("invalid", "proposed")]
     kinds = [o["kind"] for o in done]
-    decided = [k if k != "failed" else "edit" for k in kinds]
+    decided = [o["kind"] if o["kind"] != "failed" else failed_action(o) for o in done]
     action: Action = next((a for a in _PRIORITY if a in decided), "chat")
     final = next((m for m in reversed(turn) if isinstance(m, AIMessage) and not m.tool_calls), None)
     text = str(final.content) if final is not None else ""

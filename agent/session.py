@@ -18,12 +18,15 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
 from PIL import Image
 
+from agent.c2pa_manifest import C2paSigner
 from agent.idempotency import checked_key, replay, user_message
 from agent.message_text import forbidden_character, normalise_line_breaks
 from agent.reply import Reply, run_events, state_reply
+from agent.session_lock import SessionBusyElsewhere, SharedLock
 from graphs.checkpoint import keep_latest
 from graphs.deps import MAX_MESSAGE_CHARS, GraphDeps
 from graphs.outcomes import outcome, pending_proposal
+from graphs.recipes import Replayed
 from graphs.revisions import lineage, new_revision
 from graphs.specs import validate_control_call
 from graphs.state import EditState, Proposal, Revision, head_revision
@@ -116,6 +119,8 @@ class Engine:
     deps: GraphDeps
     limits: Limits = Limits()
     closers: list[Any] = field(default_factory=list)
+    signer: C2paSigner | None = None  # signs exported and served PNGs with a C2PA manifest (agent.c2pa_manifest)
+    shared_lock: SharedLock | None = None  # "one run per session" across processes (agent.session_lock)
     _slots: dict[str, SessionSlot] = field(default_factory=dict)
 
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
@@ -249,13 +254,25 @@ class Session:
 
     @contextmanager
     def running(self) -> Iterator[None]:
-        """Hold the session's run lock; SessionBusy if another run holds it."""
+        """Hold the session's run lock (and the shared one, if any); SessionBusy if another run holds it."""
         slot = self.engine.slot(self.id)
         if not slot.lock.acquire(blocking=False):
             raise SessionBusy(f"session {self.id} is still handling the previous message")
+        shared = self.engine.shared_lock
         try:
-            slot.cancel.clear()
-            yield
+            if shared is not None:
+                try:
+                    unchanged = shared.acquire(self.id)
+                except SessionBusyElsewhere as exc:
+                    raise SessionBusy(str(exc)) from None
+                if not unchanged:
+                    slot.pending_known = False  # another process may have run a turn since: read the checkpoint
+            try:
+                slot.cancel.clear()
+                yield
+            finally:
+                if shared is not None:
+                    shared.release(self.id)
         finally:
             slot.lock.release()
 
@@ -385,14 +402,34 @@ class Session:
         raise ImageNotFound(f"no revision {revision_id!r} in session {self.id}")
 
     def export(self, path: str | Path, revision_id: str | None = None) -> Path:
-        """Write a revision's image to ``path`` (format from the suffix; PNG bytes as stored for .png)."""
+        """Write a revision's image to ``path`` (format from the suffix; for .png the stored pixels, and
+        for an edit its recipe chain in a text chunk: ``agent.provenance``).
+        """
         path = Path(path)
         revision = self.revision(revision_id)
         if path.suffix.lower() == ".png":
-            path.write_bytes(self.engine.deps.store.get(revision["image"]))
+            path.write_bytes(self.png(revision["id"]))
         else:
             get_image(self.engine.deps.store, revision["image"]).save(path)
         return path
+
+    def png(self, revision_id: str | None = None) -> bytes:
+        """A revision's PNG as exported and served: an edit carries its recipe chain (``agent.provenance``)."""
+        from agent.provenance import png_for
+
+        state = self.state()
+        return png_for(self.engine.deps, state["revisions"], revision_id or str(state["head"]), self.engine.signer)
+
+    def replay(self, revision_id: str | None = None) -> Replayed:
+        """Rebuild a revision (default: the current one) from the original through its recipe chain.
+
+        Adds nothing to the session; ``Replayed.matches`` says whether the result is bit for bit the
+        recorded image (it is for deterministic tools, and for seeded ones on the same weights and device).
+        """
+        from agent.replay import replay_revision
+
+        state = self.state()
+        return replay_revision(self.engine.deps, state["revisions"], revision_id or str(state["head"]))
 
     def history(self, state: EditState | None = None) -> list[tuple[str, str]]:
         """The conversation as (role, text) pairs, user and assistant text only.

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from graphs.deps import MAX_MESSAGE_CHARS, Limits
+from tools.detect import DEFAULT_DETECTOR_THRESHOLD
 from tools.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
 from tools.remote import RemoteLimits
 
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     )
     self_check_retries: int = Field(2, ge=0, le=8, description="Other seeds tried when an edit is below both.")
     self_check_guidance_step: float = Field(1.0, ge=0, le=10, description="s_T added per retry; 0: keep it.")
+    c2pa_cert: str | None = Field(None, description="PEM certificate chain: sign exported PNGs with a C2PA manifest.")
+    c2pa_key: str | None = Field(None, description="PEM private key of c2pa_cert.")
     remote_tools: dict[str, str] = Field(
         default_factory=dict,
         description="Tools served over HTTP, name -> base URL (JSON in DIALOGPAINT_REMOTE_TOOLS); "
@@ -79,6 +82,16 @@ class Settings(BaseSettings):
     remote_timeout_s: float = Field(
         RemoteLimits.read_timeout_s, gt=0, le=3600, description="Read timeout of one remote edit."
     )
+
+    # The shared image store (issue 17): an S3-compatible bucket instead of data_dir/images.
+    s3_bucket: str | None = Field(
+        None, description="S3 bucket for images (credentials from the usual AWS env); unset: data_dir/images."
+    )
+    s3_prefix: str = Field("images/", description="Object name prefix of the images in the bucket.")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO...); unset: AWS.")
+    s3_region: str | None = Field(None, description="Bucket region; unset: the AWS env's.")
+    s3_connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect timeout of the image bucket.")
+    s3_timeout_s: float = Field(30.0, gt=0, le=600, description="Read timeout of one image bucket request.")
 
     @field_validator("remote_tools")
     @classmethod
@@ -120,13 +133,38 @@ class Settings(BaseSettings):
     questions_in_a_row: int = Field(
         Limits.questions_in_a_row, ge=1, le=10, description="Clarifying questions before the model must act."
     )
+    detector_path: str | None = Field(
+        None, description="Local OWLv2 weights: an edit naming an object seen twice in the image gets a question."
+    )
+    detector_threshold: float = Field(
+        DEFAULT_DETECTOR_THRESHOLD, ge=0, lt=1, description="Lowest detector score that counts as an object."
+    )
+    synth_rouge_threshold: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="`dialogpaint synth` skips an answer whose ROUGE-L F1 with a kept one is above this.",
+    )
+    synth_temperature: float = Field(1.0, ge=0, le=2, description="Sampling temperature of `dialogpaint synth`.")
+    # make-pairs' CLIP filter; the defaults are InstructPix2Pix's (dataset_creation/generate_img_dataset.py).
+    pairs_caption_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP image-caption similarity.")
+    pairs_directional_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP directional similarity.")
+    pairs_image_threshold: float = Field(0.7, ge=-1, le=1, description="Least CLIP input-edited image similarity.")
 
     @field_validator("llm")
     @classmethod
     def _local_or_url(cls, value: str) -> str:
-        if value != "local" and not value.startswith(("http://", "https://")):
-            raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r}")
-        return value.rstrip("/")
+        if value == "local":
+            return value
+        urls = [url.strip().rstrip("/") for url in value.split(",")]  # several: a fleet (agent.fleet)
+        if not all(url.startswith(("http://", "https://")) for url in urls):
+            raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r} (several servers: comma-separated)")
+        return ",".join(urls)
+
+    @property
+    def llm_urls(self) -> list[str]:
+        """The dialogue-model servers, in order of preference (one unless DIALOGPAINT_LLM lists several)."""
+        return self.llm.split(",")
 
     @field_validator("api_keys", mode="before")
     @classmethod

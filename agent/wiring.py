@@ -8,16 +8,20 @@ from contextlib import ExitStack
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.c2pa_manifest import C2paSigner, SigningFailed
+from agent.detection import build_detector
 from agent.models import make_chat_model, model_calls
 from agent.prompts import system_prompt
 from agent.selfcheck import self_check
 from agent.session import Engine, Limits
+from agent.session_lock import FileSessionLock, PostgresSessionLock, SharedLock
 from agent.settings import Settings
+from agent.stores import image_store, shared_store
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
 from graphs.deps import GraphDeps, Previews
 from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
-from graphs.store import FileImageStore, ImageStore
+from graphs.store import ImageStore
 from tools.base import EditTool, make_ready
 from tools.errors import RegistryError
 from tools.instruct_pix2pix import InstructPix2Pix
@@ -39,7 +43,10 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
         max_response_bytes=settings.max_upload_bytes,
         max_pixels=settings.max_pixels,
     )
-    configured: list[EditTool] = [connect_remote_tool(n, url, limits) for n, url in settings.remote_tools.items()]
+    store = shared_store(settings)
+    configured: list[EditTool] = [
+        connect_remote_tool(n, url, limits, store) for n, url in settings.remote_tools.items()
+    ]
     if InstructPix2Pix.name not in settings.remote_tools:
         pix2pix = InstructPix2Pix(
             settings.model_path,
@@ -73,6 +80,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         calls=calls,
         previews=Previews(confirm=settings.preview, every=settings.step_preview_every),
         self_check=self_check(settings),
+        detector=build_detector(settings),
     )
 
 
@@ -91,8 +99,30 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
     # before the first request, which would otherwise wait for it past the client's read timeout.
     make_ready(tool, f"cannot serve {name} here")
     return ToolApp(
-        tool, max_body_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels, concurrency=concurrency
+        tool,
+        max_body_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_pixels,
+        concurrency=concurrency,
+        store=shared_store(settings),
     )
+
+
+def c2pa_signer(settings: Settings) -> C2paSigner | None:
+    """The C2PA signer of exported PNGs, when both a certificate and a key are configured."""
+    if settings.c2pa_cert is None and settings.c2pa_key is None:
+        return None
+    if settings.c2pa_cert is None or settings.c2pa_key is None:
+        raise SigningFailed("a C2PA manifest needs both DIALOGPAINT_C2PA_CERT and DIALOGPAINT_C2PA_KEY")
+    return C2paSigner.from_files(settings.c2pa_cert, settings.c2pa_key)
+
+
+def session_lock(settings: Settings) -> SharedLock:
+    """The cross-process session lock: advisory locks in the Postgres that holds the checkpoints, or lock
+    files beside the SQLite database.
+    """
+    if settings.checkpoint_url is None:
+        return FileSessionLock(settings.data_dir / "locks")
+    return PostgresSessionLock(settings.checkpoint_url.get_secret_value(), settings.state_store_timeout_s)
 
 
 def create_engine(
@@ -102,13 +132,14 @@ def create_engine(
     tools: Mapping[str, EditTool] | None = None,
     store: ImageStore | None = None,
 ) -> Engine:
-    """An Engine on the settings' data directory (file image store; SQLite checkpoints unless a
-    Postgres ``checkpoint_url`` is set).
+    """An Engine on the settings' data directory (file image store unless ``s3_bucket`` is set; SQLite
+    checkpoints unless a Postgres ``checkpoint_url`` is set).
 
     ``model``, ``tools`` and ``store`` replace what the settings would build (tests, embedding).
     What it builds (remote tools' connections, the checkpointer) is closed by ``Engine.close()``, or
     at once if a later step fails.
     """
+    signer = c2pa_signer(settings)  # before anything is built: a bad key path leaves nothing open
     with ExitStack() as built:
         if tools is None:
             tools = build_tools(settings)
@@ -126,7 +157,7 @@ def create_engine(
             close = checkpointer.conn.close
         built.callback(close)
         closers = built.pop_all()
-    deps = graph_deps(settings, model, tools, store or FileImageStore(settings.images_dir))
+    deps = graph_deps(settings, model, tools, store or image_store(settings))
     limits = Limits(
         max_message_chars=settings.max_message_chars,
         max_pixels=settings.max_pixels,
@@ -136,4 +167,6 @@ def create_engine(
     )
     where = "postgres" if settings.checkpoint_url is not None else "sqlite"
     logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))
-    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close])
+    lock = session_lock(settings)
+    closers.callback(lock.close)
+    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close], shared_lock=lock, signer=signer)

@@ -18,13 +18,22 @@ from graphs import revisions as tree
 from graphs.deps import GraphDeps
 from graphs.outcomes import Outcome, OutcomeKind, outcome, proposal, tool_message
 from graphs.progress import StepReporter
+from graphs.recipe_plans import RECIPE_KINDS, plan_for, plan_question
 from graphs.selfcheck import CheckRecord, applies, best_of
 from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
 from graphs.turn import latest_round, open_calls
 from tools.base import check_result, unavailable_reason
-from tools.errors import EditCancelled, EditFailed, ImageCorrupt, ImageMissing, InvalidEditRequest, ToolUnavailable
+from tools.errors import (
+    EditCancelled,
+    EditFailed,
+    ImageCorrupt,
+    ImageMissing,
+    InvalidEditRequest,
+    StateStoreUnavailable,
+    ToolUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +46,7 @@ def clarify(state: EditState) -> dict[str, Any]:
     return {"messages": [tool_message(call["id"], "The question was shown to the user.", "clarify", say)]}
 
 
-def confirm(state: EditState) -> dict[str, Any]:
+def confirm(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     """Propose the open edit calls and wait (interrupt) for the user's reply, or discard on a no.
 
     Nothing before ``interrupt()`` has side effects: the node re-runs from the top on resume.
@@ -48,8 +57,15 @@ def confirm(state: EditState) -> dict[str, Any]:
         message = tool_message(call["id"], "The pending edit was discarded.", "declined", "OK, I won't apply it.")
         return {"messages": [message], "pending": None}
     calls = edit_run(messages)
-    pending = proposal(calls, confirmation_question(calls), state.get("preview"))
-    question = pending["question"]
+    if call["name"] in RECIPE_KINDS:  # a forget or rerender: the plan says what it will re-run
+        calls = [CallSpec(id=call["id"], name=call["name"], args=dict(call["args"]))]
+        plan = plan_for(
+            state.get("revisions", []), state.get("head"), runtime.context.tools, call["name"], call["args"]
+        )
+        question = plan_question(call["name"], plan)
+    else:
+        question = confirmation_question(calls)
+    pending = proposal(calls, question, state.get("preview"))
     answer = interrupt(pending)
     waiting = [
         tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question) for c in calls
@@ -132,6 +148,8 @@ def run_edit(
         logger.warning("edit %s failed: %s", name, exc)
         text = f"The edit '{call.instruction}' failed: {exc}. The image is unchanged."
         return None, tool_message(reply_id, f"Failed: {exc}", "failed", text, **recipe)
+    except StateStoreUnavailable:
+        raise  # the image bucket is down or slow: the turn fails as retryable (503) and the edit runs on retry
     except Exception:  # the boundary around tool code: ours or a plug-in's bug must not end the session
         logger.exception("tool %s crashed", name)
         text = f"The {name} tool crashed while trying to {call.instruction}. The image is unchanged."
@@ -142,14 +160,21 @@ def run_edit(
     return revision, message
 
 
-def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[GraphDeps]) -> Revision:
-    """Read the parent image, run the tool (one GPU edit at a time), store the result as a revision."""
+def apply(
+    deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[GraphDeps], seed: int | None = None
+) -> Revision:
+    """Read the parent image, run the tool (one GPU edit at a time), store the result as a revision.
+
+    Args:
+        seed: the seed to use (a recorded one, when a recipe is re-run); default: the call's own, else chosen.
+    """
     reason = unavailable_reason(call.tool)
     if reason:
         raise ToolUnavailable(reason)
     image = get_image(deps.store, parent["image"])
     params = call.params.model_dump(mode="json")
-    seed = params.get("seed")
+    rerun = seed is not None  # a recorded recipe: reproduce it, never self-check it into another seed
+    seed = params.get("seed") if seed is None else seed
     if seed is None:
         seed = edit_seed(deps, parent["image"], call.tool.name, params)
     call.tool.check_inputs(image, call.params)
@@ -163,7 +188,7 @@ def apply(deps: GraphDeps, call: EditCall, parent: Revision, runtime: Runtime[Gr
 
     start = time.perf_counter()
     record: CheckRecord | None = None
-    if deps.self_check is not None and applies(deps.self_check, call.tool):
+    if deps.self_check is not None and not rerun and applies(deps.self_check, call.tool):
         checked = best_of(
             deps.self_check, run, source=image, params=call.params, seed=seed, instruction=call.instruction
         )

@@ -167,6 +167,8 @@ def conflicting(calls: Sequence[dict[str, Any]]) -> str | None:
         return "ask_clarification must be the only call in a message"
     if "undo" in names and "redo" in names:
         return "undo and redo cannot be combined in one message"
+    if any(n in ("forget", "rerender") for n in names) and len(names) > 1:
+        return "forget and rerender must be the only call in a message"
     if REPLY_TOOL in names and len(names) > 1:
         return "reply must be the only call in a message"
     if names.count("confirm_pending") > 1:

@@ -12,6 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from graphs.selfcheck import SelfCheck
 from graphs.store import ImageStore
 from tools.base import EditTool
+from tools.detect import Detector
 
 ConfirmPolicy = Literal["never", "always", "auto"]
 # auto: tools with tool_choice="auto", plain text is chat; required: every answer is a tool call (a
@@ -90,3 +91,5 @@ class GraphDeps:
     cancel: threading.Event | None = None
     previews: Previews = Previews()
     self_check: SelfCheck | None = None  # score generative edits and retry weak ones (agent wires CLIP in)
+    # Finds the objects an edit names in the image, so an object seen twice is asked about (graphs.disambiguate).
+    detector: Detector | None = None

@@ -1,4 +1,4 @@
-"""build_graph(): decide routes to clarify, confirm, edit, undo or redo; reply closes the turn."""
+"""build_graph(): decide routes to clarify, disambiguate (with a detector), confirm, edit, undo or redo; reply ends."""
 
 from __future__ import annotations
 
@@ -13,16 +13,42 @@ from langgraph.types import Checkpointer
 from graphs.actions import clarify, confirm, edit, edit_run, redo, reply, undo
 from graphs.decide import decide
 from graphs.deps import GraphDeps
+from graphs.disambiguate import disambiguate
 from graphs.outcomes import outcomes
 from graphs.preview import preview, previewable
+from graphs.recipe_nodes import forget, needs_recipe_confirmation, rerender
+from graphs.recipe_plans import RECIPE_KINDS
 from graphs.state import EditState
 from graphs.turn import latest_round, open_calls, previous_turn_kinds
 
-Next = Literal["decide", "clarify", "preview", "confirm", "edit", "undo", "redo", "reply", "__end__"]
+Next = Literal[
+    "decide",
+    "clarify",
+    "disambiguate",
+    "preview",
+    "confirm",
+    "edit",
+    "undo",
+    "redo",
+    "forget",
+    "rerender",
+    "reply",
+    "__end__",
+]
 
 
 def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
     """Pick the node for the next open tool call, a repair round, the closing reply, or the end."""
+    return next_node(state, runtime.context, look=runtime.context.detector is not None)
+
+
+def route_looked(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
+    """Route after disambiguate looked at the open edit calls (so not there again)."""
+    return next_node(state, runtime.context, look=False)
+
+
+def next_node(state: EditState, deps: GraphDeps, *, look: bool) -> Next:
+    """The node for the state; ``look``: open edit calls go to disambiguate first."""
     messages = state["messages"]
     if isinstance(messages[-1], HumanMessage):  # a resumed confirmation brought the user's reply
         return "decide"
@@ -41,11 +67,22 @@ def route(state: EditState, runtime: Runtime[GraphDeps]) -> Next:
         return "undo"
     if name == "redo":
         return "redo"
+    if name in RECIPE_KINDS:
+        return "confirm" if needs_recipe_confirmation(state, deps, calls[0]) else name
     if name == "confirm_pending":
-        return "edit" if calls[0]["args"].get("approve") else "confirm"
-    if not needs_confirmation(state, runtime.context):
+        return approved_node(state) if calls[0]["args"].get("approve") else "confirm"
+    if look:
+        return "disambiguate"
+    if not needs_confirmation(state, deps):
         return "edit"
-    return "preview" if previewable(runtime.context, edit_run(messages)) else "confirm"
+    return "preview" if previewable(deps, edit_run(messages)) else "confirm"
+
+
+def approved_node(state: EditState) -> Literal["edit", "forget", "rerender"]:
+    """The node that carries out an approved proposal: the edits, or the forget or rerender proposed."""
+    pending = state.get("pending")
+    name = pending["edits"][0]["name"] if pending and pending["edits"] else None
+    return name if name in ("forget", "rerender") else "edit"  # type: ignore[return-value]
 
 
 def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
@@ -70,11 +107,12 @@ def build_graph(
 ) -> CompiledStateGraph[EditState, GraphDeps, EditState, EditState]:
     """Compile the editing graph; run it with ``context=GraphDeps(...)`` and a thread id."""
     builder = StateGraph(EditState, context_schema=GraphDeps)
-    for node in (decide, clarify, preview, confirm, edit, undo, redo, reply):
+    for node in (decide, clarify, disambiguate, preview, confirm, edit, undo, redo, forget, rerender, reply):
         builder.add_node(node)
     builder.add_edge(START, "decide")
     builder.add_edge("preview", "confirm")
-    for name in ("decide", "clarify", "confirm", "edit", "undo", "redo"):
+    for name in ("decide", "clarify", "confirm", "edit", "undo", "redo", "forget", "rerender"):
         builder.add_conditional_edges(name, route)
+    builder.add_conditional_edges("disambiguate", route_looked)
     builder.add_edge("reply", END)
     return builder.compile(checkpointer=checkpointer)

@@ -12,9 +12,12 @@ from typing import Any, Literal, NotRequired, TypedDict, cast
 from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.types import Interrupt
 
+from graphs.referents import Referent
 from graphs.state import CallSpec, Preview, Proposal
 
-OutcomeKind = Literal["edit", "failed", "skipped", "invalid", "clarify", "proposed", "declined", "undo", "redo"]
+OutcomeKind = Literal[
+    "edit", "failed", "skipped", "invalid", "clarify", "proposed", "declined", "undo", "redo", "forget", "rerender"
+]
 # Outcomes that mean the call did not do what it asked (the ToolMessage gets status "error").
 ERROR_KINDS: frozenset[OutcomeKind] = frozenset({"invalid", "failed", "skipped"})
 # The edit decisions: made (edit) or attempted and not applied (failed).
@@ -29,7 +32,8 @@ class Outcome(TypedDict):
     tool: NotRequired[str]  # the editing tool, for edit outcomes
     instruction: NotRequired[str]  # the explicit instruction it ran (or would have)
     revision: NotRequired[str]  # the revision an applied edit made
-    steps: NotRequired[int]  # how many steps an undo or redo moved
+    steps: NotRequired[int]  # how many steps an undo or redo moved, or how many edits a forget or rerender re-ran
+    referent: NotRequired[Referent]  # the candidates a question about the image named (graphs.disambiguate)
 
 
 def proposal(edits: Sequence[CallSpec], question: str, preview: Preview | None = None) -> Proposal:

@@ -62,6 +62,26 @@ class ConfirmPending(BaseModel):
     approve: bool = Field(description="True to apply the pending edit, false to discard it.")
 
 
+class Forget(BaseModel):
+    """Forget one earlier edit; the later ones are re-applied as recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edit: str = Field(min_length=1, max_length=100, description="Its number (oldest = 1) or words: '2', 'sepia'.")
+
+    @property
+    def position(self) -> int | None:
+        """The edit's number, when it was named by one."""
+        text = self.edit.strip()
+        return int(text) if text.isdigit() else None
+
+
+class Rerender(BaseModel):
+    """Redo the generative edits as one edit of the original image; exact edits re-applied after."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class ReplyToUser(BaseModel):
     """Answer the user in plain text without changing the image: greetings, thanks, questions about
     what you can do or what was done, and acknowledging a confirmed result.
@@ -74,7 +94,7 @@ class ReplyToUser(BaseModel):
 
 # The argument models of the control tools, in the order of their names in tools.base.
 CONTROL_TOOLS: dict[str, type[BaseModel]] = dict(
-    zip(CONTROL_TOOL_NAMES, (AskClarification, Undo, Redo, ConfirmPending), strict=True)
+    zip(CONTROL_TOOL_NAMES, (AskClarification, Undo, Redo, ConfirmPending, Forget, Rerender), strict=True)
 )
 
 
@@ -122,7 +142,7 @@ def control_tool_schema(name: str) -> dict[str, Any]:
 
 def tool_schemas(tools: Mapping[str, EditTool], *, pending: bool) -> list[dict[str, Any]]:
     """Everything the model may call this turn: edit tools, then the controls that apply."""
-    controls = ["ask_clarification", "undo", "redo"] + (["confirm_pending"] if pending else [])
+    controls = ["ask_clarification", "undo", "redo", "forget", "rerender"] + (["confirm_pending"] if pending else [])
     return [edit_tool_schema(t) for t in tools.values()] + [control_tool_schema(c) for c in controls]
 
 

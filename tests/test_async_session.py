@@ -31,6 +31,7 @@ def test_clarify_confirm_edit_undo_redo_export_and_history(tmp_path):
         assert [r["id"] for r in await session.path()] == [(await session.revisions())[0]["id"], edited]
         assert (await session.revision(edited))["instruction"] == "make it black and white"
         assert (await session.last_reply()).action == "redo" and (await session.state())["head"] == edited
+        assert (await session.replay()).matches
         out = await session.export(tmp_path / "out.png")
         red, green, blue = Image.open(out).convert("RGB").split()
         assert red.tobytes() == green.tobytes() == blue.tobytes()  # grey: the redone edit is the head

@@ -7,6 +7,7 @@ tool choice comes back as a valid tool call, and whole turns complete in the mod
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import time
@@ -121,3 +122,28 @@ def test_required_mode_is_refused_by_llama_cpp_and_the_session_survives(llama_se
     session = open_session(llama_server, tmp_path, llm_tool_mode="required", llm_max_retries=0)
     reply = session.send("make the photo black and white")
     assert reply.error is not None and "HTTP 500" in reply.text and len(reply.revisions) == 1
+
+
+def test_synth_round_trip_through_llama_cpp(llama_server, tmp_path):
+    # SmolLM2-135M writes poor dialogues: what is tested is the wire (a seeded, sampled request; the
+    # answer parsed, judged and counted), not the data; a row it does keep is a valid eval dialogue.
+    # One short seed each keeps the prompts small: CPU prompt processing is what this test waits on.
+    from agent.eval.dataset import load_eval_file
+    from agent.synth.captions import Caption
+    from agent.synth.dialogues import synthesize_dialogues
+    from agent.synth.edits import synthesize_edit_captions
+
+    seeds, seed_edits = tmp_path / "seeds.jsonl", tmp_path / "seed_edits.jsonl"
+    turns = [{"user": "make it red", "expect": "clarify"}, {"user": "the car", "expect": "edit"}]
+    seeds.write_text(json.dumps({"id": "s", "caption": "a car on a road", "turns": turns}) + "\n")
+    triple = {"caption": "a car on a road", "instruction": "make it winter", "edited_caption": "a car on a snowy road"}
+    seed_edits.write_text(json.dumps(triple) + "\n")
+    given = settings(llama_server, tmp_path, llm_max_tokens=48, llm_timeout_s=300.0, llm_max_retries=0)
+    captions, out = [Caption("A red bus parked by a window.")], tmp_path / "dialogues.jsonl"
+    dialogues = synthesize_dialogues(captions, out, 1, seeds=seeds, settings=given, k=1, max_requests=1)
+    assert dialogues.requests == dialogues.kept + sum(dialogues.skipped.values()) == 1
+    assert len(load_eval_file(out)) == dialogues.kept
+    edits = synthesize_edit_captions(
+        captions, tmp_path / "edits.jsonl", 1, seeds=seed_edits, settings=given, k=1, max_requests=1
+    )
+    assert edits.requests == edits.kept + sum(edits.skipped.values()) == 1

@@ -69,7 +69,8 @@ def test_help_imports_neither_torch_nor_langgraph():
             main()
         except SystemExit:
             pass
-        heavy = ("torch", "diffusers", "langgraph", "langchain_openai")
+        heavy = ("torch", "diffusers", "langgraph", "langchain_openai", "transformers", "trl", "peft", "datasets",
+                 "mcp", "ray", "boto3", "sklearn", "scipy", "numpy")
         print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
         """
     )
@@ -125,8 +126,9 @@ def test_demo_writes_revisions_and_transcript(tmp_path):
     page = (tmp_path / "demo" / "transcript.html").read_text()
     images = sorted(p.name for p in (tmp_path / "demo").glob("rev-*.png"))
     assert len(images) >= 6 and all(name in page for name in images)
-    for action in ("(clarify)", "(confirm)", "(edit)", "(undo)", "(redo)"):
+    for action in ("(clarify)", "(confirm)", "(edit)", "(undo)", "(redo)", "(forget)"):
         assert action in result.stdout
+    assert "bit for bit the same image" in result.stdout
 
 
 def test_tools_lists_parameters_and_status(tmp_path):

@@ -41,8 +41,11 @@ def write_tokenizer_files(folder: Path) -> Path:
     return folder
 
 
-def tiny_components(folder: Path) -> dict[str, Any]:
-    """The pipeline's components with small random weights (seeded), in eval mode."""
+def tiny_components(folder: Path, in_channels: int = 8) -> dict[str, Any]:
+    """The pipeline's components with small random weights (seeded), in eval mode.
+
+    ``in_channels`` 8 is InstructPix2Pix's UNet (noise and image latents); 4 is a text-to-image one.
+    """
     import torch
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -51,7 +54,7 @@ def tiny_components(folder: Path) -> dict[str, Any]:
     tokenizer.model_max_length = MAX_TOKENS
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=8, out_channels=4,
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=in_channels, out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=32, attention_head_dim=8,
     )  # fmt: skip

@@ -49,7 +49,7 @@ def step_frames(progress: ProgressCallback | None) -> StepFrames | None:
 
 # The control tools the dialogue model calls besides the editing tools; `reply` is offered only in the
 # `required` tool mode, where every answer is a tool call. No editing tool may take one of these names.
-CONTROL_TOOL_NAMES = ("ask_clarification", "undo", "redo", "confirm_pending")
+CONTROL_TOOL_NAMES = ("ask_clarification", "undo", "redo", "confirm_pending", "forget", "rerender")
 REPLY_TOOL = "reply"
 MAX_STEPS = 50  # most edits one undo or redo may move over
 

@@ -73,3 +73,7 @@ def brief_errors(exc: ValidationError, whole: str = "arguments", *, limit: int |
         where = ".".join(str(p) for p in error["loc"]) or whole
         parts.append(f"{where}: {error['msg']}")
     return "; ".join(parts)
+
+
+class ImageStoreUnavailable(StateStoreUnavailable):
+    """The shared image store cannot be reached or answers too slowly; the message names it and the limit."""

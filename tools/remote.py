@@ -19,10 +19,10 @@ from pydantic import BaseModel, ValidationError
 
 from tools.base import ProgressCallback, ToolCapabilities, check_max_side
 from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, RegistryError, ToolUnavailable
-from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image, encode_png
 from tools.redaction import redacted
 from tools.schema_params import params_model
-from tools.wire import PARAMS_HEADER, SEED_HEADER, ToolInfo, wire_png
+from tools.wire import IMAGE_KEY_HEADER, PARAMS_HEADER, SEED_HEADER, EditedKey, SharedStore, ToolInfo, wire_png
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +48,20 @@ class RemoteTool:
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
     capabilities: ClassVar[ToolCapabilities]
+    image_store: ClassVar[str | None] = None  # the shared store the service names in its ToolInfo
 
-    def __init__(self, url: str, limits: RemoteLimits, client: httpx.Client | None = None) -> None:
-        """Call the service at ``url``; one client (and its connection pool) serves every edit."""
+    def __init__(
+        self, url: str, limits: RemoteLimits, client: httpx.Client | None = None, store: SharedStore | None = None
+    ) -> None:
+        """Call the service at ``url``; one client (and its connection pool) serves every edit.
+
+        Args:
+            store: the image store both this process and the service read; with it, images travel
+                by key (tools.wire), not as request and response bodies.
+        """
         self.url = url.rstrip("/")
         self.limits = limits
+        self.store = store
         # Making a client costs ~75 ms (it loads the CA bundle), more than a small edit over loopback.
         self.client = client or httpx.Client(timeout=limits.timeout())
 
@@ -72,8 +81,9 @@ class RemoteTool:
         seed: int,
         progress: ProgressCallback | None = None,
     ) -> Image.Image:
-        """Send the image and params to ``POST /v1/edit`` and return the image it answers."""
-        png = wire_png(image)
+        """Send the image (or its store key) and params to ``POST /v1/edit`` and return the edited image."""
+        store = self.store
+        png = encode_png(image) if store is not None else wire_png(image)
         if len(png) > self.limits.max_request_bytes:
             raise InvalidEditRequest(
                 f"the image is {len(png):,} bytes as PNG; {self.name} accepts up to "
@@ -86,6 +96,9 @@ class RemoteTool:
             PARAMS_HEADER: json.dumps(params.model_dump(mode="json", exclude_unset=True), separators=(",", ":")),
             SEED_HEADER: str(seed),
         }
+        if store is not None:
+            headers[IMAGE_KEY_HEADER] = store.put(png)  # a no-op for the head image, already stored
+            png = b""
         if progress:
             progress(0, 1)  # a cancel requested before the request is sent stops it here
         start = time.perf_counter()
@@ -93,6 +106,7 @@ class RemoteTool:
         if status != 200:
             raise status_error(self.name, status, body)
         try:
+            body = self.stored_result(store, body) if store is not None else body
             result = decode_image(body, max_pixels=self.limits.max_pixels, max_bytes=self.limits.max_response_bytes)
         except ImageRejected as exc:
             raise EditFailed(f"{self.name} at {redacted(self.url)} sent back an unusable image: {exc}") from None
@@ -106,6 +120,16 @@ class RemoteTool:
         if progress:
             progress(1, 1)
         return result
+
+    def stored_result(self, store: SharedStore, body: bytes) -> bytes:
+        """The edited image's bytes, read from the shared store under the key the service answered."""
+        try:
+            key = EditedKey.model_validate_json(body).image
+        except ValidationError:
+            raise EditFailed(
+                f"{self.name} at {redacted(self.url)} answered no image key: {server_message(body)}"
+            ) from None
+        return store.get(key)
 
     def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, bytes]:
         """One request; transport failures become ToolUnavailable or EditFailed naming the service."""
@@ -164,8 +188,12 @@ def server_message(body: bytes) -> str:
         return text[:200] or "no message"
 
 
-def connect_remote_tool(name: str, url: str, limits: RemoteLimits | None = None) -> RemoteTool:
+def connect_remote_tool(
+    name: str, url: str, limits: RemoteLimits | None = None, store: SharedStore | None = None
+) -> RemoteTool:
     """A tool for the service at ``url``, described by its ``GET /v1/tool``; it must serve ``name``.
+
+    Images travel by key when the service names ``store`` as its image store, as bodies otherwise.
 
     Raises:
         RegistryError: the service is unreachable, serves another tool, or describes it badly.
@@ -177,7 +205,8 @@ def connect_remote_tool(name: str, url: str, limits: RemoteLimits | None = None)
     except BaseException:
         client.close()  # nothing will own it
         raise
-    return tool_class(url, limits, client)
+    shared = store if store is not None and tool_class.image_store == store.name else None
+    return tool_class(url, limits, client, shared)
 
 
 def _remote_tool_class(name: str, url: str, client: httpx.Client, limits: RemoteLimits) -> type[RemoteTool]:
@@ -203,6 +232,7 @@ def _remote_tool_class(name: str, url: str, client: httpx.Client, limits: Remote
         "name": name,
         "Params": params,
         "capabilities": capabilities,
+        "image_store": info.image_store,
         "__doc__": f"{name} served at {redacted(url)}",
     }
     tool_class: type[RemoteTool] = type(f"Remote{params.__name__.removesuffix('Params')}", (RemoteTool,), attributes)

@@ -16,12 +16,25 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tools.base import EditTool, check_result
-from tools.errors import EditFailed, ImageRejected, InvalidEditRequest, ToolUnavailable, brief_errors
-from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IMAGE_TYPES, decode_image
+from tools.errors import (
+    EditFailed,
+    ImageCorrupt,
+    ImageMissing,
+    ImageNotFound,
+    ImageRejected,
+    InvalidEditRequest,
+    StateStoreUnavailable,
+    ToolUnavailable,
+    brief_errors,
+)
+from tools.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IMAGE_TYPES, decode_image, encode_png
 from tools.wire import (
+    IMAGE_KEY_HEADER,
     MAX_PARAMS_HEADER_BYTES,
     PARAMS_HEADER,
     SEED_HEADER,
+    EditedKey,
+    SharedStore,
     error_body,
     tool_info,
     wire_png,
@@ -54,6 +67,7 @@ class ToolApp:
         max_body_bytes: int = DEFAULT_MAX_BYTES,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         concurrency: int = 1,
+        store: SharedStore | None = None,
     ) -> None:
         """Serve ``tool``.
 
@@ -62,11 +76,13 @@ class ToolApp:
             max_pixels: the largest accepted image, checked from its header before decoding.
             concurrency: edits run at once in worker threads; 1 suits a GPU tool, whose model is
                 neither thread-safe nor faster when shared.
+            store: a shared image store; with it, edits may name their image by key (tools.wire).
         """
         self.tool = tool
         self.max_body_bytes = max_body_bytes
         self.max_pixels = max_pixels
-        self.info = tool_info(tool).model_dump_json().encode()
+        self.store = store
+        self.info = tool_info(tool, store.name if store else None).model_dump_json().encode()
         self._concurrency = concurrency
         self._slots: asyncio.Semaphore | None = None  # made inside the server's event loop
 
@@ -93,11 +109,13 @@ class ToolApp:
             "/v1/tool": ("GET", self.describe),
             "/v1/edit": ("POST", lambda: self.edit(scope, receive)),
         }
-        if scope["path"] not in routes:
-            raise HTTPError(404, "not_found", f"no route {scope['path']}; try GET /v1/tool")
-        method, handler = routes[scope["path"]]
+        # Mounted under a prefix (a Ray Serve route_prefix), the path starts with the ASGI root_path.
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        if path not in routes:
+            raise HTTPError(404, "not_found", f"no route {path}; try GET /v1/tool")
+        method, handler = routes[path]
         if scope["method"] != method:
-            raise HTTPError(405, "method_not_allowed", f"{scope['path']} takes {method}, not {scope['method']}")
+            raise HTTPError(405, "method_not_allowed", f"{path} takes {method}, not {scope['method']}")
         return await handler()
 
     async def health(self) -> tuple[int, str, bytes]:
@@ -111,12 +129,15 @@ class ToolApp:
     async def edit(self, scope: Scope, receive: Receive) -> tuple[int, str, bytes]:
         """Decode the image, validate params, run the tool in a worker thread, answer the PNG."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        key = headers.get(IMAGE_KEY_HEADER)
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in IMAGE_TYPES:
+        if key is None and content_type not in IMAGE_TYPES:
             raise HTTPError(415, "unsupported_media_type", f"send the image as {', '.join(IMAGE_TYPES)}")
         params = self.parse_params(headers.get(PARAMS_HEADER, "{}"))
         seed = parse_seed(headers.get(SEED_HEADER, "0"))
         data = await read_body(receive, headers, self.max_body_bytes)
+        if key is not None:
+            data = await asyncio.to_thread(self.stored, key)
         try:
             image = decode_image(data, max_pixels=self.max_pixels, max_bytes=self.max_body_bytes)
         except ImageRejected as exc:
@@ -126,11 +147,45 @@ class ToolApp:
         start = time.perf_counter()
         async with self._slots:
             result = await asyncio.to_thread(self.run_tool, image, params, seed)
+        if key is not None:
+            answer = EditedKey(image=await asyncio.to_thread(self.store_result, self.store, result))
+            logger.info(
+                "edit %s %s -> %s in %.3fs", self.tool.name, key[:12], answer.image[:12], time.perf_counter() - start
+            )
+            return 200, "application/json", answer.model_dump_json().encode()
         png = wire_png(result)
         logger.info(
             "edit %s %dx%d in %.3fs, %d bytes out", self.tool.name, *image.size, time.perf_counter() - start, len(png)
         )
         return 200, "image/png", png
+
+    def stored(self, key: str) -> bytes:
+        """The bytes of the image an edit names by key, read from the shared store."""
+        if self.store is None:
+            raise HTTPError(
+                400,
+                "bad_request",
+                f"this server has no image store: send the image as the body, not {IMAGE_KEY_HEADER}",
+            )
+        try:
+            return self.store.get(key)
+        except ImageMissing as exc:
+            raise HTTPError(404, "image_missing", str(exc)) from None
+        except ImageCorrupt as exc:
+            raise HTTPError(500, "image_corrupt", str(exc)) from None
+        except ImageNotFound as exc:
+            raise HTTPError(400, "bad_request", str(exc)) from None
+        except StateStoreUnavailable as exc:
+            raise HTTPError(503, "unavailable", str(exc)) from None
+
+    def store_result(self, store: SharedStore | None, image: Any) -> str:
+        """Store an edited image canonically in the shared store; its key."""
+        if store is None:  # stored() refused the request already
+            raise HTTPError(400, "bad_request", "this server has no image store")
+        try:
+            return store.put(encode_png(image))
+        except StateStoreUnavailable as exc:
+            raise HTTPError(503, "unavailable", str(exc)) from None
 
     def parse_params(self, raw: str) -> BaseModel:
         """The tool's Params from the header's JSON."""

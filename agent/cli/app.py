@@ -8,9 +8,17 @@ from agent.cli.common import with_global_options
 from agent.cli.conversation import chat, demo, run
 from agent.cli.doctor import doctor
 from agent.cli.eval import evaluate
+from agent.cli.finetune_dialogue import finetune_dialogue
+from agent.cli.finetune_editor import finetune_editor_command
+from agent.cli.mcp import mcp
+from agent.cli.pairs import make_pairs_command
+from agent.cli.recipes import inspect_file, replay
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
+from agent.cli.serve_tools import serve_tools
+from agent.cli.synth import synth
 from agent.cli.tools import list_tools
+from agent.cli.train_policy import train_policy
 
 app = typer.Typer(help="Edit images through conversation.", no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -29,6 +37,15 @@ app.command("eval")(with_global_options(evaluate))
 app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))
+app.command("replay")(with_global_options(replay))
+app.command("inspect")(with_global_options(inspect_file))
+app.command("mcp")(with_global_options(mcp))
+app.command("serve-tools")(with_global_options(serve_tools))
+app.command("finetune-dialogue")(with_global_options(finetune_dialogue))
+app.command("synth")(with_global_options(synth))
+app.command("make-pairs")(with_global_options(make_pairs_command))
+app.command("finetune-editor")(with_global_options(finetune_editor_command))
+app.command("train-policy")(train_policy)
 
 
 def main() -> None:

@@ -23,6 +23,9 @@ DEMO_SCRIPT = (
     "redo",
     "go back two steps",
     "add a vignette",
+    "apply a sepia tone",
+    "sharpen it",
+    "forget the sepia but keep the rest",
 )
 
 
@@ -32,7 +35,7 @@ def demo(
         "dialogpaint-demo"
     ),
 ) -> None:
-    """Run a scripted conversation (clarify, confirm, edit, undo, redo, branch) on a sample image."""
+    """Run a scripted conversation (clarify, confirm, edit, undo, redo, branch, forget, replay) on a sample image."""
     from rich.console import Console
 
     from agent.cli.transcript import Entry, write_transcript
@@ -58,7 +61,11 @@ def demo(
                     image = session.export(out / f"rev-{number:02d}-{reply.action}.png").name
                 entries.append(Entry(text, reply.text, reply.action, image))
             page = write_transcript(out / "transcript.html", "dialogpaint demo", original, entries)
+            replayed = session.replay()
+    same = "bit for bit the same image" if replayed.matches else "a DIFFERENT image"
+    console.print(f"[bold]replay[/] of the {replayed.steps} edits from the original: {same}")
     console.print(f"\nWrote {len(list(out.glob('rev-*.png')))} images and {page}")
+    console.print(f"Each edited PNG carries its recipe: dialogpaint inspect {out / (entries[-1].image or original)}")
 
 
 def chat(

@@ -161,7 +161,8 @@ def doctor(ctx: typer.Context, quiet: Annotated[bool, typer.Option(help="Print f
 
     with user_errors():
         settings = settings_from(ctx)
-    checks = run_checks(settings)
+    servers = [settings.model_copy(update={"llm": url}) for url in settings.llm_urls]  # each server of a fleet
+    checks = [check for server in servers for check in run_checks(server)]
     for check in checks:
         if not (quiet and check.ok):
             typer.echo(check.line())

@@ -40,6 +40,9 @@ def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
             "(the global options), e.g. --compare llm=http://host:8000/v1. Writes a/ and b/ and a comparison."
         ),
     ] = None,
+    drift: Annotated[
+        bool, typer.Option("--drift", help="Rebuild every head from the original and score chained vs rebuilt.")
+    ] = False,
 ) -> None:
     """Run scripted dialogues through the real graph and score every turn."""
     from agent.cli.common import settings_from, user_errors
@@ -55,13 +58,15 @@ def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
             for label, overrides in sides.items()
         }
         clip, note = open_clip(clip_path or configs[next(iter(configs))].clip_path)
-        runs = run_with_progress(pairs, configs, folders, clip, note)
+        runs = run_with_progress(pairs, configs, folders, clip, note, drift=drift)
         if compare:
             write_comparison(runs[0], runs[1], out)
             rows = [json.dumps(d, ensure_ascii=False, sort_keys=True) for d in differences(runs[0].rows, runs[1].rows)]
             (out / "differences.jsonl").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
     for run in runs:
         m = run.metrics
+        if drift:
+            typer.echo(drift_line(run.label, m["drift"]))
         failures = "".join(f", {m[k]} {k.replace('_', ' ')}" for k in ("failed_edits", "model_failures") if m[k])
         typer.echo(
             f"{run.label}: {m['turns']} turns, accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}, "
@@ -70,12 +75,30 @@ def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
     typer.echo(f"wrote {out / 'report.html'}")
 
 
+def drift_line(label: str, drift: dict[str, Any]) -> str:
+    """One line of the drift summary: replay match rate and the drift at the longest chain scored."""
+    rate = drift["replay_match_rate"]
+    lengths = drift["by_edits_on_path"]
+    exact = "n/a" if rate is None else f"{rate:.3f}"
+    line = f"{label} drift: {drift['turns_scored']} turns rebuilt, replay bit-exact {exact}"
+    if lengths:
+        longest = max(lengths, key=int)
+        at = lengths[longest]
+        line += (
+            f"; at {longest} edits L1 to original chained {at['l1_source_chained']:.4f}, "
+            f"rebuilt {at['l1_source_rebuilt']:.4f}, drift {at['l1_drift']:.4f}"
+        )
+    return line
+
+
 def run_with_progress(
     pairs: Sequence[tuple[Path, EvalDialogue]],
     configs: dict[str, Settings],
     folders: dict[str, Path],
     clip: ClipScorer | None,
     clip_note: str,
+    *,
+    drift: bool = False,
 ) -> list[EvalRun]:
     """Run each configuration in turn in a cleared folder, with one progress bar per run."""
     from rich.console import Console
@@ -97,7 +120,7 @@ def run_with_progress(
                 progress.update(task, advance=1, description=dialogue)
 
             with counted_warnings(TURN_LOGGERS) as failures[label]:
-                run = run_eval(label, pairs, settings, clip, advance)
+                run = run_eval(label, pairs, settings, clip, advance, drift=drift)
             run.metrics["image"]["clip"] = clip_note
             write_results(run, folders[label])
             write_report(run, folders[label])

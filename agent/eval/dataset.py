@@ -16,8 +16,10 @@ from agent.session import Session
 from tools.errors import DialogPaintError, ImageRejected, brief_errors
 from tools.images import read_image_file
 
-Expect = Literal["edit", "clarify", "undo", "redo", "confirm_yes", "confirm_no", "chat"]
-EXPECTS: tuple[Expect, ...] = ("edit", "clarify", "undo", "redo", "confirm_yes", "confirm_no", "chat")
+Expect = Literal["edit", "clarify", "undo", "redo", "forget", "rerender", "confirm_yes", "confirm_no", "chat"]
+EXPECTS: tuple[Expect, ...] = (
+    "edit", "clarify", "undo", "redo", "forget", "rerender", "confirm_yes", "confirm_no", "chat"
+)  # fmt: skip
 
 
 class EvalTurn(BaseModel):
@@ -151,7 +153,9 @@ def predicted_label(
     ``pending`` holds the instructions of the proposed edits: applying one of them after a no is
     the worst confirmation error, never an equivalent of it.
     """
-    action = "edit" if reply.action == "confirm" else reply.action
+    action: str = reply.action
+    if reply.action == "confirm":  # a proposal: of an edit, or of a forget or rerender that re-runs a costly one
+        action = str(reply.tool) if reply.tool in ("forget", "rerender") else "edit"
     edited = bool({"edit", "failed"} & set(reply.actions))  # decided to edit, whether or not it ran
     proposed = reply.instruction in pending  # the edit made is (one of) the pending ones
     if expect == "confirm_yes" and (pending_before or edited_before):

@@ -15,6 +15,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from PIL import Image
 
 from agent.eval.dataset import EvalDialogue, EvalFileError, TurnResult, load_eval_file, run_dialogue
+from agent.eval.drift import add_drift, drift_summary
 from agent.eval.image_metrics import ClipScorer, caption_after, l1_distance
 from agent.eval.metrics import Row, metrics
 from agent.models import make_chat_model
@@ -31,7 +32,7 @@ from tools.redaction import redacted
 logger = logging.getLogger(__name__)
 
 DEFAULT_CAPTION = "a picture"  # the source caption when a dialogue gives none
-_RUN_FILES = ("sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm", "images")  # under data/
+_RUN_FILES = ("sessions.sqlite", "sessions.sqlite-wal", "sessions.sqlite-shm", "images", "locks")  # under data/
 _REPORT_FILES = ("results.jsonl", "metrics.json", "report.md", "report.html")
 
 
@@ -127,11 +128,14 @@ def run_eval(
     settings: Settings,
     clip: ClipScorer | None = None,
     advance: Callable[[str], None] = lambda _: None,
+    *,
+    drift: bool = False,
 ) -> EvalRun:
     """Run every dialogue in its own session of one engine built from ``settings``.
 
     Args:
         advance: called once per turn with the dialogue id (a progress bar).
+        drift: also rebuild every head from the original and score the drift (``agent.eval.drift``).
     """
     counter = ModelCallCounter()
     model = make_chat_model(settings)
@@ -147,9 +151,12 @@ def run_eval(
             results = run_dialogue(session, dialogue, lambda: counter.calls, lambda r: advance(r.dialogue))
             source = session.revisions[0]["image"]
             rows += dialogue_rows(path.name, dialogue, results, store, source, clip=clip)
+            if drift:
+                add_drift(rows[-len(results) :], results, engine.deps, clip)
             if dialogue.image is not None:
                 galleries[f"{path.name}/{dialogue.id}"] = gallery(rows[-len(results) :], source)
-    return EvalRun(label, config, rows, metrics(rows), galleries, store)
+    scores = {**metrics(rows), **({"drift": drift_summary(rows)} if drift else {})}
+    return EvalRun(label, config, rows, scores, galleries, store)
 
 
 def dialogue_rows(

@@ -28,6 +28,7 @@ HELP = re.compile(
     r"what can i (say|ask|do)|what kind of|instructions|what are my options|what else can you)\b"
 )
 GREETING = re.compile(r"^(hi|hello|hey|good (morning|evening|afternoon|day)|yo|greetings|howdy|hiya)\b")
+BYE = re.compile(r"^(bye|goodbye|good bye|bye bye|see you|see ya|that's all|thats all|i'm done|im done|done for now)\b")
 THANKS = re.compile(r"\b(thanks|thank you|thx|cheers|appreciate it|ty|much appreciated)\b")
 PRAISE = re.compile(
     r"^(cool|nice|wow|great|awesome|perfect|love it|i love it|looks (good|great|amazing|nice|perfect)|"
@@ -55,6 +56,8 @@ def dialogue_act(text: str) -> str | None:
         return None
     if GREETING.match(text):
         return "greeting"
+    if BYE.match(text):
+        return "bye"
     if THANKS.search(text):
         return "thanks"
     if PRAISE.match(text):

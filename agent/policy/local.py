@@ -23,8 +23,13 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.policy import replies
+from agent.policy.act_model import ActModel, shipped
 from agent.policy.commands import dialogue_act, undo_steps
+from agent.policy.features import ActContext
+from agent.policy.learned import decision_features, rule_act
 from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
+from agent.policy.recipes import recipe_request
+from agent.policy.referents import answer_referent
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
 from agent.policy.vague import Vague, find_vagueness, fold_answer
 from graphs.facts import DialogueFacts, facts_in
@@ -42,7 +47,8 @@ EDIT_VERB = re.compile(
     r"give|paint|draw|convert|transform|let|have|show|dress|set|move|fill|cover|apply|color|recolor|"
     r"render|stylize|restyle|bring|hide|decorate|age|morph|transfer|fix|restore|colorize|repaint|"
     r"redraw|create|generate|include|cartoonify|animate|style|reimagine|swap out|clean|clear|dye|light|"
-    r"illuminate|enlarge|shrink|extend|expand|widen|lengthen|shorten|fade|wipe)\b"
+    r"illuminate|enlarge|shrink|extend|expand|widen|lengthen|shorten|fade|wipe|edit|adjust|increase|decrease|"
+    r"raise|lower|reduce|boost|modify|alter|brighten|darken|lighten|photoshop|crop|rotate|straighten)\b"
 )
 
 
@@ -58,6 +64,7 @@ class Context:
     pending_instruction: str = ""
     clarified_request: str = ""  # the vague request the last turn asked about
     last_edit: str = ""  # the instruction of the edit the last turn applied
+    last_failed: str = ""  # the instruction of an edit the last turn tried and could not apply
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -71,7 +78,14 @@ class Context:
 
 
 class LocalPolicy(BaseChatModel):
-    """The embedded dialogue policy: rules over the conversation text, no network, no downloads."""
+    """The embedded dialogue policy: a learned act model over rules for arguments, no network, no downloads.
+
+    ``learned=False`` (or no shipped weights) decides with the rules alone, the baseline the
+    learned model is measured against; ``act_model`` replaces the shipped weights (a retrained file).
+    """
+
+    learned: bool = True
+    act_model: ActModel | None = None
 
     @property
     def _llm_type(self) -> str:
@@ -95,24 +109,34 @@ class LocalPolicy(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         tools = {t["function"]["name"]: t for t in kwargs.get("tools") or []}
-        message = decide(messages, tools, facts_in(run_manager.metadata if run_manager else None))
+        model = (self.act_model or shipped()) if self.learned else None
+        message = decide(messages, tools, facts_in(run_manager.metadata if run_manager else None), model)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
 def decide(
-    messages: Sequence[BaseMessage], tools: dict[str, dict[str, Any]], facts: DialogueFacts | None = None
+    messages: Sequence[BaseMessage],
+    tools: dict[str, dict[str, Any]],
+    facts: DialogueFacts | None = None,
+    model: ActModel | None = None,
 ) -> AIMessage:
     """The policy: one decision for the latest user message.
 
     Args:
         facts: what the system prompt tells a served model, as data (None: a fresh session with no
             generative tool and nothing pending).
+        model: the act model; None decides with the rules alone.
     """
     if not messages or isinstance(messages[-1], ToolMessage):
         # Our calls are valid by construction; an error here means a tool was refused or missing.
         return AIMessage(replies.CONFUSED)
     ctx = read_context(messages, tools, facts)
-    text = respond(ctx)
+    if answer_referent(messages, ctx.text, ctx.call):  # the answer to a which-one question (graphs/disambiguate.py)
+        text: str | None = ""
+    else:
+        text = next((said for layer in BEFORE_MODEL if (said := layer(ctx)) is not None), None)
+    if text is None:
+        text = respond(ctx) if model is None else respond_learned(ctx, model)
     return AIMessage(content=text if not ctx.calls else "", tool_calls=ctx.calls)
 
 
@@ -123,7 +147,8 @@ def respond(ctx: Context) -> str:
     act = dialogue_act(ctx.text)
     if ctx.pending:
         if said_no or act == "undo":
-            if not after_no or not edit(ctx, after_no, previous=ctx.pending_instruction):
+            # 'revert everything' while an edit awaits a yes declines it; it is never an edit itself
+            if act == "undo" or not after_no or not edit(ctx, after_no, previous=ctx.pending_instruction):
                 ctx.calls.clear()
                 ctx.call("confirm_pending", approve=False)
             return ""
@@ -132,6 +157,9 @@ def respond(ctx: Context) -> str:
             if after_yes:
                 edit(ctx, after_yes)
             return ""
+    if (recipe := recipe_request(ctx.text)) is not None:
+        ctx.call(recipe[0], **recipe[1])
+        return ""
     if act in ("undo", "redo"):
         steps = undo_steps(ctx.text, ctx.edit_count)
         ctx.call(act, steps=steps)
@@ -163,15 +191,143 @@ def respond(ctx: Context) -> str:
         return ""
     if said_yes and not after_yes:
         return replies.acknowledge(ctx.edit_count)
-    ctx.call("ask_clarification", question=replies.UNSURE, options=list(replies.EXAMPLES))
+    if not ctx.generative and EDIT_VERB.match(clean_instruction(ctx.text)):
+        return replies.needs_generative(runnable_examples(ctx))
+    ctx.call("ask_clarification", question=replies.UNSURE, options=runnable_examples(ctx))
     return ""
 
 
-def edit(ctx: Context, text: str, previous: str = "") -> bool:
+def runnable_examples(ctx: Context) -> list[str]:
+    """The stock example edits that a bound tool can run here (generative ones only with a generative tool)."""
+    return [e for e in replies.EXAMPLES if ctx.generative or e not in replies.NEEDS_GENERATIVE]
+
+
+def nothing_applied(ctx: Context) -> str | None:
+    """Rule layer: 'undo' or 'back to the original' when no edit was ever applied says so plainly."""
+    if ctx.edit_count == 0 and not ctx.pending and dialogue_act(ctx.text) == "undo":
+        return replies.nothing_applied(ctx.last_failed)
+    return None
+
+
+# Rule layers run before the act model, in order; the first to return a reply (or queue calls) decides.
+BEFORE_MODEL: list[Callable[[Context], str | None]] = [nothing_applied]
+
+
+def act_context(ctx: Context) -> ActContext:
+    """The dialogue facts the act model reads."""
+    return ActContext(
+        asked=bool(ctx.clarified_request),
+        applied=bool(ctx.last_edit),
+        failed=bool(ctx.last_failed),
+        pending=ctx.pending,
+        can_undo=ctx.edit_count > 0,
+    )
+
+
+def rules_stand(ctx: Context, vote: str) -> bool:
+    """Where the rules are right by construction, after the act model would run: commands, answers, parsed edits.
+
+    Undo/redo and yes/no are parsed words with counts; an answer to our own question is folded into
+    it; an edit that matched a CPU tool has parsed arguments. The act model decides the rest: free-form
+    requests (generative edit, question or chat), which is where real users' words differ.
+    """
+    if vote in ("undo", "redo", "confirm_yes", "confirm_no") or ctx.clarified_request or ctx.pending:
+        return True
+    return vote == "edit" and all(c["name"] not in ctx.generative_tools for c in ctx.calls)
+
+
+def respond_learned(ctx: Context, model: ActModel) -> str:
+    """The rules propose, the act model decides the act; the rules' reply stands when they agree."""
+    said_no, _ = strip_leading(NO, ctx.text)
+    text = respond(ctx)
+    vote = rule_act(ctx.calls, text, said_no=said_no, after_edit=bool(ctx.last_edit))
+    if rules_stand(ctx, vote):
+        return text
+    act = model.decide(decision_features(ctx.text, act_context(ctx), vote), vote)
+    if act == vote:
+        return text
+    ctx.calls.clear()
+    return ACT_HANDLERS[act](ctx)
+
+
+def do_edit(ctx: Context) -> str:
+    """The model says edit: fold an answer, repeat, or run the request as it stands (no question)."""
+    if ctx.clarified_request:
+        vague = find_vagueness(clean_instruction(ctx.clarified_request))
+        answer = clean_instruction(ctx.text)
+        if (
+            vague is not None
+            and not EDIT_VERB.match(answer)
+            and edit(ctx, fold_answer(vague, ctx.clarified_request, answer), trust=True)
+        ):
+            return ""
+    if ctx.last_edit and AGAIN.match(ctx.text):
+        edit(ctx, ctx.last_edit)
+        return ""
+    if edit(ctx, ctx.text, trust=True):
+        return ""
+    if ctx.generative:
+        ctx.call(ctx.generative, instruction=clean_instruction(ctx.text))
+        return ""
+    return replies.needs_generative(runnable_examples(ctx))
+
+
+def do_clarify(ctx: Context) -> str:
+    """The model says the request is too vague: the rules' question if they have one, else a general one."""
+    vague = find_vagueness(clean_instruction(ctx.text))
+    if vague is not None:
+        ask(ctx, vague)
+    else:
+        ctx.call("ask_clarification", question=replies.UNSURE, options=runnable_examples(ctx))
+    return ""
+
+
+def do_step(ctx: Context, act: str) -> str:
+    """Undo or redo, the step count read by the rules."""
+    ctx.call(act, steps=undo_steps(ctx.text, ctx.edit_count))
+    return ""
+
+
+def do_answer(ctx: Context, approve: bool) -> str:
+    """A yes or no to the pending proposal or to the edit just made."""
+    _, rest = strip_leading(YES if approve else NO, ctx.text)
+    if ctx.pending:
+        ctx.call("confirm_pending", approve=approve)
+        if approve and rest:
+            edit(ctx, rest)
+        return ""
+    if approve:
+        return replies.acknowledge(ctx.edit_count)
+    if not ctx.last_edit:
+        return replies.NOTHING_TO_CANCEL
+    ctx.call("undo", steps=1)
+    if rest:
+        edit(ctx, rest, previous=ctx.last_edit)
+    return ""
+
+
+def do_chat(ctx: Context) -> str:
+    """A plain reply: help, greeting, thanks, goodbye, or a question about something else."""
+    return replies.chat(dialogue_act(ctx.text) or "question", ctx.tools)
+
+
+ACT_HANDLERS: dict[str, Callable[[Context], str]] = {
+    "edit": do_edit,
+    "clarify": do_clarify,
+    "undo": lambda ctx: do_step(ctx, "undo"),
+    "redo": lambda ctx: do_step(ctx, "redo"),
+    "confirm_yes": lambda ctx: do_answer(ctx, approve=True),
+    "confirm_no": lambda ctx: do_answer(ctx, approve=False),
+    "chat": do_chat,
+}
+
+
+def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) -> bool:
     """Queue edit calls for every clause (or one clarifying question); False if none is an edit.
 
     ``previous`` is the instruction being corrected ('no, make it blue instead'): a vague correction
-    that names a colour is read as that instruction with the colour swapped.
+    that names a colour is read as that instruction with the colour swapped. ``trust``: the act
+    model decided this is an edit, so no clause is asked about.
     """
     found: list[tuple[str, dict[str, Any]]] = []
     for clause in clauses(text):
@@ -181,6 +337,8 @@ def edit(ctx: Context, text: str, previous: str = "") -> bool:
         vague = find_vagueness(instruction)
         if vague is not None and vague.kind == "change" and match_cpu(instruction) is not None:
             vague = None  # 'make the tones cooler' names its change
+        if trust:
+            vague = None
         if vague is not None and previous:
             swapped = swap_color(previous, instruction)
             if swapped:
@@ -262,4 +420,6 @@ def read_context(
                 ctx.clarified_request = normalize(str(messages[previous].content))
         elif (found := outcome(message)) is not None and found["kind"] == "edit" and "instruction" in found:
             ctx.last_edit = found["instruction"]
+        elif found is not None and found["kind"] in ("failed", "skipped"):
+            ctx.last_failed = found.get("instruction", "") or found["kind"]
     return ctx

@@ -10,11 +10,27 @@ CONFUSED = "Sorry, I couldn't do that. Could you say it another way?"
 NOTHING_TO_CANCEL = "OK, I'll leave the image as it is. What would you like to change?"
 UNSURE = "I'm not sure what change you'd like. What should I do to the image?"
 EXAMPLES = ("make it brighter", "make it black and white", "turn the sky purple", "undo the last edit")
+NEEDS_GENERATIVE = frozenset({"turn the sky purple"})  # the examples only a generative editor can do
 _ACKS = (
     "Great, glad you like it! Anything else?",
     "Good. What next?",
     "Glad that works. Anything else to change?",
 )
+
+
+def needs_generative(examples: list[str]) -> str:
+    """One line: the request needs the generative editor, which cannot run here, and what can be done."""
+    return (
+        "That needs the generative editor, which isn't available here; I can do edits like "
+        + ", ".join(f"'{e}'" for e in examples)
+        + "."
+    )
+
+
+def nothing_applied(failed: str) -> str:
+    """Undo when no edit was ever applied: the image is the original."""
+    what = f"the last edit ('{failed}') could not be applied" if failed and failed not in ("failed", "skipped") else ""
+    return "Nothing was applied" + (f": {what}" if what else "") + ", so the image is still the original."
 
 
 def acknowledge(variant: int) -> str:
@@ -36,6 +52,8 @@ def chat(act: str, tools: dict[str, dict[str, Any]]) -> str:
         return "You're welcome! Anything else you'd like to change?"
     if act == "praise":
         return "Thanks! Anything else you'd like to change?"
+    if act == "bye":
+        return "Goodbye! Your edits are saved."
     return "I can only help with editing this image. " + help_text(tools)
 
 

@@ -21,11 +21,12 @@ _SPELLING = [
 ]
 
 _POLITE_START = re.compile(
-    r"^(?:(?:ok(?:ay)?|alright|all right|hey|hi|hello|so|now|well|hmm+|um+|uh+|great|nice|cool|perfect|"
-    r"good|thanks|thank you|also|and|then|next|actually|oh|wow|right|sure|yes|yeah|yep)[,!.]?\s+)+"
+    r"^(?:\[[a-z ]{2,12}\]\s*|(?:ok(?:ay)?|alright|all right|hey|hi|hello|so|now|well|hmm+|um+|uh+|great|"
+    r"nice|cool|perfect|good|thanks|thank you|also|and|then|next|actually|oh|wow|right|sure|yes|yeah|yep)[,!.]?\s+)+"
 )
 _POLITE_REQUEST = re.compile(
-    r"^(?:(?:can|could|would|will) you(?: please| maybe| possibly| kindly)?\s+|please\s+|kindly\s+|"
+    r"^(?:(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody|some one|any one)"
+    r"(?: please| maybe| possibly| kindly)?(?: help(?: me)?(?: to| with| by)?)?\s+|please\s+|kindly\s+|"
     r"i(?:'d| would) (?:really )?(?:like|love)(?: (?:you|it if you))?(?: to)?(?: (?:please|could))?\s+|"
     r"i (?:want|need) (?:you )?to\s+|i wanna\s+|let'?s\s+|try(?: to)?\s+|go ahead and\s+|"
     r"(?:maybe|perhaps)\s+|just\s+|help me\s+|now\s+|also\s+|then\s+|is it possible to\s+|"

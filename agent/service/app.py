@@ -22,6 +22,7 @@ from agent.service.headers import SecurityHeaders
 from agent.service.health import health
 from agent.service.limits import BodyLimit, RateLimiter, WorkQueue
 from agent.service.preview_routes import router as preview_router
+from agent.service.recipe_routes import router as recipe_router
 from agent.service.routes import router
 from agent.service.runs import Runner
 from agent.session import Engine
@@ -56,7 +57,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             engine=built,
             keys=KeyRing([key.get_secret_value() for key in settings.api_keys]),
             limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst),
-            runner=Runner(queue),
+            runner=Runner(queue, built.shared_lock),
             ready_tools=ready,
         )
         try:
@@ -79,6 +80,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         BodyLimit, limit_for=lambda scope: body_limit(scope, settings), timeout_s=settings.body_timeout_s
     )
     app.include_router(router)
+    app.include_router(recipe_router)
     app.include_router(preview_router)
 
     unhealthy = {

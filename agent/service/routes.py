@@ -224,10 +224,10 @@ def list_revisions(session: OwnedSession) -> RevisionsOut:
     responses={200: {"content": {"image/png": {}}, "description": "The revision's PNG."},
                **responses(*SESSION_ERRORS, "revision_not_found", "image_missing", "image_corrupt")},
 )  # fmt: skip
-def revision_image(revision_id: str, session: OwnedSession, svc: ServiceDep) -> Response:
-    """A revision's image as PNG (immutable: the ETag is its content hash)."""
+def revision_image(revision_id: str, session: OwnedSession) -> Response:
+    """A revision's image as PNG with its recipe chain (agent.provenance); immutable: the ETag is its pixels' hash."""
     revision = session.revision(revision_id)
-    png = svc.engine.deps.store.get(revision["image"])
+    png = session.png(revision["id"])
     headers = {"ETag": f'"{revision["image"]}"', "Cache-Control": "private, max-age=31536000, immutable"}
     return Response(png, media_type="image/png", headers=headers)
 

@@ -14,6 +14,7 @@ from agent.service.errors import CODES, ApiError, domain_error
 from agent.service.health import storage_fault
 from agent.service.limits import WorkQueue
 from agent.service.schemas import ReplyOut
+from agent.session_lock import SessionBusyElsewhere, SharedLock
 from tools.errors import DialogPaintError
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ class Runner:
     cut the run short or leave the session marked busy; the turn completes and is saved.
     """
 
-    def __init__(self, queue: WorkQueue) -> None:
+    def __init__(self, queue: WorkQueue, shared_lock: SharedLock | None = None) -> None:
+        """Run through ``queue``; ``shared_lock`` keeps one run per session across replicas too."""
         self.queue = queue
+        self.shared_lock = shared_lock
         self.active: dict[str, asyncio.Task[None]] = {}
 
     def start(self, session_id: str, work: Work, key: str) -> Events:
@@ -43,7 +46,12 @@ class Runner:
         """
         if session_id in self.active:
             raise ApiError("session_busy", f"session {session_id} is still handling the previous request")
-        self.queue.admit(key)
+        self.hold_shared(session_id)
+        try:
+            self.queue.admit(key)
+        except BaseException:
+            self.release_shared(session_id)
+            raise
         events: Events = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
@@ -66,10 +74,28 @@ class Runner:
                     events.put_nowait({"kind": "error", "code": "internal_error", "message": "internal error; logged"})
             finally:
                 del self.active[session_id]
+                self.release_shared(session_id)
                 events.put_nowait(None)
 
         self.active[session_id] = loop.create_task(execute())
         return events
+
+    def hold_shared(self, session_id: str) -> None:
+        """Take the cross-replica lock before answering, so a run held elsewhere is a 409, not a stream.
+
+        One short query on the event loop: streaming needs the answer before the response starts.
+        """
+        if self.shared_lock is None:
+            return
+        try:
+            self.shared_lock.acquire(session_id)
+        except SessionBusyElsewhere as exc:
+            raise ApiError("session_busy", str(exc)) from None
+
+    def release_shared(self, session_id: str) -> None:
+        """Give back the cross-replica lock the run took."""
+        if self.shared_lock is not None:
+            self.shared_lock.release(session_id)
 
     async def call(self, session_id: str, work: Work, key: str) -> dict[str, Any]:
         """Run ``work`` like ``start`` and wait for its final event; an error event is raised as ApiError."""

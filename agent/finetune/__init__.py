@@ -1,0 +1,1 @@
+"""`dialogpaint finetune-editor`: InstructPix2Pix fine-tuning with diffusers and accelerate."""

@@ -1,0 +1,1 @@
+"""Training the embedded policy: the offline augmenter, teacher-forced examples and the act-model trainer."""

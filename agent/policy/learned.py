@@ -1,0 +1,65 @@
+"""What the act model reads from the rules: the act the rules chose and the text signals they saw.
+
+The rules stay the experts on arguments (tools, undo counts, colours, folding answers); their vote
+and their signals are features, so the model learns where to trust them and where real users'
+words differ from the ones the rules were written against.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agent.policy import replies
+from agent.policy.commands import dialogue_act
+from agent.policy.features import ActContext, hashed
+from agent.policy.lexicon import match_cpu, mentions_edit
+from agent.policy.text import NO, YES, clean_instruction, strip_leading
+from agent.policy.vague import find_vagueness
+
+_ACKS = frozenset(replies.acknowledge(i) for i in range(8))
+
+
+def rule_act(calls: Sequence[dict[str, Any]], text: str, *, said_no: bool, after_edit: bool) -> str:
+    """The act label of what the rules decided (their tool calls, or their chat text)."""
+    names = [c["name"] for c in calls]
+    if "confirm_pending" in names:
+        approve = next(c["args"].get("approve") for c in calls if c["name"] == "confirm_pending")
+        return "confirm_yes" if approve else "confirm_no"
+    if names and names[0] == "ask_clarification":
+        return "clarify"
+    if names and names[0] == "undo" and said_no and after_edit:
+        return "confirm_no"
+    if names and names[0] in ("undo", "redo"):
+        return str(names[0])
+    if names:
+        return "edit"
+    return "confirm_yes" if text in _ACKS else "chat"
+
+
+def signals(text: str) -> tuple[str, ...]:
+    """What the rule machinery sees in the message, as feature names."""
+    said_yes, after_yes = strip_leading(YES, text)
+    said_no, after_no = strip_leading(NO, text)
+    instruction = clean_instruction(text)
+    vague = find_vagueness(instruction)
+    found = [f"act:{dialogue_act(text)}", f"vague:{vague.kind if vague else None}"]
+    if match_cpu(instruction) is not None:
+        found.append("cpu")
+    if mentions_edit(instruction):
+        found.append("edit_word")
+    if said_yes:
+        found.append("yes" if not after_yes else "yes+more")
+    if said_no:
+        found.append("no" if not after_no else "no+more")
+    if not instruction:
+        found.append("empty")
+    if re.search(r"\d", text):
+        found.append("number")
+    return tuple(found)
+
+
+def decision_features(text: str, context: ActContext, vote: str) -> list[int]:
+    """The hashed features of one decision: message, context, the rules' vote and signals."""
+    return hashed(text, context, vote, signals(text))

@@ -1,0 +1,158 @@
+"""Leave-one-source-out scores of the rule-only and the learned embedded policy, the eval sets apart, and latency.
+
+    python bench/bench_policy.py [data/corpus] [--seed 0] [--c 1.0] [--margin 0.0] [--json out.json]
+
+For every source of the corpus (GIER, ILLC-IER, the seed library when present): train the act model
+on every other source plus the augmenter's dialogues derived from them, then score the held-out
+source's own turns (teacher-forced contexts; no augmented turn of the held-out source is scored or
+trained on). The rule-only policy is scored on the same turns. Then the project's eval sets
+(eval_sets/*.jsonl, never trained on) run through the real graph with each policy (the learned one
+trained on the whole corpus), and the policy's decision time is measured on the corpus messages.
+Needs the `learn` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.eval.dataset import load_eval_file, run_all
+from agent.eval.metrics import metrics, per_action_scores
+from agent.learn.augment import augment
+from agent.learn.examples import Example, _tools, all_examples, source_of
+from agent.learn.train import fit, read_dialogues
+from agent.policy.act_model import ACTS, ActModel
+from agent.policy.local import LocalPolicy, decide
+from agent.prompts import SYSTEM_PROMPT
+from agent.samples import landscape
+from agent.session import Engine
+from graphs.deps import GraphDeps
+from graphs.graph import build_graph
+from graphs.store import FileImageStore
+from tools.registry import load_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = "balanced accuracy >= 0.92, accuracy >= 0.94, clarify P >= 0.85 / R >= 0.80, undo R >= 0.95, <= 5 ms"
+
+
+def scores(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy, balanced accuracy (mean recall over the acts present) and per-act precision/recall."""
+    per = {a: s for a, s in per_action_scores(rows).items() if s["support"] or any(r["predicted"] == a for r in rows)}
+    recalls = [s["recall"] for s in per.values() if s["support"]]
+    accuracy = sum(r["correct"] for r in rows) / len(rows)
+    return {"turns": len(rows), "accuracy": accuracy, "balanced_accuracy": statistics.fmean(recalls), "per_action": per}
+
+
+def rows_of(examples: Sequence[Example], predict: Any) -> list[dict[str, Any]]:
+    """Scored rows (expect, predicted, correct) of examples under a predictor."""
+    out = []
+    for e in examples:
+        predicted = predict(e)
+        out.append({"expect": e.act, "predicted": predicted, "correct": predicted == e.act, "source": e.source})
+    return out
+
+
+def held_out(dialogues: list[dict[str, Any]], seed: int, c: float, margin: float) -> dict[str, Any]:
+    """Rows of both policies: leave-one-source-out (pooled) and the upstream val split (train on train)."""
+    real = {id(d): all_examples([d]) for d in dialogues}
+    derived = {id(d): all_examples(augment([d], seed=seed)) for d in dialogues}
+    folds = {f"source {s}": lambda d, s=s: source_of(d) == s for s in sorted({source_of(d) for d in dialogues})}
+    found: dict[str, Any] = {"loso": {"rules": [], "learned": []}, "val": {"rules": [], "learned": []}}
+    for name, held in [*folds.items(), ("val", lambda d: d.get("split") == "val")]:
+        train = [e for d in dialogues if not held(d) for e in (*real[id(d)], *derived[id(d)])]
+        test = [e for d in dialogues if held(d) for e in real[id(d)]]
+        model = fit(train, seed=seed, c=c, margin=margin)
+        side = found["val" if name == "val" else "loso"]
+        side["rules"] += rows_of(test, lambda e: e.vote)
+        side["learned"] += rows_of(test, lambda e, m=model: e.vote if e.kept else m.decide(e.features, e.vote))
+        print(f"  held out {name}: {len(test)} turns, trained on {len(train)} examples", flush=True)
+    found["sources"] = sorted({source_of(d) for d in dialogues})
+    return found
+
+
+def eval_sets(model: ActModel) -> dict[str, Any]:
+    """Both policies on eval_sets/*.jsonl through the real graph and CPU tools (no generative weights)."""
+    dialogues = [d for path in sorted((ROOT / "eval_sets").glob("*.jsonl")) for d in load_eval_file(path)]
+    found = {}
+    for name, policy in (("rules", LocalPolicy(learned=False)), ("learned", LocalPolicy(act_model=model))):
+        with tempfile.TemporaryDirectory() as folder:
+            deps = GraphDeps(policy, load_registry(plugins=False), FileImageStore(folder), SYSTEM_PROMPT, seed=0)
+            engine = Engine(build_graph(InMemorySaver()), deps)
+            results = run_all(dialogues, lambda d, e=engine: e.open(landscape(48, 32)))
+            found[name] = metrics([r.record() for r in results])
+    return found
+
+
+def latency(dialogues: Sequence[dict[str, Any]], model: ActModel, n: int = 400) -> dict[str, float]:
+    """Median and p95 milliseconds of one decision (first turns of the corpus), rules and learned."""
+    texts = [d["turns"][0]["user"] for d in dialogues][:: max(1, len(dialogues) // n)][:n]
+    tools = _tools(False)
+    out = {}
+    for name, m in (("rules", None), ("learned", model)):
+        times = []
+        for text in texts:
+            started = time.perf_counter()
+            decide([HumanMessage(text)], tools, None, m)
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        out[f"{name}_median_ms"] = times[len(times) // 2]
+        out[f"{name}_p95_ms"] = times[int(len(times) * 0.95)]
+    return out
+
+
+def table(title: str, rules: dict[str, Any], learned: dict[str, Any]) -> None:
+    """Print one side-by-side table."""
+    print(f"\n{title}\n{'':14} {'rules':>17} {'learned':>17}")
+    print(f"{'accuracy':14} {rules['accuracy']:17.3f} {learned['accuracy']:17.3f}")
+    if "balanced_accuracy" in rules:
+        print(f"{'balanced acc.':14} {rules['balanced_accuracy']:17.3f} {learned['balanced_accuracy']:17.3f}")
+    for act in ACTS:
+        r, lr = rules["per_action"].get(act), learned["per_action"].get(act)
+        if r and r["support"]:
+            print(f"{act:14} P {r['precision']:.2f} R {r['recall']:.2f}   P {lr['precision']:.2f} R {lr['recall']:.2f}"
+                  f"   n={r['support']}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every measurement and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="*", type=Path, default=[ROOT / "data" / "corpus"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--c", type=float, default=1.0)
+    parser.add_argument("--margin", type=float, default=0.0)
+    parser.add_argument("--json", type=Path, help="also write every number here")
+    args = parser.parse_args(argv)
+    dialogues = read_dialogues(args.corpus)
+    print(f"{len(dialogues)} dialogues; targets: {TARGETS}")
+    folds = held_out(dialogues, args.seed, args.c, args.margin)
+    rules, learned = scores(folds["loso"]["rules"]), scores(folds["loso"]["learned"])
+    table(f"leave-one-source-out over {', '.join(folds['sources'])} ({rules['turns']} turns)", rules, learned)
+    val_rules, val_learned = scores(folds["val"]["rules"]), scores(folds["val"]["learned"])
+    table(f"upstream val splits, trained on the train splits ({val_rules['turns']} turns)", val_rules, val_learned)
+    full = fit(all_examples([*dialogues, *augment(dialogues, seed=args.seed)]), seed=args.seed, c=args.c,
+               margin=args.margin)  # fmt: skip
+    sets = eval_sets(full)
+    table("eval_sets/*.jsonl (never trained on), through the graph", sets["rules"], sets["learned"])
+    print(
+        f"  undo steps exact: rules {sets['rules']['undo_steps_exact']}, learned {sets['learned']['undo_steps_exact']}"
+    )
+    timing = latency(dialogues, full)
+    print("\ndecision latency (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in timing.items()))
+    if args.json:
+        found = {"loso": {"rules": rules, "learned": learned}, "val": {"rules": val_rules, "learned": val_learned},
+                 "eval_sets": sets, "latency": timing}  # fmt: skip
+        args.json.write_text(json.dumps({**found, "args": vars(args)}, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
