@@ -48,6 +48,10 @@ class AsyncSession:
         """The proposal awaiting the user's yes or no, if any."""
         return await asyncio.to_thread(self.session.confirmation)
 
+    async def preview(self) -> Image.Image | None:
+        """The preview shown with the pending proposal, if it has one."""
+        return await asyncio.to_thread(self.session.preview)
+
     async def exists(self) -> bool:
         """Whether the session has been saved."""
         return await asyncio.to_thread(self.session.exists)

@@ -47,6 +47,8 @@ def run_events(mode: str, chunk: Any) -> list[dict[str, Any]]:
             events.append({"kind": "step", "node": node})
             if isinstance(update, dict):  # the edit node's update lists the revisions it made
                 events += [{"kind": "revision", "revision": r} for r in update.get("revisions", [])]
+                if node == "preview" and update.get("preview"):
+                    events.append({"kind": "preview", "preview": update["preview"]})
         return events
     message, metadata = chunk
     if metadata.get("langgraph_node") == "decide" and isinstance(message, AIMessage) and message.content:

@@ -203,7 +203,9 @@ class Session:
                 ``{"kind": "step", "node"}`` when a graph node has finished;
                 ``{"kind": "revision", "revision"}`` for each revision an edit made, once its step's
                 checkpoint is written (a revision announced is never lost to a crash);
-                ``{"kind": "progress", "tool", "step", "total"}`` from a running tool;
+                ``{"kind": "progress", "tool", "step", "total"}`` from a running tool, with ``"image"`` (a
+                store key) on the steps a step picture was taken for (``GraphDeps.previews.every``);
+                ``{"kind": "preview", "preview"}`` when a proposal comes with a preview (``Preview``);
                 ``{"kind": "token", "text"}`` for each piece of reply text the dialogue model streams.
         """
         text = check_message(text, self.engine.limits.max_message_chars)
@@ -349,6 +351,13 @@ class Session:
         if snapshot.values.get("revisions"):
             slot.remember(pending)
         return pending
+
+    def preview(self) -> Image.Image | None:
+        """The preview shown with the pending proposal, if it has one (not a revision: nothing to undo)."""
+        pending = self.confirmation()
+        if pending is None or "preview" not in pending:
+            return None
+        return get_image(self.engine.deps.store, pending["preview"]["image"])
 
     def state(self) -> EditState:
         """The saved state (messages, revisions, head, redo stack, pending)."""

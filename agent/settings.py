@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     allow_cpu: bool = Field(False, description="Let the diffusion editor run on the CPU.")
     editor_max_side: int = Field(512, ge=64, le=2048, description="Working size of the diffusion editor.")
     confirm: Literal["never", "always", "auto"] = "auto"
+    preview: bool = Field(True, description="Show a cheap preview with each proposed diffusion edit.")
+    preview_steps: int = Field(4, ge=1, le=100, description="Denoising steps of a preview, at most.")
+    preview_side: int = Field(256, ge=64, le=2048, multiple_of=64, description="Working size of a preview.")
+    step_preview_every: int = Field(
+        5, ge=0, le=100, description="A picture of a running diffusion edit every this many steps; 0: none."
+    )
     tools_enabled: list[str] | None = None
     tools_disabled: list[str] = Field(default_factory=list)
     max_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1, description="Largest accepted image, in pixels.")
@@ -53,7 +59,16 @@ class Settings(BaseSettings):
     edits_per_message: int = Field(Limits.edits_per_message, ge=1, le=20)
     context_tokens: int = Field(Limits.context_tokens, ge=500, le=200_000)
     seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
-    clip_path: str | None = Field(None, description="Local CLIP weights for the eval image metrics.")
+    clip_path: str | None = Field(
+        None, description="Local CLIP weights for the eval image metrics and the self-check of generative edits."
+    )
+    self_check: bool = Field(True, description="With clip_path: score each generative edit, retry weak ones.")
+    self_check_min_image_similarity: float = Field(0.7, ge=-1, le=1, description="CLIP similarity to the input.")
+    self_check_min_directional_similarity: float = Field(
+        0.1, ge=-1, le=1, description="CLIP directional similarity of the change to the instruction."
+    )
+    self_check_retries: int = Field(2, ge=0, le=8, description="Other seeds tried when an edit is below both.")
+    self_check_guidance_step: float = Field(1.0, ge=0, le=10, description="s_T added per retry; 0: keep it.")
     c2pa_cert: str | None = Field(None, description="PEM certificate chain: sign exported PNGs with a C2PA manifest.")
     c2pa_key: str | None = Field(None, description="PEM private key of c2pa_cert.")
     remote_tools: dict[str, str] = Field(

@@ -12,12 +12,13 @@ from agent.c2pa_manifest import C2paSigner, SigningFailed
 from agent.detection import build_detector
 from agent.models import make_chat_model, model_calls
 from agent.prompts import system_prompt
+from agent.selfcheck import self_check
 from agent.session import Engine, Limits
 from agent.session_lock import FileSessionLock, PostgresSessionLock, SharedLock
 from agent.settings import Settings
 from agent.stores import image_store, shared_store
 from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
-from graphs.deps import GraphDeps
+from graphs.deps import GraphDeps, Previews
 from graphs.deps import Limits as GraphLimits
 from graphs.graph import build_graph
 from graphs.store import ImageStore
@@ -52,6 +53,8 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
             device=settings.device,
             allow_cpu=settings.allow_cpu,
             max_side=settings.editor_max_side,
+            preview_steps=settings.preview_steps,
+            preview_side=settings.preview_side,
         )
         configured.append(pix2pix)
     enabled = [settings.editor] if settings.editor else settings.tools_enabled
@@ -75,6 +78,8 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         ),
         seed=settings.seed,
         calls=calls,
+        previews=Previews(confirm=settings.preview, every=settings.step_preview_every),
+        self_check=self_check(settings),
         detector=build_detector(settings),
     )
 

@@ -11,11 +11,15 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from PIL import Image
+from pydantic import BaseModel
 
 from graphs import revisions as tree
 from graphs.deps import GraphDeps
 from graphs.outcomes import Outcome, OutcomeKind, outcome, proposal, tool_message
+from graphs.progress import StepReporter
 from graphs.recipe_plans import RECIPE_KINDS, plan_for, plan_question
+from graphs.selfcheck import CheckRecord, applies, best_of
 from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
 from graphs.store import get_image, put_image
@@ -61,13 +65,13 @@ def confirm(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
         question = plan_question(call["name"], plan)
     else:
         question = confirmation_question(calls)
-    pending = proposal(calls, question)
+    pending = proposal(calls, question, state.get("preview"))
     answer = interrupt(pending)
     waiting = [
         tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question) for c in calls
     ]
     said = answer if isinstance(answer, HumanMessage) else HumanMessage(str(answer))  # kept: its id is the request key
-    return {"messages": [*waiting, said], "pending": pending}
+    return {"messages": [*waiting, said], "pending": pending, "preview": None}
 
 
 def confirmation_question(calls: list[CallSpec]) -> str:
@@ -151,7 +155,8 @@ def run_edit(
         text = f"The {name} tool crashed while trying to {call.instruction}. The image is unchanged."
         return None, tool_message(reply_id, f"Failed: the {name} tool crashed.", "failed", text, **recipe)
     content = f"Applied {name} as revision {revision['id']}, now the current image: {call.instruction}."
-    message = tool_message(reply_id, content, "edit", f"Done: {call.instruction}.", revision=revision["id"], **recipe)
+    say = f"Done: {call.instruction}." + check_note(revision)
+    message = tool_message(reply_id, content, "edit", say, revision=revision["id"], **recipe)
     return revision, message
 
 
@@ -168,22 +173,29 @@ def apply(
         raise ToolUnavailable(reason)
     image = get_image(deps.store, parent["image"])
     params = call.params.model_dump(mode="json")
+    rerun = seed is not None  # a recorded recipe: reproduce it, never self-check it into another seed
     seed = params.get("seed") if seed is None else seed
     if seed is None:
-        seed = deps.seed if deps.seed is not None else derived_seed(parent["image"], call.tool.name, params)
+        seed = edit_seed(deps, parent["image"], call.tool.name, params)
     call.tool.check_inputs(image, call.params)
+    progress = StepReporter(deps, call.tool.name, runtime.stream_writer, every=deps.previews.every)
 
-    def progress(step: int, total: int) -> None:
-        if deps.cancel is not None and deps.cancel.is_set():
-            raise EditCancelled(f"{call.tool.name} was cancelled at step {step} of {total}")
-        runtime.stream_writer({"kind": "progress", "tool": call.tool.name, "step": step, "total": total})
+    def run(params_: BaseModel, seed_: int) -> Image.Image:
+        if call.tool.capabilities.device == "gpu":
+            with deps.gpu_slot:
+                return call.tool(image, params_, seed=seed_, progress=progress)
+        return call.tool(image, params_, seed=seed_, progress=progress)
 
     start = time.perf_counter()
-    if call.tool.capabilities.device == "gpu":
-        with deps.gpu_slot:
-            result = call.tool(image, call.params, seed=seed, progress=progress)
+    record: CheckRecord | None = None
+    if deps.self_check is not None and not rerun and applies(deps.self_check, call.tool):
+        checked = best_of(
+            deps.self_check, run, source=image, params=call.params, seed=seed, instruction=call.instruction
+        )
+        result, used, seed, record = checked
+        params = used.model_dump(mode="json")
     else:
-        result = call.tool(image, call.params, seed=seed, progress=progress)
+        result = run(call.params, seed)
     key = put_image(deps.store, check_result(call.tool.name, result))
     logger.info(
         "edit %s %s -> %s in %.3fs",
@@ -193,7 +205,30 @@ def apply(
         time.perf_counter() - start,
     )
     recipe = {**params, "seed": seed}
-    return tree.new_revision(key, parent=parent["id"], instruction=call.instruction, tool=call.tool.name, params=recipe)
+    revision = tree.new_revision(
+        key, parent=parent["id"], instruction=call.instruction, tool=call.tool.name, params=recipe
+    )
+    if record is not None:
+        revision["check"] = record
+    return revision
+
+
+def check_note(revision: Revision) -> str:
+    """What the user is told when the self-check found no attempt that passed ("" otherwise)."""
+    record = revision.get("check")
+    if record is None or record["passed"]:
+        return ""
+    kept = record["attempts"][record["kept"]]
+    return (
+        f" None of {len(record['attempts'])} attempts passed the self-check; I kept the closest "
+        f"(directional similarity {kept['directional_similarity']:.2f}, similarity to the input "
+        f"{kept['image_similarity']:.2f}). Undo, or rephrase the instruction."
+    )
+
+
+def edit_seed(deps: GraphDeps, image_key: str, tool: str, params: dict[str, Any]) -> int:
+    """The seed of an edit whose params name none: the configured one, else one derived from its recipe."""
+    return deps.seed if deps.seed is not None else derived_seed(image_key, tool, params)
 
 
 def derived_seed(image_key: str, tool: str, params: dict[str, Any]) -> int:

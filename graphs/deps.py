@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
+from graphs.selfcheck import SelfCheck
 from graphs.store import ImageStore
 from tools.base import EditTool
 from tools.detect import Detector
@@ -64,6 +65,14 @@ class ModelCalls:
 
 
 @dataclass(frozen=True)
+class Previews:
+    """Cheap looks at costly edits: one with each confirmation, and pictures of the steps as one runs."""
+
+    confirm: bool = True  # render a tool's preview() when proposing its edit
+    every: int = 5  # a step picture every this many denoising steps (tools that take them); 0: none
+
+
+@dataclass(frozen=True)
 class GraphDeps:
     """Everything a node needs beyond the state: the chat model, tools, image store and policy."""
 
@@ -80,5 +89,7 @@ class GraphDeps:
     gpu_slot: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
     # Set by Session.cancel(): the running tool stops at its next progress step (EditCancelled).
     cancel: threading.Event | None = None
+    previews: Previews = Previews()
+    self_check: SelfCheck | None = None  # score generative edits and retry weak ones (agent wires CLIP in)
     # Finds the objects an edit names in the image, so an object seen twice is asked about (graphs.disambiguate).
     detector: Detector | None = None

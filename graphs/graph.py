@@ -15,13 +15,25 @@ from graphs.decide import decide
 from graphs.deps import GraphDeps
 from graphs.disambiguate import disambiguate
 from graphs.outcomes import outcomes
+from graphs.preview import preview, previewable
 from graphs.recipe_nodes import forget, needs_recipe_confirmation, rerender
 from graphs.recipe_plans import RECIPE_KINDS
 from graphs.state import EditState
 from graphs.turn import latest_round, open_calls, previous_turn_kinds
 
 Next = Literal[
-    "decide", "clarify", "disambiguate", "confirm", "edit", "undo", "redo", "forget", "rerender", "reply", "__end__"
+    "decide",
+    "clarify",
+    "disambiguate",
+    "preview",
+    "confirm",
+    "edit",
+    "undo",
+    "redo",
+    "forget",
+    "rerender",
+    "reply",
+    "__end__",
 ]
 
 
@@ -61,7 +73,9 @@ def next_node(state: EditState, deps: GraphDeps, *, look: bool) -> Next:
         return approved_node(state) if calls[0]["args"].get("approve") else "confirm"
     if look:
         return "disambiguate"
-    return "confirm" if needs_confirmation(state, deps) else "edit"
+    if not needs_confirmation(state, deps):
+        return "edit"
+    return "preview" if previewable(deps, edit_run(messages)) else "confirm"
 
 
 def approved_node(state: EditState) -> Literal["edit", "forget", "rerender"]:
@@ -93,9 +107,10 @@ def build_graph(
 ) -> CompiledStateGraph[EditState, GraphDeps, EditState, EditState]:
     """Compile the editing graph; run it with ``context=GraphDeps(...)`` and a thread id."""
     builder = StateGraph(EditState, context_schema=GraphDeps)
-    for node in (decide, clarify, disambiguate, confirm, edit, undo, redo, forget, rerender, reply):
+    for node in (decide, clarify, disambiguate, preview, confirm, edit, undo, redo, forget, rerender, reply):
         builder.add_node(node)
     builder.add_edge(START, "decide")
+    builder.add_edge("preview", "confirm")
     for name in ("decide", "clarify", "confirm", "edit", "undo", "redo", "forget", "rerender"):
         builder.add_conditional_edges(name, route)
     builder.add_conditional_edges("disambiguate", route_looked)

@@ -13,7 +13,7 @@ from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.types import Interrupt
 
 from graphs.referents import Referent
-from graphs.state import CallSpec, Proposal
+from graphs.state import CallSpec, Preview, Proposal
 
 OutcomeKind = Literal[
     "edit", "failed", "skipped", "invalid", "clarify", "proposed", "declined", "undo", "redo", "forget", "rerender"
@@ -36,9 +36,20 @@ class Outcome(TypedDict):
     referent: NotRequired[Referent]  # the candidates a question about the image named (graphs.disambiguate)
 
 
-def proposal(edits: Sequence[CallSpec], question: str) -> Proposal:
-    """The proposal of ``edits`` with the question put to the user."""
-    return Proposal(kind="confirm_edit", question=question, edits=list(edits))
+def proposal(edits: Sequence[CallSpec], question: str, preview: Preview | None = None) -> Proposal:
+    """The proposal of ``edits`` with the question put to the user, and the preview if one was made.
+
+    With a preview, each previewed call carries the preview's seed in its args, so the approved edit
+    is the full-quality rendering of the same noise.
+    """
+    if preview is None:
+        return Proposal(kind="confirm_edit", question=question, edits=list(edits))
+    seeds = preview["seeds"]
+    pinned = [
+        CallSpec(id=e["id"], name=e["name"], args={**e["args"], "seed": seeds[e["id"]]}) if e["id"] in seeds else e
+        for e in edits
+    ]
+    return Proposal(kind="confirm_edit", question=question, edits=pinned, preview=preview)
 
 
 def pending_proposal(interrupts: Sequence[Interrupt]) -> Proposal | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langgraph.graph import MessagesState
 
+from graphs.selfcheck import CheckRecord
 from tools.errors import ImageNotFound
 
 
@@ -20,6 +21,7 @@ class Revision(TypedDict):
     tool: str | None  # tool name
     params: dict[str, Any]  # the tool's params, seed included: a recipe that can be replayed
     created_at: str  # ISO 8601, UTC
+    check: NotRequired[CheckRecord]  # the self-check's scores and attempts, for a checked generative edit
 
 
 def head_revision(revisions: Sequence[Revision], head: str | None) -> Revision:
@@ -38,12 +40,22 @@ class CallSpec(TypedDict):
     args: dict[str, Any]
 
 
+class Preview(TypedDict):
+    """A cheap rendering of proposed edits, shown with the confirmation; an image store key, not a revision."""
+
+    image: str  # ImageStore key of the preview PNG
+    width: int
+    height: int
+    seeds: dict[str, int]  # call id -> the seed the preview used, which the approved edit uses too
+
+
 class Proposal(TypedDict):
     """Edit calls proposed to the user and awaiting a yes or no: the interrupt payload and ``pending`` alike."""
 
     kind: Literal["confirm_edit"]
     question: str
     edits: list[CallSpec]
+    preview: NotRequired[Preview]  # when a proposed tool can preview itself
 
 
 def append_only(existing: list[Revision], new: list[Revision]) -> list[Revision]:
@@ -58,3 +70,4 @@ class EditState(MessagesState):
     head: str | None
     redo_stack: list[str]  # revisions undone most recently last; cleared by a new edit
     pending: Proposal | None
+    preview: Preview | None  # rendered by the preview node for the confirm node that follows it

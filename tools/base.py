@@ -22,6 +22,31 @@ ANY_SIDE = 2**31 - 1
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(step, total)``; raising EditCancelled from it stops the tool."""
 
+
+class StepFrames(Protocol):
+    """A progress callback that also takes a cheap picture of the unfinished result every ``every`` steps.
+
+    A tool that can show its work (the diffusion editor) finds ``frame`` by name on the callback it is
+    given and calls it just before ``progress`` for the same step; other tools never see the difference.
+    """
+
+    every: int
+
+    def __call__(self, step: int, total: int) -> None:
+        """Report progress, as a ProgressCallback."""
+
+    def frame(self, step: int, image: Image.Image) -> None:
+        """Take the picture of the result as it stands after ``step``."""
+
+
+def step_frames(progress: ProgressCallback | None) -> StepFrames | None:
+    """``progress`` when it takes step pictures (a ``frame`` method and ``every`` > 0), else None."""
+    every = getattr(progress, "every", 0)
+    if callable(getattr(progress, "frame", None)) and isinstance(every, int) and every > 0:
+        return cast(StepFrames, progress)
+    return None
+
+
 # The control tools the dialogue model calls besides the editing tools; `reply` is offered only in the
 # `required` tool mode, where every answer is a tool call. No editing tool may take one of these names.
 CONTROL_TOOL_NAMES = ("ask_clarification", "undo", "redo", "confirm_pending", "forget", "rerender")
@@ -121,6 +146,16 @@ def unavailable_reason(tool: EditTool) -> str | None:
     """Why ``tool`` cannot run here (its optional ``unavailable_reason()``), or None when it can."""
     reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
     return reason() if callable(reason) else None
+
+
+def preview_of(tool: EditTool) -> Callable[..., Image.Image] | None:
+    """The tool's optional ``preview(image, params, *, seed, progress=None)``, or None when it has none.
+
+    A preview is a cheap look at what ``__call__`` would make with the same params and seed (fewer
+    steps, a smaller working size): shown with a confirmation, never stored as a revision.
+    """
+    preview: Callable[..., Image.Image] | None = getattr(tool, "preview", None)
+    return preview if callable(preview) else None
 
 
 def load_now(tool: EditTool) -> bool:

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ANY_SIDE, ProgressCallback, ToolCapabilities
+from tools.base import ANY_SIDE, ProgressCallback, ToolCapabilities, step_frames
 from tools.errors import EditFailed, ToolUnavailable
+from tools.latent_preview import latent_preview
 from tools.pix2pix_pipeline import WEIGHTS_HINT, Scheduler, load_pipeline, weights_problem, with_scheduler
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ class InstructPix2Pix:
         device: str | None = None,
         allow_cpu: bool = False,
         max_side: int = 512,
+        preview_steps: int = 4,
+        preview_side: int = 256,
     ) -> None:
         """Configure without loading anything.
 
@@ -94,13 +97,20 @@ class InstructPix2Pix:
             allow_cpu: run on the CPU when no GPU exists (slow; off by default).
             max_side: the long side the model works at, a multiple of 64 (512 is what SD 1.5 and
                 InstructPix2Pix were trained at); the result is resized back to the input's size.
+            preview_steps: the most denoising steps a ``preview`` takes.
+            preview_side: the long side a ``preview`` works at and returns (a multiple of 64).
         """
-        if max_side < 64 or max_side % 64:
-            raise ValueError(f"max_side must be a positive multiple of 64, got {max_side}")
+        for label, side in (("max_side", max_side), ("preview_side", preview_side)):
+            if side < 64 or side % 64:
+                raise ValueError(f"{label} must be a positive multiple of 64, got {side}")
+        if preview_steps < 1:
+            raise ValueError(f"preview_steps must be at least 1, got {preview_steps}")
         self.model = str(model) if model is not None else None
         self.device = device
         self.allow_cpu = allow_cpu
         self.max_side = max_side
+        self.preview_steps = preview_steps
+        self.preview_side = preview_side
         self.broken: str | None = None  # set by a sticky CUDA error, cleared by load()
 
     def unavailable_reason(self) -> str | None:
@@ -126,11 +136,36 @@ class InstructPix2Pix:
         progress: ProgressCallback | None = None,
     ) -> Image.Image:
         """Edit ``image`` by ``params.instruction``; broken output or a cancel raises EditFailed."""
+        return self.run(image, params, seed=seed, max_side=self.max_side, progress=progress)
+
+    def preview(
+        self,
+        image: Image.Image,
+        params: BaseModel,
+        *,
+        seed: int,
+        progress: ProgressCallback | None = None,
+    ) -> Image.Image:
+        """A cheap look at what ``__call__`` makes with the same params and seed: at most ``preview_steps``
+        steps at ``preview_side``, returned at that small size.
+        """
+        if not isinstance(params, InstructPix2PixParams):
+            raise TypeError(f"instruct_pix2pix expects InstructPix2PixParams, got {type(params).__name__}")
+        side = min(self.preview_side, self.max_side)
+        small = image.copy()
+        small.thumbnail((side, side), Image.Resampling.LANCZOS)
+        quick = params.model_copy(update={"steps": min(params.steps, self.preview_steps)})
+        return self.run(small, quick, seed=seed, max_side=side, progress=progress)
+
+    def run(
+        self, image: Image.Image, params: BaseModel, *, seed: int, max_side: int, progress: ProgressCallback | None
+    ) -> Image.Image:
+        """Run the pipeline at ``max_side``; a sticky CUDA error marks the tool unavailable."""
         if not isinstance(params, InstructPix2PixParams):
             raise TypeError(f"instruct_pix2pix expects InstructPix2PixParams, got {type(params).__name__}")
         pipe = self.pipeline()
         try:
-            return run_pipeline(pipe, image, params, seed=seed, max_side=self.max_side, progress=progress)
+            return run_pipeline(pipe, image, params, seed=seed, max_side=max_side, progress=progress)
         except RuntimeError as exc:
             if isinstance(exc, EditFailed) or not any(mark in str(exc) for mark in STICKY_CUDA_MARKS):
                 raise
@@ -210,11 +245,17 @@ def working_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
 
 
 def step_reporter(progress: ProgressCallback | None, total: int) -> Any:
-    """A diffusers ``callback_on_step_end`` that forwards (step, total) to ``progress``."""
+    """A diffusers ``callback_on_step_end`` that forwards (step, total) to ``progress``, and every
+    ``every`` steps before the last a latent-to-RGB picture to it when it takes step pictures.
+    """
+    frames = step_frames(progress)
 
     def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        done = step + 1
+        if frames is not None and done % frames.every == 0 and done < total:
+            frames.frame(done, latent_preview(kwargs["latents"]))
         if progress is not None:
-            progress(step + 1, total)
+            progress(done, total)
         return kwargs
 
     return on_step_end

@@ -21,6 +21,7 @@ from agent.service.errors import RETRY_AFTER as RETRY
 from agent.service.headers import SecurityHeaders
 from agent.service.health import health
 from agent.service.limits import BodyLimit, RateLimiter, WorkQueue
+from agent.service.preview_routes import router as preview_router
 from agent.service.recipe_routes import router as recipe_router
 from agent.service.routes import router
 from agent.service.runs import Runner
@@ -80,6 +81,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(recipe_router)
+    app.include_router(preview_router)
 
     unhealthy = {
         "model": ErrorBody,

@@ -46,7 +46,9 @@ UPLOAD_BODY = {
     },
 }
 EVENTS = (
-    "`step` {node} after each graph node; `progress` {tool, step, total} from a running tool; "
+    "`step` {node} after each graph node; `progress` {tool, step, total} from a running tool, with "
+    "`image_url` on the steps a picture of the unfinished image was taken for; `preview` {image_url, width, "
+    "height} when a proposal comes with a cheap preview; "
     "`token` {text} as reply text streams; `revision` {RevisionOut} for each new revision; "
     "then `reply` {ReplyOut}, or `error` {code, message}. Events are numbered by `id`."
 )
@@ -151,7 +153,7 @@ def start_turn(svc: Service, session: Session, principal: Principal, turn: Calla
         def announce(event: dict[str, Any]) -> None:
             if event["kind"] == "revision":
                 event = {"kind": "revision", **RevisionOut.of(session.id, event["revision"]).model_dump()}
-            sink(event)
+            sink(svc.previews.public(session.id, event))
 
         return reply_event(turn(announce))
 

@@ -45,6 +45,7 @@ class RevisionOut(BaseModel):
     params: dict[str, Any]
     created_at: str
     image_url: str
+    check: dict[str, Any] | None = Field(None, description="The self-check's attempts and scores, if it ran.")
 
     @classmethod
     def of(cls, session_id: str, revision: Revision) -> RevisionOut:

@@ -1,5 +1,6 @@
 // The dialogpaint chat page: upload an image, chat (replies stream as Server-Sent Events over POST),
-// watch revisions appear, undo/redo, answer confirmations. Plain JS, no build step, no CDN.
+// watch revisions appear, undo/redo, answer confirmations (with a quick preview of a costly edit), watch a
+// diffusion edit sharpen step by step and cancel it. Plain JS, no build step, no CDN.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -76,7 +77,27 @@ function setBusy(busy, status = "") {
   $("status").textContent = status;
   for (const id of ["send", "message", "undo", "redo", "yes", "no"]) $(id).disabled = busy || !state.session;
   for (const id of ["undo", "redo"]) $(id).disabled ||= state.pending;
-  if (!busy) $("progress").hidden = true;
+  if (!busy) $("progress").hidden = $("cancel").hidden = true;
+}
+
+async function blobUrl(path) {
+  return URL.createObjectURL(await (await api(path)).blob());
+}
+
+// A cheap rendering of the proposed edit, shown beside yes and no; not a revision.
+async function showPreview(url) {
+  $("preview").src = await blobUrl(url);
+  $("preview").dataset.url = url;
+  $("preview-box").hidden = false;
+}
+
+// A picture of the unfinished edit (every few denoising steps): the current image sharpens in place.
+async function showStep(data) {
+  const current = $("current");
+  current.src = await blobUrl(data.image_url);
+  current.dataset.step = data.step;
+  current.classList.add("sharpening");
+  $("caption").textContent = `${data.tool}: step ${data.step} of ${data.total}`;
 }
 
 async function imageUrl(revision) {
@@ -99,6 +120,8 @@ async function render() {
   if (!head) return;
   const current = $("current");
   current.src = await imageUrl(head);
+  current.classList.remove("sharpening");
+  delete current.dataset.step;
   current.dataset.revision = head.id;
   current.alt = head.instruction || "the original image";
   current.hidden = false;
@@ -129,10 +152,14 @@ function captionOf(revision) {
   return revision.instruction ? `${revision.instruction} (${revision.tool})` : "The original image";
 }
 
-function showConfirmation(pending) {
-  state.pending = pending;
+// pending: the proposal awaiting yes or no (its preview, if any, is served under the session), or null.
+async function showConfirmation(pending) {
+  state.pending = Boolean(pending);
   $("confirm").hidden = !pending;
+  if (!pending || !pending.preview) $("preview-box").hidden = true;
   setBusy(state.busy, $("status").textContent);
+  const url = pending && pending.preview && `/v1/sessions/${state.session}/previews/${pending.preview.image}`;
+  if (url && $("preview").dataset.url !== url) await showPreview(url);
 }
 
 // After a refused or broken turn, show what the server holds (a confirmation may still be pending).
@@ -141,7 +168,7 @@ async function refresh() {
     const session = await (await api(`/v1/sessions/${state.session}`)).json();
     state.revisions = session.revisions;
     state.head = session.head;
-    showConfirmation(Boolean(session.confirmation));
+    await showConfirmation(session.confirmation);
     await render();
   } catch { /* the error already shown says enough */ }
 }
@@ -159,9 +186,12 @@ async function runTurn(path, body) {
       if (event === "step") $("status").textContent = `${data.node}…`;
       else if (event === "progress") {
         const bar = $("progress");
-        bar.hidden = false; bar.max = data.total; bar.value = data.step;
+        bar.hidden = $("cancel").hidden = false;
+        bar.max = data.total; bar.value = data.step;
         $("status").textContent = `${data.tool} ${data.step}/${data.total}`;
-      } else if (event === "token") {
+        if (data.image_url) await showStep(data);
+      } else if (event === "preview") await showPreview(data.image_url);
+      else if (event === "token") {
         streamed += data.text;
         bubble.textContent = streamed;
         bubble.classList.remove("waiting");
@@ -172,7 +202,7 @@ async function runTurn(path, body) {
         bubble.className = data.error ? "error" : "assistant";  // a failed edit or model call changed nothing
         bubble.prepend(Object.assign(document.createElement("span"), { className: "action", textContent: data.action }));
         state.head = data.head;
-        showConfirmation(data.action === "confirm");
+        await showConfirmation(data.action === "confirm" ? data.confirmation : null);
         await render();
       } else if (event === "error") { bubble.className = "error"; bubble.textContent = data.message; failed = true; }
     }
@@ -212,7 +242,7 @@ async function open(session) {
   sessionStorage.setItem("dialogpaint.session", session.id);
   $("log").replaceChildren();
   for (const turn of session.history) say(turn.role, turn.text);
-  showConfirmation(Boolean(session.confirmation));
+  await showConfirmation(session.confirmation);
   await render();
   setBusy(false);
 }
@@ -245,11 +275,17 @@ $("message").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("message-form").requestSubmit(); }
 });
 $("undo").addEventListener("click", () => control("undo"));
+$("cancel").addEventListener("click", async () => {
+  $("cancel").hidden = true;
+  $("status").textContent = "cancelling…";
+  try { await api(`/v1/sessions/${state.session}/cancel`, { method: "POST" }); }
+  catch (error) { say("error", error.message); }
+});
 $("redo").addEventListener("click", () => control("redo"));
 for (const [id, approve] of [["yes", true], ["no", false]]) {
   $(id).addEventListener("click", () => {
     say("user", approve ? "yes" : "no");
-    showConfirmation(false);
+    showConfirmation(null);
     runTurn(`/v1/sessions/${state.session}/confirmation`, { approve });
   });
 }
