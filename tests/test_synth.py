@@ -168,7 +168,7 @@ def test_cli_writes_rows_and_reports_what_it_skipped(tmp_path, captions):
     ("given", "message"),
     [
         ({"n": 0}, "-n must be at least 1, got 0"),
-        ({"k": 500}, "--k must be between 1 and the 118 seeds, got 500"),
+        ({"k": 500}, "--k must be between 1 and the 126 seeds, got 500"),
         ({"captions": "missing.txt"}, "no captions file at missing.txt"),
         ({"out": "captions.txt"}, "captions.txt:1: not a row of this synth task (JSONDecodeError)"),
         ({"settings": Settings(llm="local")}, "synth needs a served model: pass --llm"),

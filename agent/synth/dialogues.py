@@ -35,6 +35,9 @@ A dialogue is the user's messages, each with the decision the assistant should t
 - clarify: too vague to act on: the change, the target, the value, the object to add or remove, the
   amount or the direction is missing; the next message answers the question
 - undo (add "undo_steps": how many edits it takes back), redo
+- forget: take back one earlier edit by what it did or its number and keep the later ones ("forget the
+  sepia but keep the rest", "drop the second edit"); rerender: redo the generative edits in one go from
+  the original ("re-render it from the original")
 - confirm_yes, confirm_no: the answer to the edit just made or proposed ("no, make it green instead" is
   confirm_no)
 - chat: greetings, thanks, help, questions about the assistant, bye
@@ -62,6 +65,12 @@ def label_problem(turns: Sequence[EvalTurn]) -> str | None:
             if not undone:
                 return f"{where}: redo with nothing undone"
             edits, undone = edits + 1, undone - 1
+        elif turn.expect == "forget":
+            if edits < 2:
+                return f"{where}: forget with {edits} edit(s): it takes back one edit and keeps the later ones"
+            edits, undone = edits - 1, 1  # the image from before the forget is what redo brings back
+        elif turn.expect == "rerender" and edits < 2:
+            return f"{where}: rerender with {edits} edit(s): it re-runs two or more edits from the original"
         elif turn.expect == "edit" or (turn.expect == "confirm_no" and turn.instruction_contains):
             edits, undone = edits + 1, 0  # a new edit ends the redo branch
         if turn.expect == "clarify" and number == len(turns):
