@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +15,7 @@ from PIL import Image, ImageStat
 
 from agent.samples import landscape
 from tests.conftest import require_system
+from tests.live_servers import dialogpaint_serve
 from tests.service_helpers import KEY_A, require_serve_extra
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -29,38 +24,12 @@ FLAGS = [
 ]  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`dialogpaint serve` on a free loopback port with one API key, stopped after the test."""
     require_serve_extra()
-    port = free_port()
-    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "DIALOGPAINT_API_KEYS": KEY_A}
-    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{(tmp_path / 'server.log').read_text()}")
-                time.sleep(0.2)
+    with dialogpaint_serve(tmp_path, DIALOGPAINT_API_KEYS=KEY_A) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def mean_brightness(png: bytes) -> float:

@@ -7,7 +7,6 @@ and a scripted dialogue model; the browser talks to it over HTTP as a user's wou
 from __future__ import annotations
 
 import importlib.util
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from agent.samples import landscape
 from agent.settings import Settings
 from tests.conftest import require_system
 from tests.fakes import ScriptedChatModel, ai, call
+from tests.live_servers import uvicorn_thread
 from tests.service_helpers import KEY_A, require_serve_extra
 from tests.test_browser import CHROMIUM, FLAGS
 from tests.test_preview import model_dir, one_torch_thread  # noqa: F401  (fixtures)
@@ -61,8 +61,6 @@ def held_editor(model_dir: Path) -> Any:  # noqa: F811
 @pytest.fixture
 def served(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Any]]:  # noqa: F811
     require_serve_extra()
-    import uvicorn
-
     from agent.service.app import create_app
     from agent.wiring import create_engine
 
@@ -72,22 +70,13 @@ def served(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Any]]:  # noq
     script = [ai(edits[0]), ai(yes), ai(edits[1]), ai({**yes, "id": "call_yes_again"})]
     settings = Settings(data_dir=tmp_path / "data", api_keys=KEY_A, confirm="auto", step_preview_every=2)
     engine = create_engine(settings, model=ScriptedChatModel(script=script), tools={editor.name: editor})
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        thread.join(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", editor, engine
+        with uvicorn_thread(create_app(settings, engine)) as base:
+            try:
+                yield base, editor, engine
+            finally:
+                editor.release.set()
     finally:
-        editor.release.set()
-        server.should_exit = True
-        thread.join(30)
         engine.close()
 
 
