@@ -22,8 +22,8 @@ from tests.fakes import ScriptedChatModel, ai, call
 from tests.live_servers import uvicorn_thread
 from tests.service_helpers import KEY_A, require_serve_extra
 from tests.test_browser import CHROMIUM, FLAGS
-from tests.test_preview import model_dir, one_torch_thread  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 HOLD_AT = 2  # the step at which a held edit waits for the test
 
 
@@ -42,7 +42,7 @@ class Held:
             assert self.release.wait(30), "the test never released the edit"
 
 
-def held_editor(model_dir: Path) -> Any:  # noqa: F811
+def held_editor(model_dir: Path) -> Any:
     from tools.instruct_pix2pix import InstructPix2Pix
 
     class HeldEditor(InstructPix2Pix):
@@ -59,7 +59,7 @@ def held_editor(model_dir: Path) -> Any:  # noqa: F811
 
 
 @pytest.fixture
-def served(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Any]]:  # noqa: F811
+def served(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Any]]:
     require_serve_extra()
     from agent.service.app import create_app
     from agent.wiring import create_engine

@@ -13,8 +13,9 @@ from PIL import Image
 from agent.settings import Settings
 from tests.fakes import RecordingTool, ScriptedChatModel, ai, call
 from tests.service_helpers import KEY_A, KEY_B, auth, parse_sse, require_serve_extra, send, upload
-from tests.test_preview import model_dir, one_torch_thread  # noqa: F401  (fixtures)
 from tools.base import ProgressCallback
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class SteppingTool(RecordingTool):
@@ -63,7 +64,7 @@ def png_size(response: Any) -> tuple[int, int]:
     return Image.open(io.BytesIO(response.content)).size
 
 
-def test_preview_event_then_step_pictures_each_served_only_to_their_session(service, model_dir):  # noqa: F811
+def test_preview_event_then_step_pictures_each_served_only_to_their_session(service, model_dir):
     from tools.instruct_pix2pix import InstructPix2Pix
 
     editor = InstructPix2Pix(model_dir, allow_cpu=True, max_side=128, preview_steps=2, preview_side=64)
