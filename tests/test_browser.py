@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,19 +37,29 @@ def mean_brightness(png: bytes) -> float:
     return sum(ImageStat.Stat(Image.open(io.BytesIO(png)).convert("L")).mean)
 
 
-def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
+@contextmanager
+def chromium_page(base: str) -> Iterator[Any]:
+    """A page of headless Chromium opened at ``base``, 30 s timeouts (skips without Chromium or Playwright)."""
     require_system("Chromium", Path(CHROMIUM).exists(), "apt-get install -y chromium")
     require_system("Playwright", importlib.util.find_spec("playwright") is not None, "pip install playwright")
     from playwright.sync_api import expect, sync_playwright
 
-    picture = tmp_path / "landscape.png"
-    landscape().save(picture)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(30_000)
         expect.set_options(timeout=30_000)
-        page.goto(server)
+        page.goto(base)
+        yield page
+        browser.close()
+
+
+def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
+    picture = tmp_path / "landscape.png"
+    landscape().save(picture)
+    with chromium_page(server) as page:
+        from playwright.sync_api import expect
+
         expect(page.locator("#key-form")).to_be_visible()  # the server wants a key: the page asks for it
         page.fill("#key", KEY_A)
         page.click("text=Use key")
@@ -89,7 +100,6 @@ def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
         expect(page.locator("#strip li.on-path")).to_have_count(1)  # the edit is kept, off the path, for redo
         page.screenshot(path=str(tmp_path / "after-undo.png"))  # kept by pytest for a person to look at
         a_refused_message_is_shown_and_given_back(page, say)
-        browser.close()
 
 
 def a_refused_message_is_shown_and_given_back(page: Any, say: Callable[[str], None]) -> None:

@@ -6,7 +6,6 @@ and a scripted dialogue model; the browser talks to it over HTTP as a user's wou
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from collections.abc import Iterator
@@ -17,11 +16,10 @@ import pytest
 
 from agent.samples import landscape
 from agent.settings import Settings
-from tests.conftest import require_system
 from tests.fakes import ScriptedChatModel, ai, call
 from tests.live_servers import uvicorn_thread
 from tests.service_helpers import KEY_A, require_serve_extra
-from tests.test_browser import CHROMIUM, FLAGS
+from tests.test_browser import chromium_page
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 HOLD_AT = 2  # the step at which a held edit waits for the test
@@ -81,19 +79,12 @@ def served(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Any]]:
 
 
 def test_preview_then_sharpening_steps_then_cancel_in_a_real_browser(served, tmp_path):
-    require_system("Chromium", Path(CHROMIUM).exists(), "apt-get install -y chromium")
-    require_system("Playwright", importlib.util.find_spec("playwright") is not None, "pip install playwright")
-    from playwright.sync_api import expect, sync_playwright
-
     base, editor, engine = served
     picture = tmp_path / "landscape.png"
     landscape().save(picture)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        expect.set_options(timeout=30_000)
-        page.goto(base)
+    with chromium_page(base) as page:
+        from playwright.sync_api import expect
+
         page.fill("#key", KEY_A)
         page.click("text=Use key")
         page.set_input_files("#file", str(picture))
@@ -125,7 +116,6 @@ def test_preview_then_sharpening_steps_then_cancel_in_a_real_browser(served, tmp
         page.screenshot(path=str(tmp_path / "after-edit.png"))
 
         a_running_edit_is_cancelled_from_the_page(page, say, editor, engine)
-        browser.close()
 
 
 def a_running_edit_is_cancelled_from_the_page(page: Any, say: Any, editor: Any, engine: Any) -> None:
