@@ -23,7 +23,7 @@ import pytest
 from agent.settings import Settings
 from tests.conftest import require_system
 from tests.fakes import RecordingTool, ScriptedChatModel, gradient
-from tests.live_servers import uvicorn_thread
+from tests.live_servers import free_port, uvicorn_thread
 from tests.service_helpers import KEY_A, KEY_B, auth, parse_sse, png, require_serve_extra, send, upload
 from tests.test_service import BlockingTool, mirror_call, service  # noqa: F401 (the fixture)
 
@@ -275,9 +275,7 @@ CI_POSTGRES = Path(__file__).resolve().parents[1] / "scripts" / "ci-postgres.sh"
 def own_postgres() -> Iterator[tuple[str, Any]]:
     """A throwaway Postgres cluster of this test's own (it is stopped mid-test): (URL, stop/start)."""
     where = Path(tempfile.mkdtemp(prefix="dialogpaint-pg-"))  # not under tmp_path: the postgres user needs access
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
+    port = str(free_port())
     started = subprocess.run([str(CI_POSTGRES), "start", str(where), port], capture_output=True, text=True, check=False)
     require_system("PostgreSQL", started.returncode == 0, started.stderr.strip()[-200:])
     require_system(
