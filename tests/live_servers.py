@@ -17,12 +17,7 @@ from typing import Any
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.openai_server import free_port
 
 
 @contextmanager
@@ -52,8 +47,9 @@ def dialogpaint_serve(workdir: Path, **env: str) -> Iterator[str]:
 
 
 @contextmanager
-def uvicorn_thread(app: Any) -> Iterator[str]:
-    """Run an ASGI app under uvicorn in a thread on a free 127.0.0.1 port; yield its base URL."""
+def uvicorn_thread(app: Any, start_within: float = 30) -> Iterator[str]:
+    """Run an ASGI app under uvicorn in a thread on a free 127.0.0.1 port (started within ``start_within``
+    seconds); yield its base URL."""
     import uvicorn
 
     sock = socket.socket()
@@ -61,7 +57,7 @@ def uvicorn_thread(app: Any) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_within
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.01)

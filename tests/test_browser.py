@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +16,7 @@ from PIL import Image, ImageStat
 
 from agent.samples import landscape
 from tests.conftest import require_system
+from tests.live_servers import dialogpaint_serve
 from tests.service_helpers import KEY_A, require_serve_extra
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -29,57 +25,41 @@ FLAGS = [
 ]  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`dialogpaint serve` on a free loopback port with one API key, stopped after the test."""
     require_serve_extra()
-    port = free_port()
-    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "DIALOGPAINT_API_KEYS": KEY_A}
-    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)]
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{(tmp_path / 'server.log').read_text()}")
-                time.sleep(0.2)
+    with dialogpaint_serve(tmp_path, DIALOGPAINT_API_KEYS=KEY_A) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def mean_brightness(png: bytes) -> float:
     return sum(ImageStat.Stat(Image.open(io.BytesIO(png)).convert("L")).mean)
 
 
-def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
+@contextmanager
+def chromium_page(base: str) -> Iterator[Any]:
+    """A page of headless Chromium opened at ``base``, 30 s timeouts (skips without Chromium or Playwright)."""
     require_system("Chromium", Path(CHROMIUM).exists(), "apt-get install -y chromium")
     require_system("Playwright", importlib.util.find_spec("playwright") is not None, "pip install playwright")
     from playwright.sync_api import expect, sync_playwright
 
-    picture = tmp_path / "landscape.png"
-    landscape().save(picture)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(30_000)
         expect.set_options(timeout=30_000)
-        page.goto(server)
+        page.goto(base)
+        yield page
+        browser.close()
+
+
+def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
+    picture = tmp_path / "landscape.png"
+    landscape().save(picture)
+    with chromium_page(server) as page:
+        from playwright.sync_api import expect
+
         expect(page.locator("#key-form")).to_be_visible()  # the server wants a key: the page asks for it
         page.fill("#key", KEY_A)
         page.click("text=Use key")
@@ -120,7 +100,6 @@ def test_clarify_confirm_edit_undo_in_a_real_browser(server, tmp_path):
         expect(page.locator("#strip li.on-path")).to_have_count(1)  # the edit is kept, off the path, for redo
         page.screenshot(path=str(tmp_path / "after-undo.png"))  # kept by pytest for a person to look at
         a_refused_message_is_shown_and_given_back(page, say)
-        browser.close()
 
 
 def a_refused_message_is_shown_and_given_back(page: Any, say: Callable[[str], None]) -> None:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.eval.image_metrics import ClipUnavailable, load_clip
+from tests.tiny_training import save_tiny_clip
 
 STILL_LIFE = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
 APPLE = {
@@ -20,38 +21,11 @@ APPLE = {
 }  # fmt: skip
 
 
-def byte_symbols() -> list[str]:
-    """GPT-2's printable stand-in for each of the 256 bytes (what byte-level BPE vocabularies hold)."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    others = [b for b in range(256) if b not in printable]
-    return [chr(b) for b in printable] + [chr(256 + i) for i in range(len(others))]
-
-
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    transformers = pytest.importorskip("transformers")
-    torch = pytest.importorskip("torch")
-    folder = tmp_path_factory.mktemp("tiny-clip")
-    symbols = byte_symbols()
-    vocab = {s: i for i, s in enumerate(symbols)} | {s + "</w>": len(symbols) + i for i, s in enumerate(symbols)}
-    vocab |= {"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1}
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    # Positional: the first two parameters are vocab_file/merges_file in transformers 4, vocab/merges in 5.
-    tokenizer = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
-    special = {"bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"]}
-    small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
-    config = transformers.CLIPConfig(
-        text_config={**small, **special, "vocab_size": len(vocab), "max_position_embeddings": 32},
-        vision_config={**small, "image_size": 32, "patch_size": 8},
-        projection_dim=8,
-    )
-    torch.manual_seed(0)
-    transformers.CLIPModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    processor_class = getattr(transformers, "CLIPImageProcessorPil", None) or transformers.CLIPImageProcessor
-    processor_class(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
+    pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    return save_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
 
 
 def test_similarities_from_a_saved_clip(tiny_clip):

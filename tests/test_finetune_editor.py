@@ -20,16 +20,7 @@ from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient
 from tests.test_make_pairs import KEEP_ALL, ROWS, make_pairs, write_rows
 
 pytest.importorskip("diffusers", reason="the train extra (diffusers, transformers, torch) is not installed")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +31,6 @@ def fresh_accelerate_state() -> Iterator[None]:
     AcceleratorState._reset_state(reset_partial_state=True)
     yield
     AcceleratorState._reset_state(reset_partial_state=True)
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests.tiny_training import tiny_training_models
-
-    return tiny_training_models(tmp_path_factory.getbasetemp() / "tiny-training")
 
 
 def test_widened_unet_learns_a_fixed_batch(models):

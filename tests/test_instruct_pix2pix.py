@@ -31,27 +31,10 @@ from tools.instruct_pix2pix import InstructPix2Pix, InstructPix2PixParams, check
 from tools.pix2pix_pipeline import SCHEDULERS, load_pipeline
 
 pytest.importorskip("diffusers", reason="the gpu extra (diffusers, transformers, torch) is not installed")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = 64  # the working size of most tests: 8x8 latents keep a step in milliseconds
 PHOTO = (150, 97)  # an input whose sides are not multiples of 64
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from threads, and on a shared 2-core machine they lose ~30x."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny_pix2pix import save_tiny_pipeline
-
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-pix2pix"))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from agent.pairs.attention import token_alignment
 from agent.pairs.clip_filter import Scores, Thresholds, best
 
 pytest.importorskip("diffusers", reason="the train extra (diffusers, transformers, torch) is not installed")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROWS = [
     {"caption": "a photo of a cat on a sofa", "instruction": "turn the cat into a dog",
      "edited_caption": "a photo of a dog on a sofa"},
@@ -21,23 +21,6 @@ ROWS = [
 ]  # fmt: skip
 ROOT = Path(__file__).resolve().parents[1]
 KEEP_ALL = ["--caption-threshold", "-1", "--directional-threshold", "-1", "--image-threshold", "-1"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from tests.tiny_training import tiny_training_models
-
-    return tiny_training_models(tmp_path_factory.getbasetemp() / "tiny-training")
 
 
 def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:

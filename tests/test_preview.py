@@ -21,26 +21,9 @@ from graphs.store import get_image
 from tests.fakes import CostlyTool, MemoryImageStore, ScriptedChatModel, ai, call, gradient
 
 pytest.importorskip("diffusers", reason="the gpu extra (diffusers, transformers, torch) is not installed")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SIDE, PREVIEW_SIDE = 128, 64  # full and preview working sizes: 16x16 and 8x8 latents
 PHOTO = (150, 97)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Any:
-    """Tiny tensors gain nothing from threads, and on a shared 2-core machine they lose ~30x."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny_pix2pix import save_tiny_pipeline
-
-    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-pix2pix"))
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ and a scripted dialogue model; the browser talks to it over HTTP as a user's wou
 
 from __future__ import annotations
 
-import importlib.util
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,12 +16,12 @@ import pytest
 
 from agent.samples import landscape
 from agent.settings import Settings
-from tests.conftest import require_system
 from tests.fakes import ScriptedChatModel, ai, call
+from tests.live_servers import uvicorn_thread
 from tests.service_helpers import KEY_A, require_serve_extra
-from tests.test_browser import CHROMIUM, FLAGS
-from tests.test_preview import model_dir, one_torch_thread  # noqa: F401  (fixtures)
+from tests.test_browser import chromium_page
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 HOLD_AT = 2  # the step at which a held edit waits for the test
 
 
@@ -42,7 +40,7 @@ class Held:
             assert self.release.wait(30), "the test never released the edit"
 
 
-def held_editor(model_dir: Path) -> Any:  # noqa: F811
+def held_editor(model_dir: Path) -> Any:
     from tools.instruct_pix2pix import InstructPix2Pix
 
     class HeldEditor(InstructPix2Pix):
@@ -59,10 +57,8 @@ def held_editor(model_dir: Path) -> Any:  # noqa: F811
 
 
 @pytest.fixture
-def served(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Any]]:  # noqa: F811
+def served(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Any]]:
     require_serve_extra()
-    import uvicorn
-
     from agent.service.app import create_app
     from agent.wiring import create_engine
 
@@ -72,39 +68,23 @@ def served(tmp_path: Path, model_dir: Path) -> Iterator[tuple[str, Any]]:  # noq
     script = [ai(edits[0]), ai(yes), ai(edits[1]), ai({**yes, "id": "call_yes_again"})]
     settings = Settings(data_dir=tmp_path / "data", api_keys=KEY_A, confirm="auto", step_preview_every=2)
     engine = create_engine(settings, model=ScriptedChatModel(script=script), tools={editor.name: editor})
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        thread.join(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", editor, engine
+        with uvicorn_thread(create_app(settings, engine)) as base:
+            try:
+                yield base, editor, engine
+            finally:
+                editor.release.set()
     finally:
-        editor.release.set()
-        server.should_exit = True
-        thread.join(30)
         engine.close()
 
 
 def test_preview_then_sharpening_steps_then_cancel_in_a_real_browser(served, tmp_path):
-    require_system("Chromium", Path(CHROMIUM).exists(), "apt-get install -y chromium")
-    require_system("Playwright", importlib.util.find_spec("playwright") is not None, "pip install playwright")
-    from playwright.sync_api import expect, sync_playwright
-
     base, editor, engine = served
     picture = tmp_path / "landscape.png"
     landscape().save(picture)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        expect.set_options(timeout=30_000)
-        page.goto(base)
+    with chromium_page(base) as page:
+        from playwright.sync_api import expect
+
         page.fill("#key", KEY_A)
         page.click("text=Use key")
         page.set_input_files("#file", str(picture))
@@ -136,7 +116,6 @@ def test_preview_then_sharpening_steps_then_cancel_in_a_real_browser(served, tmp
         page.screenshot(path=str(tmp_path / "after-edit.png"))
 
         a_running_edit_is_cancelled_from_the_page(page, say, editor, engine)
-        browser.close()
 
 
 def a_running_edit_is_cancelled_from_the_page(page: Any, say: Any, editor: Any, engine: Any) -> None:

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from agent.settings import Settings
-from tests.fakes import RecordingTool, ScriptedChatModel, ai, call
-from tests.service_helpers import KEY_A, KEY_B, auth, parse_sse, require_serve_extra, send, upload
-from tests.test_preview import model_dir, one_torch_thread  # noqa: F401  (fixtures)
+from tests.fakes import RecordingTool, ai, call
+from tests.service_helpers import KEY_A, KEY_B, auth, parse_sse, send, upload
+from tests.test_service import service  # noqa: F401 (the fixture)
 from tools.base import ProgressCallback
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class SteppingTool(RecordingTool):
@@ -33,31 +34,6 @@ class SteppingTool(RecordingTool):
         return super().__call__(image, params, seed=seed)
 
 
-@pytest.fixture
-def service(tmp_path):
-    """make(script, tools, **settings) -> a TestClient on the real app around a scripted-model engine."""
-    require_serve_extra()
-    from fastapi.testclient import TestClient
-
-    from agent.service.app import create_app
-    from agent.wiring import create_engine
-
-    opened = []
-
-    def make(script, tools, **overrides):
-        settings = Settings(data_dir=tmp_path / "data", api_keys=f"{KEY_A},{KEY_B}", **overrides)
-        engine = create_engine(settings, model=ScriptedChatModel(script=list(script)), tools=tools)
-        client = TestClient(create_app(settings, engine), raise_server_exceptions=False)
-        client.__enter__()
-        opened.append((client, engine))
-        return client
-
-    yield make
-    for client, engine in opened:
-        client.__exit__(None, None, None)
-        engine.close()
-
-
 def png_size(response: Any) -> tuple[int, int]:
     assert response.status_code == 200 and response.headers["content-type"] == "image/png", response.text
     return Image.open(io.BytesIO(response.content)).size
@@ -69,7 +45,7 @@ def test_preview_event_then_step_pictures_each_served_only_to_their_session(serv
     editor = InstructPix2Pix(model_dir, allow_cpu=True, max_side=128, preview_steps=2, preview_side=64)
     edit = call("instruct_pix2pix", instruction="turn the sky purple", steps=4)
     script = [ai(edit), ai(call("confirm_pending", approve=True))]
-    client = service(script, {editor.name: editor}, confirm="auto", step_preview_every=2)
+    client = service(script, tools={editor.name: editor}, confirm="auto", step_preview_every=2)
     session = upload(client, KEY_A).json()
     events = send(client, KEY_A, session["id"], "turn the sky purple")
     (preview,) = [e["data"] for e in events if e["event"] == "preview"]
@@ -92,9 +68,9 @@ def test_preview_event_then_step_pictures_each_served_only_to_their_session(serv
     assert refused.status_code == 404 and refused.json()["error"]["code"] == "preview_not_found"
 
 
-def test_cancel_stops_the_running_edit_with_no_revision(service):
+def test_cancel_stops_the_running_edit_with_no_revision(service):  # noqa: F811
     tool = SteppingTool()
-    client = service([ai(call("mirror", instruction="mirror it"))], {"mirror": tool}, confirm="never")
+    client = service([ai(call("mirror", instruction="mirror it"))], tools={"mirror": tool}, confirm="never")
     session = upload(client, KEY_A).json()["id"]
     idle = client.post(f"/v1/sessions/{session}/cancel", headers=auth(KEY_A))
     assert idle.status_code == 200 and idle.json() == {"cancelled": False}

@@ -16,8 +16,8 @@ from PIL import ImageOps
 
 from agent.ray_tools import deployment_options, load_config, tool_application
 from tests.fakes import ai, call, gradient
+from tests.live_servers import free_port
 from tests.ray_tools_fixture import marked_app
-from tests.test_remote import free_port
 from tools.errors import DialogPaintError, EditFailed, ToolUnavailable
 from tools.remote import connect_remote_tool
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,24 +16,12 @@ from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient
 from tools.instruct_pix2pix import InstructPix2Pix, InstructPix2PixParams
 
 pytest.importorskip("diffusers", reason="the gpu extra (diffusers, transformers, torch) is not installed")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from threads on a shared machine."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def editor(tmp_path_factory: pytest.TempPathFactory) -> InstructPix2Pix:
-    from tests.tiny_pix2pix import save_tiny_pipeline
-
-    return InstructPix2Pix(save_tiny_pipeline(tmp_path_factory.mktemp("tiny")), allow_cpu=True, max_side=64)
+def editor(model_dir: Path) -> InstructPix2Pix:
+    return InstructPix2Pix(model_dir, allow_cpu=True, max_side=64)
 
 
 def session_with(editor: InstructPix2Pix, *messages: Any) -> Session:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn  # a dev dependency: these tests must run, not skip, in CI
 from PIL import Image, ImageOps
 from pydantic import BaseModel, Field, ValidationError
 
@@ -24,6 +21,7 @@ from agent.settings import Settings
 from agent.wiring import build_tool_app, build_tools, create_engine
 from graphs.specs import edit_tool_schema
 from tests.fakes import RecordingTool, ai, call, gradient
+from tests.live_servers import free_port, uvicorn_thread
 from tools.errors import EditFailed, InvalidEditRequest, RegistryError, ToolUnavailable
 from tools.images import encode_png
 from tools.remote import RemoteLimits, connect_remote_tool
@@ -32,37 +30,11 @@ from tools.serving import ToolApp
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Run ``app`` under uvicorn in a thread on a free 127.0.0.1 port; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 @pytest.fixture
 def served() -> Iterator[tuple[RecordingTool, str]]:
     tool = RecordingTool()
-    with serving(ToolApp(tool, max_body_bytes=200_000, max_pixels=100_000)) as url:
+    with uvicorn_thread(ToolApp(tool, max_body_bytes=200_000, max_pixels=100_000), start_within=10) as url:
         yield tool, url
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_an_edit_round_trips_through_a_session(served, make_session, tmp_path):
@@ -138,7 +110,7 @@ def test_a_slow_service_times_out(make_session):
             release.wait(10)
             return image
 
-    with serving(ToolApp(Slow())) as url:
+    with uvicorn_thread(ToolApp(Slow()), start_within=10) as url:
         remote = connect_remote_tool("mirror", url, RemoteLimits(read_timeout_s=0.3))
         try:
             session = make_session([ai(call("mirror", instruction="mirror it"))], tools={"mirror": remote})
@@ -166,7 +138,7 @@ def test_unreachable_wrong_or_broken_services_are_named(served):
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": body})
 
-    with serving(junk) as junk_url:
+    with uvicorn_thread(junk, start_within=10) as junk_url:
         with pytest.raises(EditFailed, match="sent back an unusable image: not a PNG, JPEG or WebP image"):
             type(remote)(junk_url, RemoteLimits())(gradient(), remote.Params(), seed=1)
         with pytest.raises(RegistryError, match=r"answered HTTP 502: <h1>Bad Gateway</h1>"):
@@ -228,7 +200,7 @@ def test_settings_wire_remote_tools_into_the_registry(served, tmp_path, monkeypa
     class Pix2Pix(RecordingTool):
         name = "instruct_pix2pix"
 
-    with serving(ToolApp(Pix2Pix())) as gpu_box:
+    with uvicorn_thread(ToolApp(Pix2Pix()), start_within=10) as gpu_box:
         tools = build_tools(Settings(data_dir=tmp_path, remote_tools={"instruct_pix2pix": gpu_box}))
     assert tools["instruct_pix2pix"].capabilities.device == "remote"  # replaces the local diffusion editor
     with pytest.raises(ValidationError, match="remote tool URLs must be http"):
@@ -274,7 +246,7 @@ class Tagged(RecordingTool):
 
 def test_fields_left_out_get_the_servers_defaults_even_without_one_in_the_schema():
     tool = Tagged()
-    with serving(ToolApp(tool)) as url:
+    with uvicorn_thread(ToolApp(tool), start_within=10) as url:
         remote = connect_remote_tool("tagged", url)
         remote(gradient(), remote.Params(), seed=0)  # a default_factory: no "default" in the schema
         remote(gradient(), remote.Params(tags=["a"]), seed=0)

@@ -18,10 +18,10 @@ import httpx
 import pytest
 
 from tests.fakes import gradient
+from tests.live_servers import free_port, uvicorn_thread
 from tests.s3_helpers import AWS_ENV, aws_env, new_bucket, s3_endpoint
 from tests.service_helpers import KEY_A, auth, parse_sse, png
 from tests.test_postgres import postgres_url
-from tests.test_remote import free_port, serving
 from tools.registry import load_registry
 from tools.serving import ToolApp
 
@@ -56,7 +56,7 @@ def editor(s3_endpoint) -> Iterator[tuple[GatedTool, str, str]]:
     """The gated tool served over HTTP with the shared bucket: (tool, its URL, the bucket)."""
     store = new_bucket(s3_endpoint)
     tool = GatedTool()
-    with serving(ToolApp(tool, store=store)) as url:
+    with uvicorn_thread(ToolApp(tool, store=store), start_within=10) as url:
         yield tool, url, store.location.bucket
 
 

@@ -12,8 +12,8 @@ from agent.settings import Settings
 from agent.wiring import create_engine
 from graphs.store import get_image, image_key, put_image
 from tests.fakes import RecordingTool, ai, call, gradient
+from tests.live_servers import uvicorn_thread
 from tests.s3_helpers import aws_env, new_bucket, s3_endpoint, silent_server
-from tests.test_remote import serving
 from tools.errors import ImageCorrupt, ImageMissing, ImageNotFound, ImageStoreUnavailable
 from tools.images import encode_png
 from tools.remote import connect_remote_tool
@@ -50,7 +50,7 @@ def test_a_missing_or_malformed_key_is_told_apart(s3_endpoint):
 
 
 def test_unreachable_storage_is_one_clear_error_naming_the_endpoint(aws_env):
-    from tests.test_remote import free_port
+    from tests.live_servers import free_port
 
     store = new_bucket_lazy(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ImageStoreUnavailable, match=r"at http://127\.0\.0\.1:\d+ is unreachable"):
@@ -120,7 +120,7 @@ def test_images_travel_to_a_remote_editor_by_key_when_both_read_the_store(s3_end
     store = new_bucket(s3_endpoint)
     tool = RecordingTool()
     app = BodySizes(ToolApp(tool, store=new_bucket_same(store)))
-    with serving(app) as url:
+    with uvicorn_thread(app, start_within=10) as url:
         remote = connect_remote_tool("mirror", url, store=store)
         assert remote.store is store
         session = make_session([ai(call("mirror", instruction="mirror it"))], tools={"mirror": remote})
@@ -147,14 +147,14 @@ def test_a_key_the_store_lacks_or_a_server_without_a_store_is_a_clear_4xx(s3_end
     import httpx
 
     store = new_bucket(s3_endpoint)
-    with serving(ToolApp(RecordingTool(), store=store)) as url:
+    with uvicorn_thread(ToolApp(RecordingTool(), store=store), start_within=10) as url:
         missing = httpx.post(f"{url}/v1/edit", headers={"x-dialogpaint-image-key": "1" * 64})
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "image_missing"
         key = put_image(store, gradient())
         store.client.put_object(Bucket=store.location.bucket, Key=f"images/{key}.png", Body=b"tampered")
         corrupt = httpx.post(f"{url}/v1/edit", headers={"x-dialogpaint-image-key": key})
         assert corrupt.status_code == 500 and corrupt.json()["error"]["type"] == "image_corrupt"
-    with serving(ToolApp(RecordingTool())) as url:
+    with uvicorn_thread(ToolApp(RecordingTool()), start_within=10) as url:
         assert connect_remote_tool("mirror", url, store=store).store is None  # the server names no store
         refused = httpx.post(f"{url}/v1/edit", headers={"x-dialogpaint-image-key": image_key(encode_png(gradient()))})
         assert refused.status_code == 400 and "no image store" in refused.json()["error"]["message"]
@@ -186,8 +186,8 @@ def test_the_service_answers_an_unreachable_bucket_with_503_and_retry_after(aws_
     from fastapi.testclient import TestClient
 
     from agent.service.app import create_app
+    from tests.live_servers import free_port
     from tests.service_helpers import KEY_A, auth, require_serve_extra, upload
-    from tests.test_remote import free_port
 
     require_serve_extra()
     endpoint = f"http://127.0.0.1:{free_port()}"

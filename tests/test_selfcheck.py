@@ -18,14 +18,14 @@ from graphs.graph import build_graph
 from graphs.selfcheck import SEED_STRIDE, SelfCheck
 from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, ai, call, gradient
 from tests.test_eval_clip import tiny_clip  # noqa: F401  (fixture)
-from tests.test_preview import model_dir, one_torch_thread  # noqa: F401  (fixtures)
 
 pytest.importorskip("diffusers", reason="the gpu extra (diffusers, transformers, torch) is not installed")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 PHOTO = (96, 64)
 
 
 @pytest.fixture
-def editor(model_dir: Path) -> Any:  # noqa: F811
+def editor(model_dir: Path) -> Any:
     from tools.instruct_pix2pix import InstructPix2Pix
 
     return InstructPix2Pix(model_dir, allow_cpu=True, max_side=64)

@@ -23,6 +23,7 @@ import pytest
 from agent.settings import Settings
 from tests.conftest import require_system
 from tests.fakes import RecordingTool, ScriptedChatModel, gradient
+from tests.live_servers import free_port, uvicorn_thread
 from tests.service_helpers import KEY_A, KEY_B, auth, parse_sse, png, require_serve_extra, send, upload
 from tests.test_service import BlockingTool, mirror_call, service  # noqa: F401 (the fixture)
 
@@ -75,8 +76,6 @@ def test_api_docs_are_closed_by_default_when_keys_are_set(service, tmp_path):  #
 def served(tmp_path, script=(), *, tools=None, **overrides) -> Iterator[tuple[str, Any]]:
     """A real uvicorn server on 127.0.0.1 serving a scripted-model engine: (base URL, app)."""
     require_serve_extra()
-    import uvicorn
-
     from agent.service.app import create_app
     from agent.wiring import create_engine
 
@@ -85,20 +84,10 @@ def served(tmp_path, script=(), *, tools=None, **overrides) -> Iterator[tuple[st
         settings, model=ScriptedChatModel(script=list(script)), tools=tools or {"mirror": RecordingTool()}
     )
     app = create_app(settings, engine)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        thread.join(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", app
+        with uvicorn_thread(app) as base:
+            yield base, app
     finally:
-        server.should_exit = True
-        thread.join(30)
         engine.close()
 
 
@@ -286,9 +275,7 @@ CI_POSTGRES = Path(__file__).resolve().parents[1] / "scripts" / "ci-postgres.sh"
 def own_postgres() -> Iterator[tuple[str, Any]]:
     """A throwaway Postgres cluster of this test's own (it is stopped mid-test): (URL, stop/start)."""
     where = Path(tempfile.mkdtemp(prefix="dialogpaint-pg-"))  # not under tmp_path: the postgres user needs access
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
+    port = str(free_port())
     started = subprocess.run([str(CI_POSTGRES), "start", str(where), port], capture_output=True, text=True, check=False)
     require_system("PostgreSQL", started.returncode == 0, started.stderr.strip()[-200:])
     require_system(

@@ -43,6 +43,7 @@ def save_tiny_clip(folder: Path) -> Path:
     vocab |= {"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1}
     (target / "vocab.json").write_text(json.dumps(vocab))
     (target / "merges.txt").write_text("#version: 0.2\n")
+    # Positional: the first two parameters are vocab_file/merges_file in transformers 4, vocab/merges in 5.
     tokenizer = transformers.CLIPTokenizer(str(target / "vocab.json"), str(target / "merges.txt"))
     special = {"bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"]}
     small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}

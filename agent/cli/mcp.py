@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,21 +21,16 @@ def mcp(
 ) -> None:
     """Serve the editing session as MCP tools and resources (keys over http: DIALOGPAINT_API_KEYS)."""
     from agent.cli.common import engine_from, settings_from, user_errors
-    from agent.cli.serve import is_loopback
-    from tools.errors import DialogPaintError, MissingExtra
+    from agent.cli.serve import refuse_open_without_keys, require_extra
+    from tools.errors import DialogPaintError
 
     with user_errors():
         if transport not in ("stdio", "http"):
             raise DialogPaintError(f"--transport must be stdio or http, got {transport!r}")
         settings = settings_from(ctx)
-        if transport == "http" and not settings.api_keys and not is_loopback(host):
-            raise DialogPaintError(
-                f"no API keys are configured, so the MCP server only listens on loopback, not {host}; "
-                "set DIALOGPAINT_API_KEYS to one or more comma-separated keys (16+ characters)"
-            )
-        missing = [m for m in ("mcp", "fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
-        if missing:
-            raise MissingExtra(f"mcp needs {', '.join(missing)}", "mcp")
+        if transport == "http":
+            refuse_open_without_keys(settings, host, "the MCP server")
+        require_extra("mcp", ("mcp", "fastapi", "uvicorn"))
         engine = engine_from(settings)
     try:
         run(settings, engine, transport, host, port)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from agent.settings import Settings
 
 LOOPBACK_NAMES = ("localhost",)
 
@@ -21,18 +24,11 @@ def serve(
 ) -> None:
     """Serve the HTTP API and the chat page at http://HOST:PORT/ (keys: DIALOGPAINT_API_KEYS)."""
     from agent.cli.common import engine_from, settings_from, user_errors
-    from tools.errors import DialogPaintError, MissingExtra
 
     with user_errors():
         settings = settings_from(ctx)
-        if not settings.api_keys and not is_loopback(host):
-            raise DialogPaintError(
-                f"no API keys are configured, so the service only listens on loopback, not {host}; "
-                "set DIALOGPAINT_API_KEYS to one or more comma-separated keys (16+ characters)"
-            )
-        missing = [m for m in ("fastapi", "uvicorn", "multipart") if importlib.util.find_spec(m) is None]
-        if missing:
-            raise MissingExtra(f"serve needs {', '.join(missing)}", "serve")
+        refuse_open_without_keys(settings, host, "the service")
+        require_extra("serve", ("fastapi", "uvicorn", "multipart"))
         import uvicorn
 
         from agent.service.app import create_app
@@ -48,6 +44,28 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
     finally:
         engine.close()
+
+
+def refuse_open_without_keys(settings: Settings, host: str, server: str) -> None:
+    """Raise DialogPaintError when no API keys are set and ``host`` is not loopback (``server`` would serve
+    anyone who can reach it).
+    """
+    from tools.errors import DialogPaintError
+
+    if not settings.api_keys and not is_loopback(host):
+        raise DialogPaintError(
+            f"no API keys are configured, so {server} only listens on loopback, not {host}; "
+            "set DIALOGPAINT_API_KEYS to one or more comma-separated keys (16+ characters)"
+        )
+
+
+def require_extra(extra: str, modules: tuple[str, ...]) -> None:
+    """Raise MissingExtra naming ``extra`` when any of ``modules`` is not installed."""
+    from tools.errors import MissingExtra
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingExtra(f"{extra} needs {', '.join(missing)}", extra)
 
 
 def is_loopback(host: str) -> bool:
