@@ -62,6 +62,7 @@ def test_choice_is_made_on_the_given_sources_and_the_cli_records_it(tmp_path):
     assert meta["kind"] == "mlp" and set(meta["margins"]) and meta["selection"]["inner_folds"] == ["a", "b", "c"]
     bad = CliRunner().invoke(app, ["train-policy", str(corpus), "--out", str(out), "--kind", "forest"])
     assert bad.exit_code == 2 and "--kind must be one of linear, mlp" in bad.stderr
+    assert CliRunner().invoke(app, ["train-policy", str(corpus), "--out", str(out), "--c", "0"]).exit_code == 2
 
 
 def test_mlp_round_trips_and_scores_like_sklearn(tmp_path):

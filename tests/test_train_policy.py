@@ -42,8 +42,8 @@ def train(*args: str) -> Result:
 def test_same_seed_same_weights_and_the_model_decides(tmp_path):
     data = corpus(tmp_path / "c.jsonl")
     first, second = (
-        train(str(data), "--out", str(tmp_path / "a.npz")),
-        train(str(data), "--out", str(tmp_path / "b.npz")),
+        train(str(data), "--out", str(tmp_path / "a.npz"), "--kind", "mlp"),
+        train(str(data), "--out", str(tmp_path / "b.npz"), "--kind", "mlp"),
     )
     assert first.exit_code == 0 and second.exit_code == 0, first.output
     assert json.loads(first.stdout)["dialogues"] == len(TURNS) * 3

@@ -19,7 +19,10 @@ def train_policy(
         Path | None, typer.Option(help="Where to write the weights (.npz; default: the shipped agent/policy file).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the augmenter and the solver: same seed, same weights.")] = 0,
-    kind: Annotated[str, typer.Option(help="Model: linear (logistic regression) or mlp (one hidden layer).")] = "mlp",
+    kind: Annotated[str, typer.Option(help="Act model: linear (logistic regression) or mlp (one hidden layer).")] = (
+        "linear"
+    ),
+    c: Annotated[float | None, typer.Option("--c", help="Fix the L2 strength C instead of choosing it.")] = None,
 ) -> None:
     """Train the act model of the embedded policy (needs the `learn` extra: scikit-learn).
 
@@ -46,7 +49,10 @@ def train_policy(
             typer.echo(f"error: --out must be a .npz file, got {target}", err=True)
             raise typer.Exit(2)
         dialogues = read_dialogues(corpus or [DEFAULT_CORPUS])
-        grid = GRID_C if kind == "linear" else (1.0,)  # one MLP fit per fold: C fixed, margins chosen
+        if c is not None and c <= 0:
+            typer.echo(f"error: --c must be > 0, got {c}", err=True)
+            raise typer.Exit(2)
+        grid = (c,) if c else GRID_C if kind == "linear" else (1.0,)  # one MLP fit per fold: C fixed
         model = fit_chosen(by_source(dialogues, seed), seed=seed, grid_c=grid, kind=kind)
         target.parent.mkdir(parents=True, exist_ok=True)
         model.save(target)
