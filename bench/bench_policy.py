@@ -1,19 +1,23 @@
 """Leave-one-source-out scores of the rule-only and the learned embedded policy, the eval sets apart, and latency.
 
-    python bench/bench_policy.py [data/corpus] [--seed 0] [--c 1.0] [--margin 0.0] [--json out.json]
+    python bench/bench_policy.py [data/corpus] [--kind linear|mlp] [--seed 0] [--c 1.0 --margin 0.0] [--json F]
 
 For every source of the corpus (GIER, ILLC-IER, the seed library when present): train the act model
-on every other source plus the augmenter's dialogues derived from them, then score the held-out
-source's own turns (teacher-forced contexts; no augmented turn of the held-out source is scored or
-trained on). The rule-only policy is scored on the same turns. Then the project's eval sets
-(eval_sets/*.jsonl, never trained on) run through the real graph with each policy (the learned one
-trained on the whole corpus), and the policy's decision time is measured on the corpus messages.
+on every other source plus the augmenter's dialogues derived from them (in-fold augmentation: no
+dialogue derived from the held-out source is trained on or scored), then score the held-out
+source's own turns (teacher-forced contexts). C and the override margins are chosen inside the fold
+by leave-one-source-out over the training sources only (agent/learn/select.py; nested), unless
+--c / --margin fix them (the previous protocol). The rule-only policy is scored on the same turns.
+Then the project's eval sets (eval_sets/*.jsonl, never trained on) run through the real graph
+with each policy (the learned one trained on the whole corpus), and the policy's decision time
+is measured on the corpus messages.
 Needs the `learn` extra.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import tempfile
@@ -27,9 +31,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.eval.dataset import load_eval_file, run_all
 from agent.eval.metrics import metrics, per_action_scores
-from agent.learn.augment import augment
 from agent.learn.examples import Example, _tools, all_examples, source_of
-from agent.learn.train import fit, read_dialogues
+from agent.learn.select import GRID_C, fit_chosen
+from agent.learn.train import KINDS, by_source, fit, read_dialogues
 from agent.policy.act_model import ACTS, ActModel
 from agent.policy.local import LocalPolicy, decide
 from agent.prompts import SYSTEM_PROMPT
@@ -61,22 +65,38 @@ def rows_of(examples: Sequence[Example], predict: Any) -> list[dict[str, Any]]:
     return out
 
 
-def held_out(dialogues: list[dict[str, Any]], seed: int, c: float, margin: float) -> dict[str, Any]:
+def trained(dialogues: Sequence[dict[str, Any]], seed: int, fixed: tuple[float, float] | None, kind: str) -> ActModel:
+    """The act model of these dialogues: C and margins chosen over their sources, or fixed ones."""
+    sources = by_source(dialogues, seed)
+    if fixed is None:
+        return fit_chosen(sources, seed=seed, grid_c=GRID_C if kind == "linear" else (1.0,), kind=kind)
+    examples = [e for real, derived in sources.values() for e in (*real, *derived)]
+    return fit(examples, seed=seed, c=fixed[0], margin=fixed[1], kind=kind)
+
+
+def held_out(
+    dialogues: list[dict[str, Any]], seed: int, fixed: tuple[float, float] | None, kind: str
+) -> dict[str, Any]:
     """Rows of both policies: leave-one-source-out (pooled) and the upstream val split (train on train)."""
-    real = {id(d): all_examples([d]) for d in dialogues}
-    derived = {id(d): all_examples(augment([d], seed=seed)) for d in dialogues}
-    folds = {f"source {s}": lambda d, s=s: source_of(d) == s for s in sorted({source_of(d) for d in dialogues})}
-    found: dict[str, Any] = {"loso": {"rules": [], "learned": []}, "val": {"rules": [], "learned": []}}
-    for name, held in [*folds.items(), ("val", lambda d: d.get("split") == "val")]:
-        train = [e for d in dialogues if not held(d) for e in (*real[id(d)], *derived[id(d)])]
-        test = [e for d in dialogues if held(d) for e in real[id(d)]]
-        model = fit(train, seed=seed, c=c, margin=margin)
+    keys = [(f"source {s}", [source_of(d) == s for d in dialogues]) for s in sorted(map(source_of, dialogues))]
+    keys = [*dict(keys).items(), ("val", [d.get("split") == "val" for d in dialogues])]
+    found: dict[str, Any] = {"loso": {"rules": [], "learned": []}, "val": {"rules": [], "learned": []}, "chosen": {}}
+    for name, held in keys:
+        model = trained([d for d, h in zip(dialogues, held, strict=True) if not h], seed, fixed, kind)
+        test = all_examples([d for d, h in zip(dialogues, held, strict=True) if h])
         side = found["val" if name == "val" else "loso"]
         side["rules"] += rows_of(test, lambda e: e.vote)
         side["learned"] += rows_of(test, lambda e, m=model: e.vote if e.kept else m.decide(e.features, e.vote))
-        print(f"  held out {name}: {len(test)} turns, trained on {len(train)} examples", flush=True)
+        found["chosen"][name] = {k: model.meta.get(k) for k in ("C", "margin", "margins")}
+        print(f"  held out {name}: {len(test)} turns, trained on {model.meta['examples']} examples,"
+              f" chosen {found['chosen'][name]}", flush=True)  # fmt: skip
     found["sources"] = sorted({source_of(d) for d in dialogues})
     return found
+
+
+def fresh_session(engine: Engine, _dialogue: Any) -> Any:
+    """A new session on a small landscape image (one per eval dialogue)."""
+    return engine.open(landscape(48, 32))
 
 
 def eval_sets(model: ActModel) -> dict[str, Any]:
@@ -87,7 +107,7 @@ def eval_sets(model: ActModel) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as folder:
             deps = GraphDeps(policy, load_registry(plugins=False), FileImageStore(folder), SYSTEM_PROMPT, seed=0)
             engine = Engine(build_graph(InMemorySaver()), deps)
-            results = run_all(dialogues, lambda d, e=engine: e.open(landscape(48, 32)))
+            results = run_all(dialogues, functools.partial(fresh_session, engine))
             found[name] = metrics([r.record() for r in results])
     return found
 
@@ -127,19 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="*", type=Path, default=[ROOT / "data" / "corpus"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--c", type=float, default=1.0)
-    parser.add_argument("--margin", type=float, default=0.0)
+    parser.add_argument("--c", type=float, help="fix C (with --margin) instead of choosing it in each fold")
+    parser.add_argument("--margin", type=float, help="fix one override margin for every vote")
+    parser.add_argument("--kind", choices=KINDS, default="linear", help="act model: linear or mlp")
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args(argv)
     dialogues = read_dialogues(args.corpus)
     print(f"{len(dialogues)} dialogues; targets: {TARGETS}")
-    folds = held_out(dialogues, args.seed, args.c, args.margin)
+    fixed = None if args.c is None and args.margin is None else (args.c or 1.0, args.margin or 0.0)
+    folds = held_out(dialogues, args.seed, fixed, args.kind)
     rules, learned = scores(folds["loso"]["rules"]), scores(folds["loso"]["learned"])
     table(f"leave-one-source-out over {', '.join(folds['sources'])} ({rules['turns']} turns)", rules, learned)
     val_rules, val_learned = scores(folds["val"]["rules"]), scores(folds["val"]["learned"])
     table(f"upstream val splits, trained on the train splits ({val_rules['turns']} turns)", val_rules, val_learned)
-    full = fit(all_examples([*dialogues, *augment(dialogues, seed=args.seed)]), seed=args.seed, c=args.c,
-               margin=args.margin)  # fmt: skip
+    full = trained(dialogues, args.seed, fixed, args.kind)
     sets = eval_sets(full)
     table("eval_sets/*.jsonl (never trained on), through the graph", sets["rules"], sets["learned"])
     print(
@@ -149,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\ndecision latency (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in timing.items()))
     if args.json:
         found = {"loso": {"rules": rules, "learned": learned}, "val": {"rules": val_rules, "learned": val_learned},
-                 "eval_sets": sets, "latency": timing}  # fmt: skip
+                 "eval_sets": sets, "latency": timing, "chosen": {**folds["chosen"], "full": full.meta}}  # fmt: skip
         args.json.write_text(json.dumps({**found, "args": vars(args)}, indent=1, default=str))
     return 0
 

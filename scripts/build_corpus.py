@@ -45,9 +45,14 @@ OPERATION = re.compile(
     r"purple|yellow|orange|bigger|smaller)|turn (it|this|the \w+|me|him|her|them) (into|to)|zoom|"
     r"out of (this|the|my|that) (photo|picture|pic|image|shot)|(shop|photoshop|edit|take|taken|get) [^.?!]{0,40}\bout|"
     r"look like|"
-    r"make [^.?!]{0,30}\b(white|black|blue|red|green|pink|purple|yellow|orange|brighter|darker)|backdrop|restor\w*)\b",
+    r"make [^.?!]{0,30}\b(white|black|blue|red|green|pink|purple|yellow|orange|brighter|darker)|backdrop|restor\w*|"
+    r"lighter|slimmer|thinner|skinnier|taller|resiz\w*|enlarg\w*|\d+ ?[x*] ?\d+|tone down|"
+    r"(fix|clean|repair|touch)\w*(/\w+)?( up)? [^.?!]{0,30}\b(stains?|scratch\w*|tears|rips|creases?|spots|"
+    r"smudges?|blemish\w*|pimples?|highlights|over-?expos\w*|under-?expos\w*|shadows?|lighting|glare|eyes?|teeth))\b",
     re.IGNORECASE,
 )
+# Praise or a bare remark, not a request at all ("nice", "Nice edits"): not used.
+PRAISE = re.compile(r"^(nice|great|good|cool|awesome|amazing|beautiful)( (edits?|work|job|one|pic|photo))?$")
 EVALUATIVE = re.compile(
     r"\b(better|best|improv\w*|enhanc\w*|fix\w*|nice\w*|good|great|cool\w*|awesome|professional\w*|pop\w*|"
     r"perfect\w*|beautif\w*|prett\w*|touch(ed)? ?up|magic|anything|something|whatever|quality|amazing|"
@@ -72,11 +77,17 @@ def text_hash(text: str) -> str:
 
 
 def request_label(text: str) -> tuple[str | None, str]:
-    """(expected act or None, the rule that decided) for one real request."""
-    if RANDOM_FLAIR.match(text):
-        return "clarify", "gier-random-flair"
+    """(expected act or None, the rule that decided) for one real request.
+
+    An operation named decides before the [RANDOM] flair: "[Random] Please remove this girl in pink"
+    asks for one edit whatever its flair says.
+    """
+    if PRAISE.match(normalised(text)):
+        return None, "gier-praise-not-a-request"
     if OPERATION.search(text):
         return "edit", "gier-names-operation"
+    if RANDOM_FLAIR.match(text):
+        return "clarify", "gier-random-flair"
     if EVALUATIVE.search(text):
         return "clarify", "gier-evaluative-only"
     return None, "gier-undecided"

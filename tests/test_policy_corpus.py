@@ -112,3 +112,20 @@ def test_augmenter_is_deterministic_and_derives_vague_forms_with_provenance():
     many = [{**row, "id": f"{row['id']}-{k}"} for row in rows for k in range(20)]
     kinds = {t["expect"] for d in augment(many, seed=0) for t in d["turns"][2:]}
     assert kinds == {"confirm_yes", "confirm_no", "undo", "redo", "chat"}
+
+
+def test_label_rule_names_operations_before_the_flair_and_drops_praise():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_corpus", ROOT / "scripts" / "build_corpus.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    label = module.request_label
+    assert label("[Random] Please remove this girl in pink from this pic.")[0] == "edit"
+    assert label("[RANDOM] do your best with this one") == ("clarify", "gier-random-flair")
+    assert label("Would it be possible to fix the stains around the edge of this picture?")[0] == "edit"
+    assert label("Could you please make this icon 32x32?")[0] == "edit"
+    assert label("Can anybody make this image lighter without losing the color scheme?")[0] == "edit"
+    assert label("Nice edits") == (None, "gier-praise-not-a-request")
+    assert label("Can someone clean up this old photo of my grandparents?")[0] == "clarify"

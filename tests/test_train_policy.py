@@ -42,15 +42,15 @@ def train(*args: str) -> Result:
 def test_same_seed_same_weights_and_the_model_decides(tmp_path):
     data = corpus(tmp_path / "c.jsonl")
     first, second = (
-        train(str(data), "--out", str(tmp_path / "a.npz")),
-        train(str(data), "--out", str(tmp_path / "b.npz")),
+        train(str(data), "--out", str(tmp_path / "a.npz"), "--kind", "mlp"),
+        train(str(data), "--out", str(tmp_path / "b.npz"), "--kind", "mlp"),
     )
     assert first.exit_code == 0 and second.exit_code == 0, first.output
     assert json.loads(first.stdout)["dialogues"] == len(TURNS) * 3
     a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
     assert all(np.array_equal(a[k], b[k]) for k in ("weights", "bias", "acts", "meta"))
     model = load(tmp_path / "a.npz")
-    assert set(model.acts) == set(ACTS) and model.weights.shape[1] == len(ACTS)
+    assert set(model.acts) == set(ACTS) and model.scores([0, 1]).shape == (len(ACTS),)
     reply = LocalPolicy(act_model=model).invoke("hello")
     assert reply.content  # a chat reply, decided by the trained model
 

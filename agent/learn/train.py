@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.learn.augment import augment
-from agent.learn.examples import Example, all_examples
+from agent.learn.examples import Example, all_examples, source_of
 from agent.policy.act_model import ACTS, ActModel
 from agent.policy.features import N_FEATURES
 from tools.errors import DialogPaintError
@@ -48,9 +48,14 @@ def checked(path: Path, number: int, line: str) -> dict[str, Any]:
     return dict(row)
 
 
-def training_examples(dialogues: Sequence[dict[str, Any]], seed: int) -> list[Example]:
-    """The dialogues' own examples plus those of the augmenter's derived dialogues."""
-    return all_examples([*dialogues, *augment(dialogues, seed=seed)])
+def by_source(dialogues: Sequence[dict[str, Any]], seed: int) -> dict[str, tuple[list[Example], list[Example]]]:
+    """Per source: the examples of its own dialogues and those of the augmenter's dialogues derived from them."""
+    found: dict[str, tuple[list[Example], list[Example]]] = {}
+    for dialogue in dialogues:
+        real, derived = found.setdefault(source_of(dialogue), ([], []))
+        real.extend(all_examples([dialogue]))
+        derived.extend(all_examples(augment([dialogue], seed=seed)))
+    return found
 
 
 def matrix(examples: Sequence[Example]) -> Any:
@@ -65,27 +70,59 @@ def matrix(examples: Sequence[Example]) -> Any:
     return csr_matrix((data, indices, indptr), shape=(len(examples), N_FEATURES))
 
 
-def fit(examples: Sequence[Example], *, seed: int = 0, c: float = 1.0, margin: float = 0.0) -> ActModel:
-    """A class-balanced multinomial logistic regression; deterministic (lbfgs, fixed order)."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
+KINDS = ("linear", "mlp")
+HIDDEN = 32  # units of the hidden-layer model
 
+
+def fit(
+    examples: Sequence[Example], *, seed: int = 0, c: float = 1.0, margin: float = 0.0, kind: str = "linear"
+) -> ActModel:
+    """A class-balanced act model: multinomial logistic regression, or one hidden ReLU layer (``kind='mlp'``).
+
+    Deterministic for a seed (lbfgs in a fixed order; the MLP's seeded initialisation and shuffles).
+    """
     labels = [e.act for e in examples]
     present = [a for a in ACTS if a in set(labels)]
-    model = LogisticRegression(C=c, max_iter=300, class_weight="balanced", random_state=seed)
-    model.fit(matrix(examples), labels)
-    order = [list(model.classes_).index(a) for a in present]
-    weights = np.asarray(model.coef_, dtype=np.float32)[order].T
-    bias = np.asarray(model.intercept_, dtype=np.float32)[order]
-    if len(present) == 2:  # sklearn keeps one row for two classes
-        row = np.asarray(model.coef_[0], dtype=np.float32)
-        weights = (np.stack([-row, row], axis=1) / 2).astype(np.float32)
-        bias = np.array([-1.0, 1.0], dtype=np.float32) * np.float32(model.intercept_[0] / 2)
     meta = {
         "examples": len(examples),
         "seed": seed,
         "C": c,
         "margin": margin,
+        "kind": kind,
         "counts": {a: labels.count(a) for a in present},
     }
+    if kind == "mlp":
+        return fit_mlp(examples, labels, present, meta)
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=300, class_weight="balanced", random_state=seed)
+    model.fit(matrix(examples), labels)
+    weights, bias = output_layer(model.classes_, model.coef_.T, model.intercept_, present)
     return ActModel(weights, bias, tuple(present), meta)
+
+
+def output_layer(classes: Any, weights: Any, bias: Any, present: Sequence[str]) -> tuple[Any, Any]:
+    """(inputs x acts, acts) in the order of ``present``; sklearn keeps one column for two classes."""
+    import numpy as np
+
+    weights, bias = np.asarray(weights, dtype=np.float32), np.asarray(bias, dtype=np.float32)
+    if len(present) == 2:
+        return np.concatenate([-weights, weights], axis=1) / 2, np.concatenate([-bias, bias]) / 2
+    order = [list(classes).index(a) for a in present]
+    return weights[:, order], bias[order]
+
+
+def fit_mlp(examples: Sequence[Example], labels: list[str], present: list[str], meta: dict[str, Any]) -> ActModel:
+    """One hidden ReLU layer over the same hashed features; classes balanced by sample weights, L2 = 1e-3 / C."""
+    import numpy as np
+    from sklearn.neural_network import MLPClassifier
+
+    counts = meta["counts"]
+    balanced = np.array([len(labels) / (len(counts) * counts[a]) for a in labels])
+    model = MLPClassifier(
+        hidden_layer_sizes=(HIDDEN,), alpha=1e-3 / meta["C"], batch_size=256, max_iter=8, random_state=meta["seed"]
+    )
+    model.fit(matrix(examples), labels, sample_weight=balanced)
+    output, output_bias = output_layer(model.classes_, model.coefs_[1], model.intercepts_[1], present)
+    first, first_bias = (np.asarray(a, dtype=np.float32) for a in (model.coefs_[0], model.intercepts_[0]))
+    return ActModel(first, first_bias, tuple(present), meta, output, output_bias)

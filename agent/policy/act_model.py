@@ -1,8 +1,9 @@
-"""The learned dialogue-act model: a linear model over hashed features, inference with numpy only.
+"""The learned dialogue-act model over hashed features (linear, or one hidden ReLU layer), inference with numpy only.
 
 The weights ship as package data (``act_model.npz``, written by ``dialogpaint train-policy``); a
-decision is one gather-and-sum over a few hundred rows of the weight matrix (well under a
-millisecond). Training lives in ``agent.learn`` (scikit-learn, the ``learn`` extra).
+decision is one gather-and-sum over a few hundred rows of the first weight matrix, plus for the
+hidden-layer model one small matrix product (well under a millisecond). Training lives in
+``agent.learn`` (scikit-learn, the ``learn`` extra).
 """
 
 from __future__ import annotations
@@ -19,40 +20,62 @@ SHIPPED = Path(__file__).with_name("act_model.npz")
 
 @dataclass(frozen=True)
 class ActModel:
-    """Weights (features x acts), biases and the act names, as numpy arrays."""
+    """Weights (features x acts, or features x hidden units), biases and the act names, as numpy arrays."""
 
-    weights: Any  # numpy float array, shape (N_FEATURES, len(acts))
-    bias: Any  # numpy float array, shape (len(acts),)
+    weights: Any  # numpy float array, shape (N_FEATURES, len(acts)) or (N_FEATURES, hidden)
+    bias: Any  # numpy float array, shape (len(acts),) or (hidden,)
     acts: tuple[str, ...]
     meta: dict[str, Any]
+    output: Any = None  # the hidden-layer model's (hidden, len(acts)) matrix; None for the linear model
+    output_bias: Any = None
 
     def scores(self, indices: list[int]) -> Any:
-        """The score of every act for one decision's feature indices."""
-        return self.weights[indices].sum(axis=0, dtype="float32") + self.bias
+        """The score (log-odds up to a constant) of every act for one decision's feature indices."""
+        first = self.weights[indices].sum(axis=0, dtype="float32") + self.bias
+        if self.output is None:
+            return first
+        return (first * (first > 0)) @ self.output + self.output_bias
+
+    def score_rows(self, rows: Any) -> Any:
+        """Scores of many decisions at once (``rows``: a sparse count matrix, one row per decision)."""
+        first = rows @ self.weights + self.bias
+        if self.output is None:
+            return first
+        return (first * (first > 0)) @ self.output + self.output_bias
 
     def predict(self, indices: list[int]) -> str:
         """The act with the highest score."""
         return self.acts[int(self.scores(indices).argmax())]
 
     def decide(self, indices: list[int], vote: str) -> str:
-        """The best act, unless the rules' vote scores within ``meta['margin']`` of it (then the vote)."""
-        scores = self.scores(indices)
-        best = int(scores.argmax())
-        if vote in self.acts and scores[best] - scores[self.acts.index(vote)] <= float(self.meta.get("margin", 0.0)):
-            return vote
-        return self.acts[best]
+        """The best act, unless the rules' vote scores within its margin of it (then the vote)."""
+        return override(self.scores(indices), self.acts, vote, self.margin(vote))
+
+    def margin(self, vote: str) -> float:
+        """How far the best act must score above the rules' vote to override it (``meta['margins']``)."""
+        return float(self.meta.get("margins", {}).get(vote, self.meta.get("margin", 0.0)))
 
     def save(self, path: Path) -> None:
         """Write the model as a compressed .npz (float16 weights: a few MB)."""
         import numpy as np
 
-        np.savez_compressed(
-            path,
-            weights=np.asarray(self.weights, dtype=np.float16),
-            bias=np.asarray(self.bias, dtype=np.float32),
-            acts=np.array(self.acts),
-            meta=np.array(json.dumps(self.meta, sort_keys=True)),
-        )
+        arrays: dict[str, Any] = {
+            "weights": np.asarray(self.weights, dtype=np.float16),
+            "bias": np.asarray(self.bias, dtype=np.float32),
+            "acts": np.array(self.acts),
+            "meta": np.array(json.dumps(self.meta, sort_keys=True)),
+        }
+        if self.output is not None:
+            arrays |= {"output": np.asarray(self.output, np.float32), "output_bias": np.asarray(self.output_bias)}
+        np.savez_compressed(path, **arrays)
+
+
+def override(scores: Any, acts: tuple[str, ...], vote: str, margin: float) -> str:
+    """The best-scoring act if it beats the rules' vote by more than ``margin``, else the vote."""
+    best = int(scores.argmax())
+    if vote in acts and scores[best] - scores[acts.index(vote)] <= margin:
+        return vote
+    return acts[best]
 
 
 def load(path: Path) -> ActModel:
@@ -62,7 +85,9 @@ def load(path: Path) -> ActModel:
     try:
         with np.load(path, allow_pickle=False) as data:
             acts = tuple(str(a) for a in data["acts"])
-            model = ActModel(data["weights"].astype(np.float32), data["bias"], acts, json.loads(str(data["meta"])))
+            hidden = [data[k] for k in ("output", "output_bias") if k in data.files]
+            weights, meta = data["weights"].astype(np.float32), json.loads(str(data["meta"]))
+            model = ActModel(weights, data["bias"], acts, meta, *hidden)
     except (OSError, KeyError, ValueError) as exc:
         raise ValueError(f"{path} is not an act model written by `dialogpaint train-policy`: {exc}") from None
     if set(acts) - set(ACTS):
