@@ -196,13 +196,23 @@ def illc_dialogues(git_dir: Path) -> Iterator[dict[str, Any]]:
                    "turns": [{"user": sentence, "expect": "edit"}]}  # fmt: skip
 
 
+RULE_ACTS = ("forget", "rerender")  # decided by rules before the act model (agent/policy/recipes.py), never learned
+
+
 def seed_dialogues(path: Path) -> Iterator[dict[str, Any]]:
-    """The authored seed dialogues (data/seed_dialogues.jsonl, eval format), when that file exists."""
+    """The authored seed dialogues (data/seed_dialogues.jsonl, eval format), when that file exists.
+
+    A dialogue is cut before its first selective-forget or re-render turn: the act model does not learn
+    those acts, and the turns after one would be read in a context it cannot describe.
+    """
     if not path.is_file():
         return
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
+            cut = next((i for i, turn in enumerate(row["turns"]) if turn["expect"] in RULE_ACTS), None)
+            if cut is not None:
+                row["turns"] = row["turns"][:cut]
             split = "val" if int(hashlib.sha256(row["id"].encode()).hexdigest(), 16) % 10 == 0 else "train"
             source = {"repo": "dialogpaint", "path": str(path), "commit": "", "license": "Apache-2.0"}
             yield {**row, "id": f"seed-{row['id']}", "source": source, "split": split,
