@@ -21,7 +21,7 @@ from graphs.specs import validate_edit_call
 from graphs.state import CallSpec, EditState, Preview, head_revision
 from graphs.store import get_image, put_image
 from tools.base import EditTool, preview_of
-from tools.errors import EditCancelled
+from tools.errors import EditCancelled, ToolUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ def preview(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
         made = render(deps, calls, head_revision(state.get("revisions", []), state.get("head")), runtime)
     except EditCancelled:
         logger.info("preview of %s cancelled", ", ".join(c["name"] for c in calls))
+        made = None
+    except ToolUnavailable as exc:  # no weights or GPU here: expected, and the edit itself will say so
+        logger.warning("no preview of %s: %s", ", ".join(c["name"] for c in calls), exc)
         made = None
     except Exception:  # the boundary around tool code: a preview that fails must not stop the proposal
         logger.exception("preview of %s failed", ", ".join(c["name"] for c in calls))

@@ -155,3 +155,24 @@ def test_a_failing_preview_still_proposes_the_edit():
     assert proposed.action == "confirm" and proposed.confirmation is not None
     assert "preview" not in proposed.confirmation
     assert session.send("yes").action == "edit" and len(session.revisions) == 2
+
+
+def test_an_editor_without_weights_proposes_without_a_preview_and_logs_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No weights here: the preview is skipped with one warning (no traceback), and the proposal still comes."""
+    from agent.settings import Settings
+    from agent.wiring import create_engine
+
+    engine = create_engine(Settings(data_dir=tmp_path, confirm="always"))
+    try:
+        session = engine.open(gradient(PHOTO))
+        with caplog.at_level("WARNING", logger="graphs.preview"):
+            reply = session.send("turn it into a watercolor painting")
+        assert reply.action == "confirm" and reply.confirmation is not None
+        assert "preview" not in reply.confirmation
+        warnings = [r for r in caplog.records if r.name == "graphs.preview"]
+        assert len(warnings) == 1 and warnings[0].exc_info is None
+        assert "no preview of instruct_pix2pix" in warnings[0].getMessage()
+    finally:
+        engine.close()
