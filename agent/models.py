@@ -47,7 +47,6 @@ def base_url(settings: Settings) -> str:
 def openai_compatible(settings: Settings) -> BaseChatModel:
     """ChatOpenAI pointed at a vLLM (or other OpenAI-compatible) base URL, with explicit timeouts."""
     try:
-        import httpx
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
         raise MissingExtra("an OpenAI-compatible --llm needs langchain-openai", "vllm") from exc
@@ -57,10 +56,21 @@ def openai_compatible(settings: Settings) -> BaseChatModel:
         api_key=settings.llm_api_key,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
-        timeout=httpx.Timeout(settings.llm_timeout_s, connect=settings.llm_connect_timeout_s),
+        timeout=client_timeout(settings.llm_timeout_s, settings.llm_connect_timeout_s),
         max_retries=0,  # see the module docstring: graphs.model_call is the one retry layer
     )
     return model
+
+
+def client_timeout(seconds: float, connect: float) -> Any:
+    """The OpenAI client's own timeout type (``openai.Timeout``), built from plain numbers.
+
+    openai 2.x builds on httpx and 3.x on httpx2; each accepts only its own ``Timeout`` class, so an
+    ``httpx.Timeout`` made here broke every request on openai 3 (TypeError: Invalid timeout).
+    """
+    import openai
+
+    return openai.Timeout(seconds, connect=connect)
 
 
 def model_calls(settings: Settings) -> ModelCalls:
@@ -69,10 +79,8 @@ def model_calls(settings: Settings) -> ModelCalls:
         return ModelCalls()  # in-process: nothing to time out or retry, and tools are native
 
     def request_timeout(seconds_left: float) -> Any:
-        import httpx
-
-        return httpx.Timeout(
-            min(settings.llm_timeout_s, seconds_left), connect=min(settings.llm_connect_timeout_s, seconds_left)
+        return client_timeout(
+            min(settings.llm_timeout_s, seconds_left), min(settings.llm_connect_timeout_s, seconds_left)
         )
 
     return ModelCalls(
@@ -145,18 +153,19 @@ def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
         return where, "check that it is running (`dialogpaint doctor` tests it)"
     if isinstance(exc, openai.RateLimitError):
         return "the dialogue model server is busy (HTTP 429, too many requests)", "please wait a moment and try again"
-    if isinstance(exc, openai.BadRequestError) and "--enable-auto-tool-choice" in exc.message:
+    said = server_message(exc) if isinstance(exc, openai.APIStatusError) else ""
+    if isinstance(exc, openai.BadRequestError) and "--enable-auto-tool-choice" in said:
         # vLLM's 400 for tool_choice="auto" on a server started without a tool parser.
-        cause = f"the dialogue model server has no tool parser ({first_sentence(exc.message)})"
+        cause = f"the dialogue model server has no tool parser ({first_sentence(said)})"
         return cause, (
             "start vLLM with --enable-auto-tool-choice --tool-call-parser <parser> (docs/serving.md), "
             "or set DIALOGPAINT_LLM_TOOL_MODE=required, which needs no parser"
         )
-    if isinstance(exc, openai.BadRequestError) and context_overflow(exc.message):
-        cause = f"the conversation no longer fits the model's context window ({first_sentence(exc.message)})"
+    if isinstance(exc, openai.BadRequestError) and context_overflow(said):
+        cause = f"the conversation no longer fits the model's context window ({first_sentence(said)})"
         return cause, f"lower DIALOGPAINT_CONTEXT_TOKENS (now {settings.context_tokens}) or start a new session"
     if isinstance(exc, openai.APIStatusError):
-        cause = f"the dialogue model server answered HTTP {exc.status_code} ({first_sentence(exc.message)})"
+        cause = f"the dialogue model server answered HTTP {exc.status_code} ({first_sentence(said)})"
         return cause, "please try again" if exc.status_code >= 500 else "check the server's settings"
     if isinstance(exc, ValueError) and "No generations found in stream" in str(exc):
         # No chunk parsed at all: an empty streamed answer, or a body that is not an SSE completion stream.
@@ -167,6 +176,18 @@ def diagnose(exc: BaseException, settings: Settings) -> tuple[str, str]:
         cause = "the dialogue model server sent something that is not a chat completion"
         return cause, "check that DIALOGPAINT_LLM is the server's OpenAI API URL"
     return f"the dialogue model failed ({type(exc).__name__})", "please try again"
+
+
+def server_message(exc: Any) -> str:
+    """What the server said in an ``openai.APIStatusError``: the error body's message when it has one.
+
+    openai 3 puts only the status in ``exc.message`` ("Error code: 400"), openai 2 the whole body's repr;
+    both keep the parsed error object in ``exc.body``, so that is read first.
+    """
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    return str(exc.message)
 
 
 def context_overflow(message: str) -> bool:

@@ -77,3 +77,16 @@ def test_an_edited_turn_runs_the_image_tower_once_for_both_scores(tiny_clip, tmp
     run = run_eval("run", load_eval_files([tmp_path / "set.jsonl"]), Settings(data_dir=tmp_path / "data"), scorer)
     scored = [r for r in run.rows if r["clip_image_similarity"] is not None]
     assert len(scored) == 2 and len(towers) == 2  # one image-tower run per edited turn
+
+
+def test_an_unchanged_image_has_no_direction_even_with_rounding_noise():
+    import torch
+
+    from agent.eval.image_metrics import _direction_cosine
+
+    same = torch.nn.functional.normalize(torch.tensor([[0.6, 0.8, 0.0], [0.6, 0.8, 0.0]]), dim=-1)
+    noisy = same + torch.tensor([[0.0, 0.0, 0.0], [1e-7, -1e-7, 2e-7]])  # what a batched kernel can leave
+    texts = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert _direction_cosine(noisy, texts) == 0.0
+    moved = torch.nn.functional.normalize(torch.tensor([[0.6, 0.8, 0.0], [0.0, 0.8, 0.6]]), dim=-1)
+    assert _direction_cosine(moved, texts) == pytest.approx(1.0)  # image and caption moved the same way

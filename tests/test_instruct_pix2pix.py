@@ -340,12 +340,25 @@ def test_editor_is_loaded_at_startup_and_alone(tmp_path, model_dir):
 
 
 def test_tools_listing_with_an_editor_that_cannot_run_shows_why_instead_of_failing(tmp_path):
-    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "400"}
     env.pop("DIALOGPAINT_MODEL_PATH", None)
     command = [sys.executable, "-m", "agent.cli", "--editor", "instruct_pix2pix", "tools"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
     assert result.returncode == 0, result.stderr
     assert "instruct_pix2pix" in result.stdout and "no model configured" in result.stdout
+    assert "pip install 'dialogpaint[gpu]'" in result.stdout  # rich markup must not eat the extra's name
+
+
+def test_a_failed_edit_in_chat_shows_the_install_hint_with_the_extras_name(tmp_path):
+    env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "400"}
+    env.pop("DIALOGPAINT_MODEL_PATH", None)
+    image = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
+    command = [sys.executable, "-m", "agent.cli", "--confirm", "never", "chat", str(image), "--out", str(tmp_path)]
+    said = "make it look like winter\n/quit\n"
+    result = subprocess.run(command, input=said, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    reply = next(line for line in result.stdout.splitlines() if "dialogpaint (edit)" in line)
+    assert "failed" in reply and "pip install 'dialogpaint[gpu]'" in reply
 
 
 @pytest.mark.gpu

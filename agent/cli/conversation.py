@@ -37,6 +37,7 @@ def demo(
 ) -> None:
     """Run a scripted conversation (clarify, confirm, edit, undo, redo, branch, forget, replay) on a sample image."""
     from rich.console import Console
+    from rich.markup import escape
 
     from agent.cli.transcript import Entry, write_transcript
     from agent.samples import landscape
@@ -52,8 +53,8 @@ def demo(
             shown = {session.head["id"]}
             for text in DEMO_SCRIPT:
                 reply = send_with_progress(session, text)
-                console.print(f"[bold blue]you:[/] {text}")
-                console.print(f"[bold green]dialogpaint[/] [dim]({reply.action})[/]: {reply.text}")
+                console.print(f"[bold blue]you:[/] {escape(text)}")
+                console.print(f"[bold green]dialogpaint[/] [dim]({reply.action})[/]: {escape(reply.text)}")
                 image = None
                 if reply.head not in shown or reply.action in ("undo", "redo"):
                     shown.add(reply.head)
@@ -64,8 +65,10 @@ def demo(
             replayed = session.replay()
     same = "bit for bit the same image" if replayed.matches else "a DIFFERENT image"
     console.print(f"[bold]replay[/] of the {replayed.steps} edits from the original: {same}")
-    console.print(f"\nWrote {len(list(out.glob('rev-*.png')))} images and {page}")
-    console.print(f"Each edited PNG carries its recipe: dialogpaint inspect {out / (entries[-1].image or original)}")
+    console.print(f"\nWrote {len(list(out.glob('rev-*.png')))} images and {escape(str(page))}")
+    console.print(
+        f"Each edited PNG carries its recipe: dialogpaint inspect {escape(str(out / (entries[-1].image or original)))}"
+    )
 
 
 def chat(
@@ -78,6 +81,7 @@ def chat(
 ) -> None:
     """Talk to dialogpaint about an image; type /quit to leave, /history to list revisions."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.prompt import Prompt
 
     console = Console()
@@ -99,11 +103,14 @@ def chat(
                 break
             if text.strip() == "/history":
                 for number, revision in enumerate(session.path()):
-                    console.print(f"  {number}. {revision['instruction'] or 'original'} [dim]{revision['id']}[/]")
+                    console.print(
+                        f"  {number}. {escape(revision['instruction'] or 'original')} [dim]{revision['id']}[/]"
+                    )
                 continue
             reply = send_with_progress(session, text)
             path = session.export(out / f"{session.id}.png")
-            console.print(f"[bold green]dialogpaint[/] [dim]({reply.action})[/]: {reply.text}  [dim]{path}[/]")
+            said = f"[bold green]dialogpaint[/] [dim]({reply.action})[/]: {escape(reply.text)}"
+            console.print(f"{said}  [dim]{escape(str(path))}[/]")
 
 
 def run(

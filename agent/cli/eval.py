@@ -102,6 +102,7 @@ def run_with_progress(
 ) -> list[EvalRun]:
     """Run each configuration in turn in a cleared folder, with one progress bar per run."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from agent.eval.report import write_report
@@ -117,7 +118,7 @@ def run_with_progress(
             task = progress.add_task(label, total=turns)
 
             def advance(dialogue: str, task: TaskID = task) -> None:
-                progress.update(task, advance=1, description=dialogue)
+                progress.update(task, advance=1, description=escape(dialogue))  # ids are data, not markup
 
             with counted_warnings(TURN_LOGGERS) as failures[label]:
                 run = run_eval(label, pairs, settings, clip, advance, drift=drift)

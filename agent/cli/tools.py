@@ -10,6 +10,7 @@ from agent.cli.common import settings_from, user_errors
 def list_tools(ctx: typer.Context) -> None:
     """List the editing tools, their parameters and where they run."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from agent.wiring import build_tools
@@ -32,5 +33,6 @@ def list_tools(ctx: typer.Context) -> None:
                 params.append(f"{field} ({', '.join(bounds)})" if bounds else field)
             status = unavailable_reason(tool) or "ready"
             caps = tool.capabilities
-            table.add_row(name, f"{caps.device}, cost {caps.cost}", "\n".join(params) or "-", status)
+            # Statuses carry install hints such as "pip install 'dialogpaint[gpu]'": rich markup would eat "[gpu]".
+            table.add_row(name, f"{caps.device}, cost {caps.cost}", escape("\n".join(params) or "-"), escape(status))
         Console().print(table)

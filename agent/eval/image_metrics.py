@@ -99,10 +99,19 @@ def _image_cosine(images: Any) -> float:
     return float((images[0] * images[1]).sum())  # the rows are unit length
 
 
+# Image embeddings are unit length, so a change shorter than this is rounding noise, not an edit: two
+# runs of the same image in one batch can differ in the last bits (kernel and thread layout), and the
+# cosine of that noise with the caption change is an arbitrary number (0.27 was seen for an image and itself).
+NO_CHANGE = 1e-4
+
+
 def _direction_cosine(images: Any, texts: Any) -> float:
     import torch
 
-    return float(torch.nn.functional.cosine_similarity(images[1] - images[0], texts[1] - texts[0], dim=0))
+    change = images[1] - images[0]
+    if float(change.norm()) < NO_CHANGE:
+        return 0.0  # the image did not move, so it moved in no direction
+    return float(torch.nn.functional.cosine_similarity(change, texts[1] - texts[0], dim=0))
 
 
 def _unit(features: Any) -> Any:
