@@ -31,8 +31,15 @@ def serve_url() -> Iterator[str]:
     import ray  # the ray extra: in the test command, so this must run, not skip
     from ray import serve
 
+    # Serve kills a proxy that is not ready within 5 s; on a loaded 2-core machine (CI runs other suites
+    # beside this one) it can take longer to start, which failed the test with ActorDiedError.
+    patient = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "60", "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S": "30"}
+    os.environ.update(patient)  # the local cluster's processes start from the driver's environment
     ray.init(
-        num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}}
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), **patient}},
     )
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
@@ -41,6 +48,8 @@ def serve_url() -> Iterator[str]:
     finally:
         serve.shutdown()
         ray.shutdown()
+        for name in patient:
+            os.environ.pop(name, None)
 
 
 def marks_of(marks: Path, seed: int, kind: str) -> list[int]:
