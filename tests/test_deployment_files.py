@@ -55,3 +55,19 @@ def test_the_ray_config_validates_and_asks_for_one_gpu_per_editor_replica():
     assert options["ray_actor_options"]["num_gpus"] == 1 and options["autoscaling_config"]["max_replicas"] == 2
     served = json.loads(compose()["services"]["service"]["environment"]["DIALOGPAINT_REMOTE_TOOLS"])
     assert served == {"instruct_pix2pix": f"http://ray-head:{config.port}/instruct_pix2pix"}
+
+
+def test_every_install_goes_through_the_lock():
+    """README's two commands, .ci/run and the service image install what CI tested (constraints.txt)."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = readme.split("```bash\n")
+    demo, tests = blocks[1].split("\n", 1)[0], blocks[2].split("\n", 1)[0]
+    assert demo.endswith("dialogpaint demo") and tests.endswith(".venv/bin/pytest")
+    for command in (demo, tests):
+        installs = [part for part in command.split("&&") if " install " in part]
+        assert installs and all(" -c constraints.txt " in part for part in installs), command
+    assert tests in (ROOT / ".ci" / "run").read_text().splitlines()  # CI runs the README's test command verbatim
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "ARG LOCK=constraints.txt" in dockerfile and '${LOCK:+-c "$LOCK"}' in dockerfile
+    pins = [line for line in (ROOT / "constraints.txt").read_text().splitlines() if not line.startswith("#")]
+    assert all(line.count("==") == 1 for line in pins) and any(line.startswith("openai==") for line in pins)
