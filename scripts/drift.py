@@ -57,8 +57,8 @@ PARTS = (
         "the LangGraph state machine and checkpoints",
         ("tests/test_graph.py", "tests/test_checkpoints.py", "tests/test_durability.py",
          "tests/test_policy_reads_data.py", "tests/test_eval_set.py"),
-        ("langgraph", "langgraph-checkpoint", "langgraph-checkpoint-sqlite", "langchain-core", "ormsgpack",
-         "aiosqlite", "sqlite-vec", "pydantic", "numpy"),
+        ("langgraph", "langgraph-checkpoint", "langgraph-checkpoint-sqlite", "langgraph-checkpoint-postgres",
+         "langchain-core", "ormsgpack", "aiosqlite", "sqlite-vec", "psycopg", "psycopg-pool", "pydantic", "numpy"),
     ),
     Part(
         "the HTTP service and its client",
