@@ -1,4 +1,19 @@
-"""build_graph(): decide routes to clarify, disambiguate (with a detector), confirm, edit, undo or redo; reply ends."""
+"""build_graph(): the editing state machine, drawn with the edges it really takes.
+
+The hub is the dialogue model's answer. ``decide`` asks the model once and writes an AI message with
+tool calls; each later node answers the next open call of that message (``CALL_NODES`` names the node
+for each call), and the router then sends the turn to the node for the call after it, back to
+``decide`` (a repair round after invalid calls, or the user's reply to a confirmation), to ``reply``
+(every call answered: one closing message built from the outcomes) or to the end (plain text).
+Edit calls go to ``disambiguate`` first when a detector is wired, then to ``preview`` and ``confirm``
+when the confirmation policy asks, else straight to ``edit``; ``forget`` and ``rerender`` re-run
+recipes; ``undo`` and ``redo`` walk the revision tree.
+
+Which calls may share one message (``graphs.nodes.decide.conflicting``) bounds where a node can lead:
+a question, a forget and a re-render come alone, undo and redo never together, confirm_pending at
+most once. ``TARGETS`` lists each node's successors under those rules and is what LangGraph (and
+Studio) draws; tests/test_graph_edges.py checks that every transition the eval sets take is drawn.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +25,43 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
-from graphs.actions import clarify, confirm, edit, edit_run, redo, reply, undo
-from graphs.decide import decide
 from graphs.deps import GraphDeps
-from graphs.disambiguate import disambiguate
+from graphs.nodes.actions import clarify, confirm, edit, edit_run, redo, reply, undo
+from graphs.nodes.decide import decide
+from graphs.nodes.disambiguate import disambiguate
+from graphs.nodes.forget_rerender import forget, needs_recipe_confirmation, rerender
+from graphs.nodes.preview import preview, previewable
 from graphs.outcomes import outcomes
-from graphs.preview import preview, previewable
-from graphs.recipe_nodes import forget, needs_recipe_confirmation, rerender
 from graphs.recipe_plans import RECIPE_KINDS
 from graphs.state import EditState
 from graphs.turn import latest_round, open_calls, previous_turn_kinds
+
+# The node that answers each control call; an editing tool's call goes to the edit route below.
+CALL_NODES: dict[str, Literal["clarify", "undo", "redo", "forget", "rerender"]] = {
+    "ask_clarification": "clarify",
+    "undo": "undo",
+    "redo": "redo",
+    "forget": "forget",
+    "rerender": "rerender",
+}
+# Where an edit call can go: looked at (disambiguate), previewed, proposed (confirm) or run (edit).
+EDIT_ROUTE = ("disambiguate", "preview", "confirm", "edit")
+# After a node, the calls that may still be open in the same message lead here (see the module docstring).
+TARGETS: dict[str, tuple[str, ...]] = {
+    # any first call, a repair round, or plain text (a chat answer, an apology, a fault) that ends the turn
+    "decide": ("decide", "clarify", "undo", "redo", "forget", "rerender", *EDIT_ROUTE, END),
+    "clarify": ("reply",),  # a question is the only call of its message
+    "disambiguate": ("reply", "preview", "confirm", "edit"),  # it asked (all answered) or passes the edits on
+    # resumed with the user's words (decide reads them), or a declined proposal and the calls after it
+    "confirm": ("decide", "reply", "undo", "redo", *EDIT_ROUTE),
+    # an edit run ends at an undo, a redo or confirm_pending (an approval's edits, forget or rerender)
+    "edit": ("reply", "undo", "redo", "forget", "rerender", *EDIT_ROUTE),
+    "undo": ("reply", "undo", "forget", "rerender", *EDIT_ROUTE),
+    "redo": ("reply", "redo", "forget", "rerender", *EDIT_ROUTE),
+    # alone, unless an approved forget or re-render came as confirm_pending beside other calls
+    "forget": ("reply", "undo", "redo", *EDIT_ROUTE),
+    "rerender": ("reply", "undo", "redo", *EDIT_ROUTE),
+}
 
 Next = Literal[
     "decide",
@@ -61,14 +103,10 @@ def next_node(state: EditState, deps: GraphDeps, *, look: bool) -> Next:
             return "decide"
         return "reply"
     name = calls[0]["name"]
-    if name == "ask_clarification":
-        return "clarify"
-    if name == "undo":
-        return "undo"
-    if name == "redo":
-        return "redo"
     if name in RECIPE_KINDS:
-        return "confirm" if needs_recipe_confirmation(state, deps, calls[0]) else name
+        return "confirm" if needs_recipe_confirmation(state, deps, calls[0]) else CALL_NODES[name]
+    if name in CALL_NODES:
+        return CALL_NODES[name]
     if name == "confirm_pending":
         return approved_node(state) if calls[0]["args"].get("approve") else "confirm"
     if look:
@@ -111,8 +149,7 @@ def build_graph(
         builder.add_node(node)
     builder.add_edge(START, "decide")
     builder.add_edge("preview", "confirm")
-    for name in ("decide", "clarify", "confirm", "edit", "undo", "redo", "forget", "rerender"):
-        builder.add_conditional_edges(name, route)
-    builder.add_conditional_edges("disambiguate", route_looked)
+    for name, targets in TARGETS.items():
+        builder.add_conditional_edges(name, route_looked if name == "disambiguate" else route, list(targets))
     builder.add_edge("reply", END)
     return builder.compile(checkpointer=checkpointer)
