@@ -1,5 +1,7 @@
-"""The dialogue agent and its surfaces: the Session API, settings, prompts, chat-model factories and wiring.
+"""The dialogue agent: configuration (``settings``), the composition root (``wiring``) and its folders.
 
-Subpackages: ``policy`` (the embedded dialogue policy), ``cli`` (the command line), ``eval`` (scripted
-evaluation) and ``service`` (the HTTP service).
+Folders by role: ``session`` (the in-process API), ``models`` (dialogue-model factories, fleet, prompts),
+``policy`` (the embedded policy), ``cli``, ``service``, ``client`` and ``mcp_server`` (the surfaces),
+``integrations`` (LangChain, LangGraph Agent Server, Ray Serve), ``eval`` (evaluation) and ``train``
+(one folder per training command).
 """

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from graphs.deps import MAX_MESSAGE_CHARS, Limits
+from graphs.deps import MAX_MESSAGE_CHARS, TurnLimits
 from tools.detect import DEFAULT_DETECTOR_THRESHOLD
 from tools.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
 from tools.remote import RemoteLimits
@@ -55,9 +55,9 @@ class Settings(BaseSettings):
         DEFAULT_MAX_ASPECT_RATIO, ge=1, le=10_000, description="Longest image side over shortest, at most."
     )
     max_message_chars: int = Field(MAX_MESSAGE_CHARS, ge=1, le=100_000, description="Longest accepted user message.")
-    model_calls_per_turn: int = Field(Limits.model_calls_per_turn, ge=1, le=10)
-    edits_per_message: int = Field(Limits.edits_per_message, ge=1, le=20)
-    context_tokens: int = Field(Limits.context_tokens, ge=500, le=200_000)
+    model_calls_per_turn: int = Field(TurnLimits.model_calls_per_turn, ge=1, le=10)
+    edits_per_message: int = Field(TurnLimits.edits_per_message, ge=1, le=20)
+    context_tokens: int = Field(TurnLimits.context_tokens, ge=500, le=200_000)
     seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
     clip_path: str | None = Field(
         None, description="Local CLIP weights for the eval image metrics and the self-check of generative edits."
@@ -131,7 +131,7 @@ class Settings(BaseSettings):
         120.0, gt=0, le=1800, description="All dialogue-model calls of one turn, retries included, end within this."
     )
     questions_in_a_row: int = Field(
-        Limits.questions_in_a_row, ge=1, le=10, description="Clarifying questions before the model must act."
+        TurnLimits.questions_in_a_row, ge=1, le=10, description="Clarifying questions before the model must act."
     )
     detector_path: str | None = Field(
         None, description="Local OWLv2 weights: an edit naming an object seen twice in the image gets a question."
@@ -156,7 +156,7 @@ class Settings(BaseSettings):
     def _local_or_url(cls, value: str) -> str:
         if value == "local":
             return value
-        urls = [url.strip().rstrip("/") for url in value.split(",")]  # several: a fleet (agent.fleet)
+        urls = [url.strip().rstrip("/") for url in value.split(",")]  # several: a fleet (agent.models.fleet)
         if not all(url.startswith(("http://", "https://")) for url in urls):
             raise ValueError(f"llm must be 'local' or an http(s) URL, got {value!r} (several servers: comma-separated)")
         return ",".join(urls)

@@ -1,4 +1,8 @@
-"""Wire settings into concrete objects: create_engine() (model, tools, store, checkpointer, graph), build_tool_app()."""
+"""Wire settings into concrete objects: create_engine() (model, tools, store, checkpointer, graph), build_tool_app().
+
+The composition root: the image store (files or an S3 bucket), the object detector and the self-check the
+settings describe are assembled here too, so the runtime folders never reach into eval or train.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,24 @@ from contextlib import ExitStack
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.c2pa_manifest import C2paSigner, SigningFailed
-from agent.detection import build_detector
-from agent.models import make_chat_model, model_calls
-from agent.prompts import system_prompt
-from agent.selfcheck import self_check
-from agent.session import Engine, Limits
-from agent.session_lock import FileSessionLock, PostgresSessionLock, SharedLock
+from agent.models.factories import make_chat_model, model_calls
+from agent.models.prompts import system_prompt
+from agent.session.c2pa import C2paSigner, SigningFailed
+from agent.session.engine import Engine, InputLimits
+from agent.session.lock import FileSessionLock, PostgresSessionLock, SharedLock
 from agent.settings import Settings
-from agent.stores import image_store, shared_store
-from graphs.checkpoint import postgres_checkpointer, sqlite_checkpointer
-from graphs.deps import GraphDeps, Previews
-from graphs.deps import Limits as GraphLimits
+from graphs.deps import GraphDeps, Previews, TurnLimits
 from graphs.graph import build_graph
-from graphs.store import ImageStore
+from graphs.selfcheck import SelfCheck
+from graphs.storage.checkpoint import postgres_checkpointer, sqlite_checkpointer
+from graphs.storage.s3_store import S3ImageStore, S3Location
+from graphs.storage.store import FileImageStore, ImageStore
 from tools.base import EditTool, make_ready
-from tools.errors import RegistryError
+from tools.clip import ClipSimilarities
+from tools.detect import Detector
+from tools.errors import RegistryError, ToolUnavailable
 from tools.instruct_pix2pix import InstructPix2Pix
+from tools.owlv2 import Owlv2Detector
 from tools.registry import load_registry
 from tools.remote import RemoteLimits, connect_remote_tool
 from tools.serving import ToolApp
@@ -70,7 +75,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         store=store,
         system_prompt=system_prompt(calls.tool_mode, tools),
         confirm=settings.confirm,
-        limits=GraphLimits(
+        limits=TurnLimits(
             model_calls_per_turn=settings.model_calls_per_turn,
             edits_per_message=settings.edits_per_message,
             context_tokens=settings.context_tokens,
@@ -158,7 +163,7 @@ def create_engine(
         built.callback(close)
         closers = built.pop_all()
     deps = graph_deps(settings, model, tools, store or image_store(settings))
-    limits = Limits(
+    limits = InputLimits(
         max_message_chars=settings.max_message_chars,
         max_pixels=settings.max_pixels,
         max_upload_bytes=settings.max_upload_bytes,
@@ -170,3 +175,57 @@ def create_engine(
     lock = session_lock(settings)
     closers.callback(lock.close)
     return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close], shared_lock=lock, signer=signer)
+
+
+def s3_location(settings: Settings) -> S3Location | None:
+    """The bucket the settings name, or None for the file store."""
+    if settings.s3_bucket is None:
+        return None
+    return S3Location(
+        bucket=settings.s3_bucket,
+        prefix=settings.s3_prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        connect_timeout_s=settings.s3_connect_timeout_s,
+        read_timeout_s=settings.s3_timeout_s,
+    )
+
+
+def image_store(settings: Settings) -> ImageStore:
+    """The shared bucket if configured, else the file store under the data directory."""
+    return shared_store(settings) or FileImageStore(settings.images_dir)
+
+
+def shared_store(settings: Settings) -> S3ImageStore | None:
+    """The bucket that service replicas and editing servers share, if configured (images then go by key)."""
+    location = s3_location(settings)
+    return None if location is None else S3ImageStore(location)
+
+
+def build_detector(settings: Settings) -> Detector | None:
+    """An OWLv2 detector on ``settings.detector_path``, or None when none is configured (no questions asked).
+
+    Raises:
+        ToolUnavailable: a detector is configured but cannot run here (missing extra or weights);
+            checked cheaply now so a wrong path fails at startup, the model itself loads on first use.
+    """
+    if settings.detector_path is None:
+        return None
+    detector = Owlv2Detector(settings.detector_path, threshold=settings.detector_threshold)
+    reason = detector.unavailable_reason()
+    if reason:
+        raise ToolUnavailable(f"DIALOGPAINT_DETECTOR_PATH: {reason}")
+    return detector
+
+
+def self_check(settings: Settings) -> SelfCheck | None:
+    """The self-check the settings describe: on with local CLIP weights (``clip_path``), off without."""
+    if settings.clip_path is None or not settings.self_check:
+        return None
+    return SelfCheck(
+        score=ClipSimilarities(settings.clip_path),
+        min_image_similarity=settings.self_check_min_image_similarity,
+        min_directional_similarity=settings.self_check_min_directional_similarity,
+        retries=settings.self_check_retries,
+        guidance_step=settings.self_check_guidance_step,
+    )

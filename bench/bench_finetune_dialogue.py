@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.eval.dataset import load_eval_file
 from agent.settings import Settings
-from agent.sft.render import render_all
-from agent.sft.train import TrainPlan, sft_trainer, tokenize
+from agent.train.dialogue.render import render_all
+from agent.train.dialogue.train import TrainPlan, sft_trainer, tokenize
 
 EVAL_SET = Path(__file__).resolve().parents[1] / "eval_sets" / "dialogs.jsonl"
 

@@ -21,13 +21,13 @@ from langgraph.graph import END, START, StateGraph, add_messages
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agent.models.prompts import SYSTEM_PROMPT  # noqa: E402
 from agent.policy.local import LocalPolicy  # noqa: E402
-from agent.prompts import SYSTEM_PROMPT  # noqa: E402
-from agent.session import Engine  # noqa: E402
+from agent.session.engine import Engine  # noqa: E402
 from graphs.deps import GraphDeps  # noqa: E402
 from graphs.graph import build_graph  # noqa: E402
 from graphs.specs import tool_schemas  # noqa: E402
-from graphs.store import FileImageStore  # noqa: E402
+from graphs.storage.store import FileImageStore  # noqa: E402
 from tests.fakes import RecordingTool, ScriptedChatModel, ai, call, gradient  # noqa: E402
 from tools.registry import load_registry  # noqa: E402
 

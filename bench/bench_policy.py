@@ -6,7 +6,7 @@ For every source of the corpus (GIER, ILLC-IER, the seed library when present): 
 on every other source plus the augmenter's dialogues derived from them (in-fold augmentation: no
 dialogue derived from the held-out source is trained on or scored), then score the held-out
 source's own turns (teacher-forced contexts). C and the override margins are chosen inside the fold
-by leave-one-source-out over the training sources only (agent/learn/select.py; nested), unless
+by leave-one-source-out over the training sources only (agent/train/policy/select.py; nested), unless
 --c / --margin fix them (the previous protocol). The rule-only policy is scored on the same turns.
 Then the project's eval sets (eval_sets/*.jsonl, never trained on) run through the real graph
 with each policy (the learned one trained on the whole corpus), and the policy's decision time
@@ -31,17 +31,17 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.eval.dataset import load_eval_file, run_all
 from agent.eval.metrics import metrics, per_action_scores
-from agent.learn.examples import Example, _tools, all_examples, source_of
-from agent.learn.select import GRID_C, fit_chosen
-from agent.learn.train import KINDS, by_source, fit, read_dialogues
+from agent.models.prompts import SYSTEM_PROMPT
 from agent.policy.act_model import ACTS, ActModel
-from agent.policy.local import LocalPolicy, decide
-from agent.prompts import SYSTEM_PROMPT
+from agent.policy.local import LocalPolicy, policy_answer
 from agent.samples import landscape
-from agent.session import Engine
+from agent.session.engine import Engine
+from agent.train.policy.examples import Example, _tools, all_examples, source_of
+from agent.train.policy.select import GRID_C, fit_chosen
+from agent.train.policy.train import KINDS, by_source, fit, read_dialogues
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
-from graphs.store import FileImageStore
+from graphs.storage.store import FileImageStore
 from tools.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def latency(dialogues: Sequence[dict[str, Any]], model: ActModel, n: int = 400) 
         times = []
         for text in texts:
             started = time.perf_counter()
-            decide([HumanMessage(text)], tools, None, m)
+            policy_answer([HumanMessage(text)], tools, None, m)
             times.append((time.perf_counter() - started) * 1000)
         times.sort()
         out[f"{name}_median_ms"] = times[len(times) // 2]

@@ -81,7 +81,7 @@ def client_work(urls: list[str], png: bytes, sessions: int, turns: int, offset: 
 
 
 def run(replicas: int, args: argparse.Namespace, endpoint: str, png: bytes) -> None:
-    from graphs.s3_store import S3Location, s3_client
+    from graphs.storage.s3_store import S3Location, s3_client
 
     bucket = f"bench-{secrets.token_hex(4)}"
     s3_client(S3Location(bucket=bucket, endpoint_url=endpoint)).create_bucket(Bucket=bucket)

@@ -24,10 +24,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.finetune.editor import EditorRecipe, finetune_editor  # noqa: E402
-from agent.pairs.folder import Pair, PairsFolder  # noqa: E402
-from agent.pairs.render import Sampling, caption_pair, load_text_to_image  # noqa: E402
 from agent.samples import landscape  # noqa: E402
+from agent.train.editor.loop import EditorRecipe, finetune_editor  # noqa: E402
+from agent.train.pairs.folder import Pair, PairsFolder  # noqa: E402
+from agent.train.pairs.render import Sampling, caption_pair, load_text_to_image  # noqa: E402
 
 CAPTION, EDITED = "a photo of a red house by a lake", "a photo of a red house by a lake in winter"
 

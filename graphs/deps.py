@@ -10,7 +10,7 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 
 from graphs.selfcheck import SelfCheck
-from graphs.store import ImageStore
+from graphs.storage.store import ImageStore
 from tools.base import EditTool
 from tools.detect import Detector
 
@@ -22,7 +22,7 @@ MAX_MESSAGE_CHARS = 2000  # the longest user message a session accepts unless co
 
 
 @dataclass(frozen=True)
-class Limits:
+class TurnLimits:
     """Caps that keep any one turn bounded, whatever the model does."""
 
     model_calls_per_turn: int = 3  # one decision plus at most two repair rounds
@@ -81,7 +81,7 @@ class GraphDeps:
     store: ImageStore
     system_prompt: str
     confirm: ConfirmPolicy = "auto"
-    limits: Limits = Limits()
+    limits: TurnLimits = TurnLimits()
     seed: int | None = None  # None: derive each edit's seed from its input and recipe
     calls: ModelCalls = ModelCalls()
     deadline: float | None = None  # time.monotonic() by which this run's model calls must end
@@ -91,5 +91,5 @@ class GraphDeps:
     cancel: threading.Event | None = None
     previews: Previews = Previews()
     self_check: SelfCheck | None = None  # score generative edits and retry weak ones (agent wires CLIP in)
-    # Finds the objects an edit names in the image, so an object seen twice is asked about (graphs.disambiguate).
+    # Finds the objects an edit names in the image, so an object seen twice is asked about (graphs.nodes.disambiguate).
     detector: Detector | None = None

@@ -22,6 +22,8 @@ OutcomeKind = Literal[
 ERROR_KINDS: frozenset[OutcomeKind] = frozenset({"invalid", "failed", "skipped"})
 # The edit decisions: made (edit) or attempted and not applied (failed).
 EDIT_KINDS: frozenset[OutcomeKind] = frozenset({"edit", "failed"})
+# The response_metadata key of an AI message that reports a failed model call (decide writes it, Reply reads it).
+FAULT = "dialogpaint_fault"
 
 
 class Outcome(TypedDict):
@@ -33,7 +35,7 @@ class Outcome(TypedDict):
     instruction: NotRequired[str]  # the explicit instruction it ran (or would have)
     revision: NotRequired[str]  # the revision an applied edit made
     steps: NotRequired[int]  # how many steps an undo or redo moved, or how many edits a forget or rerender re-ran
-    referent: NotRequired[Referent]  # the candidates a question about the image named (graphs.disambiguate)
+    referent: NotRequired[Referent]  # the candidates a question about the image named (graphs.nodes.disambiguate)
 
 
 def proposal(edits: Sequence[CallSpec], question: str, preview: Preview | None = None) -> Proposal:

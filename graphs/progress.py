@@ -9,7 +9,7 @@ from langgraph.types import StreamWriter
 from PIL import Image
 
 from graphs.deps import GraphDeps
-from graphs.store import put_image
+from graphs.storage.store import put_image
 from tools.errors import EditCancelled
 
 

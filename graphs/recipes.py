@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from graphs.recipe_plans import Recipe, recipe_of
 from graphs.revisions import lineage
 from graphs.state import Revision
-from graphs.store import image_key
+from graphs.storage.store import image_key
 from tools.base import EditTool, check_result, unavailable_reason
 from tools.errors import ImageNotFound, InvalidEditRequest, ToolUnavailable, brief_errors
 from tools.images import encode_png

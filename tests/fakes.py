@@ -14,7 +14,7 @@ from langchain_core.runnables import Runnable
 from PIL import Image, ImageOps
 from pydantic import BaseModel, ConfigDict, Field
 
-from graphs.store import check_key, image_key
+from graphs.storage.store import check_key, image_key
 from tools.base import ProgressCallback, ToolCapabilities
 from tools.errors import EditFailed, ImageNotFound
 

@@ -27,5 +27,5 @@ class MarkedMirror(RecordingTool):
 
 
 def marked_app(marks: str, delay_s: float) -> ToolApp:
-    """The ToolApp a replica builds: the marked mirror (a builder for agent.ray_tools.tool_application)."""
+    """The ToolApp a replica builds: the marked mirror (a builder for agent.integrations.ray_serve.tool_application)."""
     return ToolApp(MarkedMirror(Path(marks), delay_s))

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from graphs.s3_store import S3ImageStore, S3Location, s3_client
+from graphs.storage.s3_store import S3ImageStore, S3Location, s3_client
 
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 

@@ -84,19 +84,88 @@ def import_edges(path: Path, modules: dict[str, Path]) -> set[str]:
     return targets & modules.keys()
 
 
-def test_no_import_cycles():
-    """No module imports, directly or through others, a module that imports it back (function-level imports too)."""
-    modules = project_modules()
-    graph = {name: import_edges(path, modules) for name, path in modules.items()}
+def find_cycles(graph: dict[str, set[str]]) -> list[str]:
+    """Every path that leads from a node back to itself, as 'a -> b -> a'."""
     cycles = []
     for start in graph:
         stack, seen = [(start, [start])], set()
         while stack:
             name, trail = stack.pop()
-            for target in graph[name]:
+            for target in graph.get(name, ()):
                 if target == start:
                     cycles.append(" -> ".join([*trail, start]))
                 elif target not in seen:
                     seen.add(target)
                     stack.append((target, [*trail, target]))
+    return cycles
+
+
+def test_no_import_cycles():
+    """No module imports, directly or through others, a module that imports it back (function-level imports too)."""
+    modules = project_modules()
+    cycles = find_cycles({name: import_edges(path, modules) for name, path in modules.items()})
     assert not cycles, "import cycles:\n" + "\n".join(sorted(cycles)[:10])
+
+
+RUNTIME = ("agent.session", "agent.models", "agent.policy")
+SURFACES_AND_TOOLING = (
+    "agent.eval", "agent.train", "agent.cli", "agent.service", "agent.client", "agent.mcp_server", "agent.integrations",
+)  # fmt: skip
+
+
+def folder(module: str) -> str:
+    """The folder a module belongs to: agent.X / graphs.X / agent.train.X; a root module is its own."""
+    parts = module.split(".")
+    depth = 3 if parts[:2] == ["agent", "train"] and len(parts) >= 3 else 2
+    return ".".join(parts[:depth]) if len(parts) > depth else module
+
+
+def module_graph() -> dict[str, set[str]]:
+    modules = project_modules()
+    return {name: import_edges(path, modules) for name, path in modules.items()}
+
+
+def under(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def test_the_runtime_never_imports_a_surface_eval_or_training():
+    bad = [
+        f"{name} -> {target}"
+        for name, targets in module_graph().items()
+        if under(name, RUNTIME)
+        for target in targets
+        if under(target, SURFACES_AND_TOOLING)
+    ]
+    assert not bad, bad
+
+
+def test_eval_never_imports_training():
+    bad = [f"{n} -> {t}" for n, ts in module_graph().items() if under(n, ("agent.eval",)) for t in ts]
+    assert not [edge for edge in bad if under(edge.split(" -> ")[1], ("agent.train",))]
+
+
+def test_only_the_graph_wires_the_nodes():
+    bad = [
+        f"{name} -> {target}"
+        for name, targets in module_graph().items()
+        if name != "graphs.graph" and not under(name, ("graphs.nodes",))
+        for target in targets
+        if under(target, ("graphs.nodes",))
+    ]
+    assert not bad, bad
+
+
+def test_no_folder_level_cycles():
+    """Folders (agent.session, graphs.nodes, agent.train.pairs, ...) import each other one way only."""
+    folders: dict[str, set[str]] = {}
+    for name, targets in module_graph().items():
+        edges = folders.setdefault(folder(name), set())
+        edges |= {folder(t) for t in targets} - {folder(name)}
+    cycles = find_cycles(folders)
+    assert not cycles, "folder cycles:\n" + "\n".join(sorted(cycles)[:10])
+
+
+def test_the_agent_root_holds_only_configuration_and_the_composition_root():
+    roots = sorted(p.name for p in (ROOT / "agent").glob("*.py") if p.name != "__init__.py")
+    assert roots == ["samples.py", "settings.py", "wiring.py"]

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from agent.async_session import AsyncSession
-from agent.session import SessionBusy
+from agent.session.async_session import AsyncSession
+from agent.session.engine import SessionBusy
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient

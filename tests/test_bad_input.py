@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.session import Engine, MessageRejected, SessionNotFound
+from agent.session.engine import Engine, MessageRejected, SessionNotFound
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient

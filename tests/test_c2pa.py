@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.c2pa_manifest import ASSERTION, SigningFailed, read_manifest
-from agent.provenance import read_provenance
+from agent.session.c2pa import ASSERTION, SigningFailed, read_manifest
+from agent.session.provenance import read_provenance
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient

@@ -13,10 +13,10 @@ import ormsgpack
 import pytest
 from langgraph.checkpoint.serde.jsonplus import EXT_CONSTRUCTOR_SINGLE_ARG, JsonPlusSerializer
 
-from agent.session import Engine
+from agent.session.engine import Engine
 from agent.settings import Settings
 from agent.wiring import create_engine
-from graphs.checkpoint import sqlite_checkpointer
+from graphs.storage.checkpoint import sqlite_checkpointer
 from tests.fakes import gradient
 from tests.service_helpers import KEY_A, auth, require_serve_extra, send, upload
 from tests.test_postgres import postgres_url  # noqa: F401  (the fixture: skips without a server)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from agent.ray_tools import deployment_options, load_config
+from agent.integrations.ray_serve import deployment_options, load_config
 from agent.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

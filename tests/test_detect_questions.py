@@ -15,9 +15,9 @@ from langchain_core.messages import ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from PIL import Image
 
+from agent.models.prompts import SYSTEM_PROMPT
 from agent.policy.local import LocalPolicy
-from agent.prompts import SYSTEM_PROMPT
-from agent.session import Engine, Session
+from agent.session.engine import Engine, Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from graphs.referents import name_candidate, object_phrases, positions
@@ -161,7 +161,7 @@ def test_other_calls_of_the_message_wait_for_the_answer(make_session):
 
 def test_a_broken_detector_costs_the_question_not_the_edit(caplog):
     tool = Generative()
-    with caplog.at_level(logging.ERROR, logger="graphs.disambiguate"):
+    with caplog.at_level(logging.ERROR, logger="graphs.nodes.disambiguate"):
         reply = policy_session(Crashes(), tool).send("change the cat to a tiger")
     assert reply.action == "edit" and len(tool.calls) == 1
     assert "detector crashed" in caplog.text

@@ -13,14 +13,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command
 
-from agent.langchain_tool import session_tool
+from agent.integrations.langchain_tool import session_tool
 from agent.samples import landscape
-from agent.session import Engine
+from agent.session.engine import Engine
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from graphs.revisions import new_revision
 from graphs.state import Proposal, Revision
-from graphs.store import put_image
+from graphs.storage.store import put_image
 from tests.fakes import ScriptedChatModel
 
 

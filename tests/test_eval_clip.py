@@ -10,8 +10,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.eval.image_metrics import ClipUnavailable, load_clip
 from tests.tiny_training import save_tiny_clip
+from tools.clip import ClipUnavailable, load_clip
 
 STILL_LIFE = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
 APPLE = {
@@ -82,7 +82,7 @@ def test_an_edited_turn_runs_the_image_tower_once_for_both_scores(tiny_clip, tmp
 def test_an_unchanged_image_has_no_direction_even_with_rounding_noise():
     import torch
 
-    from agent.eval.image_metrics import _direction_cosine
+    from tools.clip import _direction_cosine
 
     same = torch.nn.functional.normalize(torch.tensor([[0.6, 0.8, 0.0], [0.6, 0.8, 0.0]]), dim=-1)
     noisy = same + torch.tensor([[0.0, 0.0, 0.0], [1e-7, -1e-7, 2e-7]])  # what a batched kernel can leave

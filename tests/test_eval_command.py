@@ -178,7 +178,7 @@ def test_failed_edits_are_summarised_once_and_listed_in_the_report(tmp_path, cap
     assert result.exit_code == 0, result.output
     assert "run: 3 warnings during the turns" in result.stderr
     assert "  3 x edit instruct_pix2pix failed: instruct_pix2pix has no model configured" in result.stderr
-    assert not [r for r in caplog.records if r.name == "graphs.actions"]  # not one warning per turn
+    assert not [r for r in caplog.records if r.name == "graphs.nodes.actions"]  # not one warning per turn
     report = (tmp_path / "out" / "report.md").read_text()
     failed = report.split("## Failed edits")[1].split("## Gallery")[0]
     assert [line.split(" | ")[1:4] for line in failed.splitlines() if line.startswith("| gen.jsonl")] == [

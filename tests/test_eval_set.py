@@ -10,9 +10,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.eval.dataset import EvalDialogue, EvalFileError, load_eval_file, run_all, run_dialogue
 from agent.eval.metrics import metrics
+from agent.models.prompts import SYSTEM_PROMPT
 from agent.policy.local import LocalPolicy
-from agent.prompts import SYSTEM_PROMPT
-from agent.session import Engine
+from agent.session.engine import Engine
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, ai, call, gradient

@@ -13,7 +13,7 @@ import pytest
 
 from agent.eval.dataset import EvalDialogue
 from agent.settings import Settings
-from agent.sft.render import render_dialogue, stand_in
+from agent.train.dialogue.render import render_dialogue, stand_in
 from agent.wiring import create_engine
 from tests.fakes import MemoryImageStore, RecordingTool, gradient
 from tests.openai_server import OpenAIServer, calls, text
@@ -98,7 +98,7 @@ def test_samples_are_exactly_what_the_graph_sends_a_served_model(samples, tmp_pa
 def test_loss_falls_on_the_answer_only(samples, tiny_lm, tmp_path):
     from transformers import AutoTokenizer
 
-    from agent.sft.train import TrainPlan, sft_trainer, template_messages, tokenize
+    from agent.train.dialogue.train import TrainPlan, sft_trainer, template_messages, tokenize
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
     row = tokenize(tokenizer, samples[1])
@@ -119,7 +119,7 @@ def test_finetune_dialogue_trains_and_the_adapter_loads_and_generates(samples, t
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from agent.sft.train import template_messages
+    from agent.train.dialogue.train import template_messages
 
     data = tmp_path / "dialogues.jsonl"
     data.write_text(DIALOGUE.model_dump_json() + "\n")

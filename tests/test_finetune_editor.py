@@ -12,8 +12,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.prompts import SYSTEM_PROMPT
-from agent.session import Engine
+from agent.models.prompts import SYSTEM_PROMPT
+from agent.session.engine import Engine
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient
@@ -36,8 +36,8 @@ def fresh_accelerate_state() -> Iterator[None]:
 def test_widened_unet_learns_a_fixed_batch(models):
     import torch
 
-    from agent.finetune.editor import denoising_loss
-    from agent.finetune.editor_models import load_parts
+    from agent.train.editor.loop import denoising_loss
+    from agent.train.editor.models import load_parts
 
     parts = load_parts(models["sd"])
     assert parts.unet.config.in_channels == 8 and not parts.unet.conv_in.weight[:, 4:].any()
@@ -105,7 +105,7 @@ def test_pairs_then_finetune_with_resume_then_the_tool_edits_through_a_session(m
 def test_bf16_with_gradient_checkpointing_trains_and_saves_fp32(models, tmp_path):
     import torch
 
-    from agent.finetune.editor import EditorRecipe, finetune_editor
+    from agent.train.editor.loop import EditorRecipe, finetune_editor
 
     code, output = make_pairs(models, write_rows(tmp_path / "rows.jsonl", ROWS[:1]), tmp_path / "pairs", *KEEP_ALL)
     assert code == 0, output
@@ -120,7 +120,7 @@ def test_magicbrush_parquet_folder_reads_as_the_three_columns(tmp_path):
     from datasets import Dataset, Features, Value
     from datasets import Image as ImageFeature
 
-    from agent.finetune.editor_data import load_pairs
+    from agent.train.editor.data import load_pairs
 
     image = gradient((32, 32))
     rows = {"img_id": ["1"], "turn_index": [1], "source_img": [image], "mask_img": [image],

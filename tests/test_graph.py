@@ -63,10 +63,10 @@ def test_several_edits_in_one_message_run_in_order(make_session, tool):
 
 
 def test_edits_per_message_cap(make_session, tool):
-    from graphs.deps import Limits
+    from graphs.deps import TurnLimits
 
     calls = [call("mirror", instruction=f"edit {i}") for i in range(3)]
-    session = make_session([ai(*calls)], limits=Limits(edits_per_message=2))
+    session = make_session([ai(*calls)], limits=TurnLimits(edits_per_message=2))
     reply = session.send("three edits")
     assert len(reply.revisions) == 3  # upload + 2
     assert "at most 2 edits" in session.state()["messages"][-2].content

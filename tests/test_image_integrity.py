@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.session import Session
+from agent.session.engine import Session
 from agent.settings import Settings
 from agent.wiring import create_engine
-from graphs.store import FileImageStore
+from graphs.storage.store import FileImageStore
 from tests.fakes import gradient
 from tests.service_helpers import KEY_A, auth, require_serve_extra, send, upload
 from tools.errors import ImageCorrupt, ImageMissing, ImageNotFound

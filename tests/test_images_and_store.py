@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from graphs.store import FileImageStore, get_image, put_image
+from graphs.storage.store import FileImageStore, get_image, put_image
 from tests.fakes import MemoryImageStore, gradient
 from tools.errors import ImageNotFound, ImageRejected
 from tools.images import ALLOWED_FORMATS, IMAGE_TYPES, decode_image, encode_png, to_rgb

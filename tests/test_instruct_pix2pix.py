@@ -21,8 +21,8 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from PIL import Image
 
-from agent.prompts import SYSTEM_PROMPT
-from agent.session import Engine, Session
+from agent.models.prompts import SYSTEM_PROMPT
+from agent.session.engine import Engine, Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient

@@ -41,7 +41,7 @@ def load_like_the_langgraph_server(name: str) -> Any:
 def studio(tmp_path, monkeypatch):
     """The studio graph on a fresh data directory (DIALOGPAINT_DATA_DIR, as `langgraph dev` would pass it)."""
     monkeypatch.setenv("DIALOGPAINT_DATA_DIR", str(tmp_path / "data"))
-    from agent import studio as module
+    from agent.integrations import langgraph_studio as module
 
     module._default_deps.cache_clear()  # the embedded default is built once per process: rebuild it here
     yield load_like_the_langgraph_server("dialogpaint")

@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.models import openai_compatible
-from agent.session import Session
+from agent.models.factories import openai_compatible
+from agent.session.engine import Session
 from agent.settings import Settings
 from agent.wiring import create_engine
 from graphs.specs import Undo, control_tool_schema
@@ -147,9 +147,9 @@ def test_synth_round_trip_through_llama_cpp(llama_server, tmp_path):
     # answer parsed, judged and counted), not the data; a row it does keep is a valid eval dialogue.
     # One short seed each keeps the prompts small: CPU prompt processing is what this test waits on.
     from agent.eval.dataset import load_eval_file
-    from agent.synth.captions import Caption
-    from agent.synth.dialogues import synthesize_dialogues
-    from agent.synth.edits import synthesize_edit_captions
+    from agent.train.synth.captions import Caption
+    from agent.train.synth.dialogues import synthesize_dialogues
+    from agent.train.synth.edits import synthesize_edit_captions
 
     seeds, seed_edits = tmp_path / "seeds.jsonl", tmp_path / "seed_edits.jsonl"
     turns = [{"user": "make it red", "expect": "clarify"}, {"user": "the car", "expect": "edit"}]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from agent.session import Session
-from graphs.decide import GAVE_UP
+from agent.session.engine import Session
+from graphs.nodes.decide import GAVE_UP
 from tests.openai_server import (
     AUTO_TOOL_CHOICE_400,
     CONTEXT_OVERFLOW,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.prompts import prompt_tokens, system_prompt
+from agent.models.prompts import prompt_tokens, system_prompt
 from tools.registry import load_registry
 
 

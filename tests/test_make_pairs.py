@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.pairs.attention import token_alignment
-from agent.pairs.clip_filter import Scores, Thresholds, best
+from agent.train.pairs.attention import token_alignment
+from agent.train.pairs.clip_filter import Scores, Thresholds, best
 
 pytest.importorskip("diffusers", reason="the train extra (diffusers, transformers, torch) is not installed")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -76,7 +76,7 @@ def test_thresholds_drop_every_pair_and_the_rows_still_count_as_done(models, tmp
 
 
 def test_an_interrupted_row_is_redone_and_its_partial_lines_dropped(models, tmp_path):
-    from agent.pairs.folder import PairsFolder
+    from agent.train.pairs.folder import PairsFolder
 
     out = tmp_path / "pairs"
     folder = PairsFolder(out, {"a": 1}, {})
@@ -108,7 +108,7 @@ def test_token_alignment_maps_shared_tokens_and_leaves_new_ones():
 def test_the_processor_copies_source_maps_into_the_edited_rows():
     import torch
 
-    from agent.pairs.attention import InjectionSchedule, PromptToPromptProcessor
+    from agent.train.pairs.attention import InjectionSchedule, PromptToPromptProcessor
 
     schedule = InjectionSchedule(steps=4, cross_fraction=0.5, self_fraction=0.25)
     schedule.mappers = torch.tensor([[0, 1, 2], [0, 2, 1]])  # the conditional pair swaps two tokens
@@ -134,7 +134,7 @@ def test_the_processor_copies_source_maps_into_the_edited_rows():
 def test_attention_injection_changes_the_edited_image_only(models):
     import numpy as np
 
-    from agent.pairs.render import Sampling, caption_pair, load_text_to_image
+    from agent.train.pairs.render import Sampling, caption_pair, load_text_to_image
 
     pipe = load_text_to_image(models["sd"], "cpu")
     sampling = Sampling(steps=2, guidance_scale=7.5, resolution=64, self_fraction=0.0)

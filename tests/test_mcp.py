@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from agent.samples import landscape
-from agent.session import Engine
+from agent.session.engine import Engine
 from tests.conftest import require_system
 from tests.live_servers import uvicorn_thread
 from tests.service_helpers import KEY_A, KEY_B, png

@@ -12,8 +12,8 @@ import re
 import pytest
 from PIL import Image
 
-from agent.detection import build_detector
 from agent.settings import Settings
+from agent.wiring import build_detector
 from tests.test_detect_questions import Generative, policy_session
 from tools.errors import ToolUnavailable
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent.learn.augment import augment, vague_forms
+from agent.train.policy.augment import augment, vague_forms
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,12 +9,13 @@ from langchain_core.messages import SystemMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.eval.dataset import load_eval_file, run_all
+from agent.models.prompts import SYSTEM_PROMPT
 from agent.policy.local import LocalPolicy
-from agent.prompts import SYSTEM_PROMPT
-from agent.session import Engine
-from graphs import actions, decide, outcomes
+from agent.session.engine import Engine
+from graphs import outcomes
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
+from graphs.nodes import actions, decide
 from tests.fakes import MemoryImageStore, gradient
 from tools import base
 from tools.registry import load_registry

@@ -8,10 +8,10 @@ import numpy as np
 from typer.testing import CliRunner
 
 from agent.cli.app import app
-from agent.learn.examples import all_examples
-from agent.learn.select import NEVER, best_margins, choose
-from agent.learn.train import by_source, fit
 from agent.policy.act_model import load
+from agent.train.policy.examples import all_examples
+from agent.train.policy.select import NEVER, best_margins, choose
+from agent.train.policy.train import by_source, fit
 
 DIALOGUES = [
     {"id": f"{source}-{k}", "source": {"repo": source}, "turns": [{"user": text, "expect": act}]}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agent.models.prompts import SYSTEM_PROMPT
 from agent.policy.local import LocalPolicy
-from agent.prompts import SYSTEM_PROMPT
-from agent.session import Engine, Session
+from agent.session.engine import Engine, Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, gradient

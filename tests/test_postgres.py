@@ -59,7 +59,7 @@ def test_service_sessions_live_in_postgres_and_survive_a_restart(postgres_url, t
 def test_an_unreachable_server_is_one_clear_error_without_the_password(tmp_path):
     required = ("psycopg", "psycopg_pool")
     require_system("the postgres extra", all(_importable(m) for m in required), "pip install -e '.[postgres]'")
-    from graphs.checkpoint import postgres_checkpointer
+    from graphs.storage.checkpoint import postgres_checkpointer
 
     with pytest.raises(StateStoreUnavailable, match="cannot use the Postgres checkpointer") as caught:
         postgres_checkpointer("postgresql://me:hunter2@127.0.0.1:1/none", timeout_s=1)
@@ -73,7 +73,7 @@ def test_an_unreachable_server_is_one_clear_error_without_the_password(tmp_path)
 
 
 def test_a_missing_database_is_named_in_the_error(postgres_url):
-    from graphs.checkpoint import postgres_checkpointer
+    from graphs.storage.checkpoint import postgres_checkpointer
 
     with pytest.raises(StateStoreUnavailable, match='database "no_such_database" does not exist'):
         postgres_checkpointer(postgres_url.rsplit("/", 1)[0] + "/no_such_database", timeout_s=2)

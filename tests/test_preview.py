@@ -13,11 +13,11 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from PIL import Image
 
-from agent.prompts import SYSTEM_PROMPT
-from agent.session import Engine, Session
+from agent.models.prompts import SYSTEM_PROMPT
+from agent.session.engine import Engine, Session
 from graphs.deps import GraphDeps, Previews
 from graphs.graph import build_graph
-from graphs.store import get_image
+from graphs.storage.store import get_image
 from tests.fakes import CostlyTool, MemoryImageStore, ScriptedChatModel, ai, call, gradient
 
 pytest.importorskip("diffusers", reason="the gpu extra (diffusers, transformers, torch) is not installed")
@@ -89,7 +89,7 @@ def test_a_proposal_comes_with_a_cheap_preview_and_yes_commits_the_same_seed(edi
 def test_the_async_session_gives_the_preview_too(editor):
     import asyncio
 
-    from agent.async_session import AsyncSession
+    from agent.session.async_session import AsyncSession
 
     session = AsyncSession(open_session({editor.name: editor}, pix2pix(steps=2)))
     picture = asyncio.run(session.send("turn the sky purple")) and asyncio.run(session.preview())
@@ -167,11 +167,11 @@ def test_an_editor_without_weights_proposes_without_a_preview_and_logs_one_line(
     engine = create_engine(Settings(data_dir=tmp_path, confirm="always"))
     try:
         session = engine.open(gradient(PHOTO))
-        with caplog.at_level("WARNING", logger="graphs.preview"):
+        with caplog.at_level("WARNING", logger="graphs.nodes.preview"):
             reply = session.send("turn it into a watercolor painting")
         assert reply.action == "confirm" and reply.confirmation is not None
         assert "preview" not in reply.confirmation
-        warnings = [r for r in caplog.records if r.name == "graphs.preview"]
+        warnings = [r for r in caplog.records if r.name == "graphs.nodes.preview"]
         assert len(warnings) == 1 and warnings[0].exc_info is None
         assert "no preview of instruct_pix2pix" in warnings[0].getMessage()
     finally:

@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from agent.cli.app import app
-from agent.provenance import CHUNK, dialogpaint_version, read_provenance, with_provenance
+from agent.session.provenance import CHUNK, dialogpaint_version, read_provenance, with_provenance
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient

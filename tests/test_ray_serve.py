@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import ImageOps
 
-from agent.ray_tools import deployment_options, load_config, tool_application
+from agent.integrations.ray_serve import deployment_options, load_config, tool_application
 from tests.fakes import ai, call, gradient
 from tests.live_servers import free_port
 from tests.ray_tools_fixture import marked_app

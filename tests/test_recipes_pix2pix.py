@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.prompts import SYSTEM_PROMPT
-from agent.session import Engine, Session
+from agent.models.prompts import SYSTEM_PROMPT
+from agent.session.engine import Engine, Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient

@@ -10,7 +10,7 @@ from PIL import ImageOps
 
 from agent.settings import Settings
 from agent.wiring import create_engine
-from graphs.store import get_image, image_key, put_image
+from graphs.storage.store import get_image, image_key, put_image
 from tests.fakes import RecordingTool, ai, call, gradient
 from tests.live_servers import uvicorn_thread
 from tests.s3_helpers import aws_env, new_bucket, s3_endpoint, silent_server
@@ -72,7 +72,7 @@ def test_slow_storage_times_out_with_the_limit_in_the_message(aws_env):
 
 def new_bucket_lazy(endpoint: str, **timeouts: Any) -> Any:
     """A store on a bucket that is never created (the endpoint cannot answer anyway); one attempt."""
-    from graphs.s3_store import S3ImageStore, S3Location
+    from graphs.storage.s3_store import S3ImageStore, S3Location
 
     return S3ImageStore(
         S3Location(bucket="dp-none", endpoint_url=endpoint, connect_timeout_s=0.5, attempts=1, **timeouts)
@@ -138,7 +138,7 @@ def test_images_travel_to_a_remote_editor_by_key_when_both_read_the_store(s3_end
 
 def new_bucket_same(store: Any) -> Any:
     """A second store object (the editor's own client) on the same bucket."""
-    from graphs.s3_store import S3ImageStore
+    from graphs.storage.s3_store import S3ImageStore
 
     return S3ImageStore(store.location)
 

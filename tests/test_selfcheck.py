@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.prompts import SYSTEM_PROMPT
-from agent.selfcheck import ClipSimilarities, self_check
-from agent.session import Engine, Session
+from agent.models.prompts import SYSTEM_PROMPT
+from agent.session.engine import Engine, Session
 from agent.settings import Settings
+from agent.wiring import self_check
 from graphs.deps import GraphDeps, Previews
 from graphs.graph import build_graph
 from graphs.selfcheck import SEED_STRIDE, SelfCheck
 from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, ai, call, gradient
 from tests.test_eval_clip import tiny_clip  # noqa: F401  (fixture)
+from tools.clip import ClipSimilarities
 
 pytest.importorskip("diffusers", reason="the gpu extra (diffusers, transformers, torch) is not installed")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from agent.session import Limits as InputLimits
+from agent.session.engine import InputLimits
 from agent.settings import Settings
-from graphs.deps import Limits as TurnLimits
+from graphs.deps import TurnLimits
 from graphs.specs import CONTROL_TOOLS, Redo, Undo
 from graphs.state import head_revision
 from tools.base import CONTROL_TOOL_NAMES, MAX_STEPS, REPLY_TOOL, check_result
@@ -35,9 +35,9 @@ def test_one_redaction_masks_the_user_part_and_credential_parameters(url, shown)
 
 def test_checkpoint_and_eval_use_the_one_redaction():
     import agent.eval.run
-    import graphs.checkpoint
+    import graphs.storage.checkpoint
 
-    assert graphs.checkpoint.redacted is redacted and agent.eval.run.redacted is redacted
+    assert graphs.storage.checkpoint.redacted is redacted and agent.eval.run.redacted is redacted
 
 
 def test_a_result_that_is_not_rgb_or_is_empty_is_refused_naming_the_tool():

@@ -13,11 +13,11 @@ import pytest
 
 from agent.eval.dataset import load_eval_file
 from agent.settings import Settings
-from agent.synth.captions import Caption
-from agent.synth.dialogues import read_seed_dialogues, synthesize_dialogues
-from agent.synth.edits import synthesize_edit_captions
-from agent.synth.engine import SynthError
-from agent.synth.similarity import RougePool
+from agent.train.synth.captions import Caption
+from agent.train.synth.dialogues import read_seed_dialogues, synthesize_dialogues
+from agent.train.synth.edits import synthesize_edit_captions
+from agent.train.synth.engine import SynthError
+from agent.train.synth.similarity import RougePool
 from tests.openai_server import OpenAIServer, error, text
 from tools.errors import DialogPaintError
 

@@ -8,10 +8,10 @@ from itertools import pairwise
 from pathlib import Path
 
 from agent.eval.dataset import EXPECTS, load_eval_file
-from agent.synth.captions import read_captions
-from agent.synth.dialogues import DialogueTask, label_problem
-from agent.synth.edits import normalised, read_seed_edits
-from agent.synth.similarity import RougePool
+from agent.train.synth.captions import read_captions
+from agent.train.synth.dialogues import DialogueTask, label_problem
+from agent.train.synth.edits import normalised, read_seed_edits
+from agent.train.synth.similarity import RougePool
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 AUTHORED = {"kind": "authored", "author": "dialogpaint", "license": "Apache-2.0"}

@@ -75,13 +75,13 @@ def test_shipped_policy_uses_the_learned_model_with_numpy_only():
     assert model is not None and model.meta["examples"] > 10_000 and LocalPolicy().learned
     code = (
         "import sys\nfrom langchain_core.messages import HumanMessage\nfrom agent.policy.act_model import shipped\n"
-        "from agent.policy.local import decide\nfrom graphs.specs import tool_schemas\n"
+        "from agent.policy.local import policy_answer\nfrom graphs.specs import tool_schemas\n"
         "from tools.registry import load_registry\n"
         "tools = {s['function']['name']: s for s in tool_schemas(load_registry(plugins=False), pending=False)}\n"
         "facts = {'edits_applied': 0, 'redo_available': 0, 'pending': None, 'generative_tools': ['instruct_pix2pix']}\n"
         "for text in sys.argv[1:]:\n"
         "    for model in (None, shipped()):\n"
-        "        said = decide([HumanMessage(text)], tools, facts, model)\n"
+        "        said = policy_answer([HumanMessage(text)], tools, facts, model)\n"
         "        print(said.tool_calls[0]['name'] if said.tool_calls else 'chat', end=' ')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'torch', 'transformers'}))"
     )

@@ -52,7 +52,7 @@ For each function call, return a json object with the function name and argument
 
 def corpus() -> list[str]:
     """Text like the requests: the system prompt, the tool schemas and some conversation."""
-    from agent.prompts import system_prompt
+    from agent.models.prompts import system_prompt
     from graphs.specs import tool_schemas
     from tools.registry import load_registry
 

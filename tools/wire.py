@@ -39,7 +39,7 @@ MAX_PARAMS_HEADER_BYTES = 8 * 1024
 
 
 class SharedStore(Protocol):
-    """An image store both sides of the wire can read (graphs.s3_store.S3ImageStore): key = sha256 of the PNG."""
+    """An image store both sides of the wire can read (graphs.storage.s3_store): key = sha256 of the PNG."""
 
     @property
     def name(self) -> str:

@@ -12,10 +12,10 @@ from agent.cli.finetune_dialogue import finetune_dialogue
 from agent.cli.finetune_editor import finetune_editor_command
 from agent.cli.mcp import mcp
 from agent.cli.pairs import make_pairs_command
+from agent.cli.ray_serve import serve_tools
 from agent.cli.recipes import inspect_file, replay
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
-from agent.cli.serve_tools import serve_tools
 from agent.cli.synth import synth
 from agent.cli.tools import list_tools
 from agent.cli.train_policy import train_policy

@@ -11,7 +11,7 @@ import typer
 from agent.cli.common import engine_from, send_with_progress, settings_from, user_errors
 
 if TYPE_CHECKING:
-    from agent.reply import Reply
+    from agent.session.reply import Reply
 
 DEMO_SCRIPT = (
     "Hi! What can you do?",

@@ -53,7 +53,7 @@ def check_models(settings: Settings) -> tuple[Check, dict[str, dict[str, Any]]]:
     """GET /v1/models: whether it answered, and the models served (id -> entry)."""
     import httpx
 
-    from agent.models import base_url
+    from agent.models.factories import base_url
 
     url = base_url(settings) + "/models"
     shown = redacted(url)  # the URL as messages show it: no user name or password
@@ -92,7 +92,7 @@ def check_tool_call(settings: Settings) -> Check:
     """Ask for undo(steps=2) the way ``decide`` asks (same tool mode) and read the answer the same way."""
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-    from agent.models import diagnose, openai_compatible
+    from agent.models.factories import diagnose, openai_compatible
     from graphs.modes import decision_runnable, read_decision
     from graphs.specs import Undo, control_tool_schema
 
@@ -123,7 +123,7 @@ def check_tool_call(settings: Settings) -> Check:
 
 def check_context(settings: Settings, max_model_len: int) -> Check:
     """Whether a full turn fits the served context: prompt and tool schemas, conversation budget, answer."""
-    from agent.prompts import prompt_tokens
+    from agent.models.prompts import prompt_tokens
     from agent.wiring import build_tools
 
     fixed = prompt_tokens(settings.llm_tool_mode, build_tools(settings))

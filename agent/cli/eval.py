@@ -16,12 +16,12 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from agent.eval.dataset import EvalDialogue
-    from agent.eval.image_metrics import ClipScorer
     from agent.eval.run import EvalRun
     from agent.settings import Settings
+    from tools.clip import ClipScorer
 
 # Loggers that warn once per turn: a failed edit, a failed dialogue-model call and its retries.
-TURN_LOGGERS = ("graphs.actions", "graphs.decide", "graphs.model_call")
+TURN_LOGGERS = ("graphs.nodes.actions", "graphs.nodes.decide", "graphs.model_call")
 NO_CLIP = "skipped: no CLIP weights configured (--clip-path DIR or DIALOGPAINT_CLIP_PATH)"
 
 
@@ -196,6 +196,6 @@ def open_clip(path: str | Path | None) -> tuple[ClipScorer | None, str]:
     """The CLIP scorer at a configured path (errors if it is unusable), or None and why it is skipped."""
     if path is None:
         return None, NO_CLIP
-    from agent.eval.image_metrics import load_clip
+    from tools.clip import load_clip
 
     return load_clip(path), f"computed with the CLIP weights at {path}"

@@ -11,7 +11,7 @@ import typer
 
 if TYPE_CHECKING:
     from agent.settings import Settings
-    from agent.sft.render import Sample
+    from agent.train.dialogue.render import Sample
 
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "datasets")
 
@@ -60,7 +60,7 @@ def finetune_dialogue(  # noqa: PLR0917 - typer maps each parameter to an argume
         }  # fmt: skip
         if not render_only:
             assert base is not None
-            from agent.sft.train import TrainPlan, finetune
+            from agent.train.dialogue.train import TrainPlan, finetune
 
             plan = TrainPlan(
                 base=base, out=out, epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
@@ -79,7 +79,7 @@ def render(files: list[Path], settings: Settings) -> tuple[list[Sample], int, in
     from rich.progress import track
 
     from agent.eval.dataset import load_eval_file
-    from agent.sft.render import render_all
+    from agent.train.dialogue.render import render_all
 
     dialogues = [d for f in files for d in load_eval_file(f)]
     samples: list[Sample] = []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 if TYPE_CHECKING:
-    from agent.finetune.editor import EditorRecipe, TrainReport
+    from agent.train.editor.loop import EditorRecipe, TrainReport
 
 
 def finetune_editor_command(  # noqa: PLR0917 - typer maps each parameter to an argument or option
@@ -34,8 +34,8 @@ def finetune_editor_command(  # noqa: PLR0917 - typer maps each parameter to an 
 ) -> None:
     """Fine-tune the InstructPix2Pix editor (diffusers + accelerate) and write a pipeline folder the tool loads."""
     from agent.cli.common import user_errors
-    from agent.finetune.editor import EditorRecipe
-    from agent.finetune.editor_data import FinetuneError
+    from agent.train.editor.data import FinetuneError
+    from agent.train.editor.loop import EditorRecipe
 
     with user_errors():
         if resolution % 64:
@@ -56,7 +56,7 @@ def train_with_progress(recipe: EditorRecipe) -> TrainReport:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from agent.finetune.editor import finetune_editor
+    from agent.train.editor.loop import finetune_editor
     from tools.errors import MissingExtra
 
     columns = (TextColumn("steps"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),

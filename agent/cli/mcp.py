@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from agent.session import Engine
+    from agent.session.engine import Engine
     from agent.settings import Settings
 
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from agent.pairs.make import PairsPlan, Renderers
     from agent.settings import Settings
+    from agent.train.pairs.make import PairsPlan, Renderers
 
 
 def make_pairs_command(  # noqa: PLR0917 - typer maps each parameter to an argument or option
@@ -52,11 +52,11 @@ def make_pairs_command(  # noqa: PLR0917 - typer maps each parameter to an argum
 ) -> None:
     """Render (input, edited) image pairs for each row, keep the best by CLIP, write a trainable folder."""
     from agent.cli.common import settings_from, user_errors
-    from agent.pairs.clip_filter import Thresholds
-    from agent.pairs.folder import PairsFolder
-    from agent.pairs.make import PairsPlan
-    from agent.pairs.render import Sampling
-    from agent.pairs.rows import PairsError, read_rows
+    from agent.train.pairs.clip_filter import Thresholds
+    from agent.train.pairs.folder import PairsFolder
+    from agent.train.pairs.make import PairsPlan
+    from agent.train.pairs.render import Sampling
+    from agent.train.pairs.rows import PairsError, read_rows
 
     given = {"pairs_caption_threshold": caption_threshold, "pairs_directional_threshold": directional_threshold,
              "pairs_image_threshold": image_threshold}  # fmt: skip
@@ -91,8 +91,8 @@ def edit_rows_from_captions(
 ) -> Path:
     """make-pairs step 1: (caption, instruction, edited caption) rows from the served model, into OUT/edits.jsonl."""
     from agent.cli.synth import summary
-    from agent.pairs.rows import PairsError
-    from agent.synth.edits import synthesize_edit_captions
+    from agent.train.pairs.rows import PairsError
+    from agent.train.synth.edits import synthesize_edit_captions
 
     if seeds is None:
         raise PairsError("--captions needs --seeds FILE: the hand-written triples, e.g. data/seed_edits.jsonl")
@@ -105,9 +105,9 @@ def edit_rows_from_captions(
 
 def load_models(plan: PairsPlan, settings: Settings, rows: list[Any]) -> Renderers:
     """The models the rows need, on the configured device (the CPU only with --allow-cpu)."""
-    from agent.eval.image_metrics import load_clip
-    from agent.pairs.make import Renderers
-    from agent.pairs.render import load_text_to_image
+    from agent.train.pairs.make import Renderers
+    from agent.train.pairs.render import load_text_to_image
+    from tools.clip import load_clip
     from tools.errors import MissingExtra
     from tools.instruct_pix2pix import InstructPix2Pix
 
@@ -133,7 +133,7 @@ def run_with_progress(rows: list[Any], folder: Any, plan: PairsPlan, models: Ren
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from agent.pairs.make import make_pairs
+    from agent.train.pairs.make import make_pairs
 
     columns = (TextColumn("pairs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[kept]} kept"),
                TimeRemainingColumn())  # fmt: skip

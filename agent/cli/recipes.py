@@ -17,7 +17,7 @@ def inspect_file(
     as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
 ) -> None:
     """Print the recipe chain a PNG carries: instructions, tools, params, seeds, image hashes, versions."""
-    from agent.provenance import read_provenance
+    from agent.session.provenance import read_provenance
 
     with user_errors():
         if not file.is_file():
@@ -50,7 +50,7 @@ def replay(
     Exits 0 when the result is bit for bit the recorded image, 1 when it differs (other weights,
     device or library versions), 2 on bad input.
     """
-    from agent.replay import replay_file
+    from agent.session.replay import replay_file
 
     with user_errors():
         path = Path(source)

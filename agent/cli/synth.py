@@ -10,7 +10,7 @@ import typer
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from agent.synth.engine import SynthReport
+    from agent.train.synth.engine import SynthReport
 
 
 def synth(  # noqa: PLR0917 - typer maps each parameter to an option
@@ -33,8 +33,8 @@ def synth(  # noqa: PLR0917 - typer maps each parameter to an option
     from rich.progress import Progress
 
     from agent.cli.common import settings_from, user_errors
-    from agent.synth.dialogues import synthesize_dialogues
-    from agent.synth.edits import synthesize_edit_captions
+    from agent.train.synth.dialogues import synthesize_dialogues
+    from agent.train.synth.edits import synthesize_edit_captions
 
     run = synthesize_dialogues if task == "dialogues" else synthesize_edit_captions
     progress = Progress()  # started once the inputs are checked, so a bad input prints only its error

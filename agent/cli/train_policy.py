@@ -27,19 +27,19 @@ def train_policy(
     """Train the act model of the embedded policy (needs the `learn` extra: scikit-learn).
 
     C and the margins by which the model may override the rules are chosen by leave-one-source-out
-    over the corpus sources (agent/learn/select.py).
+    over the corpus sources (agent/train/policy/select.py).
     """
     from agent.cli.common import user_errors
     from agent.policy.act_model import SHIPPED
 
     with user_errors():
         try:
-            from agent.learn.select import GRID_C, fit_chosen
-            from agent.learn.train import by_source, read_dialogues
+            from agent.train.policy.select import GRID_C, fit_chosen
+            from agent.train.policy.train import by_source, read_dialogues
         except ImportError as exc:
             typer.echo(f"error: train-policy needs the learn extra (pip install 'dialogpaint[learn]'): {exc}", err=True)
             raise typer.Exit(2) from None
-        from agent.learn.train import KINDS
+        from agent.train.policy.train import KINDS
 
         if kind not in KINDS:
             typer.echo(f"error: --kind must be one of {', '.join(KINDS)}, got {kind!r}", err=True)

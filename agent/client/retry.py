@@ -3,7 +3,7 @@
 - Refusals before any work (``rate_limited``, ``too_many_runs``, ``overloaded``) and connections that
   were never made are safe for every request.
 - Reads (GET) and turns sent with an ``Idempotency-Key`` are safe after anything: a repeated turn
-  with the same key replays the first turn's reply instead of editing again (agent/idempotency.py),
+  with the same key replays the first turn's reply instead of editing again (agent/session/idempotency.py),
   so a dropped stream, ``session_busy`` (the first run is still finishing) and
   ``state_store_unavailable`` are retried too.
 - Undo, redo, uploads and deletes carry no key, so a broken connection after sending them is raised.

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.reply import Reply
-from agent.session import Session
+from agent.session.engine import Session
+from agent.session.reply import Reply
 from tools.errors import DialogPaintError, ImageRejected, brief_errors
 from tools.images import read_image_file
 

@@ -18,14 +18,15 @@ from typing import Any
 from PIL import Image
 
 from agent.eval.dataset import TurnResult
-from agent.eval.image_metrics import ClipScorer, l1_distance
+from agent.eval.image_metrics import l1_distance
 from agent.eval.metrics import Row
 from graphs.deps import GraphDeps
 from graphs.recipe_plans import PlanError, rerender_plan
 from graphs.recipes import edits_to, recorded_call, replay_chain, run_recorded
 from graphs.revisions import lineage
 from graphs.state import Revision
-from graphs.store import get_image
+from graphs.storage.store import get_image
+from tools.clip import ClipScorer
 
 DRIFT_COLUMNS = (
     "edits_on_path", "replay_matches", "rebuilt_by", "l1_source_rebuilt", "l1_drift",

@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.eval.metrics import EXPLICIT, VAGUE, Row, failed_edit, worst_dialogues
 from agent.eval.run import EvalRun, GalleryImage, notable_settings, slug
-from graphs.store import ImageStore, get_image
+from graphs.storage.store import ImageStore, get_image
 
 THUMBNAIL = 256  # longest side of the images inlined into report.html
 _MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#!|&~])")  # backslash-escapable in CommonMark and GFM

@@ -16,15 +16,16 @@ from PIL import Image
 
 from agent.eval.dataset import EvalDialogue, EvalFileError, TurnResult, load_eval_file, run_dialogue
 from agent.eval.drift import add_drift, drift_summary
-from agent.eval.image_metrics import ClipScorer, caption_after, l1_distance
+from agent.eval.image_metrics import l1_distance
 from agent.eval.metrics import Row, metrics
-from agent.models import make_chat_model
+from agent.models.factories import make_chat_model
 from agent.samples import landscape
 from agent.settings import Settings
 from agent.wiring import create_engine
 from graphs.revisions import lineage
 from graphs.state import head_revision
-from graphs.store import ImageStore, get_image
+from graphs.storage.store import ImageStore, get_image
+from tools.clip import ClipScorer, caption_after
 from tools.errors import DialogPaintError
 from tools.instruct_pix2pix import InstructPix2Pix
 from tools.redaction import redacted

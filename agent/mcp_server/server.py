@@ -24,11 +24,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ImageContent, TextContent
 
-from agent.reply import Reply
 from agent.service.auth import DEV_KEY, KeyRing, Principal, new_session_id, owns
 from agent.service.errors import ApiError
 from agent.service.limits import RateLimiter
-from agent.session import Engine, Session, SessionNotFound
+from agent.session.engine import Engine, Session, SessionNotFound
+from agent.session.reply import Reply
 from graphs.revisions import lineage
 from tools.errors import DialogPaintError
 

@@ -110,11 +110,11 @@ class LocalPolicy(BaseChatModel):
     ) -> ChatResult:
         tools = {t["function"]["name"]: t for t in kwargs.get("tools") or []}
         model = (self.act_model or shipped()) if self.learned else None
-        message = decide(messages, tools, facts_in(run_manager.metadata if run_manager else None), model)
+        message = policy_answer(messages, tools, facts_in(run_manager.metadata if run_manager else None), model)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def decide(
+def policy_answer(
     messages: Sequence[BaseMessage],
     tools: dict[str, dict[str, Any]],
     facts: DialogueFacts | None = None,
@@ -131,7 +131,9 @@ def decide(
         # Our calls are valid by construction; an error here means a tool was refused or missing.
         return AIMessage(replies.CONFUSED)
     ctx = read_context(messages, tools, facts)
-    if answer_referent(messages, ctx.text, ctx.call):  # the answer to a which-one question (graphs/disambiguate.py)
+    if answer_referent(
+        messages, ctx.text, ctx.call
+    ):  # the answer to a which-one question (graphs/nodes/disambiguate.py)
         text: str | None = ""
     else:
         text = next((said for layer in BEFORE_MODEL if (said := layer(ctx)) is not None), None)

@@ -1,6 +1,6 @@
 """Folding the answer to "which cat: the one on the left or the one on the right?" into the edit it held up.
 
-The question comes from the graph (graphs.disambiguate), which records the candidates on its
+The question comes from the graph (graphs.nodes.disambiguate), which records the candidates on its
 outcome. When the previous turn asked it and the user's message picks one candidate ("the left
 one", "the second from the top", "both"), the held-up call is made again with its instruction
 naming that candidate: "change the cat to a tiger" -> "change the cat on the left to a tiger".

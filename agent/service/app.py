@@ -25,7 +25,7 @@ from agent.service.preview_routes import router as preview_router
 from agent.service.recipe_routes import router as recipe_router
 from agent.service.routes import router
 from agent.service.runs import Runner
-from agent.session import Engine
+from agent.session.engine import Engine
 from agent.settings import Settings
 from tools.base import EditTool, load_now, unavailable_reason
 

@@ -14,7 +14,7 @@ from agent.service.errors import ApiError
 from agent.service.limits import RateLimiter
 from agent.service.previews import ShownPreviews
 from agent.service.runs import Runner
-from agent.session import Engine, Session, SessionNotFound
+from agent.session.engine import Engine, Session, SessionNotFound
 from tools.base import EditTool
 
 bearer = HTTPBearer(auto_error=False, description="One of the keys in DIALOGPAINT_API_KEYS.")

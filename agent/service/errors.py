@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from agent.idempotency import MAX_KEY_CHARS, RequestKeyRejected
-from agent.session import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
+from agent.session.engine import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
+from agent.session.idempotency import MAX_KEY_CHARS, RequestKeyRejected
 from tools.errors import (
     CheckpointRejected,
     DialogPaintError,

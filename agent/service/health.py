@@ -19,7 +19,7 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agent.session import Engine
+from agent.session.engine import Engine
 from tools.base import EditTool, unavailable_reason
 from tools.errors import StateStoreUnavailable
 

@@ -10,8 +10,6 @@ from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.datastructures import UploadFile
 
-from agent.idempotency import checked_key
-from agent.reply import Reply
 from agent.service.auth import Principal, new_session_id
 from agent.service.deps import Admissible, OwnedSession, Service, ServiceDep, Spender
 from agent.service.errors import ApiError, responses
@@ -26,7 +24,9 @@ from agent.service.schemas import (
     StepsIn,
     Turn,
 )
-from agent.session import Session, check_message
+from agent.session.engine import Session, check_message
+from agent.session.idempotency import checked_key
+from agent.session.reply import Reply
 from graphs.revisions import lineage
 from graphs.state import EditState
 from tools.images import IMAGE_TYPES
@@ -225,7 +225,7 @@ def list_revisions(session: OwnedSession) -> RevisionsOut:
                **responses(*SESSION_ERRORS, "revision_not_found", "image_missing", "image_corrupt")},
 )  # fmt: skip
 def revision_image(revision_id: str, session: OwnedSession) -> Response:
-    """A revision's image as PNG with its recipe chain (agent.provenance); immutable: the ETag is its pixels' hash."""
+    """A revision's image as PNG with its recipe chain (agent.session.provenance); immutable: ETag = pixels' hash."""
     revision = session.revision(revision_id)
     png = session.png(revision["id"])
     headers = {"ETag": f'"{revision["image"]}"', "Cache-Control": "private, max-age=31536000, immutable"}

@@ -9,12 +9,12 @@ from typing import Any
 
 from fastapi.sse import ServerSentEvent
 
-from agent.reply import Reply
 from agent.service.errors import CODES, ApiError, domain_error
 from agent.service.health import storage_fault
 from agent.service.limits import WorkQueue
 from agent.service.schemas import ReplyOut
-from agent.session_lock import SessionBusyElsewhere, SharedLock
+from agent.session.lock import SessionBusyElsewhere, SharedLock
+from agent.session.reply import Reply
 from tools.errors import DialogPaintError
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.reply import Action
+from agent.session.reply import Action
 from graphs.state import Revision
 from tools.base import MAX_STEPS
 

@@ -1,0 +1,1 @@
+"""Dialogue models: the factories (embedded local policy, OpenAI-compatible/vLLM client), the fleet, the prompts."""
