@@ -8,34 +8,12 @@ words differ from the ones the rules were written against.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
 
-from agent.policy import replies
 from agent.policy.commands import dialogue_act
 from agent.policy.features import ActContext, hashed
 from agent.policy.lexicon import match_cpu, mentions_edit
 from agent.policy.text import NO, YES, clean_instruction, strip_leading
 from agent.policy.vague import find_vagueness
-
-_ACKS = frozenset(replies.acknowledge(i) for i in range(8))
-
-
-def rule_act(calls: Sequence[dict[str, Any]], text: str, *, said_no: bool, after_edit: bool) -> str:
-    """The act label of what the rules decided (their tool calls, or their chat text)."""
-    names = [c["name"] for c in calls]
-    if "confirm_pending" in names:
-        approve = next(c["args"].get("approve") for c in calls if c["name"] == "confirm_pending")
-        return "confirm_yes" if approve else "confirm_no"
-    if names and names[0] == "ask_clarification":
-        return "clarify"
-    if names and names[0] == "undo" and said_no and after_edit:
-        return "confirm_no"
-    if names and names[0] in ("undo", "redo"):
-        return str(names[0])
-    if names:
-        return "edit"
-    return "confirm_yes" if text in _ACKS else "chat"
 
 
 def signals(text: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -26,7 +27,7 @@ from agent.policy import replies
 from agent.policy.act_model import ActModel, shipped
 from agent.policy.commands import dialogue_act, undo_steps
 from agent.policy.features import ActContext
-from agent.policy.learned import decision_features, rule_act
+from agent.policy.learned import decision_features
 from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
 from agent.policy.recipes import recipe_request
 from agent.policy.referents import answer_referent
@@ -52,6 +53,35 @@ EDIT_VERB = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What the policy decided: its act (the act model's labels) and any words for the user.
+
+    The tool calls it makes are queued on the Context; ``text`` is shown only when there are none.
+    """
+
+    act: str  # edit | clarify | undo | redo | confirm_yes | confirm_no | chat
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the rules read off the latest message once: a leading yes or no (and what follows), its act."""
+
+    said_yes: bool
+    after_yes: str
+    said_no: bool
+    after_no: str
+    act: str | None
+
+    @classmethod
+    def of(cls, text: str) -> Words:
+        """Read ``text`` (normalised)."""
+        said_yes, after_yes = strip_leading(YES, text)
+        said_no, after_no = strip_leading(NO, text)
+        return cls(said_yes, after_yes, said_no, after_no, dialogue_act(text))
+
+
 @dataclass
 class Context:
     """What the policy reads from the messages it is given."""
@@ -66,6 +96,7 @@ class Context:
     last_edit: str = ""  # the instruction of the edit the last turn applied
     last_failed: str = ""  # the instruction of an edit the last turn tried and could not apply
     calls: list[dict[str, Any]] = field(default_factory=list)
+    messages: Sequence[BaseMessage] = ()  # the conversation, for the which-one answer
 
     @property
     def generative(self) -> str | None:
@@ -120,7 +151,7 @@ def policy_answer(
     facts: DialogueFacts | None = None,
     model: ActModel | None = None,
 ) -> AIMessage:
-    """The policy: one decision for the latest user message.
+    """The policy: one decision for the latest user message, from the first layer of ``layers`` that decides.
 
     Args:
         facts: what the system prompt tells a served model, as data (None: a fresh session with no
@@ -131,88 +162,159 @@ def policy_answer(
         # Our calls are valid by construction; an error here means a tool was refused or missing.
         return AIMessage(replies.CONFUSED)
     ctx = read_context(messages, tools, facts)
-    if answer_referent(
-        messages, ctx.text, ctx.call
-    ):  # the answer to a which-one question (graphs/nodes/disambiguate.py)
-        text: str | None = ""
-    else:
-        text = next((said for layer in BEFORE_MODEL if (said := layer(ctx)) is not None), None)
-    if text is None:
-        text = respond(ctx) if model is None else respond_learned(ctx, model)
-    return AIMessage(content=text if not ctx.calls else "", tool_calls=ctx.calls)
+    decision = next(d for layer in layers(model) if (d := layer(ctx)) is not None)
+    return AIMessage(content=decision.text if not ctx.calls else "", tool_calls=ctx.calls)
 
 
-def respond(ctx: Context) -> str:
-    """Fill ``ctx.calls`` (or return chat text) for the latest message."""
-    said_no, after_no = strip_leading(NO, ctx.text)
-    said_yes, after_yes = strip_leading(YES, ctx.text)
-    act = dialogue_act(ctx.text)
-    if ctx.pending:
-        if said_no or act == "undo":
-            # 'revert everything' while an edit awaits a yes declines it; it is never an edit itself
-            if act == "undo" or not after_no or not edit(ctx, after_no, previous=ctx.pending_instruction):
-                ctx.calls.clear()
-                ctx.call("confirm_pending", approve=False)
-            return ""
-        if said_yes:
-            ctx.call("confirm_pending", approve=True)
-            if after_yes:
-                edit(ctx, after_yes)
-            return ""
-    if (recipe := recipe_request(ctx.text)) is not None:
-        ctx.call(recipe[0], **recipe[1])
-        return ""
-    if act in ("undo", "redo"):
-        steps = undo_steps(ctx.text, ctx.edit_count)
-        ctx.call(act, steps=steps)
-        return ""
-    if ctx.clarified_request and not said_no and act is None:
-        vague = find_vagueness(clean_instruction(ctx.clarified_request))
-        answer = clean_instruction(ctx.text)
-        if vague is not None and not (EDIT_VERB.match(answer) and edit(ctx, ctx.text)):
-            edit(ctx, fold_answer(vague, ctx.clarified_request, answer))
-            return ""
-        if ctx.calls:
-            return ""
-    if ctx.last_edit and AGAIN.match(ctx.text):
-        edit(ctx, ctx.last_edit)  # applying the same adjustment again strengthens it
-        return ""
-    if ctx.last_edit and (said_yes or said_no):
-        if said_yes and not after_yes:
-            return replies.acknowledge(ctx.edit_count)
-        if said_no:
-            ctx.call("undo", steps=1)
-            if after_no:
-                edit(ctx, after_no, previous=ctx.last_edit)
-            return ""
-    if act is not None:
-        return replies.chat(act, ctx.tools)
-    if said_no and not after_no:
-        return replies.NOTHING_TO_CANCEL
-    if edit(ctx, ctx.text):
-        return ""
-    if said_yes and not after_yes:
-        return replies.acknowledge(ctx.edit_count)
-    if not ctx.generative and EDIT_VERB.match(clean_instruction(ctx.text)):
-        return replies.needs_generative(runnable_examples(ctx))
+def layers(model: ActModel | None) -> list[Callable[[Context], Decision | None]]:
+    """The policy's precedence, first to last: each layer decides (queues calls or says something) or passes."""
+    last: Callable[[Context], Decision | None] = respond if model is None else partial(respond_learned, model=model)
+    return [which_one_answer, nothing_applied, last]
+
+
+def which_one_answer(ctx: Context) -> Decision | None:
+    """The answer to our which-one question (graphs/nodes/disambiguate.py): the held-up edit, narrowed."""
+    return from_calls(ctx) if answer_referent(ctx.messages, ctx.text, ctx.call) else None
+
+
+def nothing_applied(ctx: Context) -> Decision | None:
+    """'undo' or 'back to the original' when no edit was ever applied says so plainly."""
+    if ctx.edit_count == 0 and not ctx.pending and dialogue_act(ctx.text) == "undo":
+        return Decision("chat", replies.nothing_applied(ctx.last_failed))
+    return None
+
+
+def respond(ctx: Context) -> Decision:
+    """The rules' decision: the first of ``RULES`` that decides (the last one always does)."""
+    words = Words.of(ctx.text)
+    return next(d for rule in RULES if (d := rule(ctx, words)) is not None)
+
+
+def from_calls(ctx: Context) -> Decision:
+    """The act the queued calls make, in the act model's labels."""
+    said_no, _ = strip_leading(NO, ctx.text)
+    names = [c["name"] for c in ctx.calls]
+    if "confirm_pending" in names:
+        approve = next(c["args"].get("approve") for c in ctx.calls if c["name"] == "confirm_pending")
+        return Decision("confirm_yes" if approve else "confirm_no")
+    if names and names[0] == "ask_clarification":
+        return Decision("clarify")
+    if names and names[0] == "undo" and said_no and ctx.last_edit:
+        return Decision("confirm_no")  # 'no' to the edit just made takes it back
+    if names and names[0] in ("undo", "redo"):
+        return Decision(names[0])
+    return Decision("edit")
+
+
+def pending_answer(ctx: Context, w: Words) -> Decision | None:
+    """A yes or no (or 'revert everything') while a proposal waits; a correction replaces it."""
+    if not ctx.pending:
+        return None
+    if w.said_no or w.act == "undo":
+        # 'revert everything' while an edit awaits a yes declines it; it is never an edit itself
+        if w.act == "undo" or not w.after_no or not edit(ctx, w.after_no, previous=ctx.pending_instruction):
+            ctx.calls.clear()
+            ctx.call("confirm_pending", approve=False)
+        return from_calls(ctx)
+    if w.said_yes:
+        ctx.call("confirm_pending", approve=True)
+        if w.after_yes:
+            edit(ctx, w.after_yes)
+        return from_calls(ctx)
+    return None
+
+
+def recipe(ctx: Context, w: Words) -> Decision | None:
+    """Forget one earlier edit, or re-render from the original."""
+    if (found := recipe_request(ctx.text)) is None:
+        return None
+    ctx.call(found[0], **found[1])
+    return from_calls(ctx)
+
+
+def undo_redo(ctx: Context, w: Words) -> Decision | None:
+    """Undo or redo, with the step count the words give."""
+    return step(ctx, w.act) if w.act in ("undo", "redo") else None
+
+
+def answer_to_question(ctx: Context, w: Words) -> Decision | None:
+    """The answer to our clarifying question, folded into the request it completes."""
+    if not ctx.clarified_request or w.said_no or w.act is not None:
+        return None
+    vague = find_vagueness(clean_instruction(ctx.clarified_request))
+    answer = clean_instruction(ctx.text)
+    if vague is not None and not (EDIT_VERB.match(answer) and edit(ctx, ctx.text)):
+        edit(ctx, fold_answer(vague, ctx.clarified_request, answer))
+        return from_calls(ctx)
+    return from_calls(ctx) if ctx.calls else None
+
+
+def again(ctx: Context, w: Words) -> Decision | None:
+    """'more', 'again': the same adjustment once more strengthens it."""
+    if not (ctx.last_edit and AGAIN.match(ctx.text)):
+        return None
+    edit(ctx, ctx.last_edit)
+    return from_calls(ctx)
+
+
+def answer_to_edit(ctx: Context, w: Words) -> Decision | None:
+    """A yes (acknowledged) or a no (taken back, and the correction applied) to the edit just made."""
+    if not ctx.last_edit or not (w.said_yes or w.said_no):
+        return None
+    if w.said_yes and not w.after_yes:
+        return Decision("confirm_yes", replies.acknowledge(ctx.edit_count))
+    if w.said_no:
+        ctx.call("undo", steps=1)
+        if w.after_no:
+            edit(ctx, w.after_no, previous=ctx.last_edit)
+        return from_calls(ctx)
+    return None
+
+
+def chat_act(ctx: Context, w: Words) -> Decision | None:
+    """Help, a greeting, thanks, goodbye or a question: answered in words."""
+    return Decision("chat", replies.chat(w.act, ctx.tools)) if w.act is not None else None
+
+
+def nothing_to_cancel(ctx: Context, w: Words) -> Decision | None:
+    """A bare 'no' with nothing to take back."""
+    return Decision("chat", replies.NOTHING_TO_CANCEL) if w.said_no and not w.after_no else None
+
+
+def edit_request(ctx: Context, w: Words) -> Decision | None:
+    """An edit request: the calls for each clause, or one question about a vague one."""
+    return from_calls(ctx) if edit(ctx, ctx.text) else None
+
+
+def acknowledgement(ctx: Context, w: Words) -> Decision | None:
+    """A bare 'yes' / 'great' with nothing waiting."""
+    return Decision("confirm_yes", replies.acknowledge(ctx.edit_count)) if w.said_yes and not w.after_yes else None
+
+
+def needs_generative(ctx: Context, w: Words) -> Decision | None:
+    """An edit only a generative editor could make, and none is bound: say so, with what can run."""
+    if ctx.generative or not EDIT_VERB.match(clean_instruction(ctx.text)):
+        return None
+    return Decision("chat", replies.needs_generative(runnable_examples(ctx)))
+
+
+def unsure(ctx: Context, w: Words) -> Decision:
+    """Nothing else fits: ask, offering edits that can run here."""
     ctx.call("ask_clarification", question=replies.UNSURE, options=runnable_examples(ctx))
-    return ""
+    return from_calls(ctx)
+
+
+# The rules' precedence, first to last (the order is the behaviour: a pending proposal's yes/no before
+# anything else, commands before answers, answers before new requests, a question last).
+RULES: list[Callable[[Context, Words], Decision | None]] = [
+    pending_answer, recipe, undo_redo, answer_to_question, again, answer_to_edit, chat_act, nothing_to_cancel,
+    edit_request, acknowledgement, needs_generative, unsure,
+]  # fmt: skip
 
 
 def runnable_examples(ctx: Context) -> list[str]:
     """The stock example edits that a bound tool can run here (generative ones only with a generative tool)."""
     return [e for e in replies.EXAMPLES if ctx.generative or e not in replies.NEEDS_GENERATIVE]
-
-
-def nothing_applied(ctx: Context) -> str | None:
-    """Rule layer: 'undo' or 'back to the original' when no edit was ever applied says so plainly."""
-    if ctx.edit_count == 0 and not ctx.pending and dialogue_act(ctx.text) == "undo":
-        return replies.nothing_applied(ctx.last_failed)
-    return None
-
-
-# Rule layers run before the act model, in order; the first to return a reply (or queue calls) decides.
-BEFORE_MODEL: list[Callable[[Context], str | None]] = [nothing_applied]
 
 
 def act_context(ctx: Context) -> ActContext:
@@ -238,21 +340,19 @@ def rules_stand(ctx: Context, vote: str) -> bool:
     return vote == "edit" and all(c["name"] not in ctx.generative_tools for c in ctx.calls)
 
 
-def respond_learned(ctx: Context, model: ActModel) -> str:
-    """The rules propose, the act model decides the act; the rules' reply stands when they agree."""
-    said_no, _ = strip_leading(NO, ctx.text)
-    text = respond(ctx)
-    vote = rule_act(ctx.calls, text, said_no=said_no, after_edit=bool(ctx.last_edit))
-    if rules_stand(ctx, vote):
-        return text
-    act = model.decide(decision_features(ctx.text, act_context(ctx), vote), vote)
-    if act == vote:
-        return text
+def respond_learned(ctx: Context, model: ActModel) -> Decision:
+    """The rules propose, the act model decides the act; the rules' decision stands when they agree."""
+    decision = respond(ctx)
+    if rules_stand(ctx, decision.act):
+        return decision
+    act = model.decide(decision_features(ctx.text, act_context(ctx), decision.act), decision.act)
+    if act == decision.act:
+        return decision
     ctx.calls.clear()
     return ACT_HANDLERS[act](ctx)
 
 
-def do_edit(ctx: Context) -> str:
+def do_edit(ctx: Context) -> Decision:
     """The model says edit: fold an answer, repeat, or run the request as it stands (no question)."""
     if ctx.clarified_request:
         vague = find_vagueness(clean_instruction(ctx.clarified_request))
@@ -262,62 +362,64 @@ def do_edit(ctx: Context) -> str:
             and not EDIT_VERB.match(answer)
             and edit(ctx, fold_answer(vague, ctx.clarified_request, answer), trust=True)
         ):
-            return ""
+            return Decision("edit")
     if ctx.last_edit and AGAIN.match(ctx.text):
         edit(ctx, ctx.last_edit)
-        return ""
+        return Decision("edit")
     if edit(ctx, ctx.text, trust=True):
-        return ""
+        return Decision("edit")
     if ctx.generative:
         ctx.call(ctx.generative, instruction=clean_instruction(ctx.text))
-        return ""
-    return replies.needs_generative(runnable_examples(ctx))
+        return Decision("edit")
+    return Decision("edit", replies.needs_generative(runnable_examples(ctx)))
 
 
-def do_clarify(ctx: Context) -> str:
+def do_clarify(ctx: Context) -> Decision:
     """The model says the request is too vague: the rules' question if they have one, else a general one."""
     vague = find_vagueness(clean_instruction(ctx.text))
     if vague is not None:
         ask(ctx, vague)
     else:
         ctx.call("ask_clarification", question=replies.UNSURE, options=runnable_examples(ctx))
-    return ""
+    return Decision("clarify")
 
 
-def do_step(ctx: Context, act: str) -> str:
+def step(ctx: Context, act: str) -> Decision:
     """Undo or redo, the step count read by the rules."""
     ctx.call(act, steps=undo_steps(ctx.text, ctx.edit_count))
-    return ""
+    return from_calls(ctx)
 
 
-def do_answer(ctx: Context, approve: bool) -> str:
-    """A yes or no to the pending proposal or to the edit just made."""
+def do_answer(ctx: Context, approve: bool) -> Decision:
+    """The model says yes or no: to the pending proposal, or to the edit just made."""
+    act = "confirm_yes" if approve else "confirm_no"
     _, rest = strip_leading(YES if approve else NO, ctx.text)
     if ctx.pending:
         ctx.call("confirm_pending", approve=approve)
         if approve and rest:
             edit(ctx, rest)
-        return ""
+        return Decision(act)
     if approve:
-        return replies.acknowledge(ctx.edit_count)
+        return Decision(act, replies.acknowledge(ctx.edit_count))
     if not ctx.last_edit:
-        return replies.NOTHING_TO_CANCEL
+        return Decision(act, replies.NOTHING_TO_CANCEL)
     ctx.call("undo", steps=1)
     if rest:
         edit(ctx, rest, previous=ctx.last_edit)
-    return ""
+    return Decision(act)
 
 
-def do_chat(ctx: Context) -> str:
+def do_chat(ctx: Context) -> Decision:
     """A plain reply: help, greeting, thanks, goodbye, or a question about something else."""
-    return replies.chat(dialogue_act(ctx.text) or "question", ctx.tools)
+    return Decision("chat", replies.chat(dialogue_act(ctx.text) or "question", ctx.tools))
 
 
-ACT_HANDLERS: dict[str, Callable[[Context], str]] = {
+# What the act model's verdict runs when it overrules the rules (the rules' arguments, that act forced).
+ACT_HANDLERS: dict[str, Callable[[Context], Decision]] = {
     "edit": do_edit,
     "clarify": do_clarify,
-    "undo": lambda ctx: do_step(ctx, "undo"),
-    "redo": lambda ctx: do_step(ctx, "redo"),
+    "undo": lambda ctx: step(ctx, "undo"),
+    "redo": lambda ctx: step(ctx, "redo"),
     "confirm_yes": lambda ctx: do_answer(ctx, approve=True),
     "confirm_no": lambda ctx: do_answer(ctx, approve=False),
     "chat": do_chat,
@@ -407,7 +509,7 @@ def read_context(
     """Extract the latest message, the session's facts and what the previous turn did."""
     humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
     last = humans[-1] if humans else len(messages) - 1
-    ctx = Context(text=normalize(str(messages[last].content)), tools=tools)
+    ctx = Context(text=normalize(str(messages[last].content)), tools=tools, messages=messages)
     ctx.pending = "confirm_pending" in tools
     if facts is not None:
         ctx.generative_tools = frozenset(facts["generative_tools"])

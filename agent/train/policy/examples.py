@@ -13,9 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 from agent.policy.features import ActContext
-from agent.policy.learned import decision_features, rule_act
+from agent.policy.learned import decision_features
 from agent.policy.local import Context, act_context, respond, rules_stand
-from agent.policy.text import NO, normalize, strip_leading
+from agent.policy.text import normalize
 from graphs.specs import tool_schemas
 from tools.registry import load_registry
 
@@ -51,9 +51,7 @@ def examples(dialogue: dict[str, Any], source: str) -> Iterator[Example]:
         ctx.clarified_request = prev_text if previous == "clarify" else ""
         ctx.last_edit = prev_text if previous == "edit" and not confirm else ""
         ctx.pending_instruction = prev_text if pending else ""
-        said_no, _ = strip_leading(NO, ctx.text)
-        reply = respond(ctx)
-        vote = rule_act(ctx.calls, reply, said_no=said_no, after_edit=bool(ctx.last_edit))
+        vote = respond(ctx).act
         context = act_context(ctx)
         features = decision_features(ctx.text, context, vote)
         yield Example(features, turn["expect"], vote, rules_stand(ctx, vote), source, context)
