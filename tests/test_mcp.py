@@ -147,10 +147,12 @@ def mcp_http(engine: Engine) -> Iterator[str]:
         yield f"{url}/mcp"
 
 
-def test_http_needs_a_key_and_keeps_sessions_to_their_key(mcp_http: str) -> None:
+def test_http_needs_a_key_keeps_sessions_to_their_key_and_reads_no_server_path(mcp_http: str) -> None:
     import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
+
+    from agent.mcp_server.server import HTTP_PATHS
 
     refused = httpx.post(mcp_http, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
@@ -172,6 +174,17 @@ def test_http_needs_a_key_and_keeps_sessions_to_their_key(mcp_http: str) -> None
     mine, theirs = anyio.run(dialogue)
     assert facts(mine)["action"] == "edit"
     assert error_text(theirs).startswith("no session")
+
+    # A server-side path is refused over HTTP before anything is read: no file is opened, and an
+    # existing image, a missing file and a non-image all get the same answer (no existence oracle).
+    existing = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
+    paths = [str(existing), "/nonexistent/x.png", "/etc/passwd"]
+
+    async def by_path() -> list[Any]:
+        return [await as_key(KEY_A, "open_session", {"image_path": path}) for path in paths]
+
+    answers = [error_text(result) for result in anyio.run(by_path)]
+    assert answers == [HTTP_PATHS] * 3
 
 
 @pytest.mark.parametrize(

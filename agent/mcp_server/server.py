@@ -39,6 +39,10 @@ INSTRUCTIONS = (
     "answer_confirmation. undo and redo move through the edits; nothing is lost."
 )
 OnEvent = Callable[[dict[str, Any]], None]
+HTTP_PATHS = (
+    "image_path is for the local (stdio) server only; over HTTP send the image as image_base64, "
+    "or a dialogpaint://sessions/ID/revisions/ID resource_uri of your own"
+)
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,18 @@ class Calls:
         image_base64: str | None = None,
         resource_uri: str | None = None,
     ) -> CallToolResult:
-        """Start an editing session on an image: a file path on the server, base64 PNG/JPEG/WebP bytes, or a
-        dialogpaint:// revision resource. Returns the session id; pass it to the other tools.
+        """Start an editing session on an image: base64 PNG/JPEG/WebP bytes, a dialogpaint:// revision
+        resource, or (local stdio server only) a file path. Returns the session id; pass it to the other tools.
         """
+        local = ctx.headers is None  # stdio: the caller is the server's own user; HTTP: a remote key holder
 
         def work(principal: Principal) -> CallToolResult:
             if sum(v is not None for v in (image_path, image_base64, resource_uri)) != 1:
                 raise DialogPaintError("give exactly one of image_path, image_base64 or resource_uri")
+            if image_path is not None and not local:
+                # A path would read any image file this server can, and its errors would tell a remote
+                # caller which files exist: over HTTP only bytes and the caller's own revisions come in.
+                raise DialogPaintError(HTTP_PATHS)
             source = self.image_source(principal, image_path, image_base64, resource_uri)
             opened = self.engine.open(source, new_session_id(principal))
             return self.result(opened, None, f"Session {opened.id} is open. What would you like to change?")
