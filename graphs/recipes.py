@@ -88,11 +88,12 @@ class Replayed:
     key: str  # sha256 of the rebuilt image's canonical PNG
     expected: str  # the store key the last revision of the chain recorded
     steps: int
+    diverged_at: int | None = None  # the first edit (1-based) whose rebuilt image is not the one recorded
 
     @property
     def matches(self) -> bool:
-        """True when the rebuilt image is bit for bit the recorded one."""
-        return self.key == self.expected
+        """True when every step rebuilt bit for bit the image its revision recorded, the last one included."""
+        return self.diverged_at is None and self.key == self.expected
 
 
 def replay_chain(
@@ -101,11 +102,18 @@ def replay_chain(
     chain: Sequence[Revision],
     gpu_slot: threading.Semaphore | None = None,
 ) -> Replayed:
-    """Rebuild the last revision of ``chain`` by running every recipe in order on ``original``."""
-    image = original
-    for revision in chain:
+    """Rebuild the last revision of ``chain`` by running every recipe in order on ``original``.
+
+    Every step's image is checked against the key its revision recorded, not only the last: a chain
+    whose middle was forged (or drifted and came back) does not match.
+    """
+    image, key, diverged_at = original, image_key(encode_png(original)), None
+    for step, revision in enumerate(chain, start=1):
         if revision["tool"] is None:
             raise InvalidEditRequest(f"revision {revision['id']} is an original image, not an edit")
         image = run_recorded(recorded_call(tools, recipe_of(revision)), image, gpu_slot)
-    expected = chain[-1]["image"] if chain else image_key(encode_png(original))
-    return Replayed(image=image, key=image_key(encode_png(image)), expected=expected, steps=len(chain))
+        key = image_key(encode_png(image))
+        if diverged_at is None and key != revision["image"]:
+            diverged_at = step
+    expected = chain[-1]["image"] if chain else key
+    return Replayed(image=image, key=key, expected=expected, steps=len(chain), diverged_at=diverged_at)

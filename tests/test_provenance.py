@@ -95,6 +95,26 @@ def test_a_tampered_recipe_replays_to_a_different_image(edited, tmp_path):
     assert result.exit_code == 1 and "DIFFERS from the recorded image" in result.output
 
 
+def test_a_forged_hash_in_the_middle_of_the_chain_does_not_match(edited, tmp_path):
+    record = read_provenance(edited["head"])
+    forged_key = hashlib.sha256(b"not the image edit 1 made").hexdigest()
+    record.chain[0].image = record.chain[1].parent_image = forged_key  # the links still join
+    forged = tmp_path / "forged.png"
+    forged.write_bytes(with_provenance(edited["head"].read_bytes(), record))
+    result = cli("replay", str(forged), "--original", str(edited["original"]))
+    assert result.exit_code == 1 and "DIFFERS from the recorded image" in result.output
+    assert "first differs from the record at edit 1" in result.output
+
+
+def test_a_chain_whose_links_do_not_join_is_refused(edited, tmp_path):
+    record = read_provenance(edited["head"])
+    record.chain[1].parent_image = hashlib.sha256(b"elsewhere").hexdigest()
+    forged = tmp_path / "unjoined.png"
+    forged.write_bytes(with_provenance(edited["head"].read_bytes(), record))
+    result = cli("replay", str(forged), "--original", str(edited["original"]))
+    assert result.exit_code == 2 and "error: unjoined.png's recipe is broken at edit 2" in result.output
+
+
 def test_bad_replay_and_inspect_input_is_one_error_line(edited, tmp_path):
     other = tmp_path / "other.png"
     gradient((40, 40)).save(other)

@@ -69,6 +69,8 @@ def replay(
             done.image.save(out, format="PNG")
     verdict = "matches" if done.matches else "DIFFERS from"
     typer.echo(f"replayed {done.steps} edit(s): {verdict} the recorded image (sha256 {done.expected[:16]}...)")
+    if done.diverged_at is not None:
+        typer.echo(f"the rebuilt chain first differs from the record at edit {done.diverged_at}")
     if not done.matches:
         typer.echo(f"rebuilt sha256 {done.key[:16]}...")
         raise typer.Exit(1)

@@ -22,6 +22,10 @@ class OriginalMismatch(DialogPaintError, ValueError):
     """The original image given for a replay is not the one the file's recipe started from."""
 
 
+class BrokenChain(DialogPaintError, ValueError):
+    """A file's recipe chain whose links do not join: a step's parent is not the image before it."""
+
+
 def replay_revision(deps: GraphDeps, revisions: Sequence[Revision], revision_id: str) -> Replayed:
     """Rebuild ``revision_id`` of a session from its stored original."""
     edits = edits_to(revisions, revision_id)
@@ -38,4 +42,12 @@ def replay_file(tools: Mapping[str, EditTool], png: str | Path, original: Image.
             f"the original given has sha256 {found[:12]}..., "
             f"but {Path(png).name} was made from {record.original[:12]}..."
         )
+    links = [record.original, *(step.image for step in record.chain)]
+    for number, (step, parent) in enumerate(zip(record.chain, links, strict=False), start=1):
+        if step.parent_image != parent:
+            raise BrokenChain(
+                f"{Path(png).name}'s recipe is broken at edit {number}: its parent image is not the image before it"
+            )
+    if record.chain and record.image != record.chain[-1].image:
+        raise BrokenChain(f"{Path(png).name}'s recipe does not end at the image it says it is")
     return replay_chain(tools, original, chain_revisions(record))
