@@ -10,8 +10,8 @@ when the confirmation policy asks, else straight to ``edit``; ``forget`` and ``r
 recipes; ``undo`` and ``redo`` walk the revision tree.
 
 Which calls may share one message (``graphs.nodes.decide.conflicting``) bounds where a node can lead:
-a question, a forget and a re-render come alone, undo and redo never together, confirm_pending at
-most once. ``TARGETS`` lists each node's successors under those rules and is what LangGraph (and
+a question, a forget and a re-render come alone; otherwise at most one undo, redo or confirm_pending,
+first, then edits. ``TARGETS`` lists each node's successors under those rules and is what LangGraph (and
 Studio) draws; tests/test_graph_edges.py checks that every transition the eval sets take is drawn.
 """
 
@@ -52,15 +52,14 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "decide": ("decide", "clarify", "undo", "redo", "forget", "rerender", *EDIT_ROUTE, END),
     "clarify": ("reply",),  # a question is the only call of its message
     "disambiguate": ("reply", "preview", "confirm", "edit"),  # it asked (all answered) or passes the edits on
-    # resumed with the user's words (decide reads them), or a declined proposal and the calls after it
-    "confirm": ("decide", "reply", "undo", "redo", *EDIT_ROUTE),
-    # an edit run ends at an undo, a redo or confirm_pending (an approval's edits, forget or rerender)
-    "edit": ("reply", "undo", "redo", "forget", "rerender", *EDIT_ROUTE),
-    "undo": ("reply", "undo", "forget", "rerender", *EDIT_ROUTE),
-    "redo": ("reply", "redo", "forget", "rerender", *EDIT_ROUTE),
-    # alone, unless an approved forget or re-render came as confirm_pending beside other calls
-    "forget": ("reply", "undo", "redo", *EDIT_ROUTE),
-    "rerender": ("reply", "undo", "redo", *EDIT_ROUTE),
+    # resumed with the user's words (decide reads them), or a declined proposal and the edits after it
+    "confirm": ("decide", "reply", *EDIT_ROUTE),
+    # a message's one undo, redo or confirm_pending comes first: the edits after it are all that can follow
+    "undo": ("reply", *EDIT_ROUTE),
+    "redo": ("reply", *EDIT_ROUTE),
+    "edit": ("reply", *EDIT_ROUTE),  # edits end a message; after an approval, the edits sent beside it
+    "forget": ("reply", *EDIT_ROUTE),  # alone, or approved by confirm_pending with edits beside it
+    "rerender": ("reply", *EDIT_ROUTE),
 }
 
 Next = Literal[

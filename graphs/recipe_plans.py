@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from graphs.revisions import describe, lineage
-from graphs.specs import Forget, validate_control_call
+from graphs.specs import MAX_INSTRUCTION, Forget, validate_control_call
 from graphs.state import Revision
 from tools.base import EditTool
 
 RecipeKind = Literal["forget", "rerender"]
 RECIPE_KINDS: tuple[RecipeKind, ...] = ("forget", "rerender")
-MAX_INSTRUCTION = 300  # the longest instruction an edit call carries (graphs.specs.INSTRUCTION_FIELD)
 STOP_WORDS = frozenset({"the", "a", "an", "that", "this", "edit", "change", "effect", "one", "my", "filter"})
 
 

@@ -14,10 +14,11 @@ from tools.base import CONTROL_TOOL_NAMES, MAX_STEPS, EditTool, capability_notes
 from tools.base import REPLY_TOOL as REPLY_TOOL  # noqa: PLC0414  (re-exported for the graph modules)
 from tools.errors import brief_errors
 
+MAX_INSTRUCTION = 300  # characters; InstructPix2Pix's own cap, for every tool (CLIP reads 77 tokens anyway)
 INSTRUCTION_FIELD = {
     "type": "string",
     "minLength": 2,
-    "maxLength": 300,
+    "maxLength": MAX_INSTRUCTION,
     "description": "The explicit, self-contained edit instruction this call carries out, imperative "
     "and with any earlier clarification folded in, e.g. 'make the photo black and white'.",
 }
@@ -167,10 +168,17 @@ def validate_edit_call(tool: EditTool, call_id: str, args: Mapping[str, Any]) ->
     instruction = raw.get("instruction") if "instruction" in fields else raw.pop("instruction", None)
     if not isinstance(instruction, str) or not instruction.strip():
         raise ValueError(f"{tool.name} needs an 'instruction': the explicit edit, as a sentence")
+    if len(instruction.strip()) > MAX_INSTRUCTION:
+        length = len(instruction.strip())
+        raise ValueError(f"the instruction is {length} characters; the limit is {MAX_INSTRUCTION}: say it shorter")
     try:
-        params = tool.Params.model_validate(raw)
+        # Strict JSON validation: the arguments arrive as JSON, and a string is not a number ("1.5" is
+        # refused, not coerced); JSON mode still reads enum values and an integer for a float.
+        params = tool.Params.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
         raise ValueError(f"invalid arguments for {tool.name}: {brief_errors(exc)}") from None
+    except (TypeError, ValueError) as exc:  # json.dumps: a value JSON cannot hold
+        raise ValueError(f"invalid arguments for {tool.name}: {exc}") from None
     return EditCall(call_id, tool, instruction.strip(), params)
 
 

@@ -62,6 +62,17 @@ def test_several_edits_in_one_message_run_in_order(make_session, tool):
     assert [c[1]["strength"] for c in tool.calls] == [1, 3]
 
 
+def test_an_undo_then_an_edit_in_one_message_runs_both_in_order(make_session, tool):
+    # "no, make it blue instead": the one leading control call, then the edits (graphs.nodes.decide.conflicting)
+    session = make_session(
+        [ai(call("mirror", instruction="one")), ai(call("undo", steps=1), call("mirror", instruction="two"))]
+    )
+    session.send("mirror it")
+    reply = session.send("no, the other way")
+    assert [r["instruction"] for r in session.path()] == [None, "two"]
+    assert reply.action == "edit" and len(tool.calls) == 2
+
+
 def test_edits_per_message_cap(make_session, tool):
     from graphs.deps import TurnLimits
 

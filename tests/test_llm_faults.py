@@ -143,7 +143,10 @@ MALFORMED = {
     "invalid json": ((("mirror", '{"instruction": "mirror it"'),), "not valid JSON"),
     "out of range": ((("mirror", {"instruction": "mirror it", "strength": 9}),), "strength"),
     "missing instruction": ((("mirror", {}),), "needs an 'instruction'"),
-    "conflicting": ((("undo", {}), ("redo", {})), "cannot be combined"),
+    "conflicting": ((("undo", {}), ("redo", {})), "one undo, redo or confirm_pending, not undo and redo"),
+    "edit then undo": ((("mirror", {"instruction": "mirror it"}), ("undo", {})), "undo must come first"),
+    "string for a number": ((("mirror", {"instruction": "mirror it", "strength": "2"}),), "valid integer"),
+    "instruction too long": ((("mirror", {"instruction": "mirror " * 60}),), "the limit is 300"),
     "question and edit": ((("ask_clarification", {"question": "Which?"}), ("mirror", {"instruction": "m it"})), "only"),
 }
 

@@ -159,17 +159,29 @@ def cap_questions(answer: AIMessage, messages: Sequence[AnyMessage], cap: int) -
     return [tool_message(str(asks[0]["id"]), text, "invalid")]
 
 
+# The state-changing calls that refer to the state before this message: at most one, and first.
+LEADING_CONTROLS = ("undo", "redo", "confirm_pending")
+
+
 def conflicting(calls: Sequence[dict[str, Any]]) -> str | None:
-    """Calls that make no sense together in one message."""
+    """Calls that make no sense together in one message, by the one rule for several calls.
+
+    A message holds one question, one forget, one re-render or one reply on its own; otherwise at most
+    one undo, redo or confirm_pending, first, then edits, which run in order, each its own revision
+    (up to ``TurnLimits.edits_per_message``). So "no, make it blue instead" is undo then an edit, "yes,
+    and sharpen it" is an approval then an edit, and an edit followed by an undo is refused: the undo
+    would take back what the same message asked for.
+    """
     names = [c.get("name") for c in calls]
     if "ask_clarification" in names and len(names) > 1:
         return "ask_clarification must be the only call in a message"
-    if "undo" in names and "redo" in names:
-        return "undo and redo cannot be combined in one message"
     if any(n in ("forget", "rerender") for n in names) and len(names) > 1:
         return "forget and rerender must be the only call in a message"
     if REPLY_TOOL in names and len(names) > 1:
         return "reply must be the only call in a message"
-    if names.count("confirm_pending") > 1:
-        return "confirm_pending can be called once"
+    controls = [n for n in names if n in LEADING_CONTROLS]
+    if len(controls) > 1:
+        return "a message may hold one undo, redo or confirm_pending, not " + " and ".join(map(str, controls))
+    if controls and names[0] != controls[0]:
+        return f"{controls[0]} must come first in a message, before any edit"
     return None
