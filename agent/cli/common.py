@@ -103,6 +103,10 @@ def user_errors() -> Iterator[None]:
     except (DialogPaintError, OSError) as exc:
         typer.echo(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
         raise typer.Exit(2) from None
+    except (UnicodeDecodeError, RecursionError) as exc:  # a reader without its own check: still one line
+        problem = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "nests too deeply to read"
+        typer.echo(f"error: a file given {problem} ({exc})", err=True)
+        raise typer.Exit(2) from None
 
 
 def settings_from(ctx: typer.Context, **overrides: Any) -> Settings:

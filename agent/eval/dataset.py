@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.session.engine import Session
 from agent.session.reply import Reply
+from tools import safe_json
 from tools.errors import DialogPaintError, ImageRejected, brief_errors
 from tools.images import read_image_file
 
@@ -62,15 +62,13 @@ def load_eval_file(path: str | Path) -> list[EvalDialogue]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = safe_json.loads(line)
             if not isinstance(value, dict):
                 raise EvalFileError(f"{path}:{number}: a line must be one JSON object (a dialogue), got {line[:40]!r}")
             dialogue = EvalDialogue.model_validate(value)
-        except (json.JSONDecodeError, ValidationError) as exc:
+        except ValueError as exc:  # bad JSON, nesting too deep, or a ValidationError
             first = (
-                str(exc).splitlines()[0]
-                if isinstance(exc, json.JSONDecodeError)
-                else brief_errors(exc, "dialogue", limit=1)
+                brief_errors(exc, "dialogue", limit=1) if isinstance(exc, ValidationError) else str(exc).splitlines()[0]
             )
             raise EvalFileError(f"{path}:{number}: {first}") from None
         if dialogue.image is not None:

@@ -10,7 +10,6 @@ re-runs it on the original image to check the file.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -24,6 +23,7 @@ from graphs.deps import GraphDeps
 from graphs.recipes import edits_to
 from graphs.revisions import lineage
 from graphs.state import Revision, head_revision
+from tools import safe_json
 from tools.base import EditTool
 from tools.errors import DialogPaintError, brief_errors
 
@@ -141,9 +141,9 @@ def read_provenance(path: str | Path) -> Provenance:
             f"the {CHUNK} chunk of {path} is {len(text)} characters; the limit is {MAX_CHUNK_CHARS}"
         )
     try:
-        return Provenance.model_validate(json.loads(text))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        problem = brief_errors(exc) if isinstance(exc, ValidationError) else exc.msg
+        return Provenance.model_validate(safe_json.loads(text))
+    except ValueError as exc:  # bad JSON, nesting too deep, or a ValidationError
+        problem = brief_errors(exc) if isinstance(exc, ValidationError) else getattr(exc, "msg", str(exc))
         raise ProvenanceMissing(f"the {CHUNK} chunk of {path} is not a valid recipe: {problem}") from None
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from PIL import Image
 
 from agent.train.pairs.rows import PairsError
+from tools import safe_json
 from tools.images import encode_png
 
 METADATA = "metadata.jsonl"
@@ -79,7 +80,7 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     lines = []
-    for text in path.read_text(encoding="utf-8").splitlines():
+    for text in safe_json.read_utf8(path).splitlines():
         try:
             lines.append(json.loads(text))
         except json.JSONDecodeError:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tools import safe_json
 from tools.errors import DialogPaintError, brief_errors
 
 MAX_TEXT = 300  # characters; CLIP and SD's text encoder read 77 tokens, so longer text is mostly cut anyway
@@ -44,7 +45,7 @@ def read_rows(path: Path) -> list[EditRow]:
     if not path.is_file():
         raise PairsError(f"no rows file at {path}")
     rows: dict[str, EditRow] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(safe_json.read_utf8(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from agent.policy.act_model import ACTS, ActModel
 from agent.policy.features import N_FEATURES
 from agent.train.policy.augment import augment
 from agent.train.policy.examples import Example, all_examples, source_of
+from tools import safe_json
 from tools.errors import DialogPaintError
 
 
@@ -25,7 +25,7 @@ def read_dialogues(paths: Sequence[Path]) -> list[dict[str, Any]]:
     for path in files:
         if not path.is_file():
             raise CorpusError(f"no corpus file at {path}")
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(safe_json.read_utf8(path).splitlines(), start=1):
             if line.strip():
                 dialogues.append(checked(path, number, line))
     if not dialogues:
@@ -36,9 +36,9 @@ def read_dialogues(paths: Sequence[Path]) -> list[dict[str, Any]]:
 def checked(path: Path, number: int, line: str) -> dict[str, Any]:
     """One dialogue line, refused with its file and line unless every turn has a user text and a known act."""
     try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise CorpusError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        row = safe_json.loads(line)
+    except ValueError as exc:
+        raise CorpusError(f"{path}:{number}: not JSON ({getattr(exc, 'msg', exc)})") from None
     turns = row.get("turns") if isinstance(row, dict) else None
     if not isinstance(turns, list) or not turns or "id" not in row:
         raise CorpusError(f"{path}:{number}: a dialogue needs an id and a non-empty list of turns")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools import safe_json
 from tools.errors import DialogPaintError
 
 MAX_CAPTION_CHARS = 300
@@ -32,7 +32,7 @@ def read_captions(path: str | Path) -> list[Caption]:
     if not path.is_file():
         raise CaptionFileError(f"no captions file at {path}")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = safe_json.read_utf8(path).splitlines()
     except UnicodeDecodeError as exc:
         raise CaptionFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     captions = []
@@ -50,9 +50,9 @@ def _caption(path: Path, number: int, line: str) -> Caption:
         text, source = line.strip(), {"file": path.name, "line": number}
     else:
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CaptionFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            row = safe_json.loads(line)
+        except ValueError as exc:
+            raise CaptionFileError(f"{path}:{number}: not JSON ({getattr(exc, 'msg', exc)})") from None
         if not isinstance(row, dict) or not isinstance(row.get("caption"), str) or not row["caption"].strip():
             raise CaptionFileError(f'{path}:{number}: a row must be a JSON object with a non-empty "caption" string')
         text, source = row["caption"].strip(), {k: v for k, v in row.items() if k != "caption"}

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.train.synth.captions import Caption, read_captions
 from agent.train.synth.engine import Rejected, SynthError, SynthPlan, SynthReport, first_json_object, synthesize
+from tools import safe_json
 from tools.errors import brief_errors
 
 if TYPE_CHECKING:
@@ -89,16 +90,16 @@ def read_seed_edits(path: str | Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise SynthError(f"no seed edits file at {path}")
     seeds = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(safe_json.read_utf8(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = safe_json.loads(line)
             triple = EditTriple.model_validate(row)
-        except json.JSONDecodeError as exc:
-            raise SynthError(f"{path}:{number}: not JSON ({exc.msg})") from None
         except ValidationError as exc:
             raise SynthError(f"{path}:{number}: {brief_errors(exc, 'row', limit=1)}") from None
+        except ValueError as exc:
+            raise SynthError(f"{path}:{number}: not JSON ({getattr(exc, 'msg', exc)})") from None
         seeds.append({**triple.model_dump(), "id": str(row.get("id", f"{path.stem}-{number}"))})
     return seeds
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from agent.train.synth.captions import Caption
 from agent.train.synth.similarity import RougePool
+from tools import safe_json
 from tools.errors import DialogPaintError
 
 if TYPE_CHECKING:
@@ -261,9 +262,9 @@ def _row(path: Path, number: int, line: bytes, task: SynthTask) -> dict[str, Any
     if not line.strip():
         return {}
     try:
-        row = json.loads(line)
+        row = safe_json.loads(line)
         task.key(row)
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:  # bad JSON or UTF-8, nesting too deep, not this task's row
         raise SynthError(
             f"{path}:{number}: not a row of this synth task ({type(exc).__name__}); pass a new --out file"
         ) from None
