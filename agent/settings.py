@@ -31,7 +31,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(60.0, gt=0, le=600, description="Read timeout per model call.")
     llm_connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect timeout.")
     llm_max_retries: int = Field(
-        3, ge=0, le=5, description="Retries of connection errors, timeouts, 429 and 5xx (never other 4xx) in a turn."
+        2,
+        ge=0,
+        le=5,
+        description="Retries after the first attempt of a model call (2: at most 3 attempts in all), for "
+        "connection errors, timeouts, 429 and 5xx only (never other 4xx).",
     )
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_max_tokens: int = Field(512, ge=16, le=8192)
@@ -113,6 +117,9 @@ class Settings(BaseSettings):
     work_per_key: int = Field(4, ge=1, le=10_000, description="Runs one API key may have executing or queued.")
     retry_after_s: int = Field(5, ge=1, le=3600, description="Retry-After sent when the work queue is full.")
     body_timeout_s: float = Field(30.0, gt=0, le=3600, description="A request body must arrive within this (408).")
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="A request's headers must arrive within this (408, connection closed)."
+    )
     state_store_timeout_s: float = Field(
         5.0, gt=0, le=120, description="Longest wait for the checkpoint store (SQLite lock, Postgres pool) before 503."
     )

@@ -47,14 +47,14 @@ def dialogpaint_serve(workdir: Path, **env: str) -> Iterator[str]:
 
 
 @contextmanager
-def uvicorn_thread(app: Any, start_within: float = 30) -> Iterator[str]:
+def uvicorn_thread(app: Any, start_within: float = 30, **config: Any) -> Iterator[str]:
     """Run an ASGI app under uvicorn in a thread on a free 127.0.0.1 port (started within ``start_within``
-    seconds); yield its base URL."""
+    seconds; ``config`` goes to uvicorn.Config); yield its base URL."""
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_within

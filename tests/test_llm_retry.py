@@ -59,3 +59,9 @@ def test_retries_stop_at_the_configured_count(llm_session: Callable[..., Session
     with OpenAIServer([busy(Retry_After="0")] * 5) as server:
         reply = llm_session(server.url, llm_max_retries=2, confirm="never").send("mirror it")
         assert "busy" in reply.text and len(server.chat_requests) == 3 and not tool.calls
+
+
+def test_at_the_defaults_one_model_call_makes_at_most_three_attempts(llm_session: Callable[..., Session], tool):
+    with OpenAIServer([busy(Retry_After="0")] * 5) as server:
+        reply = llm_session(server.url, confirm="never").send("mirror it")  # DIALOGPAINT_LLM_MAX_RETRIES unset
+        assert "busy" in reply.text and len(server.chat_requests) == 3 and not tool.calls

@@ -139,6 +139,35 @@ def test_slow_uploads_hold_no_work_slot_and_time_out_with_408(tmp_path):
         assert "x-content-type-options: nosniff" in head.lower()
 
 
+def test_headers_sent_a_byte_at_a_time_get_408_and_the_connection_closes(tmp_path):
+    from agent.cli.http_server import header_deadline_protocol
+    from agent.service.app import create_app
+    from agent.wiring import create_engine
+
+    settings = Settings(data_dir=tmp_path / "data", api_keys=f"{KEY_A},{KEY_B}", confirm="never")
+    engine = create_engine(settings, model=ScriptedChatModel(script=[]), tools={"mirror": RecordingTool()})
+    try:
+        with uvicorn_thread(create_app(settings, engine), http=header_deadline_protocol(1.0)) as base:
+            port = int(base.rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port)) as slow:
+                slow.settimeout(10)
+                started, answer = time.monotonic(), b""
+                for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200:
+                    try:
+                        slow.sendall(bytes([byte]))
+                    except OSError:  # the server closed the connection
+                        break
+                    time.sleep(0.05)
+                    if time.monotonic() - started > 8:
+                        break
+                answer = slow.makefile("rb").read()
+            assert answer.startswith(b"HTTP/1.1 408 Request Timeout"), answer[:80]
+            with httpx.Client(base_url=base, timeout=10) as client:  # prompt clients are served as before
+                assert [client.get("/healthz").status_code for _ in range(2)] == [200, 200]
+    finally:
+        engine.close()
+
+
 def test_a_full_queue_is_refused_before_any_checkpoint_read(service, monkeypatch):  # noqa: F811
     tool = BlockingTool()
     client = service([mirror_call()], tools={"mirror": tool}, work_slots=1, work_queue=0)

@@ -40,8 +40,7 @@ def mcp(
 
 def run(settings: Settings, engine: Engine, transport: str, host: str, port: int) -> None:
     """Build the server and run it on the transport until it is stopped."""
-    import uvicorn
-
+    from agent.cli.http_server import serve
     from agent.mcp_server.http import http_app
     from agent.mcp_server.server import Access, build_server
     from agent.service.auth import KeyRing
@@ -53,4 +52,5 @@ def run(settings: Settings, engine: Engine, transport: str, host: str, port: int
         return
     access = Access(keys, RateLimiter(settings.rate_per_minute, settings.rate_burst))
     typer.echo(f"dialogpaint MCP on http://{host}:{port}/mcp (data in {settings.data_dir})", err=True)
-    uvicorn.run(http_app(build_server(engine, access), access, host), host=host, port=port, log_level="warning")
+    app = http_app(build_server(engine, access), access, host)
+    serve(app, host=host, port=port, header_timeout_s=settings.header_timeout_s, log_level="warning")

@@ -29,8 +29,7 @@ def serve(
         settings = settings_from(ctx)
         refuse_open_without_keys(settings, host, "the service")
         require_extra("serve", ("fastapi", "uvicorn", "multipart"))
-        import uvicorn
-
+        from agent.cli.http_server import serve as serve_http
         from agent.service.app import create_app
 
         # Built here, not in the lifespan, so a bad setting (an unreachable Postgres) is one line on
@@ -41,7 +40,8 @@ def serve(
             logging.getLogger(__name__).warning("no API keys configured: dev mode, anyone on this machine is served")
         typer.echo(f"dialogpaint serving on http://{host}:{port}/ (data in {settings.data_dir})", err=True)
         app = create_app(settings, engine)
-        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=30)
+        serve_http(app, host=host, port=port, header_timeout_s=settings.header_timeout_s, log_level="info",
+                   timeout_graceful_shutdown=30)  # fmt: skip
     finally:
         engine.close()
 

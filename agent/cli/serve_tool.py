@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from typing import Annotated
 
@@ -21,13 +22,14 @@ def serve_tool(
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Edits run at once (1 for a GPU tool).")] = 1,
 ) -> None:
     """Serve one editing tool over HTTP so dialogpaint on other machines can use it as a remote tool."""
+    from agent.cli.http_server import serve
     from agent.wiring import build_tool_app
 
     with user_errors():
-        app = build_tool_app(name, settings_from(ctx), concurrency=concurrency)
-        try:
-            import uvicorn
-        except ImportError:
-            raise MissingExtra("serve-tool needs uvicorn", "remote") from None
+        settings = settings_from(ctx)
+        app = build_tool_app(name, settings, concurrency=concurrency)
+        if importlib.util.find_spec("uvicorn") is None:
+            raise MissingExtra("serve-tool needs uvicorn", "remote")
         typer.echo(f"serving {name} on http://{host}:{port} (GET /v1/tool, POST /v1/edit, GET /healthz)", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="info" if logger.isEnabledFor(logging.INFO) else "warning")
+        level = "info" if logger.isEnabledFor(logging.INFO) else "warning"
+        serve(app, host=host, port=port, header_timeout_s=settings.header_timeout_s, log_level=level)
