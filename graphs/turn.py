@@ -77,3 +77,25 @@ def questions_in_a_row(messages: Sequence[AnyMessage]) -> int:
             break
         count, end = count + 1, start
     return count
+
+
+# The nodes that answer an open tool call: a run stopped before one of them has work only if one is open.
+CALL_ANSWERING = frozenset(
+    {"clarify", "disambiguate", "preview", "confirm", "edit", "undo", "redo", "forget", "rerender"}
+)
+
+
+def has_work(messages: Sequence[AnyMessage], nodes: Sequence[str]) -> bool:
+    """Whether a run stopped before ``nodes`` (a checkpoint's ``next``) left them anything to do.
+
+    decide needs a user message to answer or a repair round; the call-answering nodes an open call;
+    reply a turn to close. A checkpoint whose input write was lost (a locked store) has none.
+    """
+    if not messages:
+        return False
+    if "decide" in nodes:
+        _, answers = latest_round(messages)
+        return isinstance(messages[-1], HumanMessage) or any(o["kind"] == "invalid" for o in outcomes(answers))
+    if CALL_ANSWERING.intersection(nodes):
+        return bool(open_calls(messages))
+    return True

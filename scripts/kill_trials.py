@@ -5,8 +5,12 @@ tools, SQLite), kills it at a random moment (a random delay into the turns, so m
 mid-checkpoint; for the server also 0-10 ms right after a ``revision`` SSE event), then opens the
 data directory in this process and checks: SQLite ``integrity_check``, every acknowledged revision
 still there (a ``run --json`` line printed, or a ``revision`` event received), no revision made twice,
-every blob's sha256 equal to its key, and every session accepting a new turn. Prints the totals;
-asserts nothing. Run: python scripts/kill_trials.py --cli 1000 --serve 200 [--budget-s 1500]
+every blob's sha256 equal to its key, and every session usable again: its first call after the crash
+is drawn from send, undo, redo and a confirmation answer (issue 25: an undo first used to brick a session),
+then a new turn must make an edit. A third kind, --locked, holds the SQLite write lock from another
+process while a turn runs (the service answers 503), releases it, and checks the same. Prints the
+totals; asserts nothing. Run: python scripts/kill_trials.py --cli 1000 --serve 200 --locked 100
+[--budget-s 1500]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -41,9 +46,15 @@ TURNS = ("make it brighter", "add a vignette", "make it black and white")
 Totals = Counter[str]
 FIGURES = (
     "trials", "killed mid-run", "integrity_check failures", "acknowledged revisions", "acknowledged revisions lost",
-    "duplicates", "bad blobs", "blobs missing", "stray temp files", "sessions", "sessions that accept a new turn",
-    "sessions that refuse a new turn",
+    "duplicates", "bad blobs", "blobs missing", "stray temp files", "sessions", "first call: send", "first call: undo",
+    "first call: redo", "first call: confirm", "sessions usable after their first call",
+    "sessions that fail their first call", "sessions that refuse a new turn",
 )  # fmt: skip
+FIRST_CALLS = ("send", "undo", "redo", "confirm")
+HOLD_WRITE_LOCK = (
+    "import sqlite3, sys\nconn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "conn.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\nsys.stdin.read()\n"
+)
 killed = [0]  # trials whose command was killed before it finished on its own
 
 
@@ -144,10 +155,18 @@ def check(data: Path, acknowledged: set[str], totals: Totals) -> None:
         for thread in threads:
             session = engine.resume(thread)
             totals["sessions"] += 1
+            first = FIRST_CALLS[totals["sessions"] % len(FIRST_CALLS)]
+            totals[f"first call: {first}"] += 1
+            try:
+                first_call(session, first)
+            except Exception as exc:  # a trial's finding, not a crash of the harness
+                totals["sessions that fail their first call"] += 1
+                totals[f"  failed with {type(exc).__name__}"] += 1
             try:
                 reply = session.send("make it brighter")
-                totals["sessions that accept a new turn"] += reply.error is None and reply.action == "edit"
-            except Exception:  # a trial's finding, not a crash of the harness
+                usable = reply.error is None and reply.action in ("edit", "confirm")
+                totals["sessions usable after their first call"] += usable
+            except Exception:
                 totals["sessions that refuse a new turn"] += 1
                 continue
             revisions = session.revisions
@@ -157,6 +176,37 @@ def check(data: Path, acknowledged: set[str], totals: Totals) -> None:
             totals["blobs missing"] += sum(r["image"] not in engine.deps.store for r in revisions)
     totals["acknowledged revisions"] += len(acknowledged)
     totals["acknowledged revisions lost"] += len(acknowledged - seen)
+
+
+def first_call(session: Any, kind: str) -> None:
+    """The first call after the crash: a message, an undo, a redo, or the answer to a confirmation."""
+    if kind == "undo":
+        session.undo()
+    elif kind == "redo":
+        session.redo()
+    elif kind == "confirm" and session.confirmation() is not None:
+        session.send("yes")
+    else:
+        session.send("add a vignette")
+
+
+def locked_trial(data: Path, image: Path, rng: random.Random) -> set[str]:
+    """Open a session and make an edit, then send a turn while another process holds the write lock."""
+    settings = Settings(data_dir=data, confirm="never", state_store_timeout_s=0.3)
+    acknowledged: set[str] = set()
+    with create_engine(settings) as engine:
+        session = engine.open(image)
+        if rng.random() < 0.5:  # half the sessions are new: their first message meets the lock
+            acknowledged |= {r["id"] for r in session.send("make it black and white").revisions}
+        holder = [sys.executable, "-c", HOLD_WRITE_LOCK, str(settings.checkpoint_path)]
+        with subprocess.Popen(holder, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as other:
+            assert other.stdout is not None and other.stdout.readline() == "locked\n"
+            try:
+                session.send(rng.choice(TURNS))
+            except Exception:  # the refusal a 503 reports: the turn is lost, nothing else may be
+                killed[0] += 1
+            other.communicate("")
+    return acknowledged
 
 
 def trials(kind: str, count: int, deadline: float, rng: random.Random) -> Totals:
@@ -171,7 +221,10 @@ def trials(kind: str, count: int, deadline: float, rng: random.Random) -> Totals
             if time.monotonic() > deadline:
                 break
             data = Path(tmp) / f"data-{number}"
-            acknowledged = cli_trial(data, image, script, rng) if kind == "cli" else serve_trial(data, png, rng)
+            if kind == "locked":
+                acknowledged = locked_trial(data, image, rng)
+            else:
+                acknowledged = cli_trial(data, image, script, rng) if kind == "cli" else serve_trial(data, png, rng)
             check(data, acknowledged, totals)
             totals["trials"] += 1
     totals["killed mid-run"], killed[0] = killed[0], 0
@@ -183,20 +236,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cli", type=int, default=1000)
     parser.add_argument("--serve", type=int, default=200)
+    parser.add_argument("--locked", type=int, default=100, help="Trials with the store locked mid-turn.")
     parser.add_argument("--budget-s", type=float, default=1500, help="Stop starting trials after this.")
     parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     start = time.monotonic()
-    share = args.cli / max(1, args.cli + 4 * args.serve)  # a server trial costs about four CLI trials
+    weight = max(1, args.cli + 4 * args.serve + args.locked)  # a server trial costs about four CLI trials
     for kind, count, until in (
-        ("cli", args.cli, start + args.budget_s * share),
-        ("serve", args.serve, start + args.budget_s),
+        ("cli", args.cli, start + args.budget_s * args.cli / weight),
+        ("serve", args.serve, start + args.budget_s * (args.cli + 4 * args.serve) / weight),
+        ("locked", args.locked, start + args.budget_s),
     ):
         began = time.monotonic()
         totals = trials(kind, count, until, rng)
         print(f"dialogpaint {kind}: {time.monotonic() - began:.0f} s")
         for name in FIGURES:
+            print(f"  {name}: {totals[name]}")
+        for name in sorted(n for n in totals if n.startswith("  failed with")):
             print(f"  {name}: {totals[name]}")
 
 

@@ -31,6 +31,7 @@ from graphs.specs import validate_control_call
 from graphs.state import EditState, Proposal, Revision, head_revision
 from graphs.storage.checkpoint import keep_latest
 from graphs.storage.store import get_image, put_image
+from graphs.turn import has_work
 from tools.errors import DialogPaintError, ImageNotFound
 from tools.images import (
     DEFAULT_MAX_ASPECT_RATIO,
@@ -132,7 +133,9 @@ class Engine:
             raise DialogPaintError(f"session {session_id} already exists; resume it instead")
         root = new_revision(put_image(self.deps.store, image))
         values = {"revisions": [root], "head": root["id"], "redo_stack": [], "pending": None}
-        self.graph.update_state(session.config, values)
+        # As if a turn had just ended (reply leads to END): the session waits for its first input, and
+        # an undo or redo first has no unfinished run to trip over.
+        self.graph.update_state(session.config, values, as_node="reply")
         self.slot(session_id).remember(None)
         logger.info("opened session %s on image %s", session_id, root["image"][:12])
         return session
@@ -291,10 +294,18 @@ class Session:
         if slot.pending_known:
             return
         snapshot = self.engine.graph.get_state(self.config)
-        # "update": the checkpoint Engine.open writes, which waits for the first message, not a run.
-        if not snapshot.next or snapshot.interrupts or (snapshot.metadata or {}).get("source") == "update":
+        if not snapshot.next or snapshot.interrupts:
             if snapshot.values.get("revisions"):
                 slot.remember(pending_proposal(snapshot.interrupts))
+            return
+        if not has_work(snapshot.values.get("messages", []), snapshot.next):
+            # A run with nothing to do: its input never reached the checkpoint (a locked or full store
+            # refused the write; the caller got a 503), or a session an earlier version opened waiting at
+            # decide and then bricked with an undo first. Running it would answer an earlier message or
+            # fail on none, for ever; so the session is settled as its last turn left it.
+            logger.warning("session %s: settling a run stopped at %s with nothing to do", self.id, snapshot.next)
+            self.engine.graph.update_state(self.config, None, as_node="reply")
+            slot.remember(None)
             return
         logger.warning("session %s: finishing the run a crash cut short at %s", self.id, ", ".join(snapshot.next))
         self.run(None, on_event)
