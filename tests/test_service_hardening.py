@@ -290,6 +290,74 @@ def test_a_full_disk_is_503_and_healthz_says_so(small_disk):
         assert len(client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["revisions"]) == 1
 
 
+def test_a_storage_fault_503_keeps_the_keep_alive_connection(tmp_path):
+    # Starlette re-raised every error it answered, so uvicorn dropped the connection after the 503 and
+    # the client's next request on it met ECONNRESET.
+    from agent.service.app import create_app
+    from agent.wiring import create_engine
+
+    settings = Settings(data_dir=tmp_path / "data", api_keys=KEY_A, state_store_timeout_s=0.5, retry_after_s=3)
+    engine = create_engine(settings, model=ScriptedChatModel(script=[]), tools={"mirror": RecordingTool()})
+    try:
+        with uvicorn_thread(create_app(settings, engine)) as base, httpx.Client(base_url=base, timeout=30) as client:
+            sid = upload(client, KEY_A).json()["id"]
+            command = [sys.executable, "-c", HOLD_WRITE_LOCK, str(tmp_path / "data" / "sessions.sqlite")]
+            with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as other:
+                assert other.stdout is not None and other.stdout.readline() == "locked\n"
+                # One raw keep-alive connection: two uploads on it, each answered 503, none reset.
+                image = png(gradient((40, 30)))
+                body = (
+                    b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+                    b"Content-Type: image/png\r\n\r\n" + image + b"\r\n--b--\r\n"
+                )
+                request = (
+                    f"POST /v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY_A}\r\n"
+                    f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
+                port = int(base.rsplit(":", 1)[1])
+                with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+                    reader = conn.makefile("rb")
+                    heads = []
+                    for _ in range(2):
+                        conn.sendall(request)
+                        head = reader.readline().decode()
+                        while (line := reader.readline()) not in (b"\r\n", b""):
+                            if line.lower().startswith(b"content-length:"):
+                                length = int(line.split(b":")[1])
+                        heads.append(head)
+                        body = reader.read(length)
+                        assert b"state_store_unavailable" in body, body
+                other.communicate("")
+            assert heads == ["HTTP/1.1 503 Service Unavailable\r\n"] * 2
+            assert client.post(f"/v1/sessions/{sid}/undo", headers=auth(KEY_A)).status_code == 200
+    finally:
+        engine.close()
+
+
+def test_a_disk_filling_during_an_edit_is_a_storage_error_not_a_tool_crash(small_disk):
+    from fastapi.testclient import TestClient
+
+    from agent.service.app import create_app
+    from agent.wiring import create_engine
+
+    class Filling(RecordingTool):  # fills the disk while it edits, as a big result would
+        def __call__(self, image, params, *, seed, **kwargs):  # type: ignore[no-untyped-def]
+            with (small_disk / "filler").open("wb") as handle, contextlib.suppress(OSError):
+                while True:
+                    handle.write(b"\0" * 65536)
+            return super().__call__(image, params, seed=seed, **kwargs)
+
+    settings = Settings(data_dir=small_disk / "data", api_keys=KEY_A, retry_after_s=4, confirm="never")
+    engine = create_engine(settings, model=ScriptedChatModel(script=[mirror_call()]), tools={"mirror": Filling()})
+    with engine, TestClient(create_app(settings, engine), raise_server_exceptions=False) as client:
+        sid = upload(client, KEY_A).json()["id"]
+        events = send(client, KEY_A, sid, "mirror it")
+        assert events[-1]["event"] == "error" and events[-1]["data"]["code"] == "state_store_unavailable", events[-1]
+        message = events[-1]["data"]["message"]  # the image write or the checkpoint write meets the full disk first
+        assert ("No space left on device" in message or "disk is full" in message) and "crashed" not in str(events)
+        assert str(small_disk) not in str(events)  # no paths
+
+
 def test_healthz_fails_while_a_ready_tool_reports_itself_broken(service):  # noqa: F811
     class GpuEditor(RecordingTool):
         broken: str | None = None

@@ -76,4 +76,6 @@ def brief_errors(exc: ValidationError, whole: str = "arguments", *, limit: int |
 
 
 class ImageStoreUnavailable(StateStoreUnavailable):
-    """The shared image store cannot be reached or answers too slowly; the message names it and the limit."""
+    """The image store cannot be reached, answers too slowly or cannot be written (a full disk); the message
+    says which, and the limit, never a path or a credential.
+    """

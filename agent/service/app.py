@@ -20,7 +20,7 @@ from agent.service.errors import CODES, ErrorBody, ErrorDetail, install_handlers
 from agent.service.errors import RETRY_AFTER as RETRY
 from agent.service.headers import SecurityHeaders
 from agent.service.health import health
-from agent.service.limits import BodyLimit, RateLimiter, WorkQueue
+from agent.service.limits import BodyLimit, RateLimiter, StorageFaults, WorkQueue
 from agent.service.preview_routes import router as preview_router
 from agent.service.recipe_routes import router as recipe_router
 from agent.service.routes import router
@@ -79,6 +79,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit, limit_for=lambda scope: body_limit(scope, settings), timeout_s=settings.body_timeout_s
     )
+    app.add_middleware(StorageFaults, retry_after_s=settings.retry_after_s)  # outermost: keeps the connection
     app.include_router(router)
     app.include_router(recipe_router)
     app.include_router(preview_router)

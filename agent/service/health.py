@@ -20,12 +20,12 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent.session.engine import Engine
+from graphs.storage.store import STORAGE_ERRNOS
 from tools.base import EditTool, unavailable_reason
 from tools.errors import StateStoreUnavailable
 
 logger = logging.getLogger(__name__)
 
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 PROBE_GRACE_S = 1.0  # a probe's answer may take the store's own timeout (a busy wait) and then some
 PROBE = {"configurable": {"thread_id": "healthz-probe", "checkpoint_ns": ""}}
 

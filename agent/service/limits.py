@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.service.errors import ApiError, error_response
+
+logger = logging.getLogger(__name__)
 
 
 class BodyLimit:
@@ -132,3 +135,37 @@ class WorkQueue:
             self.admitted -= 1
             if (left := self.by_key.pop(key) - 1) > 0:
                 self.by_key[key] = left
+
+
+class StorageFaults:
+    """ASGI middleware that answers a storage fault raised below it with 503, keeping the connection.
+
+    Starlette's ServerErrorMiddleware answers an error with the app's handler and then re-raises it (so
+    servers can log it); uvicorn then closes the connection, and a client's next request on its
+    keep-alive connection meets ECONNRESET. A locked, full or unreachable store is no bug: it is
+    answered here, inside that middleware, as 503 state_store_unavailable with Retry-After.
+    """
+
+    def __init__(self, app: ASGIApp, retry_after_s: int) -> None:
+        self.app = app
+        self.retry = {"Retry-After": str(retry_after_s)}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; a storage fault raised before the response started becomes the 503."""
+        from agent.service.health import storage_fault
+
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            fault = storage_fault(exc) if scope["type"] == "http" and not started else None
+            if fault is None:
+                raise
+            logger.warning("storage fault on %s %s: %r", scope.get("method"), scope.get("path"), exc)
+            await error_response("state_store_unavailable", str(fault), self.retry)(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -13,7 +14,7 @@ from typing import Protocol
 
 from PIL import Image
 
-from tools.errors import ImageCorrupt, ImageMissing, ImageNotFound
+from tools.errors import ImageCorrupt, ImageMissing, ImageNotFound, ImageStoreUnavailable
 from tools.images import encode_png
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -63,6 +64,18 @@ def get_image(store: ImageStore, key: str) -> Image.Image:
         return image.convert("RGB")
 
 
+# The errors of a store that cannot be written now (full, over quota, read-only, failing): a fault of
+# the store, answered as retryable (503), never as the edit's or the tool's failure.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
+def written_fault(exc: OSError) -> Exception:
+    """ImageStoreUnavailable for a storage errno (the reason, never the path), else the error itself."""
+    if exc.errno in STORAGE_ERRNOS:
+        return ImageStoreUnavailable(f"the image store cannot be written now ({exc.strerror}); retry later")
+    return exc
+
+
 class FileImageStore:
     """Images as ``<root>/<key[:2]>/<key>.png``, written atomically (temp file, fsync, rename)."""
 
@@ -89,16 +102,21 @@ class FileImageStore:
         target = self.path(key)
         if target.exists() and image_key(target.read_bytes()) == key:
             return key
-        target.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
+        try:
+            target.parent.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
+        except OSError as exc:
+            raise written_fault(exc) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(png)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise written_fault(exc) from exc
             raise
         return key
 
