@@ -163,7 +163,7 @@ def check(data: Path, acknowledged: set[str], totals: Totals) -> None:
                 totals["sessions that fail their first call"] += 1
                 totals[f"  failed with {type(exc).__name__}"] += 1
             try:
-                reply = session.send("make it brighter")
+                reply = session.send("sharpen it")  # nor this
                 usable = reply.error is None and reply.action in ("edit", "confirm")
                 totals["sessions usable after their first call"] += usable
             except Exception:
@@ -187,7 +187,7 @@ def first_call(session: Any, kind: str) -> None:
     elif kind == "confirm" and session.confirmation() is not None:
         session.send("yes")
     else:
-        session.send("add a vignette")
+        session.send("apply a sepia tone")  # not among TURNS, so it cannot pass for a duplicate
 
 
 def locked_trial(data: Path, image: Path, rng: random.Random) -> set[str]:
@@ -204,7 +204,7 @@ def locked_trial(data: Path, image: Path, rng: random.Random) -> set[str]:
             try:
                 session.send(rng.choice(TURNS))
             except Exception:  # the refusal a 503 reports: the turn is lost, nothing else may be
-                killed[0] += 1
+                killed[0] += 1  # counted as 'killed mid-run': the turn did not finish
             other.communicate("")
     return acknowledged
 
