@@ -133,6 +133,32 @@ def test_the_desktop_client_config_in_the_docs_starts_a_stdio_server_that_edits(
     assert action == "edit" and head == original
 
 
+def test_a_bug_or_a_store_fault_inside_a_tool_is_a_one_line_tool_error(engine: Engine, monkeypatch, caplog) -> None:
+    require_mcp_extra()
+    import sqlite3
+
+    from mcp import Client
+
+    from agent.mcp_server.server import Access, Calls, build_server
+    from agent.service.auth import KeyRing
+
+    faults = iter([RuntimeError("a bug inside"), sqlite3.OperationalError("database is locked")])
+
+    def broken(self: Calls, principal: Any, session_id: str) -> Any:
+        raise next(faults)
+
+    monkeypatch.setattr(Calls, "session", broken)
+    server = build_server(engine, Access(KeyRing([])))
+
+    async def calls() -> list[str]:
+        async with Client(server) as client:
+            return [error_text(await client.call_tool("undo", {"session_id": "any"})) for _ in range(2)]
+
+    bug, locked = anyio.run(calls)
+    assert bug == "internal error; it has been logged" and "a bug inside" in caplog.text  # logged, not sent
+    assert locked == "the session store cannot be used now (SQLite: database is locked); retry later"
+
+
 @pytest.fixture
 def mcp_http(engine: Engine) -> Iterator[str]:
     """The app `dialogpaint mcp --transport http` serves, with two API keys, under uvicorn on a free port."""

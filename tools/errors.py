@@ -79,3 +79,8 @@ class ImageStoreUnavailable(StateStoreUnavailable):
     """The image store cannot be reached, answers too slowly or cannot be written (a full disk); the message
     says which, and the limit, never a path or a credential.
     """
+
+    def __init__(self, message: str, *, public: str | None = None) -> None:
+        super().__init__(message)
+        # What a remote caller may read: the message without the store's internal location (endpoint, bucket).
+        self.public = public if public is not None else message

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +27,14 @@ from mcp_types import CallToolResult, ImageContent, TextContent
 
 from agent.service.auth import DEV_KEY, KeyRing, Principal, new_session_id, owns
 from agent.service.errors import ApiError
+from agent.service.health import storage_fault
 from agent.service.limits import RateLimiter
 from agent.session.engine import Engine, Session, SessionNotFound
 from agent.session.reply import Reply
 from graphs.revisions import lineage
-from tools.errors import DialogPaintError
+from tools.errors import DialogPaintError, ImageStoreUnavailable
+
+logger = logging.getLogger(__name__)
 
 URI = "dialogpaint://sessions/{session_id}"
 INSTRUCTIONS = (
@@ -60,9 +64,21 @@ class Access:
         return self.keys.authenticate(token if scheme.lower() == "bearer" else None)
 
 
-def message_of(exc: DialogPaintError | ApiError) -> str:
-    """The message the CLI prints after ``error:`` (an ApiError keeps it in ``detail``)."""
-    return str(exc.detail) if isinstance(exc, ApiError) else str(exc)
+def message_of(exc: BaseException) -> str:
+    """The message for the caller: the CLI's text after ``error:`` for our errors (an ApiError keeps it in
+    ``detail``; a store fault names no endpoint), a storage fault's reason, and for a bug only that it
+    was logged (the traceback stays on the server).
+    """
+    if isinstance(exc, ApiError):
+        return str(exc.detail)
+    if isinstance(exc, ImageStoreUnavailable):
+        return exc.public
+    if isinstance(exc, DialogPaintError):
+        return str(exc)
+    if (fault := storage_fault(exc)) is not None:
+        return str(fault)
+    logger.exception("unexpected error in an MCP call", exc_info=exc)
+    return "internal error; it has been logged"
 
 
 class Calls:
@@ -142,7 +158,7 @@ class Calls:
         try:
             principal = self.access.principal(ctx.headers)
             return await anyio.to_thread.run_sync(self.revision_png, principal, session_id, revision_id)
-        except (DialogPaintError, ApiError) as exc:
+        except Exception as exc:  # the boundary: every error becomes the caller's one-line message
             raise ResourceError(message_of(exc)) from exc
 
     async def history(self, session_id: str, ctx: Context) -> str:
@@ -155,7 +171,7 @@ class Calls:
 
         try:
             return await anyio.to_thread.run_sync(read, self.access.principal(ctx.headers))
-        except (DialogPaintError, ApiError) as exc:
+        except Exception as exc:  # the boundary: every error becomes the caller's one-line message
             raise ResourceError(message_of(exc)) from exc
 
     async def call(
@@ -170,7 +186,7 @@ class Calls:
             if spends and self.access.limiter is not None:
                 self.access.limiter.take(principal.name)
             return await anyio.to_thread.run_sync(work, principal)
-        except (DialogPaintError, ApiError) as exc:
+        except Exception as exc:  # the boundary: never the SDK's bare "Error executing tool"
             return CallToolResult(content=[TextContent(type="text", text=message_of(exc))], is_error=True)
 
     def session(self, principal: Principal, session_id: str) -> Session:

@@ -21,6 +21,7 @@ from tools.errors import (
     ImageMissing,
     ImageNotFound,
     ImageRejected,
+    ImageStoreUnavailable,
     StateStoreUnavailable,
 )
 
@@ -104,7 +105,7 @@ class ApiError(HTTPException):
 def domain_error(exc: DialogPaintError) -> ApiError:
     """The API error for an error raised by the session or the image decoder."""
     code = next((code for kind, code in _DOMAIN_CODES if isinstance(exc, kind)), "invalid_request")
-    return ApiError(code, str(exc))
+    return ApiError(code, exc.public if isinstance(exc, ImageStoreUnavailable) else str(exc))
 
 
 def error_response(code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:

@@ -89,7 +89,7 @@ class S3ImageStore:
             )
         except _client_error() as exc:
             if _status(exc) != 412:  # 412 Precondition Failed: the object exists, with these very bytes
-                raise ImageStoreUnavailable(f"{self.name} refused to store image {key}: {_code(exc)}") from None
+                raise self._fault(f"refused to store image {key}: {_code(exc)}") from None
         return key
 
     def get(self, key: str) -> bytes:
@@ -101,7 +101,7 @@ class S3ImageStore:
         except _client_error() as exc:
             if _code(exc) in MISSING_CODES:
                 raise ImageMissing(f"the stored image {key} is missing from {self.name}") from None
-            raise ImageStoreUnavailable(f"{self.name} refused to read image {key}: {_code(exc)}") from None
+            raise self._fault(f"refused to read image {key}: {_code(exc)}") from None
         except _transport_errors() as exc:
             raise self._unavailable(exc) from None
         return verified(key, body)
@@ -114,7 +114,7 @@ class S3ImageStore:
         except _client_error() as exc:
             if _code(exc) in MISSING_CODES:
                 return False
-            raise ImageStoreUnavailable(f"{self.name} refused to look up image {key}: {_code(exc)}") from None
+            raise self._fault(f"refused to look up image {key}: {_code(exc)}") from None
         return True
 
     def unavailable_reason(self) -> str | None:
@@ -122,9 +122,9 @@ class S3ImageStore:
         try:
             self._call("head_bucket", Bucket=self.location.bucket)
         except ImageStoreUnavailable as exc:
-            return str(exc)
+            return exc.public  # /healthz is read from outside: no endpoint or bucket
         except _client_error() as exc:
-            return f"{self.name}: HEAD bucket answered {_code(exc)}"
+            return f"the image store: HEAD bucket answered {_code(exc)}"
         return None
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
@@ -137,15 +137,19 @@ class S3ImageStore:
     def _unavailable(self, exc: Exception) -> ImageStoreUnavailable:
         from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-        where, loc = self.name, self.location
-        logger.warning("image store %s failed: %r", where, exc)
+        loc = self.location
+        logger.warning("image store %s failed: %r", self.name, exc)
         if isinstance(exc, ConnectTimeoutError):
-            return ImageStoreUnavailable(f"{where} is unreachable: no connection within {loc.connect_timeout_s:g} s")
+            return self._fault(f"is unreachable: no connection within {loc.connect_timeout_s:g} s")
         if isinstance(exc, ReadTimeoutError):
-            return ImageStoreUnavailable(f"{where} is too slow: no answer within {loc.read_timeout_s:g} s")
+            return self._fault(f"is too slow: no answer within {loc.read_timeout_s:g} s")
         if isinstance(exc, EndpointConnectionError):
-            return ImageStoreUnavailable(f"{where} is unreachable: {exc}")
-        return ImageStoreUnavailable(f"{where} failed: {type(exc).__name__}")
+            return self._fault("is unreachable: the connection was refused")
+        return self._fault(f"failed: {type(exc).__name__}")
+
+    def _fault(self, what: str) -> ImageStoreUnavailable:
+        """The error naming this bucket and endpoint, for logs and the CLI; ``public`` names neither."""
+        return ImageStoreUnavailable(f"{self.name} {what}", public=f"the image store {what}")
 
 
 def _client_error() -> type[Exception]:
