@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import io
+import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 
 import httpx
-from httpx_sse import EventSource
 from PIL import Image
 
 from agent.client import calls
+from agent.client.answers import SseReader, image, parsed
 from agent.client.calls import Call, ImageSource
 from agent.client.errors import ServiceError, Unreachable, error_from_response
 from agent.client.events import Done, Event, parse_event
 from agent.client.retry import DEFAULT_RETRY, RetryPolicy, may_retry, transport_error
-from agent.client.sync import DEFAULT_TIMEOUT
+from agent.client.sync import DEFAULT_TIMEOUT, DEFAULT_TURN_TIMEOUT_S, turn_timeout
 from agent.service.schemas import ReplyOut, RevisionsOut, SessionOut
 
 
@@ -31,20 +31,22 @@ class AsyncClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         http: httpx.AsyncClient | None = None,
+        turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = http or httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout)
         self.retry = retry
+        self.turn_timeout_s = turn_timeout_s  # a streamed turn ends within this, whatever the server sends
 
     async def open(self, image: ImageSource) -> AsyncRemoteSession:
         """Start a session on an image (PIL image, bytes or a file path)."""
         response = await self.send(calls.upload(image))
-        return AsyncRemoteSession(self, SessionOut.model_validate(response.json()))
+        return AsyncRemoteSession(self, parsed(response.content, SessionOut, "the new session"))
 
     async def resume(self, session_id: str) -> AsyncRemoteSession:
         """Continue a session this API key created."""
         response = await self.send(calls.session(session_id))
-        return AsyncRemoteSession(self, SessionOut.model_validate(response.json()))
+        return AsyncRemoteSession(self, parsed(response.content, SessionOut, "the session"))
 
     async def send(self, call: Call, *, stream: bool = False) -> httpx.Response:
         """Send ``call``, retrying where it is safe (see agent.client.retry)."""
@@ -103,20 +105,20 @@ class AsyncRemoteSession:
 
     async def undo(self, steps: int = 1) -> ReplyOut:
         """Undo edits without asking the dialogue model."""
-        return ReplyOut.model_validate((await self.client.send(calls.move(self.id, "undo", steps))).json())
+        return parsed((await self.client.send(calls.move(self.id, "undo", steps))).content, ReplyOut, "the undo reply")
 
     async def redo(self, steps: int = 1) -> ReplyOut:
         """Redo undone edits."""
-        return ReplyOut.model_validate((await self.client.send(calls.move(self.id, "redo", steps))).json())
+        return parsed((await self.client.send(calls.move(self.id, "redo", steps))).content, ReplyOut, "the redo reply")
 
     async def refresh(self) -> SessionOut:
         """Read the session again."""
-        self.info = SessionOut.model_validate((await self.client.send(calls.session(self.id))).json())
+        self.info = parsed((await self.client.send(calls.session(self.id))).content, SessionOut, "the session")
         return self.info
 
     async def revisions(self) -> RevisionsOut:
         """Every revision with its recipe, the head and the path to it."""
-        return RevisionsOut.model_validate((await self.client.send(calls.revisions(self.id))).json())
+        return parsed((await self.client.send(calls.revisions(self.id))).content, RevisionsOut, "the revisions")
 
     async def image_bytes(self, revision_id: str | None = None) -> bytes:
         """A revision's PNG bytes (default: the head)."""
@@ -125,7 +127,7 @@ class AsyncRemoteSession:
 
     async def image(self, revision_id: str | None = None) -> Image.Image:
         """A revision's image (default: the head)."""
-        return Image.open(io.BytesIO(await self.image_bytes(revision_id)))
+        return image(await self.image_bytes(revision_id), "the revision's image")
 
     async def delete(self) -> None:
         """Delete the session's conversation and revision tree."""
@@ -139,6 +141,7 @@ class AsyncTurn:
         self.client = client
         self.call = call
         self.reply: ReplyOut | None = None
+        self.deadline = time.monotonic() + client.turn_timeout_s
         self._response: httpx.Response | None = response
         self._events = self._read()
 
@@ -168,11 +171,16 @@ class AsyncTurn:
         breaks = 0
         while self._response is not None:
             try:
-                async for sse in EventSource(self._response).aiter_sse():
-                    if (event := parse_event(sse.event, sse.data)) is not None:
-                        if isinstance(event, Done):
-                            self.reply = event.reply
-                        yield event
+                reader = SseReader()
+                async for chunk in self._response.aiter_bytes():
+                    if time.monotonic() > self.deadline:
+                        await self.close()
+                        raise turn_timeout(self.client.turn_timeout_s)
+                    for kind, data in reader.feed(chunk):
+                        if (event := parse_event(kind, data)) is not None:
+                            if isinstance(event, Done):
+                                self.reply = event.reply
+                            yield event
                 await self.close()
             except httpx.TransportError as exc:
                 await self.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tools import safe_json
+
 
 class ServiceError(Exception):
     """An error the dialogpaint service answered (``code`` is one of its stable codes, docs/service.md)."""
@@ -53,8 +55,8 @@ _BY_STATUS: dict[int, type[ServiceError]] = {
 def error_from_response(response: httpx.Response) -> ServiceError:
     """The exception for an error response (read in full): its code and message from the JSON body."""
     try:
-        detail = response.json()["error"]
-        code, message = str(detail["code"]), str(detail["message"])
+        detail = safe_json.loads(response.content)["error"]  # bounded nesting: a hostile body is just wrong
+        code, message = str(detail["code"]), str(detail["message"])[:1000]
     except (ValueError, KeyError, TypeError):  # not the service's JSON shape (a proxy in between, say)
         code, message = "http_error", f"HTTP {response.status_code}: {response.text[:200]}"
     retry = response.headers.get("Retry-After")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from agent.client.answers import BadAnswer, json_object, parsed
 from agent.client.errors import error_from_event
 from agent.service.schemas import ReplyOut, RevisionOut
 
@@ -51,19 +51,23 @@ Event = Step | Progress | Token | NewRevision | Done
 
 def parse_event(kind: str, data: str) -> Event | None:
     """The typed event for one SSE message; an ``error`` event is raised; unknown kinds give None
-    (a newer service may add kinds; an older client skips them).
+    (a newer service may add kinds; an older client skips them). An event that is not what the API
+    documents raises BadAnswer.
     """
-    fields = json.loads(data)
-    if kind == "error":
-        raise error_from_event(fields)
     if kind == "reply":
-        return Done(ReplyOut.model_validate(fields))
+        return Done(parsed(data, ReplyOut, "the turn's reply event"))
     if kind == "revision":
-        return NewRevision(RevisionOut.model_validate(fields))
-    if kind == "step":
-        return Step(str(fields["node"]))
-    if kind == "progress":
-        return Progress(str(fields["tool"]), int(fields["step"]), int(fields["total"]))
-    if kind == "token":
+        return NewRevision(parsed(data, RevisionOut, "a revision event"))
+    if kind not in ("error", "step", "progress", "token"):
+        return None
+    fields = json_object(data.encode(), f"a {kind} event")
+    try:
+        if kind == "error":
+            raise error_from_event(fields)
+        if kind == "step":
+            return Step(str(fields["node"]))
+        if kind == "progress":
+            return Progress(str(fields["tool"]), int(fields["step"]), int(fields["total"]))
         return Token(str(fields["text"]))
-    return None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadAnswer(f"a {kind} event is not what the API documents: {exc!r:.160}") from None

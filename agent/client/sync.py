@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
 from types import TracebackType
 
 import httpx
-from httpx_sse import EventSource
 from PIL import Image
 
 from agent.client import calls
+from agent.client.answers import SseReader, TurnTimeout, image, json_object, parsed
 from agent.client.calls import Call, ImageSource
 from agent.client.errors import ServiceError, Unreachable, error_from_response
 from agent.client.events import Done, Event, parse_event
@@ -19,6 +18,15 @@ from agent.client.retry import DEFAULT_RETRY, RetryPolicy, may_retry, transport_
 from agent.service.schemas import ReplyOut, RevisionsOut, SessionOut
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=600.0)  # a turn's stream may wait minutes for a diffusion edit
+DEFAULT_TURN_TIMEOUT_S = 1800.0  # a whole streamed turn, however the server keeps the stream alive
+
+
+def turn_timeout(seconds: float) -> TurnTimeout:
+    """The error for a turn past the client's deadline."""
+    return TurnTimeout(
+        "turn_timeout",
+        f"the turn did not end within {seconds:g} s; it may still finish on the service: send the same key again",
+    )
 
 
 class Client:
@@ -32,24 +40,25 @@ class Client:
         retry: RetryPolicy = DEFAULT_RETRY,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         http: httpx.Client | None = None,
+        turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http = http or httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
         self.retry = retry
+        self.turn_timeout_s = turn_timeout_s  # a streamed turn ends within this, whatever the server sends
 
     def open(self, image: ImageSource) -> RemoteSession:
         """Start a session on an image (PIL image, bytes or a file path)."""
-        info = SessionOut.model_validate(self.send(calls.upload(image)).json())
+        info = parsed(self.send(calls.upload(image)).content, SessionOut, "the new session")
         return RemoteSession(self, info)
 
     def resume(self, session_id: str) -> RemoteSession:
         """Continue a session this API key created."""
-        return RemoteSession(self, SessionOut.model_validate(self.send(calls.session(session_id)).json()))
+        return RemoteSession(self, parsed(self.send(calls.session(session_id)).content, SessionOut, "the session"))
 
     def health(self) -> dict[str, object]:
         """The service's /healthz body (RetryLater ``unhealthy`` if a check fails)."""
-        body: dict[str, object] = self.send(calls.health()).json()
-        return body
+        return json_object(self.send(calls.health()).content, "/healthz")
 
     def send(self, call: Call, *, stream: bool = False) -> httpx.Response:
         """Send ``call``, retrying where it is safe; the response if it succeeded, else its ServiceError.
@@ -113,20 +122,20 @@ class RemoteSession:
 
     def undo(self, steps: int = 1) -> ReplyOut:
         """Undo edits without asking the dialogue model (Conflict ``confirmation_pending`` while one awaits)."""
-        return ReplyOut.model_validate(self.client.send(calls.move(self.id, "undo", steps)).json())
+        return parsed(self.client.send(calls.move(self.id, "undo", steps)).content, ReplyOut, "the undo reply")
 
     def redo(self, steps: int = 1) -> ReplyOut:
         """Redo undone edits."""
-        return ReplyOut.model_validate(self.client.send(calls.move(self.id, "redo", steps)).json())
+        return parsed(self.client.send(calls.move(self.id, "redo", steps)).content, ReplyOut, "the redo reply")
 
     def refresh(self) -> SessionOut:
         """Read the session again (conversation, revisions, pending confirmation)."""
-        self.info = SessionOut.model_validate(self.client.send(calls.session(self.id)).json())
+        self.info = parsed(self.client.send(calls.session(self.id)).content, SessionOut, "the session")
         return self.info
 
     def revisions(self) -> RevisionsOut:
         """Every revision with its recipe, the head and the path to it."""
-        return RevisionsOut.model_validate(self.client.send(calls.revisions(self.id)).json())
+        return parsed(self.client.send(calls.revisions(self.id)).content, RevisionsOut, "the revisions")
 
     def image_bytes(self, revision_id: str | None = None) -> bytes:
         """A revision's PNG bytes (default: the head)."""
@@ -135,7 +144,7 @@ class RemoteSession:
 
     def image(self, revision_id: str | None = None) -> Image.Image:
         """A revision's image (default: the head)."""
-        return Image.open(io.BytesIO(self.image_bytes(revision_id)))
+        return image(self.image_bytes(revision_id), "the revision's image")
 
     def delete(self) -> None:
         """Delete the session's conversation and revision tree."""
@@ -153,6 +162,7 @@ class Turn:
         self.client = client
         self.call = call
         self.reply: ReplyOut | None = None
+        self.deadline = time.monotonic() + client.turn_timeout_s
         self._response: httpx.Response | None = client.send(call, stream=True)
         self._events = self._read()
 
@@ -177,11 +187,16 @@ class Turn:
         breaks = 0
         while self._response is not None:
             try:
-                for sse in EventSource(self._response).iter_sse():
-                    if (event := parse_event(sse.event, sse.data)) is not None:
-                        if isinstance(event, Done):
-                            self.reply = event.reply
-                        yield event
+                reader = SseReader()
+                for chunk in self._response.iter_bytes():
+                    if time.monotonic() > self.deadline:
+                        self.close()
+                        raise turn_timeout(self.client.turn_timeout_s)
+                    for kind, data in reader.feed(chunk):
+                        if (event := parse_event(kind, data)) is not None:
+                            if isinstance(event, Done):
+                                self.reply = event.reply
+                            yield event
                 self.close()
             except httpx.TransportError as exc:
                 self.close()
