@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
 
@@ -64,6 +64,29 @@ class ModelCalls:
     request_timeout: Callable[[float], Any] | None = None  # seconds left -> the client's timeout kwarg
 
 
+class Observer(Protocol):
+    """What a turn reports for metrics: each edit a tool ran and each failed dialogue-model call.
+
+    The graph only reports; the service counts (agent.service.metrics). The default observes nothing.
+    """
+
+    def tool_ran(self, tool: str, seconds: float, outcome: str) -> None:
+        """An edit ended: ``outcome`` is ok, invalid, cancelled, image_lost, failed or crashed."""
+
+    def model_fault(self, kind: str, *, retried: bool) -> None:
+        """A model call failed with an error of class ``kind``; ``retried``: another attempt follows."""
+
+
+class NoObserver:
+    """The observer that counts nothing."""
+
+    def tool_ran(self, tool: str, seconds: float, outcome: str) -> None:
+        """Nothing."""
+
+    def model_fault(self, kind: str, *, retried: bool) -> None:
+        """Nothing."""
+
+
 @dataclass(frozen=True)
 class Previews:
     """Cheap looks at costly edits: one with each confirmation, and pictures of the steps as one runs."""
@@ -93,3 +116,4 @@ class GraphDeps:
     self_check: SelfCheck | None = None  # score generative edits and retry weak ones (agent wires CLIP in)
     # Finds the objects an edit names in the image, so an object seen twice is asked about (graphs.nodes.disambiguate).
     detector: Detector | None = None
+    observer: Observer = field(default_factory=NoObserver)  # counts tool runs and model-call faults (metrics)

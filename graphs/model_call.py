@@ -58,11 +58,14 @@ def invoke_model(
             return runnable.invoke(list(prompt), guarded_config(deps), **call_kwargs)
         except Exception as exc:
             if attempt == attempts or not policy.transient(exc):
+                deps.observer.model_fault(type(exc).__name__, retried=False)
                 raise
             delay = retry_delay(attempt, policy.retry_after(exc))
             left = seconds_left(deps)
             if left is not None and left - delay < MIN_ATTEMPT_S:
+                deps.observer.model_fault(type(exc).__name__, retried=False)
                 raise  # waiting as long as the server asks would end past the turn's deadline
+            deps.observer.model_fault(type(exc).__name__, retried=True)
             logger.warning("model call %d/%d failed (%s); retrying in %.2fs", attempt, attempts, exc, delay)
             time.sleep(delay)
     raise AssertionError("unreachable: the last attempt returns or raises")

@@ -7,10 +7,11 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Scope
 
@@ -21,6 +22,7 @@ from agent.service.errors import RETRY_AFTER as RETRY
 from agent.service.headers import SecurityHeaders
 from agent.service.health import health
 from agent.service.limits import BodyLimit, RateLimiter, StorageFaults, WorkQueue
+from agent.service.metrics import ServiceMetrics
 from agent.service.preview_routes import router as preview_router
 from agent.service.recipe_routes import router as recipe_router
 from agent.service.routes import router
@@ -53,11 +55,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         built = engine if engine is not None else await asyncio.to_thread(create_engine, settings)
         ready = await asyncio.to_thread(warm_up, built)
         queue = WorkQueue(settings.work_slots, settings.work_queue, settings.retry_after_s, settings.work_per_key)
+        metrics = ServiceMetrics(queue_depth=lambda: queue.admitted)
+        built.deps = replace(built.deps, observer=metrics)  # the graph reports tool runs and model faults
         app.state.service = Service(
             engine=built,
             keys=KeyRing([key.get_secret_value() for key in settings.api_keys]),
             limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst),
-            runner=Runner(queue, built.shared_lock),
+            runner=Runner(queue, built.shared_lock, metrics),
+            metrics=metrics,
             ready_tools=ready,
         )
         try:
@@ -105,6 +110,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         error = ErrorDetail(code="unhealthy", message=failed).model_dump()
         retry = {"Retry-After": str(settings.retry_after_s)}
         return JSONResponse({"error": error, **body, "checks": found["checks"]}, status_code=503, headers=retry)
+
+    @app.get("/metrics", tags=["service"], response_class=Response)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics: turns by action and outcome, model-call faults and retries, tool time and
+        failures by tool, the work queue, and 429/503 answers by cause. Counts only: no ids or text.
+        """
+        svc: Service = request.app.state.service
+        return Response(svc.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from agent.service.auth import KeyRing, Principal, owns
 from agent.service.errors import ApiError
 from agent.service.limits import RateLimiter
+from agent.service.metrics import ServiceMetrics
 from agent.service.previews import ShownPreviews
 from agent.service.runs import Runner
 from agent.session.engine import Engine, Session, SessionNotFound
@@ -28,6 +29,7 @@ class Service:
     keys: KeyRing
     limiter: RateLimiter
     runner: Runner
+    metrics: ServiceMetrics
     ready_tools: Mapping[str, EditTool] = field(default_factory=dict)  # /healthz checks that they stay ready
     previews: ShownPreviews = field(default_factory=ShownPreviews)  # what each session may fetch as a preview
 

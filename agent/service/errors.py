@@ -152,6 +152,13 @@ def invalid_message(error: Mapping[str, Any]) -> str:
     return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
+def count_refusal(app: Any, code: str) -> None:
+    """Count a 429 or 503 answer in the running service's metrics (none before its lifespan started)."""
+    service = getattr(app.state, "service", None)
+    if service is not None and CODES.get(code, (500, ""))[0] in (429, 503):
+        service.metrics.refused(code)
+
+
 def install_handlers(app: FastAPI, retry_after_s: int) -> None:
     """Answer every error, ours or the framework's, in the one JSON shape; log bugs, never send them.
 
@@ -164,6 +171,7 @@ def install_handlers(app: FastAPI, retry_after_s: int) -> None:
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         code = exc.code if isinstance(exc, ApiError) else _STATUS_CODES.get(exc.status_code, "invalid_request")
+        count_refusal(request.app, code)
         return error_response(code, str(exc.detail), exc.headers)
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
@@ -176,11 +184,13 @@ def install_handlers(app: FastAPI, retry_after_s: int) -> None:
         error = domain_error(exc)
         if error.status_code >= 500:  # ours, e.g. a lost image: logged, and the message says what is lost
             logger.error("%s on %s %s: %s", error.code, request.method, request.url.path, exc)
+        count_refusal(request.app, error.code)
         return error_response(error.code, str(error.detail), retry if CODES[error.code][0] == 503 else None)
 
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         if (fault := storage_fault(exc)) is not None:
             logger.warning("storage fault on %s %s: %r", request.method, request.url.path, exc)
+            count_refusal(request.app, "state_store_unavailable")
             return error_response("state_store_unavailable", str(fault), retry)
         logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response("internal_error", "internal error; it has been logged")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.service.errors import ApiError, error_response
+from agent.service.errors import ApiError, count_refusal, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -168,4 +168,5 @@ class StorageFaults:
             if fault is None:
                 raise
             logger.warning("storage fault on %s %s: %r", scope.get("method"), scope.get("path"), exc)
+            count_refusal(scope["app"], "state_store_unavailable")
             await error_response("state_store_unavailable", str(fault), self.retry)(scope, receive, send)

@@ -12,6 +12,7 @@ from fastapi.sse import ServerSentEvent
 from agent.service.errors import CODES, ApiError, domain_error
 from agent.service.health import storage_fault
 from agent.service.limits import WorkQueue
+from agent.service.metrics import ServiceMetrics
 from agent.service.schemas import ReplyOut
 from agent.session.lock import SessionBusyElsewhere, SharedLock
 from agent.session.reply import Reply
@@ -31,18 +32,24 @@ class Runner:
     cut the run short or leave the session marked busy; the turn completes and is saved.
     """
 
-    def __init__(self, queue: WorkQueue, shared_lock: SharedLock | None = None) -> None:
-        """Run through ``queue``; ``shared_lock`` keeps one run per session across replicas too."""
+    def __init__(
+        self, queue: WorkQueue, shared_lock: SharedLock | None = None, metrics: ServiceMetrics | None = None
+    ) -> None:
+        """Run through ``queue``; ``shared_lock`` keeps one run per session across replicas too; ``metrics``
+        counts each run's end.
+        """
         self.queue = queue
         self.shared_lock = shared_lock
+        self.metrics = metrics
         self.active: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, session_id: str, work: Work, key: str) -> Events:
+    def start(self, session_id: str, work: Work, key: str, *, streamed: bool = True) -> Events:
         """Start ``work`` for the session on behalf of API key ``key``; its events, then the reply (or an
         error), then None, arrive on the queue.
 
         Raises ApiError session_busy if the session has a run, overloaded if the queue is full,
-        too_many_runs if the key holds its share of it.
+        too_many_runs if the key holds its share of it. ``streamed``: the events are the response (an
+        error event is then the refusal the metrics count; else the caller's error response is).
         """
         if session_id in self.active:
             raise ApiError("session_busy", f"session {session_id} is still handling the previous request")
@@ -61,16 +68,21 @@ class Runner:
         async def execute() -> None:
             try:
                 async with self.queue.slot(key):
-                    events.put_nowait(await asyncio.to_thread(work, sink))
+                    final = await asyncio.to_thread(work, sink)
+                    self.count(final, streamed)
+                    events.put_nowait(final)
             except DialogPaintError as exc:
                 error = domain_error(exc)
+                self.count({"kind": "error", "code": error.code}, streamed)
                 events.put_nowait({"kind": "error", "code": error.code, "message": error.detail})
             except Exception as exc:  # the boundary of a run: log the bug, tell the client only that it happened
                 if (fault := storage_fault(exc)) is not None:
                     logger.warning("run in session %s hit a storage fault: %r", session_id, exc)
+                    self.count({"kind": "error", "code": "state_store_unavailable"}, streamed)
                     events.put_nowait({"kind": "error", "code": "state_store_unavailable", "message": str(fault)})
                 else:
                     logger.exception("run in session %s failed", session_id)
+                    self.count({"kind": "error", "code": "internal_error"}, streamed)
                     events.put_nowait({"kind": "error", "code": "internal_error", "message": "internal error; logged"})
             finally:
                 del self.active[session_id]
@@ -79,6 +91,18 @@ class Runner:
 
         self.active[session_id] = loop.create_task(execute())
         return events
+
+    def count(self, final: dict[str, Any], streamed: bool) -> None:
+        """Count a run's end: a reply by its action (failed when its edit failed), an error by its code."""
+        if self.metrics is None:
+            return
+        if final.get("kind") == "reply":
+            self.metrics.turn(str(final.get("action")), "failed" if final.get("error") else "ok")
+            return
+        code = str(final.get("code"))
+        self.metrics.turn("none", code)
+        if streamed and CODES.get(code, (500,))[0] in (429, 503):
+            self.metrics.refused(code)
 
     def hold_shared(self, session_id: str) -> None:
         """Take the cross-replica lock before answering, so a run held elsewhere is a 409, not a stream.
@@ -99,7 +123,7 @@ class Runner:
 
     async def call(self, session_id: str, work: Work, key: str) -> dict[str, Any]:
         """Run ``work`` like ``start`` and wait for its final event; an error event is raised as ApiError."""
-        events = self.start(session_id, work, key)
+        events = self.start(session_id, work, key, streamed=False)
         final: dict[str, Any] = {}
         while (event := await events.get()) is not None:
             final = event

@@ -130,34 +130,48 @@ def run_edit(
     recipe = {"tool": name, "instruction": call.instruction}
     if parent is None:
         return None, tool_message(reply_id, "No image is loaded.", "failed", "There is no image to edit yet.", **recipe)
+    start = time.perf_counter()
+    revision, message, outcome = attempt_edit(deps, call, parent, reply_id, runtime)
+    deps.observer.tool_ran(name, time.perf_counter() - start, outcome)
+    return revision, message
+
+
+def attempt_edit(
+    deps: GraphDeps, call: EditCall, parent: Revision, reply_id: str, runtime: Runtime[GraphDeps]
+) -> tuple[Revision | None, ToolMessage, str]:
+    """Apply the edit; a failure makes no revision and says why. The third value names the outcome for
+    the metrics: ok, invalid, cancelled, image_lost, failed or crashed.
+    """
+    name = call.tool.name
+    recipe = {"tool": name, "instruction": call.instruction}
     try:
         revision = apply(deps, call, parent, runtime)
     except InvalidEditRequest as exc:
         text = f"I couldn't {call.instruction}: {exc}."
-        return None, tool_message(reply_id, f"Not applied: {exc}", "failed", text, **recipe)
+        return None, tool_message(reply_id, f"Not applied: {exc}", "failed", text, **recipe), "invalid"
     except EditCancelled:
         logger.info("edit %s cancelled", name)
         text = f"Cancelled '{call.instruction}'. The image is unchanged."
-        return None, tool_message(reply_id, "Cancelled by the user.", "failed", text, **recipe)
+        return None, tool_message(reply_id, "Cancelled by the user.", "failed", text, **recipe), "cancelled"
     except (ImageMissing, ImageCorrupt) as exc:
         logger.error("edit %s cannot read revision %s: %s", name, parent["id"], exc)
         kind = "missing" if isinstance(exc, ImageMissing) else "corrupt"
         text = f"I can't {call.instruction}: the stored image of the current revision is {kind}. Undo to keep editing."
-        return None, tool_message(reply_id, f"Failed: {exc}", "failed", text, **recipe)
+        return None, tool_message(reply_id, f"Failed: {exc}", "failed", text, **recipe), "image_lost"
     except EditFailed as exc:
         logger.warning("edit %s failed: %s", name, exc)
         text = f"The edit '{call.instruction}' failed: {exc}. The image is unchanged."
-        return None, tool_message(reply_id, f"Failed: {exc}", "failed", text, **recipe)
+        return None, tool_message(reply_id, f"Failed: {exc}", "failed", text, **recipe), "failed"
     except StateStoreUnavailable:
         raise  # the image bucket is down or slow: the turn fails as retryable (503) and the edit runs on retry
     except Exception:  # the boundary around tool code: ours or a plug-in's bug must not end the session
         logger.exception("tool %s crashed", name)
         text = f"The {name} tool crashed while trying to {call.instruction}. The image is unchanged."
-        return None, tool_message(reply_id, f"Failed: the {name} tool crashed.", "failed", text, **recipe)
+        return None, tool_message(reply_id, f"Failed: the {name} tool crashed.", "failed", text, **recipe), "crashed"
     content = f"Applied {name} as revision {revision['id']}, now the current image: {call.instruction}."
     say = f"Done: {call.instruction}." + check_note(revision)
     message = tool_message(reply_id, content, "edit", say, revision=revision["id"], **recipe)
-    return revision, message
+    return revision, message, "ok"
 
 
 def apply(
