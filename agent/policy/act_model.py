@@ -3,7 +3,7 @@
 The weights ship as package data (``act_model.npz``, written by ``dialogpaint train-policy``); a
 decision is one gather-and-sum over a few hundred rows of the first weight matrix, plus for the
 hidden-layer model one small matrix product (well under a millisecond). Training lives in
-``agent.learn`` (scikit-learn, the ``learn`` extra).
+``agent.train.policy`` (scikit-learn, the ``learn`` extra).
 """
 
 from __future__ import annotations
