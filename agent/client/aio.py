@@ -14,7 +14,7 @@ from agent.client import calls
 from agent.client.answers import SseReader, image, parsed
 from agent.client.calls import Call, ImageSource
 from agent.client.errors import ServiceError, Unreachable, error_from_response
-from agent.client.events import Done, Event, parse_event
+from agent.client.events import Done, Event, chunk_events
 from agent.client.retry import DEFAULT_RETRY, RetryPolicy, may_retry, transport_error
 from agent.client.sync import DEFAULT_TIMEOUT, DEFAULT_TURN_TIMEOUT_S, turn_timeout
 from agent.service.schemas import ReplyOut, RevisionsOut, SessionOut
@@ -176,11 +176,10 @@ class AsyncTurn:
                     if time.monotonic() > self.deadline:
                         await self.close()
                         raise turn_timeout(self.client.turn_timeout_s)
-                    for kind, data in reader.feed(chunk):
-                        if (event := parse_event(kind, data)) is not None:
-                            if isinstance(event, Done):
-                                self.reply = event.reply
-                            yield event
+                    for event in chunk_events(reader, chunk):
+                        if isinstance(event, Done):
+                            self.reply = event.reply
+                        yield event
                 await self.close()
             except httpx.TransportError as exc:
                 await self.close()

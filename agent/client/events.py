@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from agent.client.answers import BadAnswer, json_object, parsed
+from agent.client.answers import BadAnswer, SseReader, json_object, parsed
 from agent.client.errors import error_from_event
 from agent.service.schemas import ReplyOut, RevisionOut
 
@@ -71,3 +72,10 @@ def parse_event(kind: str, data: str) -> Event | None:
         return Token(str(fields["text"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise BadAnswer(f"a {kind} event is not what the API documents: {exc!r:.160}") from None
+
+
+def chunk_events(reader: SseReader, chunk: bytes) -> Iterator[Event]:
+    """The typed events one chunk of a turn's stream completes (unknown kinds skipped)."""
+    for kind, data in reader.feed(chunk):
+        if (event := parse_event(kind, data)) is not None:
+            yield event

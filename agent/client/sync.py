@@ -13,7 +13,7 @@ from agent.client import calls
 from agent.client.answers import SseReader, TurnTimeout, image, json_object, parsed
 from agent.client.calls import Call, ImageSource
 from agent.client.errors import ServiceError, Unreachable, error_from_response
-from agent.client.events import Done, Event, parse_event
+from agent.client.events import Done, Event, chunk_events
 from agent.client.retry import DEFAULT_RETRY, RetryPolicy, may_retry, transport_error
 from agent.service.schemas import ReplyOut, RevisionsOut, SessionOut
 
@@ -192,11 +192,10 @@ class Turn:
                     if time.monotonic() > self.deadline:
                         self.close()
                         raise turn_timeout(self.client.turn_timeout_s)
-                    for kind, data in reader.feed(chunk):
-                        if (event := parse_event(kind, data)) is not None:
-                            if isinstance(event, Done):
-                                self.reply = event.reply
-                            yield event
+                    for event in chunk_events(reader, chunk):
+                        if isinstance(event, Done):
+                            self.reply = event.reply
+                        yield event
                 self.close()
             except httpx.TransportError as exc:
                 self.close()
