@@ -18,6 +18,9 @@ from agent.wiring import create_engine
 from tests.fakes import gradient
 
 OLD_DATA = Path(__file__).resolve().parent / "data" / "sessions-5566914"
+# Left by a kill trial: `dialogpaint run` killed after the edit node's writes were saved and before its
+# step's checkpoint, so the edit is in no `next` (its task is complete) and its writes are unapplied.
+KILLED_AFTER_WRITES = Path(__file__).resolve().parent / "data" / "killed-after-edit-writes"
 HOLD_WRITE_LOCK = (
     "import sqlite3, sys\nconn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
     "conn.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\nsys.stdin.read()\n"
@@ -38,6 +41,22 @@ def test_sessions_saved_by_5566914_take_any_first_call(tmp_path, session_id, fir
         assert session.undo().action == "undo"
         if session_id == "used":
             assert edits_before == 1 and [role for role, _ in session.history()][:2] == ["user", "assistant"]
+
+
+@pytest.mark.parametrize("first", ["undo", "redo", "send"])
+def test_a_kill_between_an_edits_writes_and_its_checkpoint_is_finished_before_any_first_call(tmp_path, first):
+    data = tmp_path / "data"
+    shutil.copytree(KILLED_AFTER_WRITES, data)
+    with create_engine(Settings(data_dir=data, confirm="never")) as engine:
+        session = engine.resume("nbBfKeV6aep__i5UltjEkQ")
+        reply = {"undo": session.undo, "redo": session.redo, "send": lambda: session.send("sharpen it")}[first]()
+        # The edit the killed run made stands (finished once), then the first call applies to it.
+        instructions = [r["instruction"] for r in session.path()]
+        expected = {"undo": [None, "make it brighter", "add a vignette"], "redo": [None, "make it brighter",
+                    "add a vignette", "make it black and white"], "send": [None, "make it brighter",
+                    "add a vignette", "make it black and white", "sharpen it"]}[first]  # fmt: skip
+        assert reply.action == ("edit" if first == "send" else first) and instructions == expected
+        assert [r["instruction"] for r in session.revisions].count("make it black and white") == 1
 
 
 def test_an_undo_sent_first_on_a_new_session_works_and_the_session_goes_on(tmp_path):

@@ -294,7 +294,11 @@ class Session:
         if slot.pending_known:
             return
         snapshot = self.engine.graph.get_state(self.config)
-        if not snapshot.next or snapshot.interrupts:
+        # A task whose writes were saved but whose step never reached its checkpoint (a kill between the
+        # two) is not in ``next``: its writes are applied only by finishing the run. An undo's Command
+        # started on top of them wrote 'head' twice in one step (InvalidUpdateError).
+        unapplied = any(task.result is not None and not task.interrupts for task in snapshot.tasks)
+        if (not snapshot.next and not unapplied) or snapshot.interrupts:
             if snapshot.values.get("revisions"):
                 slot.remember(pending_proposal(snapshot.interrupts))
             return
@@ -307,7 +311,8 @@ class Session:
             self.engine.graph.update_state(self.config, None, as_node="reply")
             slot.remember(None)
             return
-        logger.warning("session %s: finishing the run a crash cut short at %s", self.id, ", ".join(snapshot.next))
+        stopped = ", ".join(snapshot.next or [task.name for task in snapshot.tasks])
+        logger.warning("session %s: finishing the run a crash cut short at %s", self.id, stopped)
         self.run(None, on_event)
 
     def run(self, graph_input: Any, on_event: Callable[[dict[str, Any]], None] | None) -> Reply:
