@@ -44,8 +44,10 @@ def studio(tmp_path, monkeypatch):
     from agent.integrations import langgraph_studio as module
 
     module._default_deps.cache_clear()  # the embedded default is built once per process: rebuild it here
+    module.studio_settings.cache_clear()
     yield load_like_the_langgraph_server("dialogpaint")
     module._default_deps.cache_clear()
+    module.studio_settings.cache_clear()
 
 
 def thread() -> dict[str, Any]:
@@ -64,7 +66,8 @@ def test_one_turn_without_context_or_image_gets_the_embedded_default(studio, tmp
     stored = list((tmp_path / "data" / "images").rglob("*.png"))
     assert [p.stem for p in stored] == [state["revisions"][0]["image"]]  # in the settings' data dir
     state = studio.invoke({"messages": [{"role": "user", "content": "make it black and white"}]}, config)
-    assert studio.get_state(config).next == ("confirm",)  # auto policy: a clarified edit waits for a yes
+    waiting = studio.get_state(config, subgraphs=True).tasks[0].state
+    assert waiting.next == ("confirm",)  # auto policy: a clarified edit waits for a yes
     assert len(state["revisions"]) == 1  # the thread's image was kept, not replaced by a new sample
 
 
