@@ -124,3 +124,14 @@ class CuttingProxy:
 
     def close(self) -> None:
         self.listener.close()
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    """GET a URL as a browser's <img> would (no Authorization header): its status and body."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from pydantic import SecretStr
 
-from agent.integrations.chat_content import image_link, signature_ok, split_content
+from agent.session.chat_content import image_link, signature_ok, split_content
 from graphs.review import decision_words
 from tools.errors import ImageRejected
 
@@ -51,13 +50,13 @@ def test_bad_parts_are_refused_with_the_reason(parts, problem):
 
 def test_image_links_are_signed_only_when_keys_are_configured():
     key = "ab" * 32
-    assert image_link("http://h", [], key) == f"http://h/dialogpaint/images/{key}.png"
-    keys = [SecretStr("k" * 20), SecretStr("j" * 20)]
-    signed = image_link("http://h", keys, key)
-    signature = signed.split("?sig=")[1]
-    assert signature_ok(keys, key, signature) and not signature_ok(keys, key, None)
-    assert not signature_ok(keys, "cd" * 32, signature)  # a signature is for one image
-    assert not signature_ok([SecretStr("x" * 20)], key, signature)  # and by one key
+    assert image_link("http://h", None, key) == f"http://h/dialogpaint/images/{key}.png"
+    keys = [b"k" * 20, b"j" * 20]
+    for secret in (b"k" * 20, b"j" * 20):  # signed by either configured key
+        signature = image_link("http://h", secret, key).split("?sig=")[1]
+        assert signature_ok(keys, key, signature) and not signature_ok(keys, key, None)
+        assert not signature_ok(keys, "cd" * 32, signature)  # a signature is for one image
+        assert not signature_ok([b"x" * 20], key, signature)  # and by one key
     assert signature_ok([], key, None)  # dev mode: loopback, no keys
 
 

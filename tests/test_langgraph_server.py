@@ -25,6 +25,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.live_servers import fetch
 from tests.openai_server import free_port
 
 pytest.importorskip("langgraph_api", reason="needs the studio extra: pip install 'dialogpaint[studio]'")
@@ -89,14 +90,6 @@ def photo_block() -> tuple[dict[str, Any], Image.Image]:
     image.save(buffer, "JPEG", quality=95)
     data = base64.b64encode(buffer.getvalue()).decode()
     return {"type": "image", "source_type": "base64", "mime_type": "image/jpeg", "data": data}, image
-
-
-def fetch(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
 
 
 def last_ai(state: dict[str, Any]) -> str:

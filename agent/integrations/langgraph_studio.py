@@ -5,7 +5,7 @@ run context its API request carries: JSON, so never a GraphDeps. ``StudioGraph``
 (a few settings, see ``StudioContext``) into the GraphDeps the nodes need: the model and tools the
 settings name and the settings' image store. Around the editing graph (a subgraph, unchanged) it
 does what a chat UI needs: an image the user's message carries (a content block, see
-``chat_content``) becomes the thread's new upload revision, a thread that starts without one gets the
+``agent.session.chat_content``) becomes the thread's new upload revision, a thread that starts without one gets the
 sample landscape, and ``show`` puts the head image into the conversation as a markdown image served
 by the image route of ``studio_app`` whenever the head moved. The server runs everything on one event
 loop and refuses blocking calls there (blockbuster): building the run context and storing an upload
@@ -26,7 +26,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.integrations.chat_content import image_link, revision_markdown, split_content
+from agent.session.chat_content import image_link, revision_markdown, split_content
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from graphs.state import EditState, Revision, head_revision
@@ -109,7 +109,8 @@ def show(state: StudioState, config: RunnableConfig) -> dict[str, Any]:
         return {}
     settings = studio_settings()
     revision = head_revision(state["revisions"], head)
-    url = image_link(base_url(settings, config), settings.api_keys, revision["image"])
+    secret = settings.api_keys[0].get_secret_value().encode() if settings.api_keys else None
+    url = image_link(base_url(settings, config), secret, revision["image"])
     picture = revision_markdown(revision, url)
     last = state["messages"][-1]
     if isinstance(last, AIMessage) and not last.tool_calls and isinstance(last.content, str):

@@ -2,7 +2,7 @@
 
 Chat UIs show the edited image as a markdown image (``langgraph_studio.show``); a browser fetches it
 from here without an Authorization header, so with API keys configured a link carries its signature
-(``chat_content.image_signature``) instead, and a link without a valid one is answered 401.
+(``agent.session.chat_content.image_signature``) instead, and a link without a valid one is answered 401.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent.integrations.chat_content import IMAGE_ROUTE, signature_ok
 from agent.integrations.langgraph_studio import studio_settings
+from agent.session.chat_content import IMAGE_ROUTE, signature_ok
 from graphs.storage.store import ImageStore, check_key
 from tools.errors import ImageNotFound
 
@@ -32,7 +32,8 @@ def store() -> ImageStore:
 def image(request: Request) -> Response:
     """A stored image by its key (sync: Starlette runs it in a worker thread, off the event loop)."""
     key, sig = request.path_params["key"], request.query_params.get("sig")
-    if not signature_ok(studio_settings().api_keys, key, sig):
+    keys = [k.get_secret_value().encode() for k in studio_settings().api_keys]
+    if not signature_ok(keys, key, sig):
         raise HTTPException(401, "the image link's signature is missing or wrong", {"WWW-Authenticate": "Bearer"})
     try:
         png = store().get(check_key(key))

@@ -7,7 +7,8 @@ Chat UIs send a user's image inside the human message, as a LangChain image cont
 and never enter graph state. Remote URLs are refused, not fetched (no request to an address a
 message names). Chat UIs render markdown, not image blocks, so an edited image goes back as a
 markdown image whose URL names the revision's image key and, when API keys are configured, carries
-an HMAC of the key (``image_signature``): an ``<img>`` cannot send an Authorization header.
+an HMAC of it by the caller's API key (``image_signature``): an ``<img>`` cannot send an
+Authorization header, and a link is good for that one image only.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from typing import Any
-
-from pydantic import SecretStr
 
 from graphs.state import Revision
 from tools.errors import ImageRejected
@@ -78,23 +77,25 @@ def b64decode(data: str) -> bytes:
         raise ImageRejected("the image is not valid base64") from None
 
 
-def image_signature(keys: Sequence[SecretStr], image_key: str) -> str | None:
-    """The link signature of an image key by the first configured API key; None in dev mode (no keys)."""
-    if not keys:
+def image_signature(secret: bytes | None, image_key: str) -> str | None:
+    """The link signature of an image key by an API key (``secret``); None in dev mode (no keys)."""
+    if secret is None:
         return None
-    digest = hmac.new(keys[0].get_secret_value().encode(), image_key.encode(), hashlib.sha256).digest()[:16]
+    digest = hmac.new(secret, image_key.encode(), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def signature_ok(keys: Sequence[SecretStr], image_key: str, given: str | None) -> bool:
-    """Whether ``given`` signs ``image_key`` (always true in dev mode)."""
-    expected = image_signature(keys, image_key)
-    return expected is None or (given is not None and hmac.compare_digest(expected.encode(), given.encode()))
+def signature_ok(keys: Sequence[bytes], image_key: str, given: str | None) -> bool:
+    """Whether ``given`` signs ``image_key`` by one of the configured keys (always true with none: dev mode)."""
+    if not keys:
+        return True
+    expected = (image_signature(key, image_key) or "" for key in keys)
+    return given is not None and any(hmac.compare_digest(e.encode(), given.encode()) for e in expected)
 
 
-def image_link(base_url: str, keys: Sequence[SecretStr], image_key: str) -> str:
-    """The URL of an image under ``base_url`` (no trailing slash), signed when keys are configured."""
-    signature = image_signature(keys, image_key)
+def image_link(base_url: str, secret: bytes | None, image_key: str) -> str:
+    """The URL of an image under ``base_url`` (no trailing slash), signed by ``secret`` (None: dev mode)."""
+    signature = image_signature(secret, image_key)
     return f"{base_url}{IMAGE_ROUTE}/{image_key}.png" + (f"?sig={signature}" if signature else "")
 
 
