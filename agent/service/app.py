@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -91,6 +92,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(recipe_router)
     app.include_router(preview_router)
     app.include_router(chat_router)
+    if importlib.util.find_spec("ag_ui_langgraph") is not None:  # the agui extra
+        from agent.service.agui_routes import router as agui_router
+
+        app.include_router(agui_router)
 
     unhealthy = {
         "model": ErrorBody,
