@@ -9,15 +9,13 @@ import re
 import shlex
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.live_servers import wait_until_answers
 from tests.openai_server import free_port
 from tests.service_helpers import KEY_A, require_serve_extra
 
@@ -47,18 +45,7 @@ def started(command: str, workdir: Path, ready_path: str) -> Iterator[str]:
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(base + ready_path, timeout=2).close()
-                break
-            except urllib.error.HTTPError:
-                break  # it answers (401 without the key): it is up
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"{command} did not start:\n{log.read_text()}")
-                time.sleep(0.5)
+        wait_until_answers(process, base + ready_path, log)
         yield base
     finally:
         process.terminate()

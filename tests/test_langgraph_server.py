@@ -14,9 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.live_servers import fetch
+from tests.live_servers import fetch, wait_until_answers
 from tests.openai_server import free_port
 
 pytest.importorskip("langgraph_api", reason="needs the studio extra: pip install 'dialogpaint[studio]'")
@@ -49,22 +46,12 @@ def start_langgraph_dev(workdir: Path, **env: str) -> tuple[subprocess.Popen[byt
     }
     command = [sys.executable, "-m", "langgraph_cli", "dev", "--config", str(ROOT / "langgraph.json")]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"]
-    log = (workdir / "langgraph.log").open("wb")
-    # cwd: the server resolves the auth path of langgraph.json against it (and keeps .langgraph_api/ there)
-    process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
+    log = workdir / "langgraph.log"
+    with log.open("wb") as out:  # cwd: the server resolves langgraph.json's auth path against it (.langgraph_api/ too)
+        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/ok", timeout=2):
-                return process, base
-        except urllib.error.HTTPError:
-            return process, base  # it answers (401 with keys): it is up
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"langgraph dev did not start:\n{(workdir / 'langgraph.log').read_text()}")
-            time.sleep(0.5)
+    wait_until_answers(process, f"{base}/ok", log)
+    return process, base
 
 
 @pytest.fixture(scope="module")
