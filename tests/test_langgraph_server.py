@@ -157,6 +157,8 @@ def test_requests_without_the_key_get_401(server):
     thread = created.json()["thread_id"]
     assert httpx.get(f"{base}/threads/{thread}", headers=owner).status_code == 200
     assert httpx.get(f"{base}/threads/{thread}", headers={"Authorization": f"Bearer {OTHER}"}).status_code == 404
+    found = httpx.post(f"{base}/assistants/search", json={}, headers=owner)  # Studio and Agent Chat UI list them
+    assert found.status_code == 200 and [a["graph_id"] for a in found.json()] == ["dialogpaint"]
 
 
 def test_a_remote_image_url_is_refused_not_fetched(server):

@@ -88,6 +88,7 @@ def test_clarify_confirm_edit_undo_as_a_chat_model(service, stream):
 
 def test_conversation_id_in_the_body_carries_the_session(service):
     client = openai.OpenAI(base_url=f"{service}/v1", api_key=KEY_A, max_retries=0)
+    assert [m.id for m in client.models.list()] == ["dialogpaint"]  # what a chat UI offers to pick
     part, _ = photo_part()
     first = client.chat.completions.create(model="dialogpaint", messages=[{"role": "user", "content": [part]}])
     text = first.choices[0].message.content
@@ -107,6 +108,8 @@ def test_without_a_valid_key_401_and_another_keys_session_is_not_found(service):
         client = openai.OpenAI(base_url=f"{service}/v1", api_key=key or "x", max_retries=0)
         with pytest.raises(openai.AuthenticationError):
             client.chat.completions.create(model="dialogpaint", messages=[{"role": "user", "content": [part]}])
+        with pytest.raises(openai.AuthenticationError):
+            client.models.list()
     owner = openai.OpenAI(base_url=f"{service}/v1", api_key=KEY_A, max_retries=0)
     first = owner.chat.completions.create(model="dialogpaint", messages=[{"role": "user", "content": [part]}])
     session = MARKER.search(first.choices[0].message.content).group(1)

@@ -2,7 +2,8 @@
 
 With DIALOGPAINT_API_KEYS unset every request is the one dev principal (as ``dialogpaint serve`` on
 loopback); with keys, a request needs ``Authorization: Bearer <key>`` and sees only the threads,
-runs and crons its key created (their metadata's ``owner``).
+runs and crons its key created (their metadata's ``owner``) and a store namespace of its own. The
+assistants (the graph of langgraph.json) are everyone's to read.
 """
 
 from __future__ import annotations
@@ -41,9 +42,8 @@ async def authenticate(authorization: str | None) -> Auth.types.MinimalUserDict:
     return {"identity": principal.name, "permissions": []}
 
 
-@auth.on
-async def owner_only(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
-    """What a caller creates is marked as theirs; what they read, search or change is filtered to theirs."""
+def owned(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    """Mark what a caller creates as theirs; filter what they read, search or change to theirs."""
     owner = {"owner": ctx.user.identity}
     if isinstance(value, dict):
         metadata = value.get("metadata")
@@ -52,3 +52,23 @@ async def owner_only(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.Filt
         if isinstance(metadata, dict):
             metadata.update(owner)
     return owner
+
+
+@auth.on.threads
+async def own_threads(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    """Threads (and the runs on them) belong to the key that created them."""
+    return owned(ctx, value)
+
+
+@auth.on.crons
+async def own_crons(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    """Crons belong to the key that created them."""
+    return owned(ctx, value)
+
+
+@auth.on.store
+async def own_store(ctx: Auth.types.AuthContext, value: Any) -> None:
+    """The long-term store is kept per key: every namespace starts with the caller's identity."""
+    namespace = tuple(value.get("namespace") or ())
+    if not namespace or namespace[0] != ctx.user.identity:
+        value["namespace"] = (ctx.user.identity, *namespace)

@@ -25,7 +25,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.service.auth import Principal, new_session_id, owns
-from agent.service.deps import Service, ServiceDep, Spender
+from agent.service.deps import Caller, Service, ServiceDep, Spender
 from agent.service.errors import ApiError, responses
 from agent.service.runs import EventSink, reply_event
 from agent.session.chat_content import IMAGE_ROUTE, image_link, revision_markdown, signature_ok, split_content
@@ -86,6 +86,15 @@ def reply_content(session: Session, reply_text: str, head_moved: bool, link: tup
     return "\n\n".join(parts)
 
 
+@router.get("/v1/models", responses=responses("unauthorized"))
+async def models(principal: Caller) -> dict[str, Any]:
+    """The one "model" this service is, for chat UIs that list models before they chat."""
+    return {
+        "object": "list",
+        "data": [{"id": "dialogpaint", "object": "model", "created": 0, "owned_by": "dialogpaint"}],
+    }
+
+
 @router.post(
     "/v1/chat/completions",
     responses=responses(
@@ -98,7 +107,7 @@ async def chat_completions(body: ChatCompletionIn, request: Request, principal: 
     last = body.messages[-1]
     if last.role != "user":
         raise ApiError("invalid_request", f"the last message must be the user's, not {last.role!r}")
-    text, images = split_content(last.content or "")
+    text, images = await asyncio.to_thread(split_content, last.content or "")  # base64 of up to max_upload_bytes
     link = (svc.public_url or str(request.base_url).rstrip("/"), principal.secret if not svc.keys.dev_mode else None)
     if images:
         session = await open_session(svc, principal, images[0])
