@@ -24,6 +24,7 @@ from langchain_core.messages import AIMessage, HumanMessage, convert_to_messages
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.session.chat_content import image_link, revision_markdown, split_content
@@ -159,8 +160,9 @@ def _default_deps(overrides: str) -> GraphDeps:
 
 
 def with_image(input: Any, saved: Mapping[str, Any], deps: GraphDeps) -> Any:
-    """``input`` with the image its last message carries as the new head (the message keeps its words),
-    or with the sample landscape when neither it nor the thread has an image.
+    """``input`` with its last message checked (the service's message and upload limits) and reduced to
+    its words, and the image it carries as the new head; or with the sample landscape when neither it
+    nor the thread has an image.
     """
     if not isinstance(input, dict) or "revisions" in input:
         return input
@@ -169,26 +171,28 @@ def with_image(input: Any, saved: Mapping[str, Any], deps: GraphDeps) -> Any:
     from graphs.storage.store import put_image
 
     messages = convert_to_messages(input.get("messages") or [])
-    upload = uploaded(messages[-1]) if messages and isinstance(messages[-1], HumanMessage) else None
-    if upload is None and saved.get("revisions"):
+    image = None
+    if messages and isinstance(messages[-1], HumanMessage):
+        words, image = checked(messages[-1])
+        input = {**input, "messages": [*messages[:-1], messages[-1].model_copy(update={"content": words})]}
+    if image is None and saved.get("revisions"):
         return input
-    if upload is not None:
-        words, image = upload
-        messages = [*messages[:-1], messages[-1].model_copy(update={"content": words or IMAGE_ONLY})]
-        input = {**input, "messages": messages}
-    root = new_revision(put_image(deps.store, image if upload is not None else landscape()))
+    root = new_revision(put_image(deps.store, image if image is not None else landscape()))
     return {**input, "revisions": [root], "head": root["id"], "redo_stack": [], "pending": None}
 
 
-def uploaded(message: HumanMessage) -> tuple[str, Any] | None:
-    """The words and the decoded image of a message that carries one, else None (ImageRejected for a bad one)."""
-    words, images = split_content(message.content)
-    if not images:
-        return None
-    settings = studio_settings()
+def checked(message: HumanMessage) -> tuple[str, Image.Image | None]:
+    """The words of a user message and the image it carries, checked against the settings' limits
+    (MessageRejected, ImageRejected naming the one broken).
+    """
+    from agent.session.engine import check_message
     from agent.wiring import input_limits
 
-    return words, input_limits(settings).image(images[0])
+    limits = input_limits(studio_settings())
+    words, images = split_content(message.content)
+    image = limits.image(images[0]) if images else None
+    said = words or (IMAGE_ONLY if image is not None else "")  # no words and no image: "the message is empty"
+    return check_message(said, limits.max_message_chars), image
 
 
 def _thread(graph: StudioGraph, config: RunnableConfig | None) -> RunnableConfig | None:
