@@ -30,7 +30,6 @@ from agent.service.errors import ApiError, responses
 from agent.service.runs import EventSink, reply_event
 from agent.session.chat_content import IMAGE_ROUTE, image_link, revision_markdown, signature_ok, split_content
 from agent.session.engine import Session, SessionNotFound, check_message
-from graphs.state import head_revision
 from graphs.storage.store import check_key
 from tools.errors import ImageNotFound
 
@@ -79,8 +78,7 @@ def reply_content(session: Session, reply_text: str, head_moved: bool, link: tup
     """The assistant message: the reply, the head image when it moved, and the session marker."""
     parts = [reply_text]
     if head_moved:
-        state = session.state()
-        revision = head_revision(state["revisions"], state["head"])
+        revision = session.head
         parts.append(revision_markdown(revision, image_link(link[0], link[1], revision["image"])))
     parts.append(f"[dialogpaint-session]: /v1/sessions/{session.id}")
     return "\n\n".join(parts)
