@@ -36,8 +36,19 @@ class ReviewConfig(TypedDict):
 def review_fields(
     calls: Sequence[tuple[str, dict[str, Any]]], question: str, recipe: bool
 ) -> tuple[list[ActionRequest], list[ReviewConfig]]:
-    """The action requests and review configs of proposed calls (name, args)."""
-    requests = [ActionRequest(name=name, args=dict(args), description=question) for name, args in calls]
+    """The action requests and review configs of proposed calls (name, args).
+
+    An edit is shown by its instruction only, the one thing a reviewer edits (the tool's parameters
+    follow from it when the model carries out the edited instruction); a forget or rerender as is.
+    """
+    requests = [
+        ActionRequest(
+            name=name,
+            args={"instruction": args["instruction"]} if "instruction" in args else dict(args),
+            description=question,
+        )
+        for name, args in calls
+    ]
     allowed = RECIPE_DECISIONS if recipe else EDIT_DECISIONS
     names = dict.fromkeys(name for name, _ in calls)
     return requests, [ReviewConfig(action_name=name, allowed_decisions=list(allowed)) for name in names]

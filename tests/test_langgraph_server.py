@@ -115,10 +115,8 @@ def test_clarify_confirm_edit_undo_through_the_sdk_with_an_uploaded_image(server
     assert interrupt["kind"] == "confirm_edit" and interrupt["action_requests"][0]["name"] == "tint"
     assert interrupt["review_configs"][0]["allowed_decisions"] == ["approve", "edit", "reject"]
     # agent-chat-ui's "edit": a new instruction instead of the proposed one, carried out at once
-    edited = {
-        "name": "tint",
-        "args": {**interrupt["action_requests"][0]["args"], "instruction": "make it black and white"},
-    }
+    assert interrupt["action_requests"][0]["args"] == {"instruction": "give the whole image a red tint"}
+    edited = {"name": "tint", "args": {"instruction": "make it black and white"}}
     state = client.runs.wait(
         thread, "dialogpaint", command={"resume": {"decisions": [{"type": "edit", "edited_action": edited}]}}
     )
