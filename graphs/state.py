@@ -1,4 +1,4 @@
-"""Graph state: the conversation plus image revisions held as store keys, never as pixels."""
+"""Graph state: a window of the conversation plus image revisions held as store keys, never as pixels."""
 
 from __future__ import annotations
 
@@ -71,3 +71,6 @@ class EditState(MessagesState):
     redo_stack: list[str]  # revisions undone most recently last; cleared by a new edit
     pending: Proposal | None
     preview: Preview | None  # rendered by the preview node for the confirm node that follows it
+    # ``messages`` is a window of the latest turns (graphs.window); the ``archived`` messages before it
+    # are in the transcript table next to the checkpoints (graphs.storage.transcript). Missing: 0.
+    archived: int
