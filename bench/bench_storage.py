@@ -1,7 +1,11 @@
-"""Checkpoint bytes on disk per turn at 10, 100 and 1,000 turns (embedded policy, CPU tools, SQLite).
+"""CPU per turn as a session grows, and its bytes on disk per turn (embedded policy, CPU tools, SQLite).
 
-Prints numbers; asserts nothing. The sizes are the files as they are (database, WAL and shared-memory
-index, no VACUUM), so freed pages that SQLite keeps for reuse count too.
+One session of TURNS messages (default 1,000) in one process: the CPU time of each turn (all threads,
+``time.process_time``), reported at turns 10, 20, 100 and 1,000 as the mean of the 8 turns ending there
+(one round of ROUND, so every point has the same mix of edits, undos and chat), the ratio of turn
+1,000 to turn 20 (target <= 1.3x), and the checkpoint files' bytes per turn (target <= 10 KB), the
+transcript table included. Prints numbers; asserts nothing. The sizes are the files as they are
+(database, WAL and shared-memory index, no VACUUM), so freed pages that SQLite keeps for reuse count too.
 Run: python bench/bench_storage.py [TURNS ...]
 """
 
@@ -46,13 +50,17 @@ def run(turns: int) -> None:
     data_dir = Path(tempfile.mkdtemp()) / "data"
     started = time.perf_counter()
     peak = 0
+    cpu: list[float] = []
     with create_engine(Settings(data_dir=data_dir)) as engine:
         session = engine.open(gradient())
         for turn in range(turns):
+            before = time.process_time()
             session.send(ROUND[turn % len(ROUND)])
+            cpu.append(time.process_time() - before)
             peak = max(peak, files_bytes(data_dir)[0])
         revisions = len(session.revisions)
         checkpoints, images = files_bytes(data_dir)  # while open: the WAL is still there
+        transcript = len(session.messages()) - len(session.state()["messages"])
     seconds = time.perf_counter() - started
     closed = files_bytes(data_dir)[0]
     with sqlite3.connect(data_dir / "sessions.sqlite") as conn:
@@ -60,13 +68,23 @@ def run(turns: int) -> None:
     print(
         f"{turns:>5} turns: checkpoint files {checkpoints / 1e6:7.2f} MB open ({checkpoints / turns:7.0f} B/turn), "
         f"{peak / 1e6:7.2f} MB at most, {closed / 1e6:7.2f} MB closed; {rows} checkpoints kept, "
-        f"{revisions} revisions, images {images / 1e3:.1f} kB; {seconds:.1f} s"
+        f"{revisions} revisions, images {images / 1e3:.1f} kB; {seconds:.1f} s; {transcript} messages in the transcript"
     )
+    print(f"{turns:>5} turns: {cpu_line(cpu)}; disk {closed / turns:.0f} B/turn closed (target <= 10,000)")
+
+
+def cpu_line(cpu: list[float], points: tuple[int, ...] = (10, 20, 100, 1000)) -> str:
+    """CPU ms per turn at each point (mean of the 8 turns ending there) and the ratio of the last to turn 20."""
+    at = {n: sum(cpu[n - 8 : n]) / 8 * 1e3 for n in points if n <= len(cpu)}
+    shown = ", ".join(f"turn {n} {ms:.1f}" for n, ms in at.items())
+    last = max(at)
+    ratio = f"; turn {last} / turn 20: {at[last] / at[20]:.2f}x (target <= 1.3x)" if 20 in at and last > 20 else ""
+    return f"CPU ms per turn: {shown}{ratio}"
 
 
 def main() -> None:
     """Run the sizes asked for on the command line, or 10, 100 and 1,000 turns."""
-    for turns in [int(arg) for arg in sys.argv[1:]] or [10, 100, 1000]:
+    for turns in [int(arg) for arg in sys.argv[1:]] or [1000]:
         run(turns)
 
 

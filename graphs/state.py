@@ -25,11 +25,11 @@ class Revision(TypedDict):
 
 
 def head_revision(revisions: Sequence[Revision], head: str | None) -> Revision:
-    """The revision ``head`` names; ImageNotFound if there is none."""
-    found = next((r for r in revisions if r["id"] == head), None)
-    if found is None:
-        raise ImageNotFound(f"no revision {head!r} among the session's {len(revisions)} revisions")
-    return found
+    """The revision ``head`` names; ImageNotFound if there is none (searched newest first: usually the last)."""
+    for i in range(len(revisions) - 1, -1, -1):
+        if revisions[i]["id"] == head:
+            return revisions[i]
+    raise ImageNotFound(f"no revision {head!r} among the session's {len(revisions)} revisions")
 
 
 class CallSpec(TypedDict):
