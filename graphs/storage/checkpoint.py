@@ -23,6 +23,7 @@ from langgraph.checkpoint.serde.event_hooks import SerdeEvent, register_serde_ev
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from graphs.storage.revision_rows import RevisionRows
 from tools.errors import CheckpointRejected, MissingExtra, StateStoreUnavailable
 from tools.redaction import redacted
 
@@ -110,8 +111,10 @@ def _naming_session(config: RunnableConfig | None) -> Iterator[None]:
         raise CheckpointRejected(f"the saved state of session {session} is refused: {exc}") from None
 
 
-class SessionSqliteSaver(SessionCheckpoints, SqliteSaver):
-    """SqliteSaver with strict loading and ``prune`` (keep each thread's latest checkpoint, or delete it)."""
+class SessionSqliteSaver(SessionCheckpoints, RevisionRows):
+    """SqliteSaver with strict loading, the revision tree as rows written once (``graphs.storage.revision_rows``)
+    and ``prune`` (keep each thread's latest checkpoint, or delete it).
+    """
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Drop all but the latest checkpoint of each thread and namespace, with the writes of the dropped ones.
@@ -126,6 +129,8 @@ class SessionSqliteSaver(SessionCheckpoints, SqliteSaver):
             for thread_id in map(str, thread_ids):
                 if strategy == "delete":
                     cur.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
+                    cur.execute("DELETE FROM revision_rows WHERE thread_id = ?", (thread_id,))
+                    self.forget(thread_id)
                 else:
                     cur.execute(_OLDER_CHECKPOINTS, (thread_id,))
                 cur.execute(_ORPHAN_WRITES, (thread_id,))
