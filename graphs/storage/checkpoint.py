@@ -86,7 +86,8 @@ class SessionCheckpoints(BaseCheckpointSaver[str]):
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The latest (or the configured) checkpoint; a refused one names its session."""
         with _naming_session(config):
-            return super().get_tuple(config)
+            found = super().get_tuple(config)
+            return None if found is None else self.loaded(found)
 
     def list(
         self,
@@ -98,7 +99,11 @@ class SessionCheckpoints(BaseCheckpointSaver[str]):
     ) -> Iterator[CheckpointTuple]:
         """The checkpoints matching ``config``; a refused one names its session."""
         with _naming_session(config):
-            yield from super().list(config, filter=filter, before=before, limit=limit)
+            yield from map(self.loaded, super().list(config, filter=filter, before=before, limit=limit))
+
+    def loaded(self, found: CheckpointTuple) -> CheckpointTuple:
+        """A loaded checkpoint as the graph gets it; a saver that stores a channel apart puts it back here."""
+        return found
 
 
 @contextlib.contextmanager
@@ -115,6 +120,10 @@ class SessionSqliteSaver(SessionCheckpoints, RevisionRows):
     """SqliteSaver with strict loading, the revision tree as rows written once (``graphs.storage.revision_rows``)
     and ``prune`` (keep each thread's latest checkpoint, or delete it).
     """
+
+    def loaded(self, found: CheckpointTuple) -> CheckpointTuple:
+        """The checkpoint with its revisions read back from their rows."""
+        return self.filled(found)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Drop all but the latest checkpoint of each thread and namespace, with the writes of the dropped ones.

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -94,25 +94,10 @@ class RevisionRows(SqliteSaver):
         count = int(row[0]) + 1
         return count if count <= len(revisions) and revisions[count - 1]["id"] == row[1] else None
 
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        """The checkpoint with its revisions put back from their rows."""
-        found = super().get_tuple(config)
-        return None if found is None else self._filled(found)
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        """The checkpoints, each with its revisions put back from their rows."""
-        for found in super().list(config, filter=filter, before=before, limit=limit):
-            yield self._filled(found)
-
-    def _filled(self, found: CheckpointTuple) -> CheckpointTuple:
-        """``found`` with a revisions marker replaced by the list it stands for."""
+    def filled(self, found: CheckpointTuple) -> CheckpointTuple:
+        """``found`` with a revisions marker replaced by the list it stands for (every loaded checkpoint
+        goes through this: ``SessionCheckpoints.loaded``).
+        """
         values = found.checkpoint["channel_values"]
         marker = values.get(CHANNEL)
         if isinstance(marker, dict) and MARK in marker:
