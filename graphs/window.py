@@ -7,7 +7,8 @@ update is returned the dropped messages are appended to the transcript table nex
 counts them. A step re-run after a crash appends the same rows again, which changes nothing, and the
 count moves only with the checkpoint, so nothing is lost or shown twice.
 
-Whole turns move (the cut is at a user message), so a tool call never loses its ToolMessage and what
+Turns move half a window at a time, so the state holds ``window_turns`` to one and a half times as
+many. Whole turns move (the cut is at a user message), so a tool call never loses its ToolMessage and what
 the model, the policy and the router read (this turn, the previous one, the questions in a row) is
 always in the window. A session saved before the window existed has ``archived`` 0 and its whole
 conversation in the state: its first step after loading moves the old turns out (the migration).
@@ -29,6 +30,14 @@ def window_turns(deps: GraphDeps) -> int:
     return max(deps.limits.window_turns, deps.limits.questions_in_a_row + 2)
 
 
+def most_turns(deps: GraphDeps) -> int:
+    """The most turns the state holds: turns move out half a window at a time, so the transcript's insert
+    (a commit, and an fsync) comes once every so many turns rather than every turn.
+    """
+    keep = window_turns(deps)
+    return keep + max(1, keep // 2)
+
+
 def evicted(state: EditState, deps: GraphDeps) -> dict[str, Any]:
     """The update that moves the turns before the window to the transcript ({} when none need to move).
 
@@ -39,7 +48,7 @@ def evicted(state: EditState, deps: GraphDeps) -> dict[str, Any]:
     messages = state["messages"]
     humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
     keep = window_turns(deps)
-    if len(humans) <= keep:
+    if len(humans) <= most_turns(deps):
         return {}
     old = messages[: humans[-keep]]
     archived = state.get("archived", 0)

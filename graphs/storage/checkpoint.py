@@ -2,7 +2,8 @@
 
 Both load checkpoints strictly (only the types the state holds; anything else is refused, never
 imported or called) and keep only each session's latest checkpoint: undo and redo live in the
-revision tree in the state, so older checkpoints are dead weight that grows with every step.
+revision tree in the state, so older checkpoints are dead weight that grows with every step. SQLite
+drops them as it writes the next one, in the same transaction; Postgres after each turn.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.serde.event_hooks import SerdeEvent, register_serde_event_listener
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -125,6 +132,29 @@ class SessionSqliteSaver(SessionCheckpoints, RevisionRows):
         """The checkpoint with its revisions read back from their rows."""
         return self.filled(found)
 
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Save a checkpoint, dropping the thread's older ones (and their writes) in the same transaction.
+
+        What ``prune`` does after a turn, without a commit (and an fsync) of its own; the latest
+        checkpoint's writes stay, so an interrupt awaiting its answer, or a task's saved writes, survive.
+        """
+        thread, namespace = str(config["configurable"]["thread_id"]), config["configurable"].get("checkpoint_ns", "")
+        with self.lock:
+            self.setup()
+            try:
+                self.conn.execute(_OLDER_THAN, (thread, namespace, checkpoint["id"]))
+                self.conn.execute(_ORPHAN_WRITES, (thread,))
+                return super().put(config, checkpoint, metadata, new_versions)
+            except BaseException:
+                self.conn.rollback()
+                raise
+
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Drop all but the latest checkpoint of each thread and namespace, with the writes of the dropped ones.
 
@@ -151,6 +181,7 @@ _OLDER_CHECKPOINTS = """
         SELECT max(c.checkpoint_id) FROM checkpoints c
         WHERE c.thread_id = ?1 AND c.checkpoint_ns = checkpoints.checkpoint_ns)
 """
+_OLDER_THAN = "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?"
 _ORPHAN_WRITES = """
     DELETE FROM writes WHERE thread_id = ?1 AND NOT EXISTS (
         SELECT 1 FROM checkpoints c WHERE c.thread_id = ?1
