@@ -19,13 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import (
-    BaseCheckpointSaver,
-    ChannelVersions,
-    Checkpoint,
-    CheckpointMetadata,
-    CheckpointTuple,
-)
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.serde.event_hooks import SerdeEvent, register_serde_event_listener
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -132,28 +126,14 @@ class SessionSqliteSaver(SessionCheckpoints, RevisionRows):
         """The checkpoint with its revisions read back from their rows."""
         return self.filled(found)
 
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        """Save a checkpoint, dropping the thread's older ones (and their writes) in the same transaction.
+    def before_put(self, key: tuple[str, str], checkpoint_id: str) -> None:
+        """Drop the thread's older checkpoints (and their writes) in the transaction that writes the next one.
 
         What ``prune`` does after a turn, without a commit (and an fsync) of its own; the latest
         checkpoint's writes stay, so an interrupt awaiting its answer, or a task's saved writes, survive.
         """
-        thread, namespace = str(config["configurable"]["thread_id"]), config["configurable"].get("checkpoint_ns", "")
-        with self.lock:
-            self.setup()
-            try:
-                self.conn.execute(_OLDER_THAN, (thread, namespace, checkpoint["id"]))
-                self.conn.execute(_ORPHAN_WRITES, (thread,))
-                return super().put(config, checkpoint, metadata, new_versions)
-            except BaseException:
-                self.conn.rollback()
-                raise
+        self.conn.execute(_OLDER_THAN, (*key, checkpoint_id))
+        self.conn.execute(_ORPHAN_WRITES, (key[0],))
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Drop all but the latest checkpoint of each thread and namespace, with the writes of the dropped ones.

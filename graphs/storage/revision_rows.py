@@ -58,17 +58,19 @@ class RevisionRows(SqliteSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        """Write the revisions not yet stored as rows, and the checkpoint with a marker, in one transaction."""
-        revisions = checkpoint["channel_values"].get(CHANNEL)
-        if not isinstance(revisions, list) or not revisions:
-            return super().put(config, checkpoint, metadata, new_versions)
+        """Write the revisions not yet stored as rows, and the checkpoint with a marker, in one transaction
+        (with whatever ``before_put`` does).
+        """
         key = (str(config["configurable"]["thread_id"]), str(config["configurable"].get("checkpoint_ns", "")))
+        revisions = checkpoint["channel_values"].get(CHANNEL)
         with self.lock:
             self.setup()
             try:
-                stored = self._stored(key, revisions)
-                if stored is None:
+                self.before_put(key, checkpoint["id"])
+                stored = self._stored(key, revisions) if isinstance(revisions, list) and revisions else None
+                if stored is None:  # nothing to store apart, or rows that do not start the list: inline
                     return super().put(config, checkpoint, metadata, new_versions)
+                assert isinstance(revisions, list)
                 rows = [
                     (*key, seq, r["id"], *self.serde.dumps_typed(r)) for seq, r in enumerate(revisions) if seq >= stored
                 ]
@@ -81,6 +83,9 @@ class RevisionRows(SqliteSaver):
                 raise
             self._seen[key] = tuple(revisions)
         return saved
+
+    def before_put(self, key: Key, checkpoint_id: str) -> None:
+        """Statements to run in the transaction of a checkpoint's write, before it (none here)."""
 
     def _stored(self, key: Key, revisions: Sequence[dict[str, Any]]) -> int | None:
         """How many of ``revisions`` are rows already; None if the rows do not start the list."""
