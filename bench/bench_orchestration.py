@@ -2,10 +2,11 @@
 
 One session of TURNS edit turns (fake model, mirror tool) and TURNS turns of a bare three-node graph
 with the same message traffic on the same SQLite checkpointer, in one process. The bare graph keeps
-its state bounded the LangGraph way (RemoveMessage of turns past 16), so both are compared at constant
-cost. Reports CPU ms per turn (``time.process_time``, all threads) at turns 10, 20, 100 and 1,000 as
-the mean of the 8 turns ending there, the ratio of turn 1,000 to turn 20 (target <= 1.3x), and the
-overhead of ours over the bare graph, wall and CPU medians (target <= 1.2x).
+its state bounded the LangGraph way (RemoveMessage of the turns past as many as ours holds at most),
+so both are compared at constant cost. Reports CPU ms per turn (``time.process_time``, all threads)
+at turns 10, 20, 100 and 1,000 as the mean of the 8 turns ending there, the ratio of turn 1,000 to
+turn 20 (target <= 1.3x), and the overhead of ours over the bare graph, wall and CPU medians (target
+<= 1.2x).
 Prints numbers; asserts nothing. Run: python bench/bench_orchestration.py [TURNS]
 """
 
@@ -31,7 +32,7 @@ from agent.models.prompts import SYSTEM_PROMPT  # noqa: E402
 from agent.policy.local import LocalPolicy  # noqa: E402
 from agent.session.engine import Engine  # noqa: E402
 from bench.bench_storage import cpu_line  # noqa: E402
-from graphs.deps import GraphDeps  # noqa: E402
+from graphs.deps import GraphDeps, TurnLimits  # noqa: E402
 from graphs.graph import build_graph  # noqa: E402
 from graphs.specs import tool_schemas  # noqa: E402
 from graphs.storage.checkpoint import sqlite_checkpointer  # noqa: E402
@@ -40,7 +41,8 @@ from tests.fakes import RecordingTool, ScriptedChatModel, ai, call, gradient  # 
 from tools.registry import load_registry  # noqa: E402
 
 TURNS = 1000
-BARE_WINDOW = 16 * 4  # messages of 16 turns (user, call, tool result, reply)
+# The bare graph holds as many turns as ours holds at most (graphs.window), 4 messages each.
+BARE_WINDOW = (TurnLimits.window_turns + TurnLimits.window_turns // 2) * 4
 
 
 class Bare(TypedDict):
@@ -69,7 +71,7 @@ def bare_graph(saver: SqliteSaver) -> Any:
 
 
 def bare_reply(state: Bare) -> dict[str, Any]:
-    """The closing message, and the oldest turn dropped once more than 16 are held."""
+    """The closing message, and the oldest turn dropped once more than BARE_WINDOW messages are held."""
     old = state["messages"][:-BARE_WINDOW] if len(state["messages"]) > BARE_WINDOW else []
     return {"messages": [*(RemoveMessage(id=m.id) for m in old), AIMessage("Done: x.")]}
 
