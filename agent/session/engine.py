@@ -26,7 +26,7 @@ from agent.session.reply import Reply, run_events, state_reply
 from graphs.deps import MAX_MESSAGE_CHARS, GraphDeps
 from graphs.outcomes import outcome, pending_proposal
 from graphs.recipes import Replayed
-from graphs.revisions import lineage, new_revision
+from graphs.revisions import by_id, lineage, new_revision
 from graphs.specs import validate_control_call
 from graphs.state import EditState, Proposal, Revision, head_revision
 from graphs.storage.checkpoint import keep_latest
@@ -428,9 +428,8 @@ class Session:
         """A revision by id (default: the current one); ImageNotFound if unknown."""
         if revision_id is None:
             return self.head
-        for revision in self.revisions:
-            if revision["id"] == revision_id:
-                return revision
+        if (revision := by_id(self.state()["revisions"]).get(revision_id)) is not None:
+            return revision
         raise ImageNotFound(f"no revision {revision_id!r} in session {self.id}")
 
     def export(self, path: str | Path, revision_id: str | None = None) -> Path:

@@ -91,7 +91,7 @@ def edit(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     head = state.get("head")
     made: list[Revision] = []
     results: list[ToolMessage] = []
-    index = tree.by_id(state.get("revisions", []))
+    index = dict(tree.by_id(state.get("revisions", [])))  # this turn's revisions are added below
     for position, spec in enumerate(calls):
         reply_id = first["id"] if approving else spec["id"]
         if position >= deps.limits.edits_per_message:
