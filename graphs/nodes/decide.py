@@ -38,7 +38,7 @@ EMPTY_ANSWER = "Sorry, the dialogue model gave an empty answer. Nothing was chan
 def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     """Ask the model what to do with the latest message; at a user's message, move turns past the window out."""
     update = decision(state, runtime.context)
-    starts = isinstance(state["messages"][-1], HumanMessage)  # a new turn, or the answer to a proposal
+    starts = bool(state["messages"]) and isinstance(state["messages"][-1], HumanMessage)  # a new turn, or an answer
     return windowed(update, state, runtime.context) if starts else update
 
 
