@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     model_calls_per_turn: int = Field(TurnLimits.model_calls_per_turn, ge=1, le=10)
     edits_per_message: int = Field(TurnLimits.edits_per_message, ge=1, le=20)
     context_tokens: int = Field(TurnLimits.context_tokens, ge=500, le=200_000)
+    window_turns: int = Field(
+        TurnLimits.window_turns,
+        ge=4,
+        le=1000,
+        description="Turns kept in the session state; older ones in the transcript.",
+    )
     seed: int | None = Field(None, ge=0, description="Fixed seed for every edit; None derives one.")
     clip_path: str | None = Field(
         None, description="Local CLIP weights for the eval image metrics and the self-check of generative edits."

@@ -80,6 +80,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
             edits_per_message=settings.edits_per_message,
             context_tokens=settings.context_tokens,
             questions_in_a_row=settings.questions_in_a_row,
+            window_turns=settings.window_turns,
         ),
         seed=settings.seed,
         calls=calls,

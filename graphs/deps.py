@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 
 from graphs.selfcheck import SelfCheck
 from graphs.storage.store import ImageStore
+from graphs.storage.transcript import Transcript
 from tools.base import EditTool
 from tools.detect import Detector
 
@@ -30,6 +31,7 @@ class TurnLimits:
     context_tokens: int = 6000  # conversation budget sent to the model (approximate tokens)
     recursion_limit: int = 40  # LangGraph super-steps per invocation
     questions_in_a_row: int = 2  # clarifying questions before the model must act or answer
+    window_turns: int = 16  # turns the state keeps (graphs.window); older ones are in the transcript
 
 
 def never_transient(exc: BaseException) -> bool:
@@ -117,3 +119,5 @@ class GraphDeps:
     # Finds the objects an edit names in the image, so an object seen twice is asked about (graphs.nodes.disambiguate).
     detector: Detector | None = None
     observer: Observer = field(default_factory=NoObserver)  # counts tool runs and model-call faults (metrics)
+    # Where turns older than the state's window go (graphs.window); None: the state keeps them all.
+    transcript: Transcript | None = None

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from graphs.state import Revision
@@ -31,20 +34,67 @@ def new_revision(
     )
 
 
-def by_id(revisions: Sequence[Revision]) -> dict[str, Revision]:
-    """Index revisions by id."""
+# Indexes by id of the revision lists seen lately, keyed by (length, last id): a list only grows, and ids
+# are unique, so the key names one list's contents; the index of a list that grew is extended, not rebuilt.
+_INDEXES: OrderedDict[tuple[int, str], dict[str, Revision]] = OrderedDict()
+_INDEXES_KEPT = 256
+_PATHS: OrderedDict[str, tuple[Revision, ...]] = OrderedDict()  # revision id -> its path from the upload
+_INDEXES_LOCK = threading.Lock()
+
+
+def by_id(revisions: Sequence[Revision]) -> Mapping[str, Revision]:
+    """Revisions by id (read-only): built once per list and extended as it grows, so a turn pays for its new
+    revisions only, never for the whole tree.
+    """
+    if not revisions:
+        return MappingProxyType({})
+    key = (len(revisions), revisions[-1]["id"])
+    with _INDEXES_LOCK:
+        index = _INDEXES.get(key)
+        if index is None:
+            index = _grown(revisions)
+        _INDEXES[key] = index
+        _INDEXES.move_to_end(key)
+        while len(_INDEXES) > _INDEXES_KEPT:
+            _INDEXES.popitem(last=False)
+    return MappingProxyType(index)
+
+
+def _grown(revisions: Sequence[Revision]) -> dict[str, Revision]:
+    """The index of ``revisions``: a recent shorter list's index, extended (it moves to the new key), or a new one."""
+    for length in range(len(revisions) - 1, max(0, len(revisions) - 9), -1):
+        shorter = _INDEXES.pop((length, revisions[length - 1]["id"]), None)
+        if shorter is not None and len(shorter) == length:
+            shorter.update((r["id"], r) for r in revisions[length:])
+            return shorter
     return {r["id"]: r for r in revisions}
 
 
 def lineage(revisions: Sequence[Revision], head: str | None) -> list[Revision]:
-    """The path from the upload to ``head``, upload first."""
+    """The path from the upload to ``head``, upload first.
+
+    A revision's path never changes (its parent is fixed, ids are unique), so paths found lately are
+    kept: the path of a new revision is its parent's plus itself, not a walk back to the upload.
+    """
     index = by_id(revisions)
-    path: list[Revision] = []
+    walked: list[Revision] = []
+    known: tuple[Revision, ...] = ()
     current = index.get(head) if head else None
     while current is not None:
-        path.append(current)
+        with _INDEXES_LOCK:
+            known = _PATHS.get(current["id"], ())
+        if known:
+            break
+        walked.append(current)
         current = index.get(current["parent"]) if current["parent"] else None
-    return path[::-1]
+    path = known + tuple(reversed(walked))
+    if path:
+        with _INDEXES_LOCK:
+            _PATHS[path[-1]["id"]] = path
+            _PATHS.move_to_end(path[-1]["id"])
+            while len(_PATHS) > _INDEXES_KEPT:
+                _PATHS.popitem(last=False)
+    return list(path)
 
 
 @dataclass(frozen=True)

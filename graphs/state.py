@@ -1,4 +1,4 @@
-"""Graph state: the conversation plus image revisions held as store keys, never as pixels."""
+"""Graph state: a window of the conversation plus image revisions held as store keys, never as pixels."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ class Revision(TypedDict):
 
 
 def head_revision(revisions: Sequence[Revision], head: str | None) -> Revision:
-    """The revision ``head`` names; ImageNotFound if there is none."""
-    found = next((r for r in revisions if r["id"] == head), None)
-    if found is None:
-        raise ImageNotFound(f"no revision {head!r} among the session's {len(revisions)} revisions")
-    return found
+    """The revision ``head`` names; ImageNotFound if there is none (searched newest first: usually the last)."""
+    for i in range(len(revisions) - 1, -1, -1):
+        if revisions[i]["id"] == head:
+            return revisions[i]
+    raise ImageNotFound(f"no revision {head!r} among the session's {len(revisions)} revisions")
 
 
 class CallSpec(TypedDict):
@@ -75,3 +75,6 @@ class EditState(MessagesState):
     redo_stack: list[str]  # revisions undone most recently last; cleared by a new edit
     pending: Proposal | None
     preview: Preview | None  # rendered by the preview node for the confirm node that follows it
+    # ``messages`` is a window of the latest turns (graphs.window); the ``archived`` messages before it
+    # are in the transcript table next to the checkpoints (graphs.storage.transcript). Missing: 0.
+    archived: int

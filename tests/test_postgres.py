@@ -77,3 +77,27 @@ def test_a_missing_database_is_named_in_the_error(postgres_url):
 
     with pytest.raises(StateStoreUnavailable, match='database "no_such_database" does not exist'):
         postgres_checkpointer(postgres_url.rsplit("/", 1)[0] + "/no_such_database", timeout_s=2)
+
+
+def test_on_postgres_the_state_keeps_a_window_and_the_transcript_table_the_rest(postgres_url, tmp_path):
+    import psycopg
+
+    from agent.wiring import create_engine
+    from tests.fakes import gradient
+    from tests.test_transcript import MOST, WINDOW, humans, talk, wire
+
+    settings = Settings(data_dir=tmp_path / "data", confirm="never", window_turns=WINDOW, checkpoint_url=postgres_url)
+    with create_engine(settings) as engine:
+        session = engine.open(gradient())
+        talk(session, 16)
+        state, before, history = session.state(), wire(session), session.history()
+        assert humans(state) <= MOST and state["archived"] > 0
+    with create_engine(settings) as engine:  # a restart
+        again = engine.resume(session.id)
+        assert wire(again) == before and again.history() == history
+        again.send("make it brighter", request_key="turn-0")  # a key whose turn is in the transcript: nothing runs
+        assert wire(again) == before
+        engine.delete(session.id)
+    with psycopg.connect(postgres_url) as conn:
+        left = conn.execute("SELECT count(*) FROM transcript WHERE thread_id = %s", (session.id,)).fetchone()
+    assert left == (0,)

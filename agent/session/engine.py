@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StreamMode
@@ -26,11 +26,12 @@ from agent.session.reply import Reply, run_events, state_reply
 from graphs.deps import MAX_MESSAGE_CHARS, GraphDeps
 from graphs.outcomes import outcome, pending_proposal
 from graphs.recipes import Replayed
-from graphs.revisions import lineage, new_revision
+from graphs.revisions import by_id, lineage, new_revision
 from graphs.specs import validate_control_call
 from graphs.state import EditState, Proposal, Revision, head_revision
 from graphs.storage.checkpoint import keep_latest
 from graphs.storage.store import get_image, put_image
+from graphs.storage.transcript import transcript_for
 from graphs.turn import has_work
 from tools.errors import DialogPaintError, ImageNotFound
 from tools.images import (
@@ -124,6 +125,11 @@ class Engine:
     shared_lock: SharedLock | None = None  # "one run per session" across processes (agent.session.lock)
     _slots: dict[str, SessionSlot] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The transcript table next to the checkpoints holds the turns the state's window let go.
+        if self.deps.transcript is None:
+            self.deps = replace(self.deps, transcript=transcript_for(self.graph.checkpointer))
+
     def open(self, image: Image.Image | bytes | str | Path, session_id: str | None = None) -> Session:
         """Start a session on an image (decoded safely), stored as the root revision."""
         image = self.limits.image(image)
@@ -153,6 +159,8 @@ class Engine:
         if not isinstance(checkpointer, BaseCheckpointSaver):
             raise DialogPaintError("this engine has no checkpointer to delete sessions from")
         checkpointer.delete_thread(session_id)
+        if self.deps.transcript is not None:
+            self.deps.transcript.delete(session_id)
         self._slots.pop(session_id, None)
         logger.info("deleted session %s", session_id)
 
@@ -224,7 +232,15 @@ class Session:
     def replayed(self, key: str, text: str) -> Reply | None:
         """The reply of the saved turn that ``key`` started, or None (see ``agent.session.idempotency``)."""
         snapshot = self.engine.graph.get_state(self.config)
-        return earlier_reply(snapshot.values, pending_proposal(snapshot.interrupts), key, text)
+        archived, transcript = snapshot.values.get("archived", 0), self.engine.deps.transcript
+
+        def archived_turn(message_id: str) -> list[AnyMessage] | None:
+            start = transcript.find(self.id, message_id, archived) if transcript and archived else None
+            if start is None or transcript is None:
+                return None
+            return transcript.read(self.id, start, transcript.turn_end(self.id, start, archived))
+
+        return earlier_reply(snapshot.values, pending_proposal(snapshot.interrupts), key, text, archived_turn)
 
     def undo(self, steps: int = 1, on_event: Callable[[dict[str, Any]], None] | None = None) -> Reply:
         """Undo ``steps`` edits without asking the dialogue model (a button, not a sentence)."""
@@ -412,9 +428,8 @@ class Session:
         """A revision by id (default: the current one); ImageNotFound if unknown."""
         if revision_id is None:
             return self.head
-        for revision in self.revisions:
-            if revision["id"] == revision_id:
-                return revision
+        if (revision := by_id(self.state()["revisions"]).get(revision_id)) is not None:
+            return revision
         raise ImageNotFound(f"no revision {revision_id!r} in session {self.id}")
 
     def export(self, path: str | Path, revision_id: str | None = None) -> Path:
@@ -447,6 +462,22 @@ class Session:
         state = self.state()
         return replay_revision(self.engine.deps, state["revisions"], revision_id or str(state["head"]))
 
+    def messages(self, state: EditState | None = None) -> list[AnyMessage]:
+        """The whole conversation, oldest first: the transcript's turns, then the window the state holds.
+
+        The one way to read the transcript (history views, export, MCP resources, the HTTP route use it).
+
+        Args:
+            state: the saved state if the caller has already read it (default: read it now).
+        """
+        state = self.state() if state is None else state
+        archived, transcript = state.get("archived", 0), self.engine.deps.transcript
+        if not archived:
+            return list(state["messages"])
+        if transcript is None:
+            raise DialogPaintError(f"session {self.id} keeps {archived} messages in a transcript this engine has not")
+        return [*transcript.read(self.id, 0, archived), *state["messages"]]
+
     def history(self, state: EditState | None = None) -> list[tuple[str, str]]:
         """The conversation as (role, text) pairs, user and assistant text only.
 
@@ -454,7 +485,7 @@ class Session:
             state: the saved state if the caller has already read it (default: read it now).
         """
         pairs: list[tuple[str, str]] = []
-        for message in (self.state() if state is None else state)["messages"]:
+        for message in self.messages(state):
             if isinstance(message, HumanMessage):
                 pairs.append(("user", str(message.content)))
             elif isinstance(message, AIMessage) and not message.tool_calls and message.content:

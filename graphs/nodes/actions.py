@@ -25,6 +25,7 @@ from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
 from graphs.storage.store import get_image, put_image
 from graphs.turn import latest_round, open_calls
+from graphs.window import windowed
 from tools.base import check_result, unavailable_reason
 from tools.errors import (
     EditCancelled,
@@ -92,7 +93,7 @@ def edit(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     head = state.get("head")
     made: list[Revision] = []
     results: list[ToolMessage] = []
-    index = tree.by_id(state.get("revisions", []))
+    index = dict(tree.by_id(state.get("revisions", [])))  # this turn's revisions are added below
     for position, spec in enumerate(calls):
         reply_id = first["id"] if approving else spec["id"]
         if position >= deps.limits.edits_per_message:
@@ -311,9 +312,12 @@ def move_head(state: EditState, kind: Literal["undo", "redo"]) -> dict[str, Any]
     return {"messages": [message], "head": move.head, "redo_stack": move.redo_stack}
 
 
-def reply(state: EditState) -> dict[str, Any]:
-    """Close the turn with one assistant message built from the outcomes (no second model call)."""
+def reply(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
+    """Close the turn with one assistant message built from the outcomes (no second model call).
+
+    Turns past the window move out here too, for turns (an undo button) that never reach decide.
+    """
     _, answers = latest_round(state["messages"])
     says = [o["say"] for m in answers if (o := outcome(m)) is not None]
     text = " ".join(s for s in says if s) or "Done."
-    return {"messages": [AIMessage(text)]}
+    return windowed({"messages": [AIMessage(text)]}, state, runtime.context)

@@ -26,6 +26,7 @@ from graphs.specs import (
 )
 from graphs.state import EditState
 from graphs.turn import call_list, model_calls_this_turn, questions_in_a_row
+from graphs.window import windowed
 from tools.errors import brief_errors
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,14 @@ EMPTY_ANSWER = "Sorry, the dialogue model gave an empty answer. Nothing was chan
 
 
 def decide(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
+    """Ask the model what to do with the latest message; at a user's message, move turns past the window out."""
+    update = decision(state, runtime.context)
+    starts = bool(state["messages"]) and isinstance(state["messages"][-1], HumanMessage)  # a new turn, or an answer
+    return windowed(update, state, runtime.context) if starts else update
+
+
+def decision(state: EditState, deps: GraphDeps) -> dict[str, Any]:
     """Ask the model what to do with the latest message; answer any invalid call for a repair round."""
-    deps = runtime.context
     messages = state["messages"]
     if model_calls_this_turn(messages) >= deps.limits.model_calls_per_turn:
         logger.warning("model call cap (%d) reached; giving up this turn", deps.limits.model_calls_per_turn)

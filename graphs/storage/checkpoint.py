@@ -2,7 +2,8 @@
 
 Both load checkpoints strictly (only the types the state holds; anything else is refused, never
 imported or called) and keep only each session's latest checkpoint: undo and redo live in the
-revision tree in the state, so older checkpoints are dead weight that grows with every step.
+revision tree in the state, so older checkpoints are dead weight that grows with every step. SQLite
+drops them as it writes the next one, in the same transaction; Postgres after each turn.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from langgraph.checkpoint.serde.event_hooks import SerdeEvent, register_serde_ev
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from graphs.storage.revision_rows import RevisionRows
 from tools.errors import CheckpointRejected, MissingExtra, StateStoreUnavailable
 from tools.redaction import redacted
 
@@ -85,7 +87,8 @@ class SessionCheckpoints(BaseCheckpointSaver[str]):
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The latest (or the configured) checkpoint; a refused one names its session."""
         with _naming_session(config):
-            return super().get_tuple(config)
+            found = super().get_tuple(config)
+            return None if found is None else self.loaded(found)
 
     def list(
         self,
@@ -97,7 +100,11 @@ class SessionCheckpoints(BaseCheckpointSaver[str]):
     ) -> Iterator[CheckpointTuple]:
         """The checkpoints matching ``config``; a refused one names its session."""
         with _naming_session(config):
-            yield from super().list(config, filter=filter, before=before, limit=limit)
+            yield from map(self.loaded, super().list(config, filter=filter, before=before, limit=limit))
+
+    def loaded(self, found: CheckpointTuple) -> CheckpointTuple:
+        """A loaded checkpoint as the graph gets it; a saver that stores a channel apart puts it back here."""
+        return found
 
 
 @contextlib.contextmanager
@@ -110,8 +117,23 @@ def _naming_session(config: RunnableConfig | None) -> Iterator[None]:
         raise CheckpointRejected(f"the saved state of session {session} is refused: {exc}") from None
 
 
-class SessionSqliteSaver(SessionCheckpoints, SqliteSaver):
-    """SqliteSaver with strict loading and ``prune`` (keep each thread's latest checkpoint, or delete it)."""
+class SessionSqliteSaver(SessionCheckpoints, RevisionRows):
+    """SqliteSaver with strict loading, the revision tree as rows written once (``graphs.storage.revision_rows``)
+    and ``prune`` (keep each thread's latest checkpoint, or delete it).
+    """
+
+    def loaded(self, found: CheckpointTuple) -> CheckpointTuple:
+        """The checkpoint with its revisions read back from their rows."""
+        return self.filled(found)
+
+    def before_put(self, key: tuple[str, str], checkpoint_id: str) -> None:
+        """Drop the thread's older checkpoints (and their writes) in the transaction that writes the next one.
+
+        What ``prune`` does after a turn, without a commit (and an fsync) of its own; the latest
+        checkpoint's writes stay, so an interrupt awaiting its answer, or a task's saved writes, survive.
+        """
+        self.conn.execute(_OLDER_THAN, (*key, checkpoint_id))
+        self.conn.execute(_ORPHAN_WRITES, (key[0],))
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Drop all but the latest checkpoint of each thread and namespace, with the writes of the dropped ones.
@@ -126,6 +148,8 @@ class SessionSqliteSaver(SessionCheckpoints, SqliteSaver):
             for thread_id in map(str, thread_ids):
                 if strategy == "delete":
                     cur.execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
+                    cur.execute("DELETE FROM revision_rows WHERE thread_id = ?", (thread_id,))
+                    self.forget(thread_id)
                 else:
                     cur.execute(_OLDER_CHECKPOINTS, (thread_id,))
                 cur.execute(_ORPHAN_WRITES, (thread_id,))
@@ -137,6 +161,7 @@ _OLDER_CHECKPOINTS = """
         SELECT max(c.checkpoint_id) FROM checkpoints c
         WHERE c.thread_id = ?1 AND c.checkpoint_ns = checkpoints.checkpoint_ns)
 """
+_OLDER_THAN = "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?"
 _ORPHAN_WRITES = """
     DELETE FROM writes WHERE thread_id = ?1 AND NOT EXISTS (
         SELECT 1 FROM checkpoints c WHERE c.thread_id = ?1
