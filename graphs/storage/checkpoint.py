@@ -133,7 +133,9 @@ class SessionSqliteSaver(SessionCheckpoints, RevisionRows):
         checkpoint's writes stay, so an interrupt awaiting its answer, or a task's saved writes, survive.
         """
         self.conn.execute(_OLDER_THAN, (*key, checkpoint_id))
-        self.conn.execute(_ORPHAN_WRITES, (key[0],))
+        # Only the dropped checkpoints' writes: an async run may save a task's writes just before the
+        # checkpoint they belong to (LangGraph's background puts), so "no checkpoint yet" is not orphaned.
+        self.conn.execute(_WRITES_OLDER_THAN, (*key, checkpoint_id))
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """Drop all but the latest checkpoint of each thread and namespace, with the writes of the dropped ones.
@@ -162,6 +164,7 @@ _OLDER_CHECKPOINTS = """
         WHERE c.thread_id = ?1 AND c.checkpoint_ns = checkpoints.checkpoint_ns)
 """
 _OLDER_THAN = "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?"
+_WRITES_OLDER_THAN = "DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?"
 _ORPHAN_WRITES = """
     DELETE FROM writes WHERE thread_id = ?1 AND NOT EXISTS (
         SELECT 1 FROM checkpoints c WHERE c.thread_id = ?1
