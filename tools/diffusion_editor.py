@@ -25,13 +25,15 @@ import inspect
 import logging
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PIL import Image, ImageFilter
+from PIL import Image
 from pydantic import BaseModel
 
 from tools.base import ANY_SIDE, ProgressCallback, ToolCapabilities
+from tools.edit_geometry import composite_unchanged, snapped_size
 from tools.errors import EditFailed, ToolUnavailable
 from tools.instruct_pix2pix import checked_frame
 from tools.pix2pix_pipeline import CPU_HINT
@@ -45,26 +47,6 @@ _pipelines: dict[tuple[str, str, str, str | None, bool], Any] = {}
 _load_lock = threading.Lock()
 
 
-def snapped_size(size: tuple[int, int], area: int, multiple: int) -> tuple[int, int]:
-    """``size`` scaled to about ``area`` pixels, aspect kept, each side rounded to a multiple of ``multiple``."""
-    width, height = size
-    scale = (area / (width * height)) ** 0.5
-    return (max(multiple, round(width * scale / multiple) * multiple),
-            max(multiple, round(height * scale / multiple) * multiple))  # fmt: skip
-
-
-def composite_unchanged(original: Image.Image, edited: Image.Image, threshold: int) -> Image.Image:
-    """``edited`` with every pixel whose (3x3-smoothed) change is below ``threshold`` levels taken from ``original``."""
-    if threshold <= 0:
-        return edited
-    import numpy as np
-
-    delta = np.abs(np.asarray(original, np.int16) - np.asarray(edited, np.int16)).max(axis=2).astype(np.uint8)
-    changed = np.asarray(Image.fromarray(delta).filter(ImageFilter.MaxFilter(3))) >= threshold
-    mask = Image.fromarray((changed * 255).astype(np.uint8))
-    return Image.composite(edited, original, mask)
-
-
 class DiffusionEditor:
     """An instruction editor on a diffusers pipeline, configured here and loaded on first use."""
 
@@ -74,6 +56,7 @@ class DiffusionEditor:
     pipeline_class: ClassVar[str]  # the diffusers class that loads the folder
     processor_folder: ClassVar[str | None] = None  # a Qwen2-VL processor subfolder, loaded without torchvision
     weights_hint: ClassVar[str]  # how to get the weights and point the setting at them
+    min_side: ClassVar[int] = 0  # the shortest working side the pipeline accepts
 
     def __init__(
         self,
@@ -162,12 +145,17 @@ class DiffusionEditor:
         from tools.qwen_vl_processor import load_processor
 
         folder = Path(str(self.model)).expanduser()
-        extra = {self.processor_folder: load_processor(folder / self.processor_folder)} if self.processor_folder else {}
         dtype = torch.bfloat16 if target.startswith("cuda") else torch.float32
         try:
-            return getattr(diffusers, self.pipeline_class).from_pretrained(
-                str(folder), torch_dtype=dtype, local_files_only=True, **extra
+            extra = (
+                {self.processor_folder: load_processor(folder / self.processor_folder)} if self.processor_folder else {}
             )
+            with warnings.catch_warnings():
+                # diffusers renamed torch_dtype to dtype after the releases the gpu extra allows.
+                warnings.filterwarnings("ignore", message="`torch_dtype` is deprecated", category=FutureWarning)
+                return getattr(diffusers, self.pipeline_class).from_pretrained(
+                    str(folder), torch_dtype=dtype, local_files_only=True, **extra
+                )
         except (OSError, ValueError) as exc:
             cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ToolUnavailable(
@@ -203,7 +191,7 @@ class DiffusionEditor:
 
     def work_size(self, pipe: Any, size: tuple[int, int]) -> tuple[int, int]:
         """The size the model works at: about ``max_side``² pixels, sides multiples of the latent patch."""
-        return snapped_size(size, self.max_side**2, pipe.vae_scale_factor * 2)
+        return snapped_size(size, self.max_side**2, pipe.vae_scale_factor * 2, self.min_side)
 
     def call_arguments(self, params: Any, work: Image.Image) -> dict[str, Any]:
         """The pipeline's keyword arguments for one edit, besides image, generator and output type."""

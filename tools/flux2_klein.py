@@ -41,6 +41,7 @@ class Flux2Klein(DiffusionEditor):
     name: ClassVar[str] = "flux2_klein"
     Params: ClassVar[type[BaseModel]] = Flux2KleinParams
     pipeline_class: ClassVar[str] = "Flux2KleinPipeline"
+    min_side: ClassVar[int] = 64  # Flux2ImageProcessor.check_image_input refuses shorter sides
     weights_hint: ClassVar[str] = (
         "download them once, e.g. `hf download black-forest-labs/FLUX.2-klein-4B --local-dir DIR`, "
         "then set DIALOGPAINT_FLUX2_KLEIN_PATH=DIR"

@@ -61,10 +61,19 @@ class LongCatImageEdit(DiffusionEditor):
         return (8, 1.0) if self.turbo else (50, 4.5)
 
     def work_size(self, pipe: Any, size: tuple[int, int]) -> tuple[int, int]:
-        """The size the pipeline itself computes for this aspect (about 1 MP, sides rounded up to 16)."""
+        """A size the pipeline keeps as it is: about 1 MP, sides rounded up to 16, the input's aspect.
+
+        The pipeline recomputes its size from the aspect of the image it is given, so the size computed
+        from the input's aspect is iterated until the pipeline would compute it again from itself.
+        """
         from diffusers.pipelines.longcat_image.pipeline_longcat_image_edit import calculate_dimensions
 
-        width, height = calculate_dimensions(1024 * 1024, size[0] / size[1])  # type: ignore[no-untyped-call]
+        ratio = size[0] / size[1]
+        for _ in range(8):
+            width, height = calculate_dimensions(1024 * 1024, ratio)  # type: ignore[no-untyped-call]
+            if width / height == ratio:
+                break
+            ratio = width / height
         return int(width), int(height)
 
     def call_arguments(self, params: Any, work: Image.Image) -> dict[str, Any]:
