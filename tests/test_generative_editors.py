@@ -183,6 +183,37 @@ def test_cancel_from_progress_stops_between_steps(editor_dirs):
     assert steps == [0, 1, 2]
 
 
+def lightning_like_lora(tool: DiffusionEditor, path: Path) -> Path:
+    """A random rank-4 LoRA on every attention's to_q and to_v, in the diffusers/peft file format."""
+    import torch
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(0)
+    weights = {}
+    for name, module in tool.pipeline().transformer.named_modules():
+        if name.endswith(("attn.to_q", "attn.to_v")):
+            weights[f"transformer.{name}.lora_A.weight"] = torch.randn(4, module.in_features, generator=generator) / 2
+            weights[f"transformer.{name}.lora_B.weight"] = torch.randn(module.out_features, 4, generator=generator) / 2
+    save_file(weights, str(path))
+    return path
+
+
+def test_a_lightning_lora_is_fused_into_its_own_pipeline_and_recorded(editor_dirs, tmp_path):
+    base = editor("qwen_image_edit", editor_dirs)
+    lora = lightning_like_lora(base, tmp_path / "lightning.safetensors")
+    fast = editor("qwen_image_edit", editor_dirs, lora=lora)
+    params = fast.Params(instruction="make it snowy", steps=1)
+    assert fast.call_arguments(params, gradient(PHOTO))["true_cfg_scale"] == 1.0  # the Lightning tier: no CFG
+    settings = fast.recipe_settings(params)
+    assert settings["lora"] == "lightning.safetensors" and settings["cfg_run"] == 1.0
+    assert settings["negative_prompt"] is None
+    plain = base(gradient(PHOTO), base.Params(instruction="make it snowy", steps=1, true_cfg_scale=1.0), seed=4)
+    assert not np.array_equal(np.asarray(fast(gradient(PHOTO), params, seed=4)), np.asarray(plain))
+    assert base.pipeline() is not fast.pipeline()  # the base weights stay unfused for the other tier
+    missing = editor("qwen_image_edit", editor_dirs, lora=tmp_path / "none.safetensors")
+    assert "no LoRA file" in (missing.unavailable_reason() or "")
+
+
 @pytest.mark.parametrize("name", EDITORS)
 def test_missing_weights_name_the_path_and_how_to_enable(name, tmp_path):
     unset = CLASSES[name](None, allow_cpu=True)

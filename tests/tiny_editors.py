@@ -34,11 +34,13 @@ def tokenizer() -> Any:
     return tok
 
 
-def image_processor() -> Any:
-    """Qwen2-VL's image processor (14 px patches merged 2x2), capped small so the vision tower stays cheap."""
+def image_processor(full_size: bool = False) -> Any:
+    """Qwen2-VL's image processor (14 px patches merged 2x2), capped small so the vision tower stays cheap;
+    with ``full_size`` its released limits, as the benchmark's full-size pipelines use it.
+    """
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    return Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=56 * 56)
+    return Qwen2VLImageProcessorPil() if full_size else Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=56 * 56)
 
 
 def qwen_vl_encoder(tok: Any, hidden: int = 16) -> Any:
@@ -50,7 +52,8 @@ def qwen_vl_encoder(tok: Any, hidden: int = 16) -> Any:
     config = Qwen2_5_VLConfig(
         text_config={
             "hidden_size": hidden, "intermediate_size": hidden, "num_hidden_layers": 2, "num_attention_heads": 2,
-            "num_key_value_heads": 2, "vocab_size": len(tok), "rope_theta": 1000000.0,
+            "num_key_value_heads": 2, "vocab_size": len(tok), "rope_theta": 1000000.0, "bos_token_id": None,
+            "eos_token_id": None,
             "rope_scaling": {"mrope_section": [1, 1, 2], "rope_type": "default", "type": "default"},
         },
         vision_config={
@@ -81,7 +84,7 @@ def qwen_image_edit(folder: Path) -> Path:
     )  # fmt: skip
     torch.manual_seed(0)
     vae = AutoencoderKLQwenImage(
-        base_dim=8, z_dim=4, dim_mult=[1, 1, 2, 2], num_res_blocks=1, temperal_downsample=[False, True, True],
+        base_dim=4, z_dim=4, dim_mult=[1, 1, 2, 2], num_res_blocks=1, temperal_downsample=[False, True, True],
         latents_mean=[0.0] * 4, latents_std=[1.0] * 4,
     )  # fmt: skip
     pipe = QwenImageEditPlusPipeline(
@@ -91,11 +94,11 @@ def qwen_image_edit(folder: Path) -> Path:
     return save(pipe, folder, "processor")
 
 
-def processor(tok: Any) -> Any:
+def processor(tok: Any, full_size: bool = False) -> Any:
     """A Qwen2VLProcessor over the tokenizer (without its video half: no torchvision here)."""
     from tools.qwen_vl_processor import image_only_class
 
-    return image_only_class()(image_processor=image_processor(), tokenizer=tok)
+    return image_only_class()(image_processor=image_processor(full_size), tokenizer=tok)
 
 
 def save(pipe: Any, folder: Path, processor_name: str) -> Path:

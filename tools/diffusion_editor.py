@@ -201,11 +201,16 @@ class DiffusionEditor:
         self, image: Image.Image, params: BaseModel, *, seed: int, progress: ProgressCallback | None = None
     ) -> Image.Image:
         """Edit ``image`` by ``params.instruction``; the result has the input's exact size."""
-        import torch
-
         if not isinstance(params, self.Params):
             raise TypeError(f"{self.name} expects {self.Params.__name__}, got {type(params).__name__}")
-        pipe = self.pipeline()
+        return self.run(self.pipeline(), image, params, seed=seed, progress=progress)
+
+    def run(
+        self, pipe: Any, image: Image.Image, params: Any, *, seed: int, progress: ProgressCallback | None = None
+    ) -> Image.Image:
+        """One edit with a loaded pipeline (the benchmark passes its own): the numbered steps below."""
+        import torch
+
         # 1. Resize (never crop) to the working size, so the pipeline neither crops nor rescales it.
         work = image.resize(self.work_size(pipe, image.size), Image.Resampling.LANCZOS)
         arguments = self.call_arguments(params, work)

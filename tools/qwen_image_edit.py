@@ -58,17 +58,19 @@ class QwenImageEdit(DiffusionEditor):
         return (8, 1.0) if self.lora else (40, 4.0)
 
     def call_arguments(self, params: Any, work: Image.Image) -> dict[str, Any]:
-        """Prompt, negative prompt, steps, true CFG, and the working size as the output size."""
+        """Prompt, steps, true CFG (with the negative prompt only when CFG is on), the working size as output."""
         steps, cfg = self.defaults()
+        cfg = params.true_cfg_scale or cfg
+        negative = {"negative_prompt": NEGATIVE_PROMPT} if cfg > 1 else {}
         return {
-            "prompt": params.instruction, "negative_prompt": NEGATIVE_PROMPT, "width": work.width,
-            "height": work.height, "num_inference_steps": params.steps or steps,
-            "true_cfg_scale": params.true_cfg_scale or cfg,
+            "prompt": params.instruction, "width": work.width, "height": work.height,
+            "num_inference_steps": params.steps or steps, "true_cfg_scale": cfg, **negative,
         }  # fmt: skip
 
     def recipe_settings(self, params: BaseModel) -> dict[str, Any]:
-        """The shared settings plus the resolved steps and CFG and the negative prompt."""
+        """The shared settings plus the steps and CFG that ran and the negative prompt (with CFG only)."""
         steps, cfg = self.defaults()
-        resolved = {"steps_run": getattr(params, "steps", None) or steps,
-                    "cfg_run": getattr(params, "true_cfg_scale", None) or cfg}  # fmt: skip
-        return {**super().recipe_settings(params), **resolved, "negative_prompt": NEGATIVE_PROMPT}
+        cfg = getattr(params, "true_cfg_scale", None) or cfg
+        resolved = {"steps_run": getattr(params, "steps", None) or steps, "cfg_run": cfg,
+                    "negative_prompt": NEGATIVE_PROMPT if cfg > 1 else None}  # fmt: skip
+        return {**super().recipe_settings(params), **resolved}
