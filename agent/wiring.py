@@ -118,7 +118,7 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
         RegistryError: no tool of that name is registered (after plug-ins and filters).
         ToolUnavailable: the tool cannot run on this machine (no model, package or GPU).
     """
-    tools = build_tools(settings)
+    tools = build_tools(settings, every_editor=True)
     if name not in tools:
         raise RegistryError(f"no tool named {name!r} to serve; known: {', '.join(tools)}")
     tool = tools[name]

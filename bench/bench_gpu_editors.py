@@ -180,13 +180,16 @@ def bench_tier(
     per_step = (more - few) / (high - low)
     fixed = few - low * per_step
     peaks = [p for p in (peak, peak_more) if p is not None]
+    if per_step <= 0 or fixed < 0:  # a busy machine: the longer run was not the slower one, or not by enough
+        how = f"not projected: {few:.2f} s at {low} steps, {more:.2f} s at {high} (timing noise; use more --runs)"
+        return steps, float("nan"), how, max(peaks) if peaks else None, result
     how = f"projected: {fixed:.2f} s + {steps} x {per_step:.3f} s/step (median of {args.runs} at {low}, {high} steps)"
     return steps, fixed + steps * per_step, how, max(peaks) if peaks else None, result
 
 
 def load(name: str, options: dict[str, Any], args: argparse.Namespace, tiny_dirs: dict[str, Path]) -> Any:
     """(tool, pipeline, source) for one editor and tier options; real weights under NAME (NAME_turbo for Turbo)."""
-    side = 96 if args.tiny else 1024
+    side = args.sizes[0]
     key = f"{name}_turbo" if options.get("turbo") else name
     if args.tiny or key in args.weights:
         folder = tiny_dirs[name] if args.tiny else Path(args.weights[key])
@@ -258,8 +261,8 @@ def main() -> None:
                 loaded[key] = load(name, options, args, tiny_dirs)
                 speedups(loaded[key][1], args)
             tool, pipe, source = loaded[key]
-            tool = EDITORS[name](tool.model, device=args.device, allow_cpu=True, max_side=tool.max_side, **options)
-            for size in args.sizes:
+            for size in args.sizes:  # the working area follows the input (LongCat's pipeline stays at 1 MP)
+                tool = EDITORS[name](tool.model, device=args.device, allow_cpu=True, max_side=size, **options)
                 row = run_row(name, tier, tool, pipe, params, size, args, real=not args.tiny and key in args.weights)
                 rows.append(row)
                 print(format_row(row), flush=True)

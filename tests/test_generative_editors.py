@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ from agent.models.prompts import SYSTEM_PROMPT
 from agent.session.engine import Engine, Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
-from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient
+from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, ai, call, gradient
 from tests.tiny_editors import BUILDERS, EDITORS
 from tools.diffusion_editor import DiffusionEditor
 from tools.edit_geometry import composite_unchanged, shift_between, snapped_size
@@ -244,6 +244,12 @@ def test_an_incomplete_folder_and_a_missing_gpu_are_reported(name, editor_dirs, 
             CLASSES[name](editor_dirs[name]).pipeline()
 
 
+class RemoteKlein(RecordingTool):
+    """Stands for a klein served from a GPU machine (a remote tool of that name)."""
+
+    name: ClassVar[str] = "flux2_klein"
+
+
 def test_the_model_sees_one_generative_editor_unless_another_is_named():
     default = load_registry(plugins=False)
     assert "instruct_pix2pix" in default and not ALTERNATE_EDITORS & set(default)
@@ -251,6 +257,16 @@ def test_the_model_sees_one_generative_editor_unless_another_is_named():
     assert list(chosen) == ["flux2_klein"]
     every = load_registry(plugins=False, every_editor=True)
     assert set(every) >= ALTERNATE_EDITORS
+    served = load_registry(plugins=False, configured=[RemoteKlein()])
+    assert "flux2_klein" in served and "qwen_image_edit" not in served  # a remote klein was chosen explicitly
+
+
+def test_serve_tool_builds_an_alternate_editor(editor_dirs, tmp_path):
+    from agent.settings import Settings
+    from agent.wiring import build_tool_app
+
+    settings = Settings(data_dir=tmp_path, flux2_klein_path=str(editor_dirs["flux2_klein"]), allow_cpu=True)
+    assert build_tool_app("flux2_klein", settings).tool.name == "flux2_klein"
 
 
 def test_settings_wire_the_weights_and_editor_loads_at_startup(editor_dirs, tmp_path):

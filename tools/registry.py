@@ -48,7 +48,8 @@ BUILTIN_TOOLS: tuple[type[EditTool], ...] = (
     LongCatImageEdit,
 )
 # The generative editors beside the paper's InstructPix2Pix: registered, but the dialogue model sees one
-# generative editor, so they join the registry only when named (--editor NAME, an enabled list) or listed.
+# generative editor, so they join the registry only when named (--editor NAME, an enabled list, a remote
+# tool of that name) or listed (`dialogpaint tools`, `serve-tool NAME`).
 ALTERNATE_EDITORS = frozenset({QwenImageEdit.name, Flux2Klein.name, LongCatImageEdit.name})
 
 
@@ -166,6 +167,7 @@ def load_registry(
         every_editor: keep the alternate generative editors even when ``enabled`` does not name them
             (``dialogpaint tools`` lists each with its state).
     """
+    configured = list(configured)
     chosen = {tool.name: tool for tool in configured}
     replaced = set(chosen)
     entries: list[tuple[EditTool, str]] = [
@@ -182,6 +184,7 @@ def load_registry(
         unknown = sorted(set(names) - set(registry))
         if unknown:
             raise RegistryError(f"{label} tools not found: {', '.join(unknown)}; known: {', '.join(registry)}")
-    hidden = set() if every_editor else ALTERNATE_EDITORS - set(enabled or ())
+    remote = {tool.name for tool in configured if type(tool) not in BUILTIN_TOOLS}  # chosen explicitly, e.g. served
+    hidden = set() if every_editor else ALTERNATE_EDITORS - set(enabled or ()) - remote
     keep = [n for n in registry if (enabled is None or n in enabled) and n not in disabled and n not in hidden]
     return ToolRegistry((registry[n], registry.origin(n)) for n in keep)
