@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -82,6 +83,7 @@ def test_edit_through_a_session_keeps_the_size_records_the_recipe_and_replays_bi
     settings = recipe["settings"]
     assert settings["prompt"] == instruction and settings["pipeline"] == tool.pipeline_class
     assert settings["dtype"] == "float32" and settings["steps_run"] == 2 and settings["lora"] is None
+    assert settings["scheduler"] == "FlowMatchEulerDiscreteScheduler"
     replay = session.replay()
     assert replay.matches, "the recipe must rebuild the image bit for bit"
 
@@ -293,3 +295,38 @@ def test_tools_listing_shows_each_editor_with_its_state(tmp_path, editor_dirs):
     rows = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("│ ") and "_" in line}
     assert "no weights configured" in rows["qwen_image_edit"] and "no weights configured" in rows["flux2_klein"]
     assert "no weights configured" not in rows["longcat_image_edit"]
+
+
+def load_bench(monkeypatch: pytest.MonkeyPatch) -> Any:
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_gpu_editors", root / "bench" / "bench_gpu_editors.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    return bench
+
+
+@pytest.mark.parametrize(("fixed", "per_step", "projected"), [(1.5, 0.25, "11.500"), (2.0, -0.1, None)])
+def test_gpu_bench_projects_long_tiers_from_two_step_counts(monkeypatch, editor_dirs, fixed, per_step, projected):
+    # A clock that advances by fixed + steps x per_step per edit: the projection must recover 40 steps exactly,
+    # and a "longer run was faster" reading (a busy machine) must not be printed as a number.
+    bench = load_bench(monkeypatch)
+    clock = [0.0]
+    tool = editor("qwen_image_edit", editor_dirs)
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
+
+    def run(pipe: Any, image: Image.Image, params: Any, *, seed: int) -> Image.Image:
+        clock[0] += fixed + params.steps * per_step
+        return image
+
+    monkeypatch.setattr(tool, "run", run)
+    args = SimpleNamespace(tiny=False, runs=3, device="cpu")
+    steps, seconds, how, peak, _ = bench.bench_tier(tool, None, {}, 64, args)
+    assert steps == 40 and peak is None
+    if projected is None:
+        assert np.isnan(seconds) and "not projected" in how
+    else:
+        assert f"{seconds:.3f}" == projected and "projected" in how and "at 2, 6 steps" in how

@@ -172,19 +172,25 @@ class DiffusionEditor:
             pipe.fuse_lora()
             pipe.unload_lora_weights()
         pipe = pipe.to(target)
-        if self.fp8 and target.startswith("cuda") and torch.cuda.get_device_capability(torch.device(target)) >= (8, 9):
+        if self.uses_fp8(target):
             pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=torch.bfloat16)
         return pipe
 
+    def uses_fp8(self, target: str) -> bool:
+        """Whether the transformer's weights are stored in FP8 on ``target``: asked for, and an sm_89+ GPU."""
+        import torch
+
+        return self.fp8 and target.startswith("cuda") and torch.cuda.get_device_capability(target) >= (8, 9)
+
     def recipe_settings(self, params: BaseModel) -> dict[str, Any]:
         """What a replay needs beyond the params: recorded in the revision's recipe by the edit node."""
+        target = self.resolve_device()
+        dtype = "float32" if target == "cpu" else "bfloat16" + (", fp8 weights" if self.uses_fp8(target) else "")
         return {
             "prompt": getattr(params, "instruction", ""),  # sent verbatim: the dialogue's explicit T
             "pipeline": self.pipeline_class,
-            "scheduler": "FlowMatchEulerDiscreteScheduler",
-            "dtype": ("bfloat16" + (", fp8 weights" if self.fp8 else ""))
-            if self.resolve_device().startswith("cuda")
-            else "float32",
+            "scheduler": type(self.pipeline().scheduler).__name__,
+            "dtype": dtype,
             "lora": Path(self.lora).name if self.lora else None,
             "working_area": self.max_side**2,
         }
