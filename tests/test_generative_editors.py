@@ -21,6 +21,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 from agent.models.prompts import SYSTEM_PROMPT
 from agent.session.engine import Engine, Session
+from agent.session.provenance import read_provenance
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, ai, call, gradient
@@ -68,7 +69,7 @@ def open_session(tool: DiffusionEditor, *calls: dict[str, Any], image: Image.Ima
 
 
 @pytest.mark.parametrize("name", EDITORS)
-def test_edit_through_a_session_keeps_the_size_records_the_recipe_and_replays_bit_for_bit(name, editor_dirs):
+def test_edit_through_a_session_keeps_the_size_records_the_recipe_and_replays_bit_for_bit(name, editor_dirs, tmp_path):
     tool = editor(name, editor_dirs)
     instruction = "replace the sky with a purple sunset, keep the hills unchanged"
     session = open_session(tool, call(name, instruction=instruction, steps=2, seed=7))
@@ -86,6 +87,9 @@ def test_edit_through_a_session_keeps_the_size_records_the_recipe_and_replays_bi
     assert settings["scheduler"] == "FlowMatchEulerDiscreteScheduler"
     replay = session.replay()
     assert replay.matches, "the recipe must rebuild the image bit for bit"
+    session.export(tmp_path / "out.png")
+    (step,) = read_provenance(tmp_path / "out.png").chain
+    assert step.params["settings"]["prompt"] == instruction and step.model == editor_dirs[name].name
 
 
 @pytest.mark.parametrize("name", EDITORS)
