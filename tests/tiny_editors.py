@@ -9,9 +9,12 @@ so nothing is fetched; the text encoders' vocabularies are sized to it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.tiny_pix2pix import byte_symbols
+
+if TYPE_CHECKING:
+    from tools.diffusion_editor import DiffusionEditor
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
            "<|video_pad|>", "<|placeholder|>"]  # fmt: skip
@@ -20,6 +23,9 @@ CHAT = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 EDITORS = ("qwen_image_edit", "flux2_klein", "longcat_image_edit")
+SIDE = 96  # the working side of the tests (klein's image processor refuses sides under 64)
+PHOTO = (150, 97)  # sides that are no multiple of anything the models need
+NO_CFG = {"qwen_image_edit": {"true_cfg_scale": 1.0}, "longcat_image_edit": {"guidance_scale": 1.0}}
 
 
 def tokenizer() -> Any:
@@ -178,3 +184,18 @@ def longcat_image_edit(folder: Path) -> Path:
 
 
 BUILDERS = {"qwen_image_edit": qwen_image_edit, "flux2_klein": flux2_klein, "longcat_image_edit": longcat_image_edit}
+
+
+def editor_class(name: str) -> type[DiffusionEditor]:
+    """The tool class of the named editor."""
+    from tools.flux2_klein import Flux2Klein
+    from tools.longcat_image_edit import LongCatImageEdit
+    from tools.qwen_image_edit import QwenImageEdit
+
+    classes = {"qwen_image_edit": QwenImageEdit, "flux2_klein": Flux2Klein, "longcat_image_edit": LongCatImageEdit}
+    return classes[name]
+
+
+def editor(name: str, dirs: dict[str, Path], **options: Any) -> DiffusionEditor:
+    """The named editor on its tiny folder, on the CPU, working at ``SIDE``."""
+    return editor_class(name)(dirs[name], allow_cpu=True, max_side=SIDE, **options)

@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from tools.base import ANY_SIDE, ProgressCallback, ToolCapabilities
 from tools.edit_geometry import composite_unchanged, snapped_size
 from tools.errors import EditFailed, ToolUnavailable
-from tools.instruct_pix2pix import checked_frame
+from tools.instruct_pix2pix import STICKY_CUDA_MARKS, checked_frame
 from tools.pix2pix_pipeline import CPU_HINT
 
 logger = logging.getLogger(__name__)
@@ -86,9 +86,12 @@ class DiffusionEditor:
         self.max_side = max_side
         self.lora = str(lora) if lora is not None else None
         self.fp8 = fp8
+        self.broken: str | None = None  # set by a sticky CUDA error, cleared by load()
 
     def unavailable_reason(self) -> str | None:
         """Why this editor cannot run here, or None; cheap (imports nothing heavy, probes no GPU)."""
+        if self.broken:
+            return self.broken
         missing = [m for m in ("torch", "diffusers", "transformers") if not importlib.util.find_spec(m)]
         if missing:
             return f"{self.name} needs {', '.join(missing)}: {GPU_EXTRA}, then {self.weights_hint}"
@@ -107,7 +110,8 @@ class DiffusionEditor:
         """Accept any image the upload limits accept: it is resized to the working size anyway."""
 
     def load(self) -> None:
-        """Load the pipeline now; ToolUnavailable says why not."""
+        """Load the pipeline now (at startup, or again after a sticky CUDA error); ToolUnavailable says why not."""
+        self.broken = None
         self.pipeline()
 
     def pipeline(self) -> Any:
@@ -209,7 +213,14 @@ class DiffusionEditor:
         """Edit ``image`` by ``params.instruction``; the result has the input's exact size."""
         if not isinstance(params, self.Params):
             raise TypeError(f"{self.name} expects {self.Params.__name__}, got {type(params).__name__}")
-        return self.run(self.pipeline(), image, params, seed=seed, progress=progress)
+        try:
+            return self.run(self.pipeline(), image, params, seed=seed, progress=progress)
+        except RuntimeError as exc:  # a CUDA error other than OOM poisons the context: refuse until reloaded
+            if isinstance(exc, EditFailed) or not any(mark in str(exc) for mark in STICKY_CUDA_MARKS):
+                raise
+            first = str(exc).strip().splitlines()[0]
+            self.broken = f"{self.name} hit '{first}' and is unusable until reloaded (restart the service)"
+            raise ToolUnavailable(self.broken) from exc
 
     def run(
         self, pipe: Any, image: Image.Image, params: Any, *, seed: int, progress: ProgressCallback | None = None
