@@ -6,7 +6,9 @@ CFG; LongCat: Turbo, 8 steps, no CFG; klein is the fast tier, 4 steps): seconds 
 input and output (phase correlation, pixels). Edits run through each tool's own ``run`` (the geometry
 round trip, scheduler, progress), so the numbers are what a user's edit costs.
 
-Weights: ``--weights NAME=DIR`` uses a local pipeline folder; otherwise the full-size architecture is
+Weights: ``--weights NAME=DIR`` uses a local pipeline folder (``longcat_image_edit_turbo=DIR`` for Turbo's,
+``--qwen-lora FILE`` for Qwen's Lightning tier; without them that tier times the base weights at its steps,
+the same cost); otherwise the full-size architecture is
 built on the GPU from ``bench/editor_configs/NAME.json`` with random weights in bf16: the same FLOPs and
 memory, meaningless pictures (no shift is reported then). A tier whose default runs many steps (Qwen 40
 with CFG, LongCat 50 with CFG) is timed at 2 and 6 steps and projected as fixed + steps x per-step cost
@@ -15,7 +17,7 @@ with CFG, LongCat 50 with CFG) is timed at 2 and 6 steps and projected as fixed 
 to check the script, and instantiates the full-size configs on the meta device to check them too.
 
     python bench/bench_gpu_editors.py                          # H100-class GPU, random full-size weights
-    python bench/bench_gpu_editors.py --weights flux2_klein=DIR --weights qwen_image_edit=DIR2
+    python bench/bench_gpu_editors.py --weights flux2_klein=DIR --weights qwen_image_edit=DIR2 --qwen-lora FILE
     python bench/bench_gpu_editors.py --cache --compile        # diffusers' first-block cache, torch.compile
     python bench/bench_gpu_editors.py --tiny                   # any machine, tiny random pipelines
 """
@@ -38,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.samples import landscape  # noqa: E402
+from bench.full_size_editors import build_full_size, meta_parameter_counts  # noqa: E402
+from tools import diffusion_editor  # noqa: E402
 from tools.diffusion_editor import DiffusionEditor  # noqa: E402
 from tools.edit_geometry import shift_between  # noqa: E402
 from tools.flux2_klein import Flux2Klein  # noqa: E402
@@ -46,7 +50,6 @@ from tools.qwen_image_edit import QwenImageEdit  # noqa: E402
 
 INSTRUCTION = "make it a snowy winter evening, keep the hills, the trees and the framing exactly as they are"
 SEED = 1234
-CONFIGS = ROOT / "bench" / "editor_configs"
 EDITORS: dict[str, type[DiffusionEditor]] = {
     "qwen_image_edit": QwenImageEdit, "flux2_klein": Flux2Klein, "longcat_image_edit": LongCatImageEdit,
 }  # fmt: skip
@@ -74,69 +77,6 @@ class Row:
     peak_gib: float | None
     shift_px: float | None
     status: str = "ok"
-
-
-def build_full_size(name: str, device: str) -> Any:
-    """The editor's pipeline from its config with random bf16 weights, built directly on ``device``."""
-    import diffusers
-    import torch
-    import transformers
-
-    from tests.tiny_editors import SPECIAL, processor, tokenizer
-
-    spec = json.loads((CONFIGS / f"{name}.json").read_text())
-    tok = tokenizer()
-    ids = dict(zip(SPECIAL, tok.convert_tokens_to_ids(SPECIAL), strict=True))
-    encoder = spec["text_encoder"]
-    config_class = getattr(transformers, encoder["class"]).config_class
-    extra = {}
-    if "vision_config" in encoder["config"]:  # Qwen2.5-VL: the vision token ids are the tokenizer's
-        extra = {"vision_start_token_id": ids["<|vision_start|>"], "vision_end_token_id": ids["<|vision_end|>"],
-                 "image_token_id": ids["<|image_pad|>"], "video_token_id": ids["<|video_pad|>"]}  # fmt: skip
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.bfloat16)
-    try:
-        with torch.device(device):
-            torch.manual_seed(0)
-            parts: dict[str, Any] = {
-                "transformer": getattr(diffusers, spec["transformer"]["class"])(**spec["transformer"]["config"]),
-                "vae": getattr(diffusers, spec["vae"]["class"])(**spec["vae"]["config"]),
-                "text_encoder": getattr(transformers, encoder["class"])(config_class(**encoder["config"], **extra)),
-            }
-    finally:
-        torch.set_default_dtype(default)
-    parts = {k: v.eval() for k, v in parts.items()}
-    parts["scheduler"] = diffusers.FlowMatchEulerDiscreteScheduler(**spec["scheduler"])
-    parts["tokenizer"] = tok
-    if name == "qwen_image_edit":
-        parts["processor"] = processor(tok, full_size=True)
-    elif name == "longcat_image_edit":
-        parts["text_processor"] = processor(tok, full_size=True)
-    options = {"is_distilled": spec["is_distilled"]} if "is_distilled" in spec else {}
-    pipe = getattr(diffusers, spec["pipeline"])(**parts, **options)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
-def meta_parameter_counts() -> dict[str, dict[str, float]]:
-    """Billions of parameters of each full-size config's transformer and text encoder, built on the meta device."""
-    import diffusers
-    import torch
-    import transformers
-
-    counts = {}
-    for name in EDITORS:
-        spec = json.loads((CONFIGS / f"{name}.json").read_text())
-        encoder = spec["text_encoder"]
-        with torch.device("meta"):
-            transformer = getattr(diffusers, spec["transformer"]["class"])(**spec["transformer"]["config"])
-            config = getattr(transformers, encoder["class"]).config_class(**encoder["config"])
-            text = getattr(transformers, encoder["class"])(config)
-        counts[name] = {
-            "transformer_b": sum(p.numel() for p in transformer.parameters()) / 1e9,
-            "text_encoder_b": sum(p.numel() for p in text.parameters()) / 1e9,
-        }
-    return counts
 
 
 def timed(edit: Callable[[int], Any], steps: int, runs: int, device: str) -> tuple[float, float | None, Any]:
@@ -187,10 +127,9 @@ def bench_tier(
     return steps, fixed + steps * per_step, how, max(peaks) if peaks else None, result
 
 
-def load(name: str, options: dict[str, Any], args: argparse.Namespace, tiny_dirs: dict[str, Path]) -> Any:
-    """(tool, pipeline, source) for one editor and tier options; real weights under NAME (NAME_turbo for Turbo)."""
+def load(name: str, key: str, options: dict[str, Any], args: argparse.Namespace, tiny_dirs: dict[str, Path]) -> Any:
+    """(tool, pipeline, source) for one editor: the weights under ``key`` in --weights, else random full-size."""
     side = args.sizes[0]
-    key = f"{name}_turbo" if options.get("turbo") else name
     if args.tiny or key in args.weights:
         folder = tiny_dirs[name] if args.tiny else Path(args.weights[key])
         tool = EDITORS[name](folder, device=args.device, allow_cpu=True, max_side=side, fp8=args.fp8, **options)
@@ -217,6 +156,47 @@ def speedups(pipe: Any, args: argparse.Namespace) -> None:
         torch.set_float32_matmul_precision("high")
 
 
+def tier_weights(name: str, tier: str, options: dict[str, Any], args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """Which loaded pipeline a tier runs on (its key) and the tool options that load it."""
+    if options.get("turbo") and f"{name}_turbo" in args.weights:
+        return f"{name}_turbo", options
+    if "Lightning" in tier and args.qwen_lora and name in args.weights:  # real Lightning: its own fused copy
+        return f"{name}_lightning", {**options, "lora": args.qwen_lora}
+    return name, options
+
+
+def bench_editor(name: str, args: argparse.Namespace, tiny_dirs: dict[str, Path]) -> list[Row]:
+    """Every tier and size of one editor, printed as they come; its pipelines freed at the end."""
+    rows: list[Row] = []
+    loaded: dict[str, Any] = {}  # one pipeline per weights: Qwen's tiers share theirs without a LoRA
+    for tier, tier_options, params in TIERS[name]:
+        key, options = tier_weights(name, tier, tier_options, args)
+        if key not in loaded:
+            free(loaded, args.device)
+            loaded[key] = load(name, key.removesuffix("_lightning"), options, args, tiny_dirs)
+            speedups(loaded[key][1], args)
+        tool, pipe, source = loaded[key]
+        real = not args.tiny and tool.model is not None  # real weights: the shift means something
+        for size in args.sizes:  # the working area follows the input (LongCat's pipeline stays at 1 MP)
+            tool = EDITORS[name](tool.model, device=args.device, allow_cpu=True, max_side=size, **options)
+            rows.append(run_row(name, tier, tool, pipe, params, size, args, real=real))
+            print(format_row(rows[-1]), flush=True)
+        print(f"# {name} {tier}: {source}", flush=True)
+    free(loaded, args.device)
+    return rows
+
+
+def free(loaded: dict[str, Any], device: str) -> None:
+    """Drop the loaded pipelines (ours and the tools' per-process cache) and give their memory back."""
+    import torch
+
+    loaded.clear()
+    diffusion_editor._pipelines.clear()  # the tools keep what they loaded for the next edit
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+
+
 def main() -> None:
     import diffusers
     import torch
@@ -224,6 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="the tests' tiny pipelines; runs on a CPU")
     parser.add_argument("--weights", action="append", default=[], metavar="NAME=DIR", help="a local pipeline folder")
+    parser.add_argument("--qwen-lora", help="with --weights qwen_image_edit=DIR: the Lightning LoRA file to fuse")
     parser.add_argument("--editors", nargs="+", default=list(EDITORS), choices=list(EDITORS))
     parser.add_argument("--sizes", nargs="+", type=int, help="square input sides (default 512 1024; tiny: 64)")
     parser.add_argument("--runs", type=int, help="timed runs after a warm-up (default 5; 1 with --tiny)")
@@ -244,33 +225,14 @@ def main() -> None:
 
         folder = Path(tempfile.mkdtemp())
         tiny_dirs = {name: BUILDERS[name](folder / name) for name in args.editors}
-        for name, count in meta_parameter_counts().items():
+        for name, count in meta_parameter_counts(list(EDITORS)).items():
             billions = f"transformer {count['transformer_b']:.2f}B, text encoder {count['text_encoder_b']:.2f}B"
             print(f"# full-size {name}: {billions} parameters (configs built on the meta device)")
     device_name = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "CPU"
     print(f"# {device_name}; torch {torch.__version__}, diffusers {diffusers.__version__}")
     print("| editor | tier | input | working size | steps | s/edit | how | peak GiB | shift px | status |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    rows: list[Row] = []
-    for name in args.editors:
-        loaded: dict[str, Any] = {}  # one pipeline per weights folder: Qwen's tiers share theirs
-        for tier, options, params in TIERS[name]:
-            key = f"{name}_turbo" if options.get("turbo") and f"{name}_turbo" in args.weights else name
-            if key not in loaded:
-                loaded.clear()
-                loaded[key] = load(name, options, args, tiny_dirs)
-                speedups(loaded[key][1], args)
-            tool, pipe, source = loaded[key]
-            for size in args.sizes:  # the working area follows the input (LongCat's pipeline stays at 1 MP)
-                tool = EDITORS[name](tool.model, device=args.device, allow_cpu=True, max_side=size, **options)
-                row = run_row(name, tier, tool, pipe, params, size, args, real=not args.tiny and key in args.weights)
-                rows.append(row)
-                print(format_row(row), flush=True)
-            print(f"# {name} {tier}: {source}", flush=True)
-        loaded.clear()
-        gc.collect()
-        if args.device.startswith("cuda"):
-            torch.cuda.empty_cache()
+    rows = [row for name in args.editors for row in bench_editor(name, args, tiny_dirs)]
     print(f"\n# total {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({"device": device_name, "rows": [asdict(r) for r in rows]}, indent=1))
@@ -292,7 +254,8 @@ def run_row(  # noqa: PLR0917 - one row's coordinates
     if real and result is not None:
         dx, dy = shift_between(landscape().resize((size, size)), result)
         shift = (dx**2 + dy**2) ** 0.5
-    return Row(name, tier, size, work, steps, seconds, how, peak, shift)
+    status = "ok" if seconds == seconds else "timing noise"  # NaN: not projected
+    return Row(name, tier, size, work, steps, seconds, how, peak, shift, status)
 
 
 def format_row(r: Row) -> str:
