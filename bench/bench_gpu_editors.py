@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -254,7 +255,7 @@ def run_row(  # noqa: PLR0917 - one row's coordinates
     if real and result is not None:
         dx, dy = shift_between(landscape().resize((size, size)), result)
         shift = (dx**2 + dy**2) ** 0.5
-    status = "ok" if seconds == seconds else "timing noise"  # NaN: not projected
+    status = "timing noise" if math.isnan(seconds) else "ok"
     return Row(name, tier, size, work, steps, seconds, how, peak, shift, status)
 
 
