@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         default_factory=list, description="Bearer keys, comma-separated; none: local dev mode (loopback only)."
     )
     checkpoint_url: SecretStr | None = Field(None, description="postgresql:// URL; unset: SQLite in data_dir.")
+    public_url: str | None = Field(
+        None,
+        description="Base URL clients reach the server at, for image links in chat replies (langgraph dev, "
+        "/v1/chat/completions); unset: the request's host.",
+    )
     rate_per_minute: float = Field(60.0, gt=0, description="Requests that start work, per API key per minute.")
     rate_burst: int = Field(20, ge=1, description="How many such requests a key may make at once.")
     work_slots: int = Field(2, ge=1, le=64, description="Graph runs (turns) executing at once.")
@@ -181,6 +186,13 @@ class Settings(BaseSettings):
     def llm_urls(self) -> list[str]:
         """The dialogue-model servers, in order of preference (one unless DIALOGPAINT_LLM lists several)."""
         return self.llm.split(",")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"public_url must be an http(s) URL, got {value!r}")
+        return value.rstrip("/") if value else value
 
     @field_validator("api_keys", mode="before")
     @classmethod

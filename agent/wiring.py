@@ -185,18 +185,23 @@ def create_engine(
         built.callback(close)
         closers = built.pop_all()
     deps = graph_deps(settings, model, tools, store or image_store(settings))
-    limits = InputLimits(
+    limits = input_limits(settings)
+    where = "postgres" if settings.checkpoint_url is not None else "sqlite"
+    logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))
+    lock = session_lock(settings)
+    closers.callback(lock.close)
+    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close], shared_lock=lock, signer=signer)
+
+
+def input_limits(settings: Settings) -> InputLimits:
+    """The limits on messages and uploads the settings name."""
+    return InputLimits(
         max_message_chars=settings.max_message_chars,
         max_pixels=settings.max_pixels,
         max_upload_bytes=settings.max_upload_bytes,
         min_image_side=settings.min_image_side,
         max_aspect_ratio=settings.max_aspect_ratio,
     )
-    where = "postgres" if settings.checkpoint_url is not None else "sqlite"
-    logger.info("engine on %s (%s checkpoints) with tools %s", settings.data_dir, where, ", ".join(deps.tools))
-    lock = session_lock(settings)
-    closers.callback(lock.close)
-    return Engine(build_graph(checkpointer), deps, limits, closers=[closers.close], shared_lock=lock, signer=signer)
 
 
 def s3_location(settings: Settings) -> S3Location | None:

@@ -12,7 +12,9 @@ from typing import Any, Literal, NotRequired, TypedDict, cast
 from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.types import Interrupt
 
+from graphs.recipe_plans import RECIPE_KINDS
 from graphs.referents import Referent
+from graphs.review import review_fields
 from graphs.state import CallSpec, Preview, Proposal
 
 OutcomeKind = Literal[
@@ -42,16 +44,22 @@ def proposal(edits: Sequence[CallSpec], question: str, preview: Preview | None =
     """The proposal of ``edits`` with the question put to the user, and the preview if one was made.
 
     With a preview, each previewed call carries the preview's seed in its args, so the approved edit
-    is the full-quality rendering of the same noise.
+    is the full-quality rendering of the same noise. The calls are also given in the
+    human-in-the-loop request shape (graphs.review) that chat UIs show with approve / edit / reject.
     """
-    if preview is None:
-        return Proposal(kind="confirm_edit", question=question, edits=list(edits))
-    seeds = preview["seeds"]
+    seeds = preview["seeds"] if preview is not None else {}
     pinned = [
         CallSpec(id=e["id"], name=e["name"], args={**e["args"], "seed": seeds[e["id"]]}) if e["id"] in seeds else e
         for e in edits
     ]
-    return Proposal(kind="confirm_edit", question=question, edits=pinned, preview=preview)
+    recipe = any(e["name"] in RECIPE_KINDS for e in pinned)
+    requests, configs = review_fields([(e["name"], e["args"]) for e in pinned], question, recipe)
+    made = Proposal(
+        kind="confirm_edit", question=question, edits=pinned, action_requests=requests, review_configs=configs
+    )
+    if preview is not None:
+        made["preview"] = preview
+    return made
 
 
 def pending_proposal(interrupts: Sequence[Interrupt]) -> Proposal | None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langgraph.graph import MessagesState
 
+from graphs.review import ActionRequest, ReviewConfig
 from graphs.selfcheck import CheckRecord
 from tools.errors import ImageNotFound
 
@@ -56,6 +57,9 @@ class Proposal(TypedDict):
     question: str
     edits: list[CallSpec]
     preview: NotRequired[Preview]  # when a proposed tool can preview itself
+    # the same calls in the human-in-the-loop request shape chat UIs show (graphs.review)
+    action_requests: NotRequired[list[ActionRequest]]
+    review_configs: NotRequired[list[ReviewConfig]]
 
 
 def append_only(existing: list[Revision], new: list[Revision]) -> list[Revision]:

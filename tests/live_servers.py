@@ -124,3 +124,33 @@ class CuttingProxy:
 
     def close(self) -> None:
         self.listener.close()
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    """GET a URL as a browser's <img> would (no Authorization header): its status and body."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def wait_until_answers(process: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 120) -> None:
+    """Wait until ``url`` answers with any status (401 without a key counts: the server is up); fail with
+    the server's log if its process ends or ``timeout_s`` passes first."""
+    import urllib.error
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the server did not start:\n{log.read_text()}")
+            time.sleep(0.5)

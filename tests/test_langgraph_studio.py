@@ -44,8 +44,10 @@ def studio(tmp_path, monkeypatch):
     from agent.integrations import langgraph_studio as module
 
     module._default_deps.cache_clear()  # the embedded default is built once per process: rebuild it here
+    module.studio_settings.cache_clear()
     yield load_like_the_langgraph_server("dialogpaint")
     module._default_deps.cache_clear()
+    module.studio_settings.cache_clear()
 
 
 def thread() -> dict[str, Any]:
@@ -64,7 +66,8 @@ def test_one_turn_without_context_or_image_gets_the_embedded_default(studio, tmp
     stored = list((tmp_path / "data" / "images").rglob("*.png"))
     assert [p.stem for p in stored] == [state["revisions"][0]["image"]]  # in the settings' data dir
     state = studio.invoke({"messages": [{"role": "user", "content": "make it black and white"}]}, config)
-    assert studio.get_state(config).next == ("confirm",)  # auto policy: a clarified edit waits for a yes
+    waiting = studio.get_state(config, subgraphs=True).tasks[0].state
+    assert waiting.next == ("confirm",)  # auto policy: a clarified edit waits for a yes
     assert len(state["revisions"]) == 1  # the thread's image was kept, not replaced by a new sample
 
 
@@ -76,3 +79,31 @@ def test_an_async_run_with_a_json_context_edits_at_once(studio):
     assert set(studio.get_context_jsonschema()["properties"]) == {"confirm", "seed", "edits_per_message"}
     with pytest.raises(ValueError, match="confirm"):
         studio.invoke(request, thread(), context={"confirm": "sometimes"})
+
+
+def image_block(width: int, height: int) -> dict[str, Any]:
+    import base64
+    import io
+
+    from agent.samples import landscape
+
+    buffer = io.BytesIO()
+    landscape().resize((width, height)).save(buffer, "PNG")
+    return {"type": "image", "base64": base64.b64encode(buffer.getvalue()).decode(), "mime_type": "image/png"}
+
+
+def test_a_message_image_becomes_the_head_and_both_are_held_to_the_services_limits(studio):
+    from agent.session.engine import MessageRejected
+    from tools.errors import ImageRejected
+
+    config = thread()
+    state = studio.invoke({"messages": [{"role": "user", "content": [image_block(40, 30)]}]}, config)  # no words
+    assert len(state["revisions"]) == 1 and [m.content for m in state["messages"][:1]] == ["(sent an image)"]
+    assert "](/dialogpaint/images/" + state["revisions"][0]["image"] + ".png)" in last_text(state)  # no host: relative
+    with pytest.raises(MessageRejected, match="the limit is 2000"):
+        studio.invoke({"messages": [{"role": "user", "content": "x" * 2001}]}, config)
+    with pytest.raises(ImageRejected, match="8"):  # the shortest side a session accepts
+        studio.invoke(
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}, image_block(4, 4)]}]}, config
+        )
+    assert len(studio.get_state(config).values["revisions"]) == 1  # nothing was added by the refused upload

@@ -1,26 +1,41 @@
-"""The graph for `langgraph dev` and LangGraph Studio (see langgraph.json), with the embedded default wired in.
+"""The graph for `langgraph dev`, LangGraph Studio and Agent Chat UI (see langgraph.json), with the embedded default.
 
 The LangGraph server loads ``make_graph``, attaches its own checkpointer and runs the graph with the
 run context its API request carries: JSON, so never a GraphDeps. ``StudioGraph`` turns that JSON
 (a few settings, see ``StudioContext``) into the GraphDeps the nodes need: the model and tools the
-settings name (the local policy and the tools that can run here by default) and the file image store
-under the settings' data directory. A thread that starts without an image gets the sample landscape.
+settings name and the settings' image store. Around the editing graph (a subgraph, unchanged) it
+does what a chat UI needs: an image the user's message carries (a content block, see
+``agent.session.chat_content``) becomes the thread's new upload revision, a thread that starts without one gets the
+sample landscape, and ``show`` puts the head image into the conversation as a markdown image served
+by the image route of ``studio_app`` whenever the head moved. The server runs everything on one event
+loop and refuses blocking calls there (blockbuster): building the run context and storing an upload
+run in a worker thread, and the nodes are sync, so LangGraph runs them in its executor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from langchain_core.messages import AIMessage, HumanMessage, convert_to_messages
 from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.session.chat_content import image_link, revision_markdown, split_content
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
-from graphs.state import EditState
+from graphs.state import EditState, Revision, head_revision
+
+if TYPE_CHECKING:
+    from agent.settings import Settings
+
+IMAGE_ONLY = "(sent an image)"  # the words of a message that carries only an image
 
 
 class StudioContext(BaseModel):
@@ -36,8 +51,21 @@ class StudioContext(BaseModel):
     edits_per_message: int | None = Field(None, ge=1, le=20)
 
 
-class StudioGraph(CompiledStateGraph[EditState, GraphDeps, EditState, EditState]):
-    """The editing graph, filling in its run context and a first image when a run brings neither."""
+def append_new(existing: list[Revision], new: list[Revision]) -> list[Revision]:
+    """Reducer for revisions around the subgraph, which hands back the whole list: append those not yet known."""
+    known = {r["id"] for r in existing}
+    return existing + [r for r in new if r["id"] not in known]
+
+
+class StudioState(EditState):
+    """The editing state plus the head whose image the conversation last showed."""
+
+    revisions: Annotated[list[Revision], append_new]  # the subgraph hands back the whole list
+    shown: str | None
+
+
+class StudioGraph(CompiledStateGraph[StudioState, GraphDeps, StudioState, StudioState]):
+    """The chat graph, filling in its run context, the user's image or a first image."""
 
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
         """Pregel.stream (invoke and the sync paths go through it) with the studio context."""
@@ -46,10 +74,11 @@ class StudioGraph(CompiledStateGraph[EditState, GraphDeps, EditState, EditState]
         yield from super().stream(with_image(input, saved, deps), config, context=deps, **kwargs)
 
     async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
-        """Pregel.astream (ainvoke and astream_events go through it) with the studio context."""
-        deps = run_deps(kwargs.pop("context", None))
+        """Pregel.astream (ainvoke, astream_events and the server go through it) with the studio context."""
+        deps = await asyncio.to_thread(run_deps, kwargs.pop("context", None))  # settings, model, store: file I/O
         saved = (await self.aget_state(saving)).values if (saving := _thread(self, config)) else {}
-        async for chunk in super().astream(with_image(input, saved, deps), config, context=deps, **kwargs):
+        prepared = await asyncio.to_thread(with_image, input, saved, deps)  # decodes and stores an upload
+        async for chunk in super().astream(prepared, config, context=deps, **kwargs):
             yield chunk
 
     def get_context_jsonschema(self) -> dict[str, Any] | None:
@@ -64,8 +93,49 @@ def make_graph(config: RunnableConfig) -> StudioGraph:
 
 @functools.cache
 def _studio_graph() -> StudioGraph:
-    compiled = build_graph()
+    builder = StateGraph(StudioState, context_schema=GraphDeps)
+    builder.add_node("dialogpaint", build_graph())
+    builder.add_node(show)
+    builder.add_edge(START, "dialogpaint")
+    builder.add_edge("dialogpaint", "show")
+    builder.add_edge("show", END)
+    compiled = builder.compile(name="dialogpaint")
     return StudioGraph(**{k: v for k, v in compiled.__dict__.items() if k != "__orig_class__"})  # as Pregel.copy
+
+
+def show(state: StudioState, config: RunnableConfig) -> dict[str, Any]:
+    """Append the head image as a markdown image to the turn's last reply when the head moved since last shown."""
+    head = state.get("head")
+    if head is None or head == state.get("shown"):
+        return {}
+    settings = studio_settings()
+    revision = head_revision(state["revisions"], head)
+    secret = settings.api_keys[0].get_secret_value().encode() if settings.api_keys else None
+    url = image_link(base_url(settings, config), secret, revision["image"])
+    picture = revision_markdown(revision, url)
+    last = state["messages"][-1]
+    if isinstance(last, AIMessage) and not last.tool_calls and isinstance(last.content, str):
+        shown = last.model_copy(update={"content": f"{last.content}\n\n{picture}"})  # same id: replaces it
+    else:
+        shown = AIMessage(picture)
+    return {"messages": [shown], "shown": head}
+
+
+def base_url(settings: Settings, config: RunnableConfig) -> str:
+    """Where clients reach this server: DIALOGPAINT_PUBLIC_URL, else the request's (forwarded) host, else relative."""
+    if settings.public_url:
+        return settings.public_url
+    headers = config.get("configurable", {})  # the server copies the request's headers here
+    host = headers.get("x-forwarded-host") or headers.get("host")
+    return f"{headers.get('x-forwarded-proto', 'http')}://{host}" if host else ""
+
+
+@functools.cache
+def studio_settings() -> Settings:
+    """The settings from the environment (DIALOGPAINT_*), read once per process."""
+    from agent.settings import Settings
+
+    return Settings()
 
 
 def run_deps(context: Any) -> GraphDeps:
@@ -81,25 +151,48 @@ def _default_deps(overrides: str) -> GraphDeps:
     """Built once per process and set of overrides: the model and tools load once, as in an Engine."""
     from agent.models.factories import make_chat_model
     from agent.settings import Settings
-    from agent.wiring import build_tools, graph_deps
-    from graphs.storage.store import FileImageStore
+    from agent.wiring import build_tools, graph_deps, image_store
     from tools.base import unavailable_reason
 
     settings = Settings(**json.loads(overrides))
     tools = {name: tool for name, tool in build_tools(settings).items() if unavailable_reason(tool) is None}
-    return graph_deps(settings, make_chat_model(settings), tools, FileImageStore(settings.images_dir))
+    return graph_deps(settings, make_chat_model(settings), tools, image_store(settings))
 
 
 def with_image(input: Any, saved: Mapping[str, Any], deps: GraphDeps) -> Any:
-    """``input`` with the sample landscape as the first revision when neither it nor the thread has an image."""
-    if not isinstance(input, dict) or "revisions" in input or saved.get("revisions"):
+    """``input`` with its last message checked (the service's message and upload limits) and reduced to
+    its words, and the image it carries as the new head; or with the sample landscape when neither it
+    nor the thread has an image.
+    """
+    if not isinstance(input, dict) or "revisions" in input:
         return input
     from agent.samples import landscape
     from graphs.revisions import new_revision
     from graphs.storage.store import put_image
 
-    root = new_revision(put_image(deps.store, landscape()))
+    messages = convert_to_messages(input.get("messages") or [])
+    image = None
+    if messages and isinstance(messages[-1], HumanMessage):
+        words, image = checked(messages[-1])
+        input = {**input, "messages": [*messages[:-1], messages[-1].model_copy(update={"content": words})]}
+    if image is None and saved.get("revisions"):
+        return input
+    root = new_revision(put_image(deps.store, image if image is not None else landscape()))
     return {**input, "revisions": [root], "head": root["id"], "redo_stack": [], "pending": None}
+
+
+def checked(message: HumanMessage) -> tuple[str, Image.Image | None]:
+    """The words of a user message and the image it carries, checked against the settings' limits
+    (MessageRejected, ImageRejected naming the one broken).
+    """
+    from agent.session.engine import check_message
+    from agent.wiring import input_limits
+
+    limits = input_limits(studio_settings())
+    words, images = split_content(message.content)
+    image = limits.image(images[0]) if images else None
+    said = words or (IMAGE_ONLY if image is not None else "")  # no words and no image: "the message is empty"
+    return check_message(said, limits.max_message_chars), image
 
 
 def _thread(graph: StudioGraph, config: RunnableConfig | None) -> RunnableConfig | None:

@@ -2,7 +2,8 @@
 
 Tools open a session on an image, send a message, answer a confirmation, undo, redo and list
 revisions; every reply carries its text, action and head revision (structured content) and the head
-image as MCP image content. Resources serve revision images and a session's history. Graph steps and
+image as MCP image content. Resources serve revision images, a session's history and the MCP App
+revision widget every tool declares (agent.mcp_server.app_widget). Graph steps and
 tool progress are sent as MCP progress notifications. Errors are MCP tool errors whose text is the
 message the CLI prints after ``error:``. Session ids are bound to the caller's API key exactly as in
 the HTTP service (agent.service.auth), so over HTTP one key never sees another's sessions.
@@ -25,6 +26,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import CallToolResult, ImageContent, TextContent
 
+from agent.mcp_server.app_widget import MCP_APP_MIME, RESOURCE_META, TOOL_META, WIDGET_URI, widget_html
 from agent.service.auth import DEV_KEY, KeyRing, Principal, new_session_id, owns
 from agent.service.errors import ApiError
 from agent.service.health import storage_fault
@@ -258,8 +260,9 @@ def build_server(engine: Engine, access: Access) -> MCPServer:
     calls = Calls(engine, access)
     mcp = MCPServer("dialogpaint", instructions=INSTRUCTIONS)
     for tool in (calls.open_session, calls.send_message, calls.answer_confirmation, calls.undo, calls.redo):
-        mcp.tool()(tool)
-    mcp.tool()(calls.list_revisions)
+        mcp.tool(meta=TOOL_META)(tool)
+    mcp.tool(meta=TOOL_META)(calls.list_revisions)
+    mcp.resource(WIDGET_URI, name="revisions", mime_type=MCP_APP_MIME, meta=RESOURCE_META)(widget_html)
     mcp.resource(f"{URI}/revisions/{{revision_id}}", mime_type="image/png")(calls.revision_image)
     mcp.resource(f"{URI}/history", mime_type="application/json")(calls.history)
     return mcp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Scope
 
 from agent.service.auth import KeyRing
+from agent.service.chat_routes import router as chat_router
 from agent.service.deps import Service
 from agent.service.errors import CODES, ErrorBody, ErrorDetail, install_handlers
 from agent.service.errors import RETRY_AFTER as RETRY
@@ -64,6 +66,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             runner=Runner(queue, built.shared_lock, metrics),
             metrics=metrics,
             ready_tools=ready,
+            public_url=settings.public_url,
         )
         try:
             yield
@@ -88,6 +91,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(recipe_router)
     app.include_router(preview_router)
+    app.include_router(chat_router)
+    if importlib.util.find_spec("ag_ui_langgraph") is not None:  # the agui extra
+        from agent.service.agui_routes import router as agui_router
+
+        app.include_router(agui_router)
 
     unhealthy = {
         "model": ErrorBody,
@@ -139,6 +147,8 @@ def body_limit(scope: Scope, settings: Settings) -> int:
     """The largest body a request may send: an upload's size limit, or room for one message."""
     if scope["method"] == "POST" and scope["path"] == "/v1/sessions":
         return settings.max_upload_bytes + MULTIPART_OVERHEAD
+    if scope["method"] == "POST" and scope["path"] == "/v1/chat/completions":  # base64 images, the history resent
+        return 3 * settings.max_upload_bytes + MULTIPART_OVERHEAD
     return 16 * 1024 + 4 * settings.max_message_chars  # JSON escapes; UTF-8 takes up to 4 bytes a char
 
 

@@ -39,6 +39,11 @@ class KeyRing:
         """Whether no keys are configured (the service must then only listen on loopback)."""
         return not self._keys
 
+    @property
+    def secrets(self) -> tuple[bytes, ...]:
+        """The configured keys (they sign chat replies' image links)."""
+        return tuple(self._keys)
+
     def authenticate(self, token: str | None) -> Principal:
         """The principal for a bearer token; ApiError unauthorized if it is missing or unknown."""
         if self.dev_mode:

@@ -32,6 +32,7 @@ class Service:
     metrics: ServiceMetrics
     ready_tools: Mapping[str, EditTool] = field(default_factory=dict)  # /healthz checks that they stay ready
     previews: ShownPreviews = field(default_factory=ShownPreviews)  # what each session may fetch as a preview
+    public_url: str | None = None  # the base of links in chat replies; None: the request's
 
 
 def service(request: Request) -> Service:

@@ -33,6 +33,7 @@ CODES: dict[str, tuple[int, str]] = {
     "unauthorized": (401, "No bearer API key, or a key that is not configured."),
     "session_not_found": (404, "No such session for this API key (another key's session looks the same)."),
     "revision_not_found": (404, "No such revision in this session."),
+    "image_not_found": (404, "No stored image has this key (a chat reply's image link)."),
     "preview_not_found": (404, "This session was shown no such preview or step picture."),
     "session_corrupt": (500, "The session's saved state holds data it never holds (tampered?); it was not loaded."),
     "image_missing": (500, "The revision exists but its stored image is gone; other revisions may still be intact."),

@@ -19,6 +19,7 @@ from graphs.deps import GraphDeps
 from graphs.outcomes import Outcome, OutcomeKind, outcome, proposal, tool_message
 from graphs.progress import StepReporter
 from graphs.recipe_plans import RECIPE_KINDS, plan_for, plan_question
+from graphs.review import decision_words
 from graphs.selfcheck import CheckRecord, applies, best_of
 from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
@@ -70,7 +71,8 @@ def confirm(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
     waiting = [
         tool_message(c["id"], "Proposed to the user; see their reply below.", "proposed", question) for c in calls
     ]
-    said = answer if isinstance(answer, HumanMessage) else HumanMessage(str(answer))  # kept: its id is the request key
+    # kept: its id is the request key; a chat UI's approve / edit / reject arrives as words (graphs.review)
+    said = answer if isinstance(answer, HumanMessage) else HumanMessage(decision_words(answer))
     return {"messages": [*waiting, said], "pending": pending, "preview": None}
 
 

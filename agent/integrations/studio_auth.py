@@ -1,0 +1,74 @@
+"""The service's API keys on the LangGraph server (langgraph.json ``auth``): 401 without one, threads kept per key.
+
+With DIALOGPAINT_API_KEYS unset every request is the one dev principal (as ``dialogpaint serve`` on
+loopback); with keys, a request needs ``Authorization: Bearer <key>`` and sees only the threads,
+runs and crons its key created (their metadata's ``owner``) and a store namespace of its own. The
+assistants (the graph of langgraph.json) are everyone's to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import TYPE_CHECKING, Any
+
+from langgraph_sdk import Auth
+from starlette.exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from agent.service.auth import KeyRing
+
+auth = Auth()
+
+
+@functools.cache
+def key_ring() -> KeyRing:
+    """The configured keys, read once per process."""
+    from agent.integrations.langgraph_studio import studio_settings
+    from agent.service.auth import KeyRing  # the service's keys; imported here, it brings FastAPI
+
+    return KeyRing([key.get_secret_value() for key in studio_settings().api_keys])
+
+
+@auth.authenticate
+async def authenticate(authorization: str | None) -> Auth.types.MinimalUserDict:
+    """The caller of a request, from its bearer key; 401 without a valid one."""
+    keys = await asyncio.to_thread(key_ring)  # the first call reads the settings
+    scheme, _, token = (authorization or "").partition(" ")
+    try:
+        principal = keys.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+    except HTTPException as exc:  # the service's ApiError (unauthorized)
+        raise Auth.exceptions.HTTPException(status_code=401, detail=exc.detail, headers=exc.headers) from None
+    return {"identity": principal.name, "permissions": []}
+
+
+def owned(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    """Mark what a caller creates as theirs; filter what they read, search or change to theirs."""
+    owner = {"owner": ctx.user.identity}
+    if isinstance(value, dict):
+        metadata = value.get("metadata")
+        if metadata is None:
+            metadata = value["metadata"] = {}
+        if isinstance(metadata, dict):
+            metadata.update(owner)
+    return owner
+
+
+@auth.on.threads
+async def own_threads(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    """Threads (and the runs on them) belong to the key that created them."""
+    return owned(ctx, value)
+
+
+@auth.on.crons
+async def own_crons(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    """Crons belong to the key that created them."""
+    return owned(ctx, value)
+
+
+@auth.on.store
+async def own_store(ctx: Auth.types.AuthContext, value: Any) -> None:
+    """The long-term store is kept per key: every namespace starts with the caller's identity."""
+    namespace = tuple(value.get("namespace") or ())
+    if not namespace or namespace[0] != ctx.user.identity:
+        value["namespace"] = (ctx.user.identity, *namespace)

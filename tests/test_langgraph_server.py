@@ -1,0 +1,171 @@
+"""The real `langgraph dev` (langgraph-cli[inmem]) serving langgraph.json with no flag, driven by langgraph_sdk.
+
+The server runs the graph under its blocking-call detector, with its own checkpointer, the image route
+of ``http.app`` and the ``auth`` of langgraph.json: a chat UI's image content block becomes the
+upload revision, replies carry the head image as a markdown link the route serves, and the
+confirmation is answered in agent-chat-ui's human-in-the-loop shape (approve / edit / reject).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.live_servers import fetch, wait_until_answers
+from tests.openai_server import free_port
+
+pytest.importorskip("langgraph_api", reason="needs the studio extra: pip install 'dialogpaint[studio]'")
+from langgraph_sdk import get_sync_client
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "studio-test-key-0123456789"
+OTHER = "another-studio-key-0123456789"
+LINK = re.compile(r"!\[[^\]]*\]\((http://127\.0\.0\.1:\d+/dialogpaint/images/([0-9a-f]{64})\.png(\?sig=[\w-]+)?)\)")
+
+
+def start_langgraph_dev(workdir: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`langgraph dev` on langgraph.json (no --allow-blocking), on a free loopback port; its process and URL."""
+    port = free_port()
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DIALOGPAINT_DATA_DIR": str(workdir / "data"),
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        **env,
+    }
+    command = [sys.executable, "-m", "langgraph_cli", "dev", "--config", str(ROOT / "langgraph.json")]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"]
+    log = workdir / "langgraph.log"
+    with log.open("wb") as out:  # cwd: the server resolves langgraph.json's auth path against it (.langgraph_api/ too)
+        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_answers(process, f"{base}/ok", log)
+    return process, base
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`langgraph dev` with an API key configured (DIALOGPAINT_API_KEYS), and its work directory."""
+    workdir = tmp_path_factory.mktemp("langgraph")
+    process, base = start_langgraph_dev(workdir, DIALOGPAINT_API_KEYS=f"{KEY},{OTHER}")
+    try:
+        yield base, workdir
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    log = (workdir / "langgraph.log").read_text()
+    assert "BlockingError" not in log and "Blocking call" not in log, log[-3000:]
+
+
+def photo_block() -> tuple[dict[str, Any], Image.Image]:
+    """A real photo-like image as agent-chat-ui sends it: a base64 image content block."""
+    from agent.samples import landscape
+
+    image = landscape().resize((96, 64))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return {"type": "image", "source_type": "base64", "mime_type": "image/jpeg", "data": data}, image
+
+
+def last_ai(state: dict[str, Any]) -> str:
+    return str(next(m["content"] for m in reversed(state["messages"]) if m["type"] == "ai" and m["content"]))
+
+
+def shown_image(text: str) -> tuple[str, str]:
+    """The URL and image key of the markdown image in a reply."""
+    found = LINK.search(text)
+    assert found, text
+    return found.group(1), found.group(2)
+
+
+def test_clarify_confirm_edit_undo_through_the_sdk_with_an_uploaded_image(server):
+    base, _ = server
+    client = get_sync_client(url=base, api_key=None, headers={"Authorization": f"Bearer {KEY}"})
+    thread = client.threads.create()["thread_id"]
+    block, image = photo_block()
+    said = {"role": "user", "content": [{"type": "text", "text": "make it red"}, block]}
+    state = client.runs.wait(thread, "dialogpaint", input={"messages": [said]})
+    upload = state["revisions"][0]
+    assert len(state["revisions"]) == 1 and state["head"] == upload["id"] and upload["parent"] is None
+    assert "What" in last_ai(state) or "Which" in last_ai(state)  # clarify
+    url, key = shown_image(last_ai(state))
+    assert key == upload["image"]
+    status, png = fetch(url)  # the route of langgraph.json's http.app, signed link
+    assert status == 200 and Image.open(io.BytesIO(png)).size == image.size
+    assert fetch(url.split("?")[0])[0] == 401  # the same image without the link's signature
+    humans = [m for m in state["messages"] if m["type"] == "human"]
+    assert humans[-1]["content"] == "make it red"  # no pixels in the thread's messages
+
+    state = client.runs.wait(
+        thread, "dialogpaint", input={"messages": [{"role": "user", "content": "the whole image"}]}
+    )
+    interrupt = client.threads.get_state(thread)["interrupts"][0]["value"]
+    assert interrupt["kind"] == "confirm_edit" and interrupt["action_requests"][0]["name"] == "tint"
+    assert interrupt["review_configs"][0]["allowed_decisions"] == ["approve", "edit", "reject"]
+    # agent-chat-ui's "edit": a new instruction instead of the proposed one, carried out at once
+    assert interrupt["action_requests"][0]["args"] == {"instruction": "give the whole image a red tint"}
+    edited = {"name": "tint", "args": {"instruction": "make it black and white"}}
+    state = client.runs.wait(
+        thread, "dialogpaint", command={"resume": {"decisions": [{"type": "edit", "edited_action": edited}]}}
+    )
+    assert [r["tool"] for r in state["revisions"]] == [None, "grayscale"]
+    _, key = shown_image(last_ai(state))
+    assert key == state["revisions"][-1]["image"] != upload["image"]
+    assert not client.threads.get_state(thread)["interrupts"]
+
+    state = client.runs.wait(thread, "dialogpaint", input={"messages": [{"role": "user", "content": "undo"}]})
+    assert state["head"] == upload["id"] and len(state["revisions"]) == 2
+    assert shown_image(last_ai(state))[1] == upload["image"]
+
+
+def test_approve_and_reject_decisions_answer_the_confirmation(server):
+    base, _ = server
+    client = get_sync_client(url=base, api_key=None, headers={"Authorization": f"Bearer {KEY}"})
+    thread = client.threads.create()["thread_id"]
+    for text in ("make it red", "the whole image"):  # a thread without an image gets the sample one
+        client.runs.wait(thread, "dialogpaint", input={"messages": [{"role": "user", "content": text}]})
+    state = client.runs.wait(thread, "dialogpaint", command={"resume": {"decisions": [{"type": "reject"}]}})
+    assert len(state["revisions"]) == 1 and "won't" in last_ai(state)
+    for text in ("make it red", "the whole image"):
+        client.runs.wait(thread, "dialogpaint", input={"messages": [{"role": "user", "content": text}]})
+    state = client.runs.wait(thread, "dialogpaint", command={"resume": {"decisions": [{"type": "approve"}]}})
+    assert [r["tool"] for r in state["revisions"]] == [None, "tint"]
+
+
+def test_requests_without_the_key_get_401(server):
+    base, _ = server
+    for headers in ({}, {"Authorization": "Bearer not-the-key-0123456789"}, {"Authorization": KEY}):
+        assert httpx.post(f"{base}/threads", json={}, headers=headers).status_code == 401
+        assert httpx.post(f"{base}/threads/search", json={}, headers=headers).status_code == 401
+    owner = {"Authorization": f"Bearer {KEY}"}
+    created = httpx.post(f"{base}/threads", json={}, headers=owner)
+    assert created.status_code == 200
+    thread = created.json()["thread_id"]
+    assert httpx.get(f"{base}/threads/{thread}", headers=owner).status_code == 200
+    assert httpx.get(f"{base}/threads/{thread}", headers={"Authorization": f"Bearer {OTHER}"}).status_code == 404
+    found = httpx.post(f"{base}/assistants/search", json={}, headers=owner)  # Studio and Agent Chat UI list them
+    assert found.status_code == 200 and [a["graph_id"] for a in found.json()] == ["dialogpaint"]
+
+
+def test_a_remote_image_url_is_refused_not_fetched(server):
+    base, _ = server
+    client = get_sync_client(url=base, api_key=None, headers={"Authorization": f"Bearer {KEY}"})
+    thread = client.threads.create()["thread_id"]
+    block = {"type": "image", "source_type": "url", "url": "http://169.254.169.254/latest/meta-data"}
+    said = {"role": "user", "content": [{"type": "text", "text": "make it red"}, block]}
+    run = client.runs.create(thread, "dialogpaint", input={"messages": [said]})
+    client.runs.join(thread, run["run_id"])
+    assert client.runs.get(thread, run["run_id"])["status"] == "error"
+    assert not client.threads.get_state(thread)["values"]  # nothing was stored for the thread
