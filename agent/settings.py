@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     device: str | None = Field(None, description="Torch device for the diffusion editor.")
     allow_cpu: bool = Field(False, description="Let the diffusion editor run on the CPU.")
     editor_max_side: int = Field(512, ge=64, le=2048, description="Working size of the diffusion editor.")
+    qwen_image_edit_path: str | None = Field(None, description="Qwen-Image-Edit-2511 weights: a local pipeline dir.")
+    qwen_image_edit_lora: str | None = Field(None, description="A Lightning LoRA file for it (8 steps, no CFG).")
+    flux2_klein_path: str | None = Field(None, description="FLUX.2 klein 4B weights: a local pipeline dir.")
+    longcat_image_edit_path: str | None = Field(None, description="LongCat-Image-Edit weights: a local pipeline dir.")
+    longcat_image_edit_turbo: bool = Field(False, description="Those weights are LongCat-Image-Edit-Turbo (8 steps).")
+    new_editor_max_side: int = Field(
+        1024, ge=64, le=2048, description="Working size of Qwen-Image-Edit and FLUX.2 klein (area = this squared)."
+    )
+    editor_fp8: bool = Field(False, description="Keep those editors' transformer weights in FP8 on sm_89+ GPUs.")
     confirm: Literal["never", "always", "auto"] = "auto"
     preview: bool = Field(True, description="Show a cheap preview with each proposed diffusion edit.")
     preview_steps: int = Field(4, ge=1, le=100, description="Denoising steps of a preview, at most.")

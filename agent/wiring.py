@@ -28,8 +28,11 @@ from tools.base import EditTool, make_ready
 from tools.clip import ClipSimilarities
 from tools.detect import Detector
 from tools.errors import RegistryError, ToolUnavailable
+from tools.flux2_klein import Flux2Klein
 from tools.instruct_pix2pix import InstructPix2Pix
+from tools.longcat_image_edit import LongCatImageEdit
 from tools.owlv2 import Owlv2Detector
+from tools.qwen_image_edit import QwenImageEdit
 from tools.registry import load_registry
 from tools.remote import RemoteLimits, connect_remote_tool
 from tools.serving import ToolApp
@@ -37,7 +40,7 @@ from tools.serving import ToolApp
 logger = logging.getLogger(__name__)
 
 
-def build_tools(settings: Settings) -> Mapping[str, EditTool]:
+def build_tools(settings: Settings, *, every_editor: bool = False) -> Mapping[str, EditTool]:
     """The registry the settings describe: built-ins (InstructPix2Pix configured), remote tools, plug-ins,
     filters. A remote tool named like a built-in replaces it (e.g. InstructPix2Pix on a GPU machine).
     """
@@ -62,8 +65,27 @@ def build_tools(settings: Settings) -> Mapping[str, EditTool]:
             preview_side=settings.preview_side,
         )
         configured.append(pix2pix)
+    configured += [e for e in generative_editors(settings) if e.name not in settings.remote_tools]
     enabled = [settings.editor] if settings.editor else settings.tools_enabled
-    return load_registry(configured=configured, enabled=enabled, disabled=settings.tools_disabled)
+    return load_registry(
+        configured=configured, enabled=enabled, disabled=settings.tools_disabled, every_editor=every_editor
+    )
+
+
+def generative_editors(settings: Settings) -> list[EditTool]:
+    """Qwen-Image-Edit, FLUX.2 klein and LongCat-Image-Edit with the weights and options the settings name."""
+    device, cpu, fp8, side = settings.device, settings.allow_cpu, settings.editor_fp8, settings.new_editor_max_side
+    return [
+        QwenImageEdit(
+            settings.qwen_image_edit_path, lora=settings.qwen_image_edit_lora, max_side=side, device=device,
+            allow_cpu=cpu, fp8=fp8,
+        ),
+        Flux2Klein(settings.flux2_klein_path, max_side=side, device=device, allow_cpu=cpu, fp8=fp8),
+        LongCatImageEdit(
+            settings.longcat_image_edit_path, turbo=settings.longcat_image_edit_turbo, device=device, allow_cpu=cpu,
+            fp8=fp8,
+        ),
+    ]  # fmt: skip
 
 
 def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, EditTool], store: ImageStore) -> GraphDeps:
@@ -97,7 +119,7 @@ def build_tool_app(name: str, settings: Settings, *, concurrency: int = 1) -> To
         RegistryError: no tool of that name is registered (after plug-ins and filters).
         ToolUnavailable: the tool cannot run on this machine (no model, package or GPU).
     """
-    tools = build_tools(settings)
+    tools = build_tools(settings, every_editor=True)
     if name not in tools:
         raise RegistryError(f"no tool named {name!r} to serve; known: {', '.join(tools)}")
     tool = tools[name]

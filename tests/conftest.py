@@ -12,7 +12,7 @@ from agent.session.engine import Engine, Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, gradient
-from tests.tiny_fixtures import model_dir, models, one_torch_thread  # noqa: F401  (fixtures for the tiny-model tests)
+from tests.tiny_fixtures import editor_dirs, model_dir, models, one_torch_thread  # noqa: F401  (fixtures for the tiny-model tests)
 from tools.base import EditTool
 
 

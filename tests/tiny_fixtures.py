@@ -37,3 +37,18 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from tests.tiny_training import tiny_training_models
 
     return tiny_training_models(tmp_path_factory.getbasetemp() / "tiny-training")
+
+
+@pytest.fixture(scope="session")
+def editor_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The tiny Qwen-Image-Edit, FLUX.2 klein and LongCat-Image-Edit pipeline folders, built once per session."""
+    import torch
+
+    from tests.tiny_editors import BUILDERS
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return {name: builder(tmp_path_factory.mktemp(name)) for name, builder in BUILDERS.items()}
+    finally:
+        torch.set_num_threads(threads)

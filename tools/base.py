@@ -148,6 +148,14 @@ def unavailable_reason(tool: EditTool) -> str | None:
     return reason() if callable(reason) else None
 
 
+def recipe_settings(tool: EditTool, params: BaseModel) -> dict[str, object]:
+    """What the tool's optional ``recipe_settings(params)`` says a replay needs beyond the params (the exact
+    prompt sent, pipeline, dtype, scheduler, LoRA...), recorded under ``settings`` in the recipe; {} if none.
+    """
+    settings: Callable[[BaseModel], dict[str, object]] | None = getattr(tool, "recipe_settings", None)
+    return dict(settings(params)) if callable(settings) else {}
+
+
 def preview_of(tool: EditTool) -> Callable[..., Image.Image] | None:
     """The tool's optional ``preview(image, params, *, seed, progress=None)``, or None when it has none.
 

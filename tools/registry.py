@@ -14,8 +14,11 @@ from tools.base import CONTROL_TOOL_NAMES, REPLY_TOOL, EditTool, ToolCapabilitie
 from tools.colour import Grayscale, Invert, Posterize, Sepia, Tint
 from tools.errors import RegistryError
 from tools.filters import Blur, Sharpen, Vignette, Vintage
+from tools.flux2_klein import Flux2Klein
 from tools.geometry import Crop, Flip, Resize, Rotate
 from tools.instruct_pix2pix import InstructPix2Pix
+from tools.longcat_image_edit import LongCatImageEdit
+from tools.qwen_image_edit import QwenImageEdit
 from tools.tone import AdjustTone
 
 logger = logging.getLogger(__name__)
@@ -40,7 +43,14 @@ BUILTIN_TOOLS: tuple[type[EditTool], ...] = (
     Crop,
     Resize,
     InstructPix2Pix,
+    QwenImageEdit,
+    Flux2Klein,
+    LongCatImageEdit,
 )
+# The generative editors beside the paper's InstructPix2Pix: registered, but the dialogue model sees one
+# generative editor, so they join the registry only when named (--editor NAME, an enabled list, a remote
+# tool of that name) or listed (`dialogpaint tools`, `serve-tool NAME`).
+ALTERNATE_EDITORS = frozenset({QwenImageEdit.name, Flux2Klein.name, LongCatImageEdit.name})
 
 
 class ToolRegistry(Mapping[str, EditTool]):
@@ -144,6 +154,7 @@ def load_registry(
     enabled: Collection[str] | None = None,
     disabled: Collection[str] = (),
     plugins: bool = True,
+    every_editor: bool = False,
 ) -> ToolRegistry:
     """Build the registry: built-ins (``configured`` instances replace same-named ones), then plug-ins.
 
@@ -153,7 +164,10 @@ def load_registry(
         enabled: if given, only these names are kept; an unknown name is an error.
         disabled: names to drop; an unknown name is an error.
         plugins: whether to load entry-point plug-ins.
+        every_editor: keep the alternate generative editors even when ``enabled`` does not name them
+            (``dialogpaint tools`` lists each with its state).
     """
+    configured = list(configured)
     chosen = {tool.name: tool for tool in configured}
     replaced = set(chosen)
     entries: list[tuple[EditTool, str]] = [
@@ -170,5 +184,7 @@ def load_registry(
         unknown = sorted(set(names) - set(registry))
         if unknown:
             raise RegistryError(f"{label} tools not found: {', '.join(unknown)}; known: {', '.join(registry)}")
-    keep = [n for n in registry if (enabled is None or n in enabled) and n not in disabled]
+    remote = {tool.name for tool in configured if type(tool) not in BUILTIN_TOOLS}  # chosen explicitly, e.g. served
+    hidden = set() if every_editor else ALTERNATE_EDITORS - set(enabled or ()) - remote
+    keep = [n for n in registry if (enabled is None or n in enabled) and n not in disabled and n not in hidden]
     return ToolRegistry((registry[n], registry.origin(n)) for n in keep)

@@ -18,7 +18,7 @@ def list_tools(ctx: typer.Context) -> None:
     from tools.base import unavailable_reason
 
     with user_errors():
-        tools = build_tools(settings_from(ctx))
+        tools = build_tools(settings_from(ctx), every_editor=True)
         table = Table("tool", "runs on", "parameters", "status")
         for name, tool in tools.items():
             params = []

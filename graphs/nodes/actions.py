@@ -26,7 +26,7 @@ from graphs.state import CallSpec, EditState, Revision
 from graphs.storage.store import get_image, put_image
 from graphs.turn import latest_round, open_calls
 from graphs.window import windowed
-from tools.base import check_result, unavailable_reason
+from tools.base import check_result, recipe_settings, unavailable_reason
 from tools.errors import (
     EditCancelled,
     EditFailed,
@@ -205,12 +205,13 @@ def apply(
 
     start = time.perf_counter()
     record: CheckRecord | None = None
+    ran = call.params
     if deps.self_check is not None and not rerun and applies(deps.self_check, call.tool):
         checked = best_of(
             deps.self_check, run, source=image, params=call.params, seed=seed, instruction=call.instruction
         )
-        result, used, seed, record = checked
-        params = used.model_dump(mode="json")
+        result, ran, seed, record = checked
+        params = ran.model_dump(mode="json")
     else:
         result = run(call.params, seed)
     key = put_image(deps.store, check_result(call.tool.name, result))
@@ -221,7 +222,8 @@ def apply(
         key[:12],
         time.perf_counter() - start,
     )
-    recipe = {**params, "seed": seed}
+    settings = recipe_settings(call.tool, ran)
+    recipe = {**params, **({"settings": settings} if settings else {}), "seed": seed}
     revision = tree.new_revision(
         key, parent=parent["id"], instruction=call.instruction, tool=call.tool.name, params=recipe
     )
