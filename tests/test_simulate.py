@@ -44,8 +44,8 @@ def test_cpu_goals_match_exactly_and_generative_goals_by_object_and_change():
     sky = make(goal=SKY).goal[0]
     assert edit_matches(sky, "instruct_pix2pix", {}, "turn the sky a deep purple")
     assert not edit_matches(sky, "instruct_pix2pix", {}, "make it purple")
-    brighter = SimCase.model_validate({**make().model_dump(), "goal": [
-        {"tool": "adjust_tone", "instruction": "make it brighter", "params": {"brightness": {"gt": 1}}}]}).goal[0]  # fmt: skip
+    up = {"tool": "adjust_tone", "instruction": "make it brighter", "params": {"brightness": {"gt": 1}}}
+    brighter = SimCase.model_validate({**make().model_dump(), "goal": [up]}).goal[0]
     assert edit_matches(brighter, "adjust_tone", {"brightness": 1.3}, None)
     assert not edit_matches(brighter, "adjust_tone", {"brightness": 0.8}, None)
 
@@ -90,10 +90,15 @@ def test_baselines_replace_the_asking_only():
     edit = AIMessage("", tool_calls=[{"name": "grayscale", "args": {"instruction": "bw"}, "id": "2"}])
     history = [HumanMessage("make it better")]
     acted = never_ask(question, history, {"instruct_pix2pix", "grayscale"})
-    assert [(c["name"], c["args"]) for c in acted.tool_calls] == [("instruct_pix2pix", {"instruction": "make it better"})]
+    assert [(c["name"], c["args"]) for c in acted.tool_calls] == [
+        ("instruct_pix2pix", {"instruction": "make it better"})
+    ]
     assert never_ask(edit, history, {"instruct_pix2pix"}) is edit
     asked = ask_once(edit, history)
-    assert asked.tool_calls[0]["name"] == "ask_clarification" and asked.tool_calls[0]["args"]["question"] == GENERIC_QUESTION
+    assert (
+        asked.tool_calls[0]["name"] == "ask_clarification"
+        and asked.tool_calls[0]["args"]["question"] == GENERIC_QUESTION
+    )
     assert ask_once(edit, [*history, AIMessage("q"), HumanMessage("make it black and white")]) is edit
 
 
@@ -105,7 +110,9 @@ def test_simulate_is_deterministic_and_writes_every_report(tmp_path):
         out = tmp_path / name
         result = CliRunner().invoke(app, ["simulate", str(cases), "--out", str(out)], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        outputs.append({f: (out / f).read_bytes() for f in ("results.jsonl", "metrics.json", "report.html", "report.md")})
+        outputs.append(
+            {f: (out / f).read_bytes() for f in ("results.jsonl", "metrics.json", "report.html", "report.md")}
+        )
     assert outputs[0] == outputs[1]
     metrics = json.loads(outputs[0]["metrics.json"])
     assert set(metrics["agents"]) == {"policy", "rules", "never_ask", "ask_once"}

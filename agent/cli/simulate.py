@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from agent.eval.simulate.user import SimulatedUser
+    from agent.settings import Settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "eval_sets" / "simulate" / "goals.jsonl"
 
@@ -13,9 +17,9 @@ SHIPPED = Path(__file__).resolve().parents[2] / "eval_sets" / "simulate" / "goal
 def simulate(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     ctx: typer.Context,
     file: Annotated[Path | None, typer.Argument(help="Case file (JSONL); default: the shipped set.")] = None,
-    out: Annotated[Path, typer.Option(help="Output folder: results.jsonl, metrics.json, report.md, report.html.")] = Path(
-        "simulate-out"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Output folder: results.jsonl, metrics.json, report.md, report.html.")
+    ] = Path("simulate-out"),
     seed: Annotated[int, typer.Option(help="Seed of every edit, recorded with the results.")] = 0,
     max_turns: Annotated[int, typer.Option(min=1, max=20, help="User messages before a case is given up.")] = 6,
     agent: Annotated[
@@ -49,7 +53,12 @@ def simulate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
         with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("simulate", total=len(cases) * len(agents))
             runs, editor = run_agents(
-                cases, settings, agents, user, max_turns, lambda name: progress.update(task, advance=1, description=name)
+                cases,
+                settings,
+                agents,
+                user,
+                max_turns,
+                lambda name: progress.update(task, advance=1, description=name),
             )
         notes = {"cases": f"{len(cases)} from {path.name}", "user": who, "max_turns": str(max_turns),
                  "generative editor": editor, "policy": policy_name(settings.llm)}  # fmt: skip
@@ -73,7 +82,7 @@ def policy_name(llm: str) -> str:
     return "embedded policy (rules + learned act model)" if llm == "local" else f"served model at {redacted(llm)}"
 
 
-def user_from(settings: object, url: str | None, model: str) -> tuple[object, str]:
+def user_from(settings: Settings, url: str | None, model: str) -> tuple[SimulatedUser, str]:
     """The simulated user: rule-based, or a model at ``url``."""
     from agent.eval.simulate.user import RuleUser
 
@@ -81,9 +90,7 @@ def user_from(settings: object, url: str | None, model: str) -> tuple[object, st
         return RuleUser(), "rule-based (deterministic)"
     from agent.eval.simulate.llm_user import LlmUser
     from agent.models.factories import openai_compatible
-    from agent.settings import Settings
     from tools.redaction import redacted
 
-    assert isinstance(settings, Settings)
     served = settings.model_copy(update={"llm": url, "llm_model": model, "llm_temperature": 0.0, "llm_max_tokens": 64})
     return LlmUser(openai_compatible(served)), f"{model} at {redacted(url)}"

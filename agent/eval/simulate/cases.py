@@ -145,7 +145,7 @@ def edit_matches(goal: GoalEdit, tool: str | None, params: Mapping[str, Any], in
         return False
     if goal.tool == GENERATIVE:
         text = (instruction or str(params.get("instruction") or "")).lower()
-        return bool(goal.object) and goal.object.lower() in text and any(w.lower() in text for w in goal.change)
+        return goal.object is not None and goal.object.lower() in text and any(w.lower() in text for w in goal.change)
     for name, wanted in goal.params.items():
         value = params.get(name)
         if isinstance(wanted, Bound):

@@ -78,9 +78,9 @@ CATALOGUE: tuple[tuple[str, str, str, dict[str, Any], tuple[str, str] | None, st
     ("flip-v", "flip", "flip it vertically", {"direction": "vertical"}, ("flip the image", "vertically"),
      "the reflection should be on top", r"flip (it|the (image|photo|picture)) vertically"),
     ("crop-left", "crop", "crop to the left half", {"right": 0.5, "left": 0, "top": 0, "bottom": 0},
-     ("crop it", "the left half"), "there's too much going on in the right half", r"crop (to )?the left half"),
+     ("crop it", "the left half"), "there's too much going on in the right half", r"crop to the left half"),
     ("crop-top", "crop", "crop to the top half", {"bottom": 0.5, "left": 0, "top": 0, "right": 0},
-     ("crop the image", "the top half"), "the bottom half is just clutter", r"crop (to )?the top half"),
+     ("crop the image", "the top half"), "the bottom half is just clutter", r"crop to the top half"),
     ("resize-half", "resize", "resize it to 50%", {"scale": 0.5}, ("resize it", "to half the size"),
      "the file is too big to send", r"resize (it|the image) to (50%|half( the size)?)"),
     ("resize-320", "resize", "resize it to 320 pixels wide", {"width": 320}, ("change the size", "320 pixels wide"),
@@ -105,7 +105,8 @@ EDIVAL_PATTERNS = {
 }
 
 
-def case(cid: str, rule: str, opening: str, goal: dict[str, Any], source: dict[str, Any],
+def case(  # noqa: PLR0917 - one row, its parts in the order of the format
+    cid: str, rule: str, opening: str, goal: dict[str, Any], source: dict[str, Any],
          missing: tuple[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
     """One validated case row."""
     row = {"id": cid, "rule": rule, "opening": opening, "goal": [goal], "source": source}
@@ -125,11 +126,19 @@ def cpu_cases(phrasings: list[tuple[str, dict[str, Any]]]) -> Iterator[dict[str,
         else:
             opening = VAGUE_OPERATION[n % len(VAGUE_OPERATION)]
             yield case(f"{cid}-drop-operation", "drop_operation", opening, goal, source, ("operation", text))
-        yield case(f"{cid}-evaluative", "evaluative", EVALUATIVE[n % len(EVALUATIVE)], goal, source, ("operation", text))
+        yield case(
+            f"{cid}-evaluative", "evaluative", EVALUATIVE[n % len(EVALUATIVE)], goal, source, ("operation", text)
+        )
         yield case(f"{cid}-indirect", "indirect", indirect, goal, source, ("operation", text))
-        found = [(t, s) for t, s in phrasings if re.fullmatch(rf"(please,? )?(can you |could you )?{pattern}( please)?[.!?]?", t)]
+        found = [
+            (t, s)
+            for t, s in phrasings
+            if re.fullmatch(rf"(please,? )?(can you |could you )?{pattern}( please)?[.!?]?", t)
+        ]
         for k, (found_text, found_source) in enumerate(found[:2]):
-            yield case(f"{cid}-explicit-src{k}", "explicit", found_text, {**goal, "instruction": found_text}, found_source)
+            yield case(
+                f"{cid}-explicit-src{k}", "explicit", found_text, {**goal, "instruction": found_text}, found_source
+            )
 
 
 def source_phrasings(root: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -185,7 +194,9 @@ def generative_cases(kind: str, parts: dict[str, str], text: str, source: dict[s
     yield case(f"{cid}-drop-{piece}", f"drop_{piece}", dropped.format(object=thing, value=value), goal, source,
                (piece, answer))  # fmt: skip
     n = int(source["image_index"])
-    yield case(f"{cid}-evaluative", "evaluative", EVALUATIVE[n % len(EVALUATIVE)], goal, source, ("operation", instruction))
+    yield case(
+        f"{cid}-evaluative", "evaluative", EVALUATIVE[n % len(EVALUATIVE)], goal, source, ("operation", instruction)
+    )
     yield case(f"{cid}-indirect", "indirect", indirect.format(object=thing), goal, source, ("operation", instruction))
 
 
@@ -200,7 +211,9 @@ def main() -> None:
     csv_text = subprocess.run([*git, "show", f"HEAD:{EDIVAL_CSV}"], check=True, capture_output=True, text=True).stdout
     rows = [*cpu_cases(source_phrasings(ROOT)), *edival_cases(csv_text, commit)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
+    args.out.write_text(
+        "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows), encoding="utf-8"
+    )
     print(f"wrote {len(rows)} cases to {args.out}")
 
 

@@ -30,6 +30,7 @@ class CaseResult:
     success: bool
     turns: int  # user messages sent
     questions: int  # replies that asked a clarifying question
+    proposals: int  # replies that proposed an edit and waited for yes/no
     wrong_edits: int  # edits applied that the goal does not want
     undos: int  # user messages that asked to take a wrong edit back
     failed_edits: int  # turns whose edit failed (no revision)
@@ -51,7 +52,8 @@ class CaseResult:
             "case": self.case.id, "rule": self.case.rule, "generative": self.case.generative,
             "tools": [g.tool for g in self.case.goal], "success": self.success, "turns": self.turns,
             "turns_to_success": self.turns_to_success, "questions": self.questions,
-            "unneeded_questions": self.unneeded_questions, "wrong_edits": self.wrong_edits, "undos": self.undos,
+            "proposals": self.proposals, "unneeded_questions": self.unneeded_questions,
+            "wrong_edits": self.wrong_edits, "undos": self.undos,
             "failed_edits": self.failed_edits, "transcript": self.transcript,
         }  # fmt: skip
 
@@ -61,7 +63,7 @@ def run_case(
 ) -> CaseResult:
     """Send the user's messages until the goal is reached or ``max_turns`` messages were sent."""
     message = user.opening(case)
-    questions = wrong = undos = failed = 0
+    questions = proposals = wrong = undos = failed = 0
     transcript: list[dict[str, Any]] = []
     extra_before = 0
     for turn in range(1, max_turns + 1):
@@ -72,16 +74,17 @@ def run_case(
         wrong += max(0, extra - extra_before) if "edit" in reply.actions else 0
         extra_before = extra
         questions += reply.action == "clarify"
+        proposals += reply.action == "confirm"
         failed += seen.failed
         transcript.append({
             "user": message, "action": reply.action, "tool": reply.tool, "instruction": reply.instruction,
             "reply": reply.text, "edits_on_image": len(seen.path),
         })  # fmt: skip
         if goal_reached(case, seen):
-            return CaseResult(case, True, turn, questions, wrong, undos, failed, transcript)
+            return CaseResult(case, True, turn, questions, proposals, wrong, undos, failed, transcript)
         if turn < max_turns:
             message = user.respond(case, seen)
-    return CaseResult(case, False, max_turns, questions, wrong, undos, failed, transcript)
+    return CaseResult(case, False, max_turns, questions, proposals, wrong, undos, failed, transcript)
 
 
 def observe(session: Session, reply: Reply, turn: int, tools: Mapping[str, EditTool]) -> Observation:
@@ -89,7 +92,7 @@ def observe(session: Session, reply: Reply, turn: int, tools: Mapping[str, EditT
     path = tuple(
         Edit(r["tool"], dict(r["params"]), r["instruction"]) for r in session.path()[1:] if r["tool"] is not None
     )
-    proposal = ()
+    proposal: tuple[Edit, ...] = ()
     if reply.confirmation is not None:
         proposal = tuple(
             Edit(e["name"], proposed_params(tools, e["name"], e["args"]), e["args"].get("instruction"))

@@ -45,7 +45,8 @@ class LlmUser:
     def respond(self, case: SimCase, seen: Observation) -> str:
         """The model's next message as the user (the agent's words are its input, its own are its output)."""
         goal = "; then ".join(edit.instruction for edit in case.goal)
-        state = f"(The picture now has these edits: {', '.join(e.instruction or str(e.tool) for e in seen.path) or 'none'}.)"
+        edits = ", ".join(e.instruction or str(e.tool) for e in seen.path) or "none"
+        state = f"(The picture now has these edits: {edits}.)"
         self.history.append(HumanMessage(f"{seen.text}\n{state}"))
         prompt = [SystemMessage(PROMPT.format(goal=goal, opening=case.opening)), *self.history]
         answer = self.model.invoke(prompt)

@@ -17,8 +17,10 @@ from agent.eval.run import GalleryImage, notable_settings
 from agent.eval.simulate.run import AgentRun
 from agent.eval.simulate.scores import __doc__ as DEFINITIONS
 
-COLUMNS = ("success_rate", "success_within_3", "mean_turns_to_success", "questions_per_case",
-           "unneeded_questions", "ask_rate_explicit", "wrong_edits_per_case", "undos_per_case", "failed_edits")  # fmt: skip
+COLUMNS = (
+    "success_rate", "success_within_3", "mean_turns_to_success", "questions_per_case", "proposals_per_case",
+    "unneeded_questions", "ask_rate_explicit", "wrong_edits_per_case", "undos_per_case", "failed_edits",
+)  # fmt: skip
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 PLOTTED = (("success_within_3", "success within 3 turns", 1.0), ("questions_per_case", "questions per case", None))
 
@@ -45,9 +47,11 @@ def sections(runs: Sequence[AgentRun], config: dict[str, Any], notes: dict[str, 
                 table_rows(runs, "overall")),
         Section("By opening rule", header=header, rows=table_rows(runs, "by_rule", "rule")),
         Section("By editor", "cpu: goals of the CPU tools (exact recipe); generative: goals of the generative "
-                "editor (object and change in the executed instruction).", header, table_rows(runs, "by_editor", "e")),
+                "editor (object and change in the executed instruction).", header,
+                table_rows(runs, "by_editor", "e")),
         Section("Trade-off", "By opening rule, one bar per agent.", galleries=plots),
-        Section("Failures", "Cases an agent did not finish, with the user's messages.", ("agent", "case", "rule", "turns"),
+        Section("Failures", "Cases an agent did not finish, with the user's messages.",
+                ("agent", "case", "rule", "turns"),
                 [[r.agent, c.case.id, c.case.rule, " / ".join(t["user"] for t in c.transcript)]
                  for r in runs for c in r.results if not c.success][:200]),
     ]  # fmt: skip
@@ -70,7 +74,8 @@ def bar_chart(runs: Sequence[AgentRun], metric: str, title: str, top: float | No
             h = (height - bottom - 30) * value / high
             x = x0 + a * bar
             parts.append(f"<rect x='{x:.1f}' y='{height - bottom - h:.1f}' width='{bar - 2:.1f}' height='{h:.1f}' "
-                         f"fill='{COLOURS[a % len(COLOURS)]}'><title>{runs[a].agent}: {value:.3f}</title></rect>")  # fmt: skip
+                         f"fill='{COLOURS[a % len(COLOURS)]}'><title>{runs[a].agent}: {value:.3f}</title>"
+                         "</rect>")  # fmt: skip
         parts.append(f"<text x='{x0}' y='{height - bottom + 15}'>{html.escape(rule)}</text>")
     for a, run in enumerate(runs):
         parts.append(f"<rect x='{width - 55}' y='{30 + 16 * a}' width='10' height='10' fill='{COLOURS[a % 6]}'/>"

@@ -64,10 +64,10 @@ def agent_model(name: str, settings: Settings) -> BaseChatModel:
 
         return LocalPolicy(learned=False)
     model = make_chat_model(settings)
-    return model if name == "policy" else BaselineModel(inner=model, kind=name)  # type: ignore[arg-type]
+    return model if name == "policy" else BaselineModel(inner=model, kind=name)
 
 
-def run_agents(
+def run_agents(  # noqa: PLR0917 - the run and its parts
     cases: Sequence[SimCase],
     settings: Settings,
     agents: Sequence[str],

@@ -7,6 +7,7 @@ Definitions (the report repeats them):
 - mean turns to success: over the cases that succeeded;
 - questions: clarifying questions per case; unneeded questions: questions asked although the opening
   was explicit; ask rate on explicit openings: the share of explicit cases with at least one question;
+- proposals: edits proposed for a yes/no first (the confirmation policy), per case;
 - wrong edits and undos: edits applied that the goal does not want, and the user's requests to undo them.
 """
 
@@ -34,6 +35,7 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
         "success_within_3": _rate(sum(t <= WITHIN for t in done), n),
         "mean_turns_to_success": round(sum(done) / len(done), 4) if done else None,
         "questions_per_case": _rate(sum(r.questions for r in results), n),
+        "proposals_per_case": _rate(sum(r.proposals for r in results), n),
         "unneeded_questions": sum(r.unneeded_questions for r in results),
         "ask_rate_explicit": _rate(sum(r.questions > 0 for r in explicit), len(explicit)) if explicit else None,
         "wrong_edits_per_case": _rate(sum(r.wrong_edits for r in results), n),

@@ -27,7 +27,8 @@ from agent.eval.simulate.cases import GoalEdit, PieceKind, SimCase, edit_matches
 _ABOUT: dict[PieceKind, re.Pattern[str]] = {
     "object": re.compile(
         r"\b(which|what) (part|parts|object|area|region|thing|one|element|subject|item)\b|\bwhere\b|"
-        r"\bspecific object\b|\bwhat (should|shall|do you want|would you like) (i|me)?\s*(to )?(add|remove|erase|delete)\b"
+        r"\bspecific object\b|"
+        r"\bwhat (should|shall|do you want|would you like) (i|me)?\s*(to )?(add|remove|erase|delete)\b"
     ),
     "value": re.compile(
         r"\b(which|what) (way|direction|colou?r|side|angle|size|value|amount|style|material|background|look)\b|"
@@ -109,7 +110,11 @@ class RuleUser:
         wanted = case.goal[min(done, len(case.goal) - 1)]
         if seen.proposal:
             first = seen.proposal[0]
-            right = extra == 0 and done < len(case.goal) and edit_matches(wanted, first.tool, first.params, first.instruction)
+            right = (
+                extra == 0
+                and done < len(case.goal)
+                and edit_matches(wanted, first.tool, first.params, first.instruction)
+            )
             return "yes" if right else f"no, {wanted.instruction}"
         if extra:
             return "undo that" if extra == 1 else f"undo the last {extra} edits"
