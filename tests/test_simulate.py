@@ -126,3 +126,13 @@ def test_simulate_is_deterministic_and_writes_every_report(tmp_path):
 def test_an_unknown_agent_is_one_error_line(tmp_path):
     result = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--agent", "oracle"])
     assert result.exit_code == 2 and "unknown agent 'oracle'" in result.output
+
+
+def test_the_shipped_cpu_cases_are_what_the_generator_writes():
+    from agent.eval.simulate.generate import ROOT as REPO
+    from agent.eval.simulate.generate import cpu_cases, source_phrasings
+
+    shipped = [json.loads(line) for line in SHIPPED.read_text().splitlines()]
+    generated = list(cpu_cases(source_phrasings(REPO)))
+    assert generated == [row for row in shipped if row["source"]["repo"] != "TianyuCodings/EdiVal"]
+    assert all(row["source"].get("split", "val") == "val" for row in generated)  # no corpus training rows

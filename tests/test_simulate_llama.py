@@ -23,9 +23,11 @@ SHIPPED = Path(__file__).resolve().parents[1] / "eval_sets" / "simulate" / "goal
 def test_simulate_with_a_served_agent_and_a_model_as_the_user(llama_server, tmp_path):  # noqa: F811
     cases = tmp_path / "cases.jsonl"
     lines = SHIPPED.read_text().splitlines()
-    cases.write_text(next(x for x in lines if '"rule": "drop_value"' in x) + "\n" + lines[0] + "\n")
+    chosen = [x for x in lines if '"id": "brighter-drop-value"' in x or '"id": "brighter-explicit"' in x]
+    cases.write_text("".join(x + "\n" for x in chosen))
     out = tmp_path / "out"
-    env = {"DIALOGPAINT_LLM_TIMEOUT_S": "120"}
+    # Two tools keep the prompt inside the server's 4,096-token context; never_ask needs the generative one.
+    env = {"DIALOGPAINT_LLM_TIMEOUT_S": "120", "DIALOGPAINT_TOOLS_ENABLED": '["adjust_tone", "instruct_pix2pix"]'}
     args = ["--llm", llama_server, "--llm-model", MODEL, "simulate", str(cases), "--out", str(out),
             "--user-llm", llama_server, "--user-llm-model", MODEL, "--max-turns", "2",
             "--agent", "policy", "--agent", "never_ask"]  # fmt: skip
@@ -42,4 +44,5 @@ def test_simulate_with_a_served_agent_and_a_model_as_the_user(llama_server, tmp_
         assert openings[0] in {json.loads(x)["opening"] for x in cases.read_text().splitlines()}
         assert row["success"] or len(openings) == 2  # an unfinished case used every turn
         assert all(isinstance(t, str) and t for t in openings)
+        assert not any("context window" in t["reply"] for t in row["transcript"])  # the model did answer
     assert (out / "report.html").read_text().count("<svg") == 0  # the plots are inlined as data URIs
