@@ -33,6 +33,7 @@ EVALUATIVE = ("make it look better", "make it nicer", "improve the photo", "make
 VAGUE_OPERATION = ("edit the photo", "change it", "do something with the picture", "tweak it a bit")
 OURS = {"repo": "dialogpaint", "path": "agent/eval/simulate/generate.py", "license": "Apache-2.0"}
 EDIVAL_CSV = "oai_instruction_generation_output.csv"
+EDIVAL_LICENSE = "MIT and CC BY-SA 4.0 (badges of the upstream README)"
 PER_TYPE = 8
 # (id, tool, explicit instruction, params, dropped-value opening and answer or None, indirect opening, phrasing regex)
 CATALOGUE: tuple[tuple[str, str, str, dict[str, Any], tuple[str, str] | None, str, str], ...] = (
@@ -175,7 +176,7 @@ def edival_cases(csv_text: str, commit: str) -> Iterator[dict[str, Any]]:
         taken[kind] += 1
         yield from generative_cases(kind, match.groupdict(), text, {
             "repo": "TianyuCodings/EdiVal", "path": EDIVAL_CSV, "commit": commit, "line": number,
-            "image_index": row["image_index"], "license": "see the upstream README", "text": text})  # fmt: skip
+            "image_index": row["image_index"], "license": EDIVAL_LICENSE, "text": text})  # fmt: skip
 
 
 def generative_cases(kind: str, parts: dict[str, str], text: str, source: dict[str, Any]) -> Iterator[dict[str, Any]]:
