@@ -136,3 +136,25 @@ def test_the_shipped_cpu_cases_are_what_the_generator_writes():
     generated = list(cpu_cases(source_phrasings(REPO)))
     assert generated == [row for row in shipped if row["source"]["repo"] != "TianyuCodings/EdiVal"]
     assert all(row["source"].get("split", "val") == "val" for row in generated)  # no corpus training rows
+
+
+def test_clip_scores_every_generative_success(tmp_path):
+    pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    from tests.tiny_training import save_tiny_clip
+
+    clip = save_tiny_clip(tmp_path / "clip")
+    lines = SHIPPED.read_text().splitlines()
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(next(x for x in lines if "EdiVal" in x) + "\n" + lines[0] + "\n")
+    args = ["simulate", str(cases), "--out", str(tmp_path / "out"), "--agent", "policy", "--clip-path", str(clip)]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    generative = next(r for r in rows if r["generative"])
+    cpu = next(r for r in rows if not r["generative"])
+    assert generative["success"] and -1 <= generative["clip_directional_similarity"] <= 1
+    assert cpu["clip_directional_similarity"] is None
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["agents"]["policy"]["overall"]["clip_directional_mean"] == generative["clip_directional_similarity"]
+    assert metrics["clip"] == f"computed with the CLIP weights at {clip}"

@@ -31,12 +31,16 @@ def simulate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
     ] = None,
     user_llm_model: Annotated[str, typer.Option(help="Model name of --user-llm.")] = "default",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    clip_path: Annotated[
+        Path | None, typer.Option(help="Local CLIP folder: score generative successes. Env: DIALOGPAINT_CLIP_PATH.")
+    ] = None,
 ) -> None:
     """Play simulated users with hidden goals through the real graph; score success, turns and questions."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from agent.cli.common import settings_from, user_errors
+    from agent.cli.eval import open_clip
     from agent.eval.run import fresh_run_dirs
     from agent.eval.simulate.cases import load_cases
     from agent.eval.simulate.report import write_report
@@ -48,6 +52,7 @@ def simulate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
         settings = settings_from(ctx, seed=seed, data_dir=out / "data")
         agents = agent_names(settings, agent)
         user, who = user_from(settings, user_llm, user_llm_model)
+        clip, clip_note = open_clip(clip_path or settings.clip_path)
         fresh_run_dirs([out])
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
@@ -59,9 +64,10 @@ def simulate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
                 user,
                 max_turns,
                 lambda name: progress.update(task, advance=1, description=name),
+                clip,
             )
         notes = {"cases": f"{len(cases)} from {path.name}", "user": who, "max_turns": str(max_turns),
-                 "generative editor": editor, "policy": policy_name(settings.llm)}  # fmt: skip
+                 "generative editor": editor, "policy": policy_name(settings.llm), "clip": clip_note}  # fmt: skip
         document = metrics_document(runs, settings, notes)
         write_results(runs, document, out)
         write_report(runs, document["config"], notes, out)

@@ -35,6 +35,7 @@ class CaseResult:
     undos: int  # user messages that asked to take a wrong edit back
     failed_edits: int  # turns whose edit failed (no revision)
     transcript: list[dict[str, Any]]
+    clip: tuple[float, float] | None = None  # generative success: CLIP image and directional similarity
 
     @property
     def turns_to_success(self) -> int | None:
@@ -55,6 +56,8 @@ class CaseResult:
             "proposals": self.proposals, "unneeded_questions": self.unneeded_questions,
             "wrong_edits": self.wrong_edits, "undos": self.undos,
             "failed_edits": self.failed_edits, "transcript": self.transcript,
+            "clip_image_similarity": self.clip and round(self.clip[0], 6),
+            "clip_directional_similarity": self.clip and round(self.clip[1], 6),
         }  # fmt: skip
 
 

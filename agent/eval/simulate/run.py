@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from PIL import Image
 
-from agent.eval.run import describe
+from agent.eval.run import DEFAULT_CAPTION, describe
 from agent.eval.simulate.baselines import BASELINES, BaselineModel
 from agent.eval.simulate.cases import SimCase
 from agent.eval.simulate.editor import with_stand_in
@@ -27,6 +27,7 @@ from agent.models.factories import make_chat_model
 from agent.samples import landscape
 from agent.settings import Settings
 from agent.wiring import build_tools, create_engine
+from tools.clip import ClipScorer, caption_after
 from tools.errors import DialogPaintError
 from tools.images import read_image_file
 
@@ -74,8 +75,9 @@ def run_agents(  # noqa: PLR0917 - the run and its parts
     user: SimulatedUser,
     max_turns: int,
     advance: Callable[[str], None] = lambda _: None,
+    clip: ClipScorer | None = None,
 ) -> tuple[list[AgentRun], str]:
-    """Every case for every agent, and which generative editor ran."""
+    """Every case for every agent, and which generative editor ran (``clip`` scores generative successes)."""
     images: dict[str, Image.Image] = {}
     runs: list[AgentRun] = []
     editor = ""
@@ -88,7 +90,12 @@ def run_agents(  # noqa: PLR0917 - the run and its parts
             for number, case in enumerate(cases):
                 image = _image(images, case.image)
                 session = engine.open(image, session_id=f"{name}-{number:05d}")
-                results.append(run_case(session, case, user, engine.deps.tools, max_turns))
+                result = run_case(session, case, user, engine.deps.tools, max_turns)
+                if clip is not None and case.generative and result.success:
+                    after = caption_after(DEFAULT_CAPTION, [edit.instruction for edit in case.goal])
+                    scores_ = clip.similarities(image, session.image(), DEFAULT_CAPTION, after)
+                    result = replace(result, clip=scores_)
+                results.append(result)
                 advance(name)
         runs.append(AgentRun(name, results, scores(results)))
     return runs, editor

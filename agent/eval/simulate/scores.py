@@ -8,6 +8,8 @@ Definitions (the report repeats them):
 - questions: clarifying questions per case; unneeded questions: questions asked although the opening
   was explicit; ask rate on explicit openings: the share of explicit cases with at least one question;
 - proposals: edits proposed for a yes/no first (the confirmation policy), per case;
+- CLIP directional similarity (with --clip-path): of each generative success, between the original and
+  the final image and the captions "a picture" and that caption with the goal's edits applied;
 - wrong edits and undos: edits applied that the goal does not want, and the user's requests to undo them.
 """
 
@@ -41,6 +43,7 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
         "wrong_edits_per_case": _rate(sum(r.wrong_edits for r in results), n),
         "undos_per_case": _rate(sum(r.undos for r in results), n),
         "failed_edits": sum(r.failed_edits for r in results),
+        "clip_directional_mean": _mean([r.clip[1] for r in results if r.clip is not None]),
     }
 
 
@@ -55,6 +58,10 @@ def scores(results: Sequence[CaseResult]) -> dict[str, Any]:
             "generative": summarise([r for r in results if r.case.generative]),
         },
     }
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 6) if values else None
 
 
 def _rate(count: float, total: int) -> float:
