@@ -16,6 +16,7 @@ from agent.cli.ray_serve import serve_tools
 from agent.cli.recipes import inspect_file, replay
 from agent.cli.serve import serve
 from agent.cli.serve_tool import serve_tool
+from agent.cli.simulate import simulate
 from agent.cli.synth import synth
 from agent.cli.tools import list_tools
 from agent.cli.train_policy import train_policy
@@ -34,6 +35,7 @@ app.command("chat")(with_global_options(chat))
 app.command("run")(with_global_options(run))
 app.command("tools")(with_global_options(list_tools))
 app.command("eval")(with_global_options(evaluate))
+app.command("simulate")(with_global_options(simulate))
 app.command("doctor")(with_global_options(doctor))
 app.command("serve")(with_global_options(serve))
 app.command("serve-tool")(with_global_options(serve_tool))

@@ -1,1 +1,1 @@
-"""Scripted multi-turn evaluation: the dataset format, running dialogues, scoring, image metrics, reports."""
+"""Evaluation: scripted dialogues (format, running, scoring, image metrics, reports) and simulated users (simulate/)."""

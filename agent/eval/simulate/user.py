@@ -1,0 +1,135 @@
+"""The rule-based simulated user: it holds a hidden goal and answers what the agent did, deterministically.
+
+Each turn it looks at what a user sees (the agent's reply, the proposal awaiting yes/no, the edits
+on the current image's path) and answers by fixed rules, in this order:
+
+1. the goal is on the image and nothing is pending: stop (success);
+2. a proposal awaits yes/no: "yes" if it does the next goal edit, else a correction ("no, <the edit>");
+3. the image carries edits the goal does not want: ask to undo them ("undo that");
+4. the agent asked a question: the missing piece if the question is about it, the whole explicit edit
+   if the question is generic (or the opening missed the operation, or missed nothing), and otherwise
+   the opening again (the user does not answer what it was not missing);
+5. anything else (a reply without an edit, a failed edit, the next edit of a goal of several): the
+   next goal edit, stated explicitly.
+
+The user reads the question's words as a person does (``question_kinds``); nothing else of the
+agent's prose is read. ``Observation`` is the typed view the harness builds from the session.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agent.eval.simulate.cases import GoalEdit, PieceKind, SimCase, edit_matches
+
+_ABOUT: dict[PieceKind, re.Pattern[str]] = {
+    "object": re.compile(
+        r"\b(which|what) (part|parts|object|area|region|thing|one|element|subject|item)\b|\bwhere\b|"
+        r"\bspecific object\b|"
+        r"\bwhat (should|shall|do you want|would you like) (i|me)?\s*(to )?(add|remove|erase|delete)\b"
+    ),
+    "value": re.compile(
+        r"\b(which|what) (way|direction|colou?r|side|angle|size|value|amount|style|material|background|look)\b|"
+        r"\bhow (much|many|far|big|small|strong|bright|dark)\b|\bup or down\b|\bbecome\b|\breplaced? with\b|"
+        r"\b(clockwise|degrees|horizontal|vertical|horizontally|vertically)\b|\bcrop away\b"
+    ),
+    "operation": re.compile(
+        r"\bwhat (would you like|do you want|should i (do|change)|kind of|sort of|type of)\b|\bhow would you like\b|"
+        r"\b(be more specific|clarify|what you mean|what do you mean)\b|\bchange\?"
+    ),
+}
+
+
+def question_kinds(question: str) -> set[PieceKind]:
+    """The pieces a clarifying question asks about (empty: a question about nothing in particular)."""
+    text = question.lower()
+    return {kind for kind, pattern in _ABOUT.items() if pattern.search(text)}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """An edit as the user sees it: made (a revision on the image's path) or proposed (awaiting yes/no)."""
+
+    tool: str | None
+    params: dict[str, Any]
+    instruction: str | None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the user sees after a turn: the reply, its question, the proposal, the image's edit path."""
+
+    turn: int  # user messages sent so far
+    action: str  # the reply's action (edit, clarify, confirm, undo, chat, ...)
+    text: str  # the reply's text (a question when action is clarify)
+    path: tuple[Edit, ...]  # the edits from the original to the current image, oldest first
+    proposal: tuple[Edit, ...] = ()  # edits awaiting yes/no
+    failed: bool = False  # the turn's action failed
+
+
+def goal_progress(goal: list[GoalEdit], path: tuple[Edit, ...]) -> tuple[int, int]:
+    """(goal edits done in order at the start of the path, edits after them the goal does not want)."""
+    done = 0
+    for edit in path:
+        if done < len(goal) and edit_matches(goal[done], edit.tool, edit.params, edit.instruction):
+            done += 1
+        else:
+            break
+    return done, len(path) - done
+
+
+def goal_reached(case: SimCase, seen: Observation) -> bool:
+    """Whether the current image does what the goal says and nothing awaits an answer."""
+    return not seen.proposal and goal_progress(case.goal, seen.path) == (len(case.goal), 0)
+
+
+class SimulatedUser(Protocol):
+    """Anything that plays the user: the rule-based user here, or a model (``agent.eval.simulate.llm_user``)."""
+
+    def opening(self, case: SimCase) -> str:
+        """The first message."""
+        ...
+
+    def respond(self, case: SimCase, seen: Observation) -> str:
+        """The next message, given what the agent did (called only while the goal is not reached)."""
+        ...
+
+
+class RuleUser:
+    """The deterministic rule-based user (the rules are in the module docstring)."""
+
+    def opening(self, case: SimCase) -> str:
+        """The case's opening, as derived by its rule."""
+        return case.opening
+
+    def respond(self, case: SimCase, seen: Observation) -> str:
+        """The next message by the rules, in order."""
+        done, extra = goal_progress(case.goal, seen.path)
+        wanted = case.goal[min(done, len(case.goal) - 1)]
+        if seen.proposal:
+            first = seen.proposal[0]
+            right = (
+                extra == 0
+                and done < len(case.goal)
+                and edit_matches(wanted, first.tool, first.params, first.instruction)
+            )
+            return "yes" if right else f"no, {wanted.instruction}"
+        if extra:
+            return "undo that" if extra == 1 else f"undo the last {extra} edits"
+        if seen.action == "clarify" and done == 0:
+            return self.answer(case, seen.text)
+        return wanted.instruction
+
+    def answer(self, case: SimCase, question: str) -> str:
+        """The answer to a clarifying question about the opening."""
+        explicit = case.goal[0].instruction
+        kinds = question_kinds(question)
+        if case.missing is None or case.missing.kind == "operation":
+            return explicit
+        if case.missing.kind in kinds:
+            return case.missing.answer
+        if not kinds or kinds == {"operation"}:
+            return explicit
+        return case.opening
