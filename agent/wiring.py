@@ -30,7 +30,7 @@ from tools.detect import Detector
 from tools.errors import RegistryError, ToolUnavailable
 from tools.instruct_pix2pix import InstructPix2Pix
 from tools.owlv2 import Owlv2Detector
-from tools.registry import load_registry
+from tools.registry import load_registry, ready_tools
 from tools.remote import RemoteLimits, connect_remote_tool
 from tools.serving import ToolApp
 
@@ -73,7 +73,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         model=model,
         tools=tools,
         store=store,
-        system_prompt=system_prompt(calls.tool_mode, tools),
+        system_prompt=system_prompt(calls.tool_mode, tools if settings.offer_unready_tools else ready_tools(tools)),
         confirm=settings.confirm,
         limits=TurnLimits(
             model_calls_per_turn=settings.model_calls_per_turn,
@@ -86,6 +86,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         previews=Previews(confirm=settings.preview, every=settings.step_preview_every),
         self_check=self_check(settings),
         detector=build_detector(settings),
+        offer_unready=settings.offer_unready_tools,
     )
 
 

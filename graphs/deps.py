@@ -117,3 +117,6 @@ class GraphDeps:
     # Finds the objects an edit names in the image, so an object seen twice is asked about (graphs.nodes.disambiguate).
     detector: Detector | None = None
     observer: Observer = field(default_factory=NoObserver)  # counts tool runs and model-call faults (metrics)
+    # False: a tool that cannot run now (tools.base.readiness) is never offered to the model. True offers
+    # every registered tool (its edits then fail), to score decisions on a machine without the editors.
+    offer_unready: bool = False

@@ -35,6 +35,17 @@ PRAISE = re.compile(
     r"beautiful|amazing|neat|sweet|excellent|brilliant|wonderful|fantastic|good job|well done|"
     r"that's (great|nice|cool|awesome|perfect|amazing|beautiful|lovely)|lovely|impressive|ha+|lol|haha)\b"
 )
+HESITATION = re.compile(
+    r"^(?:(?:hmm+|um+|uh+|erm?|well|oh|so|wait|ok(?:ay)?)[,.!]*\s*)*(?:i'?m |i am )?"
+    r"(?:not (?:so |too |quite )?sure|unsure|"
+    r"let me (?:think|see|check|decide)|i need to think|i'?ll think|thinking|i don'?t know|idk|dunno|"
+    r"maybe later|not yet|hold on|give me a (?:sec(?:ond)?|minute|moment)|one (?:sec(?:ond)?|moment)|"
+    r"just a (?:sec(?:ond)?|minute|moment)|hmm+|um+|uh+|let me get back to you)\b"
+)
+THANKS_ONLY = re.compile(
+    r"^(?:ok(?:ay)?[,!. ]+)?(?:thanks|thank you|thx|ty|cheers|much appreciated|appreciate it)"
+    r"(?: (?:so|very) much)?(?: a lot)?[!. ]*$"
+)
 QUESTION = re.compile(r"^(what|why|how|who|when|where|is|are|do|does|did|which|whats|what's)\b.*\?$")
 _ALL_STEPS = re.compile(
     r"\b(original|start (over|again|from scratch)|reset|beginning|all( of)? (the |my )?(edits|changes)|everything|initial)\b"  # noqa: E501
@@ -65,6 +76,16 @@ def dialogue_act(text: str) -> str | None:
     if QUESTION.match(text):
         return "question"
     return None
+
+
+def hesitant(text: str) -> bool:
+    """Whether the message only hesitates ('hmm, not sure, let me think'): never consent, never an instruction."""
+    return bool(HESITATION.match(text)) and not re.search(r"\b(yes|yeah|sure,? go|go ahead|do it)\b", text)
+
+
+def thanks_only(text: str) -> bool:
+    """Whether the message is only thanks ('thanks!'): polite, but not a yes to a pending proposal."""
+    return bool(THANKS_ONLY.match(text))
 
 
 def undo_steps(text: str, edit_count: int) -> int:
