@@ -349,7 +349,7 @@ def test_tools_listing_with_an_editor_that_cannot_run_shows_why_instead_of_faili
     assert "pip install 'dialogpaint[gpu]'" in result.stdout  # rich markup must not eat the extra's name
 
 
-def test_a_failed_edit_in_chat_shows_the_install_hint_with_the_extras_name(tmp_path):
+def test_a_request_for_the_missing_editor_in_chat_shows_the_install_hint_with_the_extras_name(tmp_path):
     env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "400"}
     env.pop("DIALOGPAINT_MODEL_PATH", None)
     image = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
@@ -357,8 +357,9 @@ def test_a_failed_edit_in_chat_shows_the_install_hint_with_the_extras_name(tmp_p
     said = "make it look like winter\n/quit\n"
     result = subprocess.run(command, input=said, capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
-    reply = next(line for line in result.stdout.splitlines() if "dialogpaint (edit)" in line)
-    assert "failed" in reply and "pip install 'dialogpaint[gpu]'" in reply
+    reply = next(line for line in result.stdout.splitlines() if line.startswith("dialogpaint ("))
+    assert reply.startswith("dialogpaint (chat)") and "can't run here" in reply  # never proposed, never run
+    assert "pip install 'dialogpaint[gpu]'" in reply
 
 
 @pytest.mark.gpu

@@ -21,14 +21,14 @@ APPLIED = [
     ("sepia", "apply a sepia tone"),
     ("blur", "blur it"),
     ("crop", "crop the left side"),
-]  # noqa: E501
+]
 
 
 def session(confirm: str = "never") -> Session:
     """The embedded policy on the real graph and built-in CPU tools."""
     deps = GraphDeps(
         LocalPolicy(), load_registry(plugins=False), MemoryImageStore(), SYSTEM_PROMPT, seed=0, confirm=confirm
-    )  # noqa: E501
+    )
     return Engine(build_graph(InMemorySaver()), deps).open(gradient((48, 32)))
 
 

@@ -418,6 +418,8 @@ def do_clarify(ctx: Context) -> Decision:
     vague = find_vagueness(clean_instruction(ctx.text))
     if vague is not None:
         ask(ctx, vague)
+    elif not ctx.generative and ctx.missing and EDIT_VERB.match(clean_instruction(ctx.text)):
+        return Decision("chat", replies.needs_generative(runnable_examples(ctx), ctx.missing))  # nothing to ask
     else:
         ctx.call("ask_clarification", question=replies.UNSURE, options=runnable_examples(ctx))
     return Decision("clarify") if ctx.calls else Decision("chat", ctx.note)
