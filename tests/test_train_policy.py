@@ -118,7 +118,7 @@ def test_the_act_model_setting_loads_a_trained_file(tmp_path, monkeypatch):
     assert isinstance(model, LocalPolicy) and model.act_model is not None
     assert model.act_model.meta == load(tmp_path / "a.npz").meta and model.act_model is not shipped()
     (tmp_path / "bad.npz").write_bytes(b"not weights")
-    with pytest.raises(DialogPaintError, match="DIALOGPAINT_ACT_MODEL: .*bad.npz is not an act model"):
+    with pytest.raises(DialogPaintError, match=r"DIALOGPAINT_ACT_MODEL: .*bad\.npz is not an act model"):
         make_chat_model(Settings(data_dir=tmp_path, act_model=tmp_path / "bad.npz"))
     with pytest.raises(ValidationError, match="no file at"):
         Settings(data_dir=tmp_path, act_model=tmp_path / "nope.npz")
