@@ -67,9 +67,8 @@ class Flip(PillowTool[FlipParams]):
 
 
 class CropParams(BaseModel):
-    """Crop the image by cutting away a fraction of its width or height from each side (e.g.
-    left=0.5 keeps the right half; 0.1 on every side zooms in on the centre), and/or to an aspect
-    ratio, centred (aspect="1:1" makes it square, "16:9" widescreen).
+    """Crop away a fraction of the width or height on each side (left=0.5 keeps the right half; 0.1
+    on every side zooms in), and/or to an aspect ratio, centred.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -78,11 +77,7 @@ class CropParams(BaseModel):
     top: float = Field(0.0, ge=0.0, le=0.9, description="Fraction of the height cut from the top.")
     right: float = Field(0.0, ge=0.0, le=0.9, description="Fraction of the width cut on the right.")
     bottom: float = Field(0.0, ge=0.0, le=0.9, description="Fraction of the height cut at the bottom.")
-    aspect: str | None = Field(
-        None,
-        pattern=r"^[1-9][0-9]?:[1-9][0-9]?$",
-        description="Width:height to cut to, centred, after the side fractions, e.g. 1:1 (square), 16:9.",
-    )
+    aspect: str | None = Field(None, pattern=r"^[1-9][0-9]?:[1-9][0-9]?$", description="e.g. 1:1 (square), 16:9")
 
     @model_validator(mode="after")
     def _leaves_an_image(self) -> Self:
