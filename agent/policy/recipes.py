@@ -103,8 +103,8 @@ def take_back(text: str, applied: list[tuple[str, str]], last_turn: int) -> tupl
     names = [n for n in re.split(r",? and |, |,? & ", rest) if n.strip()]
     if len(names) < 2 and (verb.group(1) not in ("undo", "forget", "take back", "revert") or ordinal(rest)):
         return None  # "remove the dog" is an edit; "drop the second edit" is recipe_request's
-    if len(names) < 2 and (NOT_A_NAME.search(rest) or counted(NOUN.sub("", rest)) or not rest):
-        return None  # "undo that", "undo two steps": undo's
+    if NOT_A_NAME.search(rest) or counted(NOUN.sub("", rest)) or not rest or not any(map(named, names)):
+        return None  # "undo that", "undo two steps", "revert everything, ...", "undo the edit": undo's
     positions = [matching(name, applied) for name in names]
     if any(p is None for p in positions):
         return "ask_clarification", which_edit(applied)
@@ -116,6 +116,11 @@ def take_back(text: str, applied: list[tuple[str, str]], last_turn: int) -> tupl
     return "ask_clarification", which_edit(applied, [applied[p - 1][1] for p in found])
 
 
+def named(name: str) -> bool:
+    """Whether ``name`` has a word that could name an edit (not only 'the', 'edit', 'one' ...)."""
+    return any(w not in NAME_STOP for w in re.findall(r"[a-z0-9]+", DETERMINER.sub("", name)))
+
+
 def matching(name: str, applied: list[tuple[str, str]]) -> int | None:
     """The position (oldest = 1) of the latest applied edit whose instruction or tool has every word of ``name``."""
     words = [w for w in re.findall(r"[a-z0-9]+", DETERMINER.sub("", name)) if w not in NAME_STOP]
@@ -124,7 +129,7 @@ def matching(name: str, applied: list[tuple[str, str]]) -> int | None:
     for position in range(len(applied), 0, -1):
         tool, instruction = applied[position - 1]
         said = re.findall(r"[a-z0-9]+", f"{instruction} {tool.replace('_', ' ')}".lower())
-        if all(any(s.startswith(w[:5]) for s in said) for w in words):
+        if all(any(s.startswith(w[:4]) for s in said) for w in words):  # "warmth" names "make it warmer"
             return position
     return None
 
