@@ -14,8 +14,9 @@ UNDO = re.compile(
     r"(edit|change|step|one|thing)s?|(remove|drop|delete|discard) (that|this) (edit|change)|"
     r"the way it was|how it was( before)?|(liked|prefer(red)?) (it|the (old|previous|last) (one|version)) better|"
     r"(it|that) was better before|previous (version|one)|(back|return) to (the )?(original|previous|start|beginning|"
-    r"earlier|last) ?(version|one|image)?|start (over|again|from scratch)|reset|restore the original|"
-    r"(original|initial) (image|version)|as it was|one step back|steps? back)\b"
+    r"earlier|last) ?(version|one|image)?|start (over|again|from scratch)|(?<!got )(?<!was )(?<!been )reset|"
+    r"restore the original|(want|need|give me|show me) (back )?the (original|initial) (image|version)|"
+    r"(original|initial) (image|version) (back|again|please)|as it was|one step back|steps? back)\b"
 )
 REDO = re.compile(
     r"\b(redo|re-do|re-apply|reapply|undo (the|that|my) undo|bring (it|that|them|the last edit) back|"

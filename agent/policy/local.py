@@ -197,7 +197,7 @@ def respond(ctx: Context) -> Decision:
 
 def from_calls(ctx: Context) -> Decision:
     """The act the queued calls make, in the act model's labels."""
-    said_no, _ = strip_leading(NO, ctx.text)
+    said_no, rest = strip_leading(NO, ctx.text)
     names = [c["name"] for c in ctx.calls]
     if not names and ctx.note:
         return Decision("chat", ctx.note)
@@ -206,8 +206,8 @@ def from_calls(ctx: Context) -> Decision:
         return Decision("confirm_yes" if approve else "confirm_no")
     if names and names[0] == "ask_clarification":
         return Decision("clarify")
-    if names and names[0] == "undo" and said_no and ctx.last_edit:
-        return Decision("confirm_no")  # 'no' to the edit just made takes it back
+    if names and names[0] == "undo" and said_no and ctx.last_edit and dialogue_act(rest) != "undo":
+        return Decision("confirm_no")  # 'no' to the edit just made takes it back ("no, take it back": an undo)
     if names and names[0] in ("undo", "redo"):
         return Decision(names[0])
     return Decision("edit")

@@ -49,8 +49,8 @@ def recipe_request(text: str) -> tuple[str, dict[str, str]] | None:
     if position is not None:
         return "forget", {"edit": str(position)}
     words, named = NOUN.sub("", rest), bool(NOUN.search(rest))
-    words = re.sub(r"^(the|my|that|this) ", "", words).strip()
-    if not words or NOT_A_NAME.search(words) or counted(words):
+    words = re.sub(r"^(the|my|that|this|these|those)\b ?", "", words).strip()
+    if not words or not names_an_edit(words) or NOT_A_NAME.search(words) or counted(words):
         return None  # the latest edits, or a count of them ("undo two steps"): undo's
     if marked or only or verb.group(1) in SOFT_VERBS or named:
         return "forget", {"edit": words}
@@ -103,7 +103,7 @@ def take_back(text: str, applied: list[tuple[str, str]], last_turn: int) -> tupl
     names = [n for n in re.split(r",? and |, |,? & ", rest) if n.strip()]
     if len(names) < 2 and (verb.group(1) not in ("undo", "forget", "take back", "revert") or ordinal(rest)):
         return None  # "remove the dog" is an edit; "drop the second edit" is recipe_request's
-    if NOT_A_NAME.search(rest) or counted(NOUN.sub("", rest)) or not rest or not any(map(named, names)):
+    if NOT_A_NAME.search(rest) or counted(NOUN.sub("", rest)) or not rest or not any(map(names_an_edit, names)):
         return None  # "undo that", "undo two steps", "revert everything, ...", "undo the edit": undo's
     positions = [matching(name, applied) for name in names]
     if any(p is None for p in positions):
@@ -116,7 +116,7 @@ def take_back(text: str, applied: list[tuple[str, str]], last_turn: int) -> tupl
     return "ask_clarification", which_edit(applied, [applied[p - 1][1] for p in found])
 
 
-def named(name: str) -> bool:
+def names_an_edit(name: str) -> bool:
     """Whether ``name`` has a word that could name an edit (not only 'the', 'edit', 'one' ...)."""
     return any(w not in NAME_STOP for w in re.findall(r"[a-z0-9]+", DETERMINER.sub("", name)))
 
