@@ -115,3 +115,18 @@ def test_vague_content_requests_ask_for_the_missing_piece_when_an_editor_can_do_
     )
     reply = Engine(build_graph(InMemorySaver()), deps).open(gradient()).send(text)
     assert reply.action == "clarify" and piece in reply.text, reply.text
+
+
+def test_determiners_and_bare_nouns_never_name_an_edit():
+    from agent.policy.recipes import recipe_request
+
+    for text in ("undo the edit .", "undo these", "forget those", "undo the one", "revert everything, I want it back"):
+        found = take_back(text, APPLIED, 1)
+        assert recipe_request(text) is None and (found is None or found[0] == "undo"), text  # never a forget
+
+
+def test_a_no_that_asks_for_the_undo_is_an_undo():
+    chat = session()
+    chat.send("sharpen the image")
+    reply = chat.send("I don't like it, take it back")
+    assert reply.action == "undo" and reply.undo_steps == 1 and len(chat.path()) == 1
