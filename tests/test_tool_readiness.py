@@ -120,3 +120,12 @@ def test_clarifying_options_come_only_from_ready_tools():
     session = Engine(build_graph(InMemorySaver()), deps).open(gradient())
     reply = session.send("make it look nicer")
     assert reply.action == "clarify" and "watercolor" not in reply.text and "make it brighter" in reply.text
+
+
+def test_healthz_readiness_leaves_reasons_out_unless_in_dev_mode(tool):
+    from agent.service.health import tools_readiness
+
+    tools = {"mirror": tool, "dream_editor": Switchable()}
+    assert tools_readiness(tools, detail=False) == {"mirror": {"ready": True}, "dream_editor": {"ready": False}}
+    shown = tools_readiness(tools, detail=True)["dream_editor"]
+    assert shown == {"ready": False, "reason": "no weights at /models/dream", "enable": "pass --dream-path DIR"}

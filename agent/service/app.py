@@ -105,7 +105,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         body = {
             "status": "ok" if found["healthy"] else "unavailable",
             "auth": "none" if svc.keys.dev_mode else "bearer",
-            "tools": await asyncio.to_thread(tools_readiness, svc.engine.deps.tools),
+            "tools": await asyncio.to_thread(tools_readiness, svc.engine.deps.tools, detail=svc.keys.dev_mode),
         }
         if found["healthy"]:
             return JSONResponse({**body, "checks": found["checks"]})

@@ -87,15 +87,16 @@ async def check(name: str, probe: Callable[[], str | None], timeout_s: float) ->
     return name, problem or "ok"
 
 
-def tools_readiness(tools: Mapping[str, EditTool]) -> dict[str, dict[str, Any]]:
-    """Every registered tool's readiness now: ready, and when not, why and what would enable it.
+def tools_readiness(tools: Mapping[str, EditTool], *, detail: bool) -> dict[str, dict[str, Any]]:
+    """Every registered tool's readiness now: ready, and when not (with ``detail``) why and what would enable it.
 
     A tool that was never ready (no weights here) is a capability the service lacks, not a fault:
-    it is shown here and never offered to the dialogue model, and /healthz stays healthy.
+    it is shown here and never offered to the dialogue model, and /healthz stays healthy. The reasons
+    can name local paths, so an unauthenticated /healthz of a service with keys leaves them out.
     """
     found = {name: readiness(tool) for name, tool in tools.items()}
     return {
-        name: {"ready": r.ready} if r.ready else {"ready": False, "reason": r.reason, "enable": r.enable}
+        name: {"ready": False, "reason": r.reason, "enable": r.enable} if detail and not r.ready else {"ready": r.ready}
         for name, r in found.items()
     }
 

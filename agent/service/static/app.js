@@ -314,7 +314,8 @@ function showReadiness(tools) {
   const note = $("tools-note");
   note.hidden = missing.length === 0;
   note.textContent = missing.map(([name, t]) =>
-    `${name} is not available here: ${t.reason}${t.enable ? `; to enable: ${t.enable}` : ""}.`).join(" ");
+    `${name} is not available here${t.reason ? `: ${t.reason}` : ""}${t.enable ? `; to enable: ${t.enable}` : ""}.`,
+  ).join(" ");
 }
 
 fetch("/healthz").then((r) => r.json()).then((health) => {
