@@ -38,10 +38,10 @@ PRAISE = re.compile(
 )
 HESITATION = re.compile(
     r"^(?:(?:hmm+|um+|uh+|erm?|well|oh|so|wait|ok(?:ay)?)[,.!]*\s*)*(?:i'?m |i am )?"
-    r"(?:not (?:so |too |quite )?sure|unsure|"
+    r"(?:(?:not (?:so |too |quite )?sure|unsure|"
     r"let me (?:think|see|check|decide)|i need to think|i'?ll think|thinking|i don'?t know|idk|dunno|"
     r"maybe later|not yet|hold on|give me a (?:sec(?:ond)?|minute|moment)|one (?:sec(?:ond)?|moment)|"
-    r"just a (?:sec(?:ond)?|minute|moment)|hmm+|um+|uh+|let me get back to you)\b"
+    r"just a (?:sec(?:ond)?|minute|moment)|let me get back to you)\b|(?:hmm+|um+|uh+)[.!?, ]*$)"
 )
 THANKS_ONLY = re.compile(
     r"^(?:ok(?:ay)?[,!. ]+)?(?:thanks|thank you|thx|ty|cheers|much appreciated|appreciate it)"
@@ -81,7 +81,9 @@ def dialogue_act(text: str) -> str | None:
 
 def hesitant(text: str) -> bool:
     """Whether the message only hesitates ('hmm, not sure, let me think'): never consent, never an instruction."""
-    return bool(HESITATION.match(text)) and not re.search(r"\b(yes|yeah|sure,? go|go ahead|do it)\b", text)
+    if not HESITATION.match(text) or re.search(r"\b(yes|yeah|sure,? go|go ahead|do it)\b", text):
+        return False
+    return not (_EDIT_WORDS.search(text) or UNDO.search(text) or REDO.search(text))  # "not sure, make it warmer"
 
 
 def thanks_only(text: str) -> bool:
