@@ -132,7 +132,7 @@ def test_a_no_that_asks_for_the_undo_is_an_undo():
     assert reply.action == "undo" and reply.undo_steps == 1 and len(chat.path()) == 1
 
 
-@pytest.mark.parametrize("text", ["hmm, make it warmer", "not sure, but make it warmer", "um, increase the warmth"])
+@pytest.mark.parametrize("text", ["hmm, make it warmer", "hmm, ok, make it warmer", "um, increase the warmth"])
 def test_a_request_after_a_hesitation_is_still_a_request(text):
     reply = session().send(text)
     assert reply.action == "edit" and reply.tool == "adjust_tone", reply.text
