@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     )
     editor_fp8: bool = Field(False, description="Keep those editors' transformer weights in FP8 on sm_89+ GPUs.")
     confirm: Literal["never", "always", "auto"] = "auto"
+    act_model: Path | None = Field(
+        None,
+        description="A trained act-model file (`dialogpaint train-policy --out FILE`) the embedded policy "
+        "decides with instead of the shipped one.",
+    )
+    offer_unready_tools: bool = Field(
+        False,
+        description="Offer the dialogue model every registered tool, even one that cannot run here now (its "
+        "edits then fail): for scoring decisions on a machine without the editors. Default: only ready tools.",
+    )
     preview: bool = Field(True, description="Show a cheap preview with each proposed diffusion edit.")
     preview_steps: int = Field(4, ge=1, le=100, description="Denoising steps of a preview, at most.")
     preview_side: int = Field(256, ge=64, le=2048, multiple_of=64, description="Working size of a preview.")
@@ -177,6 +187,13 @@ class Settings(BaseSettings):
     pairs_caption_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP image-caption similarity.")
     pairs_directional_threshold: float = Field(0.2, ge=-1, le=1, description="Least CLIP directional similarity.")
     pairs_image_threshold: float = Field(0.7, ge=-1, le=1, description="Least CLIP input-edited image similarity.")
+
+    @field_validator("act_model")
+    @classmethod
+    def _act_model_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"act_model: no file at {value} (write one with `dialogpaint train-policy --out FILE`)")
+        return value
 
     @field_validator("llm")
     @classmethod

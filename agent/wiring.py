@@ -33,7 +33,7 @@ from tools.instruct_pix2pix import InstructPix2Pix
 from tools.longcat_image_edit import LongCatImageEdit
 from tools.owlv2 import Owlv2Detector
 from tools.qwen_image_edit import QwenImageEdit
-from tools.registry import load_registry
+from tools.registry import load_registry, ready_tools
 from tools.remote import RemoteLimits, connect_remote_tool
 from tools.serving import ToolApp
 
@@ -95,7 +95,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         model=model,
         tools=tools,
         store=store,
-        system_prompt=system_prompt(calls.tool_mode, tools),
+        system_prompt=system_prompt(calls.tool_mode, tools if settings.offer_unready_tools else ready_tools(tools)),
         confirm=settings.confirm,
         limits=TurnLimits(
             model_calls_per_turn=settings.model_calls_per_turn,
@@ -109,6 +109,7 @@ def graph_deps(settings: Settings, model: BaseChatModel, tools: Mapping[str, Edi
         previews=Previews(confirm=settings.preview, every=settings.step_preview_every),
         self_check=self_check(settings),
         detector=build_detector(settings),
+        offer_unready=settings.offer_unready_tools,
     )
 
 

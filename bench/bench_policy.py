@@ -105,7 +105,9 @@ def eval_sets(model: ActModel) -> dict[str, Any]:
     found = {}
     for name, policy in (("rules", LocalPolicy(learned=False)), ("learned", LocalPolicy(act_model=model))):
         with tempfile.TemporaryDirectory() as folder:
-            deps = GraphDeps(policy, load_registry(plugins=False), FileImageStore(folder), SYSTEM_PROMPT, seed=0)
+            # As `dialogpaint eval`: the unready editor is offered, so generative turns are scored as decisions.
+            tools, store = load_registry(plugins=False), FileImageStore(folder)
+            deps = GraphDeps(policy, tools, store, SYSTEM_PROMPT, seed=0, offer_unready=True)
             engine = Engine(build_graph(InMemorySaver()), deps)
             results = run_all(dialogues, functools.partial(fresh_session, engine))
             found[name] = metrics([r.record() for r in results])

@@ -121,3 +121,6 @@ class GraphDeps:
     observer: Observer = field(default_factory=NoObserver)  # counts tool runs and model-call faults (metrics)
     # Where turns older than the state's window go (graphs.window); None: the state keeps them all.
     transcript: Transcript | None = None
+    # False: a tool that cannot run now (tools.base.readiness) is never offered to the model. True offers
+    # every registered tool (its edits then fail), to score decisions on a machine without the editors.
+    offer_unready: bool = False

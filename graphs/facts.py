@@ -15,8 +15,25 @@ from typing import Any, TypedDict
 from graphs.deps import GraphDeps
 from graphs.revisions import lineage
 from graphs.state import EditState, Proposal
+from tools.base import EditTool, Readiness
 
 FACTS_KEY = "dialogpaint_facts"
+
+
+class MissingTool(TypedDict):
+    """A registered editing tool that cannot run here now: never offered, but the user can be told why."""
+
+    name: str
+    generative: bool  # it follows free-form instructions (the capability that is missing)
+    reason: str  # why it cannot run
+    enable: str  # what would make it run ("" when nothing simple would)
+
+
+class AppliedEdit(TypedDict):
+    """One edit on the path to the current image, oldest first: what undo and forget refer to."""
+
+    tool: str
+    instruction: str
 
 
 class DialogueFacts(TypedDict):
@@ -25,18 +42,28 @@ class DialogueFacts(TypedDict):
     edits_applied: int  # edits on the path from the upload to the current image
     redo_available: int  # undone edits that redo would bring back
     pending: Proposal | None  # the proposal awaiting the user's yes or no
-    generative_tools: list[str]  # editing tools that follow free-form instructions
+    generative_tools: list[str]  # ready editing tools that follow free-form instructions
+    missing_tools: list[MissingTool]  # registered tools that cannot run here now (not offered)
+    applied: list[AppliedEdit]  # the edits on the path, oldest first (len == edits_applied)
 
 
-def dialogue_facts(state: EditState, deps: GraphDeps) -> DialogueFacts:
-    """The facts of ``state`` the system prompt describes."""
+def dialogue_facts(state: EditState, deps: GraphDeps, missing: Mapping[str, Readiness] | None = None) -> DialogueFacts:
+    """The facts of ``state`` the system prompt describes; ``missing``: the tools not ready now (by name)."""
     path = lineage(state.get("revisions", []), state.get("head"))
+    missing = missing or {}
     return DialogueFacts(
         edits_applied=max(0, len(path) - 1),
         redo_available=len(state.get("redo_stack", [])),
         pending=state.get("pending"),
-        generative_tools=[name for name, tool in deps.tools.items() if tool.capabilities.generative],
+        generative_tools=[n for n, tool in deps.tools.items() if tool.capabilities.generative and n not in missing],
+        missing_tools=[missing_tool(name, deps.tools[name], found) for name, found in missing.items()],
+        applied=[AppliedEdit(tool=str(r["tool"]), instruction=r["instruction"] or "") for r in path[1:]],
     )
+
+
+def missing_tool(name: str, tool: EditTool, found: Readiness) -> MissingTool:
+    """The fact of one tool that is not ready."""
+    return MissingTool(name=name, generative=tool.capabilities.generative, reason=found.reason, enable=found.enable)
 
 
 def facts_in(metadata: Mapping[str, Any] | None) -> DialogueFacts | None:

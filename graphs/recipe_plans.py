@@ -19,11 +19,23 @@ from tools.base import EditTool
 
 RecipeKind = Literal["forget", "rerender"]
 RECIPE_KINDS: tuple[RecipeKind, ...] = ("forget", "rerender")
-STOP_WORDS = frozenset({"the", "a", "an", "that", "this", "edit", "change", "effect", "one", "my", "filter"})
+STOP_WORDS = frozenset(
+    {"the", "a", "an", "that", "this", "these", "those", "edit", "edits", "change", "changes", "effect", "one", "my",
+     "filter", "step", "steps"}
+)  # fmt: skip
 
 
 class PlanError(ValueError):
     """The forget or re-render cannot be done; the message says why, for the user and the model."""
+
+
+class NoMatchingEdit(PlanError):
+    """The words of a forget name no applied edit: the user is asked which one, never told of a failure."""
+
+    def __init__(self, words: str, edits: Sequence[Revision]) -> None:
+        applied = "; ".join(f"{i}. {r['instruction']}" for i, r in enumerate(edits, start=1))
+        super().__init__(f"no applied edit matches '{words}'; the edits are: {applied}")
+        self.question = f"Which edit should I take back? None matches '{words}'. The edits are: {applied}."
 
 
 @dataclass(frozen=True)
@@ -83,14 +95,13 @@ def matching_position(edits: Sequence[Revision], text: str) -> int:
     """The number (oldest = 1) of the latest edit whose instruction or tool has every word of ``text``."""
     words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOP_WORDS]
     if not words:
-        raise PlanError(f"'{text}' names no edit; say which one by its number or its words")
+        raise NoMatchingEdit(text, edits)
     for position in range(len(edits), 0, -1):
         revision = edits[position - 1]
         said = re.findall(r"[a-z0-9]+", f"{revision['instruction']} {revision['tool']}".lower().replace("_", " "))
         if all(any(s.startswith(w) for s in said) for w in words):
             return position
-    applied = "; ".join(f"{i}. {r['instruction']}" for i, r in enumerate(edits, start=1))
-    raise PlanError(f"no applied edit matches '{text}'; the edits are: {applied}")
+    raise NoMatchingEdit(text, edits)
 
 
 def rerender_plan(revisions: Sequence[Revision], head: str | None, tools: Mapping[str, EditTool]) -> Plan:

@@ -272,15 +272,15 @@ def test_history_ends_with_the_question_awaiting_an_answer(make_session):
     assert [text for role, text in session.history()].count(proposal.text) == 1
 
 
-def test_a_tool_that_cannot_run_here_fails_with_its_reason_and_makes_no_revision(make_session):
-    """The proposal is still made (the dialogue does not depend on what is installed); the edit says why not."""
+def test_a_tool_that_cannot_run_here_is_offered_only_with_offer_unready(make_session):
+    """offer_unready (eval's default) proposes it as before, and the edit says why it could not run."""
 
     class NoModel(CostlyTool):
         def unavailable_reason(self):
             return "no model configured: point --model-path at the weights"
 
     script = [ai(call("costly_mirror", instruction="x")), ai(call("confirm_pending", approve=True))]
-    session = make_session(script, confirm="auto", tools={"costly_mirror": NoModel()})
+    session = make_session(script, confirm="auto", tools={"costly_mirror": NoModel()}, offer_unready=True)
     assert session.send("x").action == "confirm"
     reply = session.send("yes")
     assert reply.action == "edit" and "no model configured" in (reply.error or "") and len(reply.revisions) == 1

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from PIL import Image
 
@@ -51,10 +52,19 @@ def photo(size: tuple[int, int] = PHOTO) -> Image.Image:
     return gradient(size)
 
 
-def open_session(editor: InstructPix2Pix, *calls: dict[str, Any], image: Image.Image | None = None) -> Session:
-    """A session whose scripted model makes one pix2pix call per message."""
-    model = ScriptedChatModel(script=[ai(c) for c in calls])
-    deps = GraphDeps(model, {editor.name: editor}, MemoryImageStore(), SYSTEM_PROMPT, confirm="never")
+def open_session(
+    editor: InstructPix2Pix,
+    *calls: dict[str, Any] | AIMessage,
+    image: Image.Image | None = None,
+    offer_unready: bool = False,
+) -> Session:
+    """A session whose scripted model makes one pix2pix call per message (``offer_unready``: even when it
+    cannot run, to see the edit's own error).
+    """
+    model = ScriptedChatModel(script=[c if isinstance(c, AIMessage) else ai(c) for c in calls])
+    deps = GraphDeps(
+        model, {editor.name: editor}, MemoryImageStore(), SYSTEM_PROMPT, confirm="never", offer_unready=offer_unready
+    )
     return Engine(build_graph(InMemorySaver()), deps).open(image or photo())
 
 
@@ -256,9 +266,11 @@ def test_missing_weights_name_the_path_and_how_to_get_them(tmp_path):
         InstructPix2Pix(tmp_path / "empty", allow_cpu=True).pipeline()
     with pytest.raises(ToolUnavailable, match=r"not cached locally.*--model-path"):
         load_pipeline("dialogpaint-tests/no-such-model", "cpu", allow_cpu=True)
-    session = open_session(missing, edit_call())
+    session = open_session(missing, edit_call(), offer_unready=True)
     reply = session.send("turn the sky purple")
     assert reply.error and "nowhere" in reply.text and len(reply.revisions) == 1
+    refused = open_session(missing, edit_call(), ai(text="It cannot run here."))  # by default: never offered
+    assert refused.send("turn the sky purple").text == "It cannot run here." and len(refused.revisions) == 1
 
 
 def test_a_broken_pipeline_folder_is_reported(tmp_path, model_dir):
@@ -349,7 +361,7 @@ def test_tools_listing_with_an_editor_that_cannot_run_shows_why_instead_of_faili
     assert "pip install 'dialogpaint[gpu]'" in result.stdout  # rich markup must not eat the extra's name
 
 
-def test_a_failed_edit_in_chat_shows_the_install_hint_with_the_extras_name(tmp_path):
+def test_a_request_for_the_missing_editor_in_chat_shows_the_install_hint_with_the_extras_name(tmp_path):
     env = {**os.environ, "DIALOGPAINT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "400"}
     env.pop("DIALOGPAINT_MODEL_PATH", None)
     image = Path(__file__).resolve().parents[1] / "eval_sets" / "images" / "still-life.png"
@@ -357,8 +369,9 @@ def test_a_failed_edit_in_chat_shows_the_install_hint_with_the_extras_name(tmp_p
     said = "make it look like winter\n/quit\n"
     result = subprocess.run(command, input=said, capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
-    reply = next(line for line in result.stdout.splitlines() if "dialogpaint (edit)" in line)
-    assert "failed" in reply and "pip install 'dialogpaint[gpu]'" in reply
+    reply = next(line for line in result.stdout.splitlines() if line.startswith("dialogpaint ("))
+    assert reply.startswith("dialogpaint (chat)") and "can't run here" in reply  # never proposed, never run
+    assert "pip install 'dialogpaint[gpu]'" in reply
 
 
 @pytest.mark.gpu
@@ -432,12 +445,14 @@ def test_a_sticky_cuda_error_marks_the_tool_unavailable_until_reloaded(editor, p
         raise RuntimeError("CUDA error: an illegal memory access was encountered\nCompile with TORCH_USE_CUDA_DSA")
 
     monkeypatch.setattr(type(pipe.unet), "forward", forward)
-    session = open_session(editor, edit_call(), edit_call(), edit_call())
+    session = open_session(editor, edit_call(), edit_call(), ai(text="It cannot run now."), edit_call())
     assert editor.unavailable_reason() is None
     reply = session.send("turn the sky purple")
     assert reply.error and len(reply.revisions) == 1
     assert "illegal memory access" in (editor.unavailable_reason() or "")
-    assert "until reloaded" in session.send("turn the sky purple").text  # refused at once, no GPU call
+    refused = session.send("turn the sky purple")  # no longer offered: a call to it is refused, no GPU call
+    model = session.engine.deps.model
+    assert refused.text == "It cannot run now." and "until reloaded" in str(model.seen[-1][-1].content)  # type: ignore[attr-defined]
     monkeypatch.setattr(type(pipe.unet), "forward", original)
     editor.load()
     assert editor.unavailable_reason() is None and session.send("turn the sky purple").error is None

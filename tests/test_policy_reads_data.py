@@ -32,7 +32,10 @@ def reworded(text: str) -> str:
 def decisions() -> list[tuple[object, ...]]:
     """Run both eval sets through the real graph with the local policy: each turn's decision."""
     dialogues = [d for path in sorted(EVAL_DIR.glob("*.jsonl")) for d in load_eval_file(path)]
-    deps = GraphDeps(LocalPolicy(), load_registry(plugins=False), MemoryImageStore(), SYSTEM_PROMPT, seed=0)
+    # offer_unready: the generative turns are decisions too (as `dialogpaint eval` scores them), though
+    # instruct_pix2pix has no weights here, so its edits fail.
+    tools = load_registry(plugins=False)
+    deps = GraphDeps(LocalPolicy(), tools, MemoryImageStore(), SYSTEM_PROMPT, seed=0, offer_unready=True)
     engine = Engine(build_graph(InMemorySaver()), deps)
     results = run_all(dialogues, lambda d: engine.open(gradient()))
     return [
@@ -59,8 +62,8 @@ def reword_every_sentence(monkeypatch) -> list[str]:
     sent: list[str] = []
     original_system_message = decide.system_message
 
-    def system_message(deps, state):
-        sent.append(reworded(str(original_system_message(deps, state).content)))
+    def system_message(deps, state, missing=None):
+        sent.append(reworded(str(original_system_message(deps, state, missing).content)))
         return SystemMessage(sent[-1])
 
     monkeypatch.setattr(decide, "system_message", system_message)

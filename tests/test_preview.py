@@ -160,11 +160,13 @@ def test_a_failing_preview_still_proposes_the_edit():
 def test_an_editor_without_weights_proposes_without_a_preview_and_logs_one_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """No weights here: the preview is skipped with one warning (no traceback), and the proposal still comes."""
+    """No weights here, the editor offered all the same (offer_unready_tools, as eval does): the preview is
+    skipped with one warning (no traceback), and the proposal still comes. By default it is never offered.
+    """
     from agent.settings import Settings
     from agent.wiring import create_engine
 
-    engine = create_engine(Settings(data_dir=tmp_path, confirm="always"))
+    engine = create_engine(Settings(data_dir=tmp_path, confirm="always", offer_unready_tools=True))
     try:
         session = engine.open(gradient(PHOTO))
         with caplog.at_level("WARNING", logger="graphs.nodes.preview"):

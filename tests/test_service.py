@@ -429,7 +429,8 @@ def test_the_chat_page_is_served_without_external_resources(service):
     for text in (page.text, client.get("/static/app.js").text, client.get("/static/style.css").text):
         assert "http://" not in text and "https://" not in text
     checks = {"checkpointer": "ok", "images": "ok", "tool:mirror": "ok"}
-    assert client.get("/healthz").json() == {"status": "ok", "auth": "bearer", "checks": checks}
+    health = client.get("/healthz").json()
+    assert health == {"status": "ok", "auth": "bearer", "checks": checks, "tools": {"mirror": {"ready": True}}}
 
 
 def test_without_keys_the_service_is_in_dev_mode(tmp_path):
@@ -440,7 +441,9 @@ def test_without_keys_the_service_is_in_dev_mode(tmp_path):
 
     with TestClient(create_app(Settings(data_dir=tmp_path / "data", api_keys=""))) as client:
         health = client.get("/healthz").json()
-        assert health == {"status": "ok", "auth": "none", "checks": health["checks"]}
+        assert health == {"status": "ok", "auth": "none", "checks": health["checks"], "tools": health["tools"]}
+        pix2pix = health["tools"]["instruct_pix2pix"]  # no weights here: listed, with how to enable it
+        assert not pix2pix["ready"] and "--model-path" in pix2pix["enable"] and health["tools"]["crop"]["ready"]
         assert {"checkpointer", "images", "tool:adjust_tone"} <= set(health["checks"])
         assert set(health["checks"].values()) == {"ok"} and "tool:instruct_pix2pix" not in health["checks"]
         created = client.post("/v1/sessions", files={"image": ("a.png", png(), "image/png")})

@@ -89,3 +89,36 @@ def test_shipped_policy_uses_the_learned_model_with_numpy_only():
     run = subprocess.run([sys.executable, "-c", code, *texts], capture_output=True, text=True, cwd=ROOT, check=True)
     # rules alone: help text for the vague request, chat for the explicit one; the learned act: ask, edit
     assert run.stdout.split() == ["chat", "ask_clarification", "chat", "instruct_pix2pix", "[]"]
+
+
+def test_the_shipped_model_is_replaced_only_when_asked_and_progress_is_shown(tmp_path):
+    data = corpus(tmp_path / "c.jsonl")
+    before = SHIPPED.read_bytes()
+    refused = train(str(data))
+    assert refused.exit_code == 2 and "--out FILE" in refused.stderr and "--overwrite-shipped" in refused.stderr
+    both = train(str(data), "--out", str(tmp_path / "a.npz"), "--overwrite-shipped")
+    assert both.exit_code == 2 and SHIPPED.read_bytes() == before
+    done = train(str(data), "--out", str(tmp_path / "a.npz"))
+    assert done.exit_code == 0, done.output
+    assert "7/7" in done.stderr and "every source" in done.stderr  # 3 C values x 2 held-out sources + the final fit
+    assert json.loads(done.stdout)["out"] == str(tmp_path / "a.npz") and SHIPPED.read_bytes() == before
+
+
+def test_the_act_model_setting_loads_a_trained_file(tmp_path, monkeypatch):
+    import pytest
+    from pydantic import ValidationError
+
+    from agent.models.factories import make_chat_model
+    from agent.settings import Settings
+    from tools.errors import DialogPaintError
+
+    assert train(str(corpus(tmp_path / "c.jsonl")), "--out", str(tmp_path / "a.npz")).exit_code == 0
+    monkeypatch.setenv("DIALOGPAINT_ACT_MODEL", str(tmp_path / "a.npz"))
+    model = make_chat_model(Settings(data_dir=tmp_path))
+    assert isinstance(model, LocalPolicy) and model.act_model is not None
+    assert model.act_model.meta == load(tmp_path / "a.npz").meta and model.act_model is not shipped()
+    (tmp_path / "bad.npz").write_bytes(b"not weights")
+    with pytest.raises(DialogPaintError, match=r"DIALOGPAINT_ACT_MODEL: .*bad\.npz is not an act model"):
+        make_chat_model(Settings(data_dir=tmp_path, act_model=tmp_path / "bad.npz"))
+    with pytest.raises(ValidationError, match="no file at"):
+        Settings(data_dir=tmp_path, act_model=tmp_path / "nope.npz")

@@ -90,9 +90,10 @@ class ToolCapabilities:
 class EditTool(Protocol):
     """An image editor the dialogue model can call: typed, bounded params in, a new RGB image out.
 
-    Optional methods, found by name (see ``unavailable_reason`` and ``load_now`` below):
-    ``unavailable_reason() -> str | None`` says cheaply why the tool cannot run here (a missing
-    package, model or GPU), and ``load()`` loads a model ahead of the first edit.
+    Optional methods, found by name (see ``readiness``, ``unavailable_reason`` and ``load_now`` below):
+    ``readiness() -> Readiness`` says cheaply whether the tool can run here now and, when not, why
+    and what would enable it; ``unavailable_reason() -> str | None`` is the older one-string form
+    (either is enough); ``load()`` loads a model ahead of the first edit.
     """
 
     name: ClassVar[str]
@@ -142,10 +143,53 @@ class PillowTool(Generic[P]):
         check_max_side(self, image)
 
 
-def unavailable_reason(tool: EditTool) -> str | None:
-    """Why ``tool`` cannot run here (its optional ``unavailable_reason()``), or None when it can."""
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a tool can run here now; when it cannot, why (``reason``) and what would enable it (``enable``).
+
+    Readers: the graph offers the dialogue model only ready tools and tells it which capabilities are
+    missing (graphs.facts); ``dialogpaint tools``, ``/healthz`` and the chat page show it.
+    """
+
+    ready: bool
+    reason: str = ""  # e.g. "instruct_pix2pix has no model configured"
+    enable: str = ""  # e.g. "install the GPU extra (pip install 'dialogpaint[gpu]'), then ... --model-path DIR"
+
+    def __post_init__(self) -> None:
+        """A tool that is not ready must say why."""
+        if not self.ready and not self.reason.strip():
+            raise ValueError("a tool that is not ready needs a reason")
+
+    def explain(self) -> str:
+        """One line for people: 'ready', or the reason and how to enable it."""
+        if self.ready:
+            return "ready"
+        return f"{self.reason}; to enable: {self.enable}" if self.enable else self.reason
+
+
+READY = Readiness(True)
+
+
+def readiness(tool: EditTool) -> Readiness:
+    """Whether ``tool`` can run here now: its optional ``readiness()``, else its ``unavailable_reason()``."""
+    own: Callable[[], Readiness] | None = getattr(tool, "readiness", None)
+    if callable(own):
+        found = own()
+        if not isinstance(found, Readiness):
+            raise TypeError(f"{tool.name}.readiness() returned {type(found).__name__}, not a Readiness")
+        return found
     reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
-    return reason() if callable(reason) else None
+    problem = reason() if callable(reason) else None
+    return READY if problem is None else Readiness(False, problem)
+
+
+def unavailable_reason(tool: EditTool) -> str | None:
+    """Why ``tool`` cannot run here (its optional ``unavailable_reason()`` or ``readiness()``), or None."""
+    reason: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
+    if callable(reason):
+        return reason()
+    found = readiness(tool)
+    return None if found.ready else found.explain()
 
 
 def recipe_settings(tool: EditTool, params: BaseModel) -> dict[str, object]:

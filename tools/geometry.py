@@ -67,8 +67,8 @@ class Flip(PillowTool[FlipParams]):
 
 
 class CropParams(BaseModel):
-    """Crop the image by cutting away a fraction of its width or height from each side (e.g.
-    left=0.5 keeps the right half; 0.1 on every side zooms in on the centre).
+    """Crop away a fraction of the width or height on each side (left=0.5 keeps the right half; 0.1
+    on every side zooms in), and/or to an aspect ratio, centred.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -77,13 +77,14 @@ class CropParams(BaseModel):
     top: float = Field(0.0, ge=0.0, le=0.9, description="Fraction of the height cut from the top.")
     right: float = Field(0.0, ge=0.0, le=0.9, description="Fraction of the width cut on the right.")
     bottom: float = Field(0.0, ge=0.0, le=0.9, description="Fraction of the height cut at the bottom.")
+    aspect: str | None = Field(None, pattern=r"^[1-9][0-9]?:[1-9][0-9]?$", description="e.g. 1:1 (square), 16:9")
 
     @model_validator(mode="after")
     def _leaves_an_image(self) -> Self:
         if self.left + self.right > 0.95 or self.top + self.bottom > 0.95:
             raise ValueError("crop must keep at least 5% of the width and of the height")
-        if self.left == self.right == self.top == self.bottom == 0.0:
-            raise ValueError("crop needs at least one side with a fraction above 0")
+        if self.left == self.right == self.top == self.bottom == 0.0 and self.aspect is None:
+            raise ValueError("crop needs at least one side with a fraction above 0, or an aspect")
         return self
 
 
@@ -103,23 +104,32 @@ class Crop(PillowTool[CropParams]):
 
     def apply(self, image: Image.Image, params: CropParams) -> Image.Image:
         """Cut the requested fractions, rounding to whole pixels."""
-        w, h = image.size
-        box = (
-            round(w * params.left),
-            round(h * params.top),
-            w - round(w * params.right),
-            h - round(h * params.bottom),
-        )
-        return image.crop(box)
+        return image.crop(crop_box(image.size, params))
+
+
+def crop_box(size: tuple[int, int], params: CropParams) -> tuple[int, int, int, int]:
+    """The (left, top, right, bottom) pixel box the crop keeps: the side fractions, then the aspect, centred."""
+    w, h = size
+    left, top = round(w * params.left), round(h * params.top)
+    right, bottom = w - round(w * params.right), h - round(h * params.bottom)
+    if params.aspect is not None:
+        aw, ah = (int(n) for n in params.aspect.split(":"))
+        width, height = right - left, bottom - top
+        if width * ah > height * aw:  # too wide: trim the width
+            keep = round(height * aw / ah)
+            left += (width - keep) // 2
+            right = left + keep
+        else:
+            keep = round(width * ah / aw)
+            top += (height - keep) // 2
+            bottom = top + keep
+    return left, top, right, bottom
 
 
 def crop_box_size(size: tuple[int, int], params: CropParams) -> tuple[int, int]:
     """Width and height left after the crop."""
-    w, h = size
-    return (
-        w - round(w * params.left) - round(w * params.right),
-        h - round(h * params.top) - round(h * params.bottom),
-    )
+    left, top, right, bottom = crop_box(size, params)
+    return right - left, bottom - top
 
 
 class ResizeParams(BaseModel):

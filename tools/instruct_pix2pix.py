@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import ANY_SIDE, ProgressCallback, ToolCapabilities, step_frames
+from tools.base import ANY_SIDE, READY, ProgressCallback, Readiness, ToolCapabilities, step_frames
 from tools.errors import EditFailed, ToolUnavailable
 from tools.latent_preview import latent_preview
 from tools.pix2pix_pipeline import WEIGHTS_HINT, Scheduler, load_pipeline, weights_problem, with_scheduler
@@ -123,6 +123,16 @@ class InstructPix2Pix:
         if self.model is None:
             return f"instruct_pix2pix has no model configured: {ENABLE_HINT}"
         return weights_problem(self.model)
+
+    def readiness(self) -> Readiness:
+        """Whether this tool can run here now, and what would enable it (the reason without the hint)."""
+        reason = self.unavailable_reason()
+        if reason is None:
+            return READY
+        for hint in (ENABLE_HINT, WEIGHTS_HINT):
+            if reason.endswith(hint):
+                return Readiness(False, reason.removesuffix(hint).rstrip(" :;"), hint)
+        return Readiness(False, reason)
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Accept any image the upload limits accept: it is resized to ``max_side`` for the model anyway."""

@@ -10,7 +10,15 @@ from importlib.metadata import EntryPoint, entry_points
 
 from pydantic import BaseModel
 
-from tools.base import CONTROL_TOOL_NAMES, REPLY_TOOL, EditTool, ToolCapabilities, tool_description
+from tools.base import (
+    CONTROL_TOOL_NAMES,
+    REPLY_TOOL,
+    EditTool,
+    Readiness,
+    ToolCapabilities,
+    readiness,
+    tool_description,
+)
 from tools.colour import Grayscale, Invert, Posterize, Sepia, Tint
 from tools.errors import RegistryError
 from tools.filters import Blur, Sharpen, Vignette, Vintage
@@ -81,6 +89,20 @@ class ToolRegistry(Mapping[str, EditTool]):
     def origin(self, name: str) -> str:
         """Where the tool came from: 'builtin' or the plug-in's entry point."""
         return self._origins[name]
+
+    def readiness(self, name: str) -> Readiness:
+        """Whether the tool ``name`` can run here now (asked of the tool each time: it may break or recover)."""
+        return readiness(self._tools[name])
+
+
+def ready_tools(tools: Mapping[str, EditTool]) -> dict[str, EditTool]:
+    """The tools of ``tools`` that can run here now, in order: the only ones a dialogue model is offered."""
+    return {name: tool for name, tool in tools.items() if readiness(tool).ready}
+
+
+def not_ready(tools: Mapping[str, EditTool]) -> dict[str, Readiness]:
+    """The registered tools that cannot run here now, with why and what would enable each."""
+    return {name: found for name, tool in tools.items() if not (found := readiness(tool)).ready}
 
 
 def validate_tool(tool: object, origin: str) -> None:

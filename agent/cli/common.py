@@ -46,6 +46,10 @@ GLOBAL_OPTIONS: tuple[tuple[str, Any, str | None], ...] = (
         str | None,
         typer.Option(help="Send every edit to this tool, e.g. instruct_pix2pix. Env: DIALOGPAINT_EDITOR."),
     ], "editor"),
+    ("act_model", Annotated[
+        Path | None,
+        typer.Option(help="A trained act-model file for the embedded policy. Env: DIALOGPAINT_ACT_MODEL."),
+    ], "act_model"),
     ("disable_tool", Annotated[
         list[str] | None, typer.Option("--disable-tool", help="Hide a tool from the model (repeatable).")
     ], "tools_disabled"),

@@ -43,6 +43,15 @@ def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
     drift: Annotated[
         bool, typer.Option("--drift", help="Rebuild every head from the original and score chained vs rebuilt.")
     ] = False,
+    ready_only: Annotated[
+        bool,
+        typer.Option(
+            "--ready-only",
+            help="Offer the dialogue model only the tools that can run here, as chat does. Default: every "
+            "registered tool (offer_unready_tools), so requests for a generative editor without weights are "
+            "scored as the decisions they are; those edits then fail and are counted as failed edits.",
+        ),
+    ] = False,
 ) -> None:
     """Run scripted dialogues through the real graph and score every turn."""
     from agent.cli.common import settings_from, user_errors
@@ -54,7 +63,15 @@ def evaluate(  # noqa: PLR0917 - typer maps each parameter to an argument or opt
         sides = {"a": {}, "b": parse_overrides(compare)} if compare else {"run": {}}
         folders = {label: out / label if compare else out for label in sides}
         configs = {  # every configuration is validated before anything runs
-            label: settings_from(ctx, **{"seed": seed, **overrides, "data_dir": folders[label] / "data"})
+            label: settings_from(
+                ctx,
+                **{
+                    "seed": seed,
+                    "offer_unready_tools": not ready_only,
+                    **overrides,
+                    "data_dir": folders[label] / "data",
+                },
+            )
             for label, overrides in sides.items()
         }
         clip, note = open_clip(clip_path or configs[next(iter(configs))].clip_path)

@@ -15,7 +15,7 @@ def list_tools(ctx: typer.Context) -> None:
 
     from agent.wiring import build_tools
     from graphs.specs import clean_schema
-    from tools.base import unavailable_reason
+    from tools.base import readiness
 
     with user_errors():
         tools = build_tools(settings_from(ctx), every_editor=True)
@@ -31,8 +31,13 @@ def list_tools(ctx: typer.Context) -> None:
                 if "enum" in spec:
                     bounds.append("|".join(map(str, spec["enum"])))
                 params.append(f"{field} ({', '.join(bounds)})" if bounds else field)
-            status = unavailable_reason(tool) or "ready"
+            found = readiness(tool)  # a tool that is not ready is never offered to the dialogue model
             caps = tool.capabilities
             # Statuses carry install hints such as "pip install 'dialogpaint[gpu]'": rich markup would eat "[gpu]".
-            table.add_row(name, f"{caps.device}, cost {caps.cost}", escape("\n".join(params) or "-"), escape(status))
+            table.add_row(
+                name,
+                f"{caps.device}, cost {caps.cost}",
+                escape("\n".join(params) or "-"),
+                escape(found.explain() if found.ready else f"not ready: {found.explain()}"),
+            )
         Console().print(table)

@@ -182,7 +182,8 @@ def run_dialogue(
     """
     results: list[TurnResult] = []
     for index, turn in enumerate(dialogue.turns, start=1):
-        proposal = session.confirmation()
+        # A proposal still waits after a reply in words ("thanks!", "let me think"): no interrupt, but pending.
+        proposal = session.confirmation() or (session.state().get("pending") if results else None)
         pending_before = proposal is not None
         pending = [e["args"].get("instruction", "") for e in proposal["edits"]] if proposal else []
         edited_before = bool(results) and results[-1].reply.action == "edit" and results[-1].reply.error is None

@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from agent.settings import Settings
 from graphs.deps import ModelCalls
 from graphs.model_call import AnswerCutOff, TurnDeadlineExceeded
-from tools.errors import MissingExtra
+from tools.errors import DialogPaintError, MissingExtra
 from tools.redaction import redacted
 
 NOTHING_CHANGED = "Nothing was changed"
@@ -29,7 +29,14 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
     if settings.llm == "local":
         from agent.policy.local import LocalPolicy
 
-        return LocalPolicy()
+        if settings.act_model is None:
+            return LocalPolicy()
+        from agent.policy.act_model import load
+
+        try:
+            return LocalPolicy(act_model=load(settings.act_model))
+        except ValueError as exc:
+            raise DialogPaintError(f"DIALOGPAINT_ACT_MODEL: {exc}") from None
     if len(settings.llm_urls) > 1:
         from agent.models.fleet import FleetChatModel
 

@@ -14,8 +14,9 @@ UNDO = re.compile(
     r"(edit|change|step|one|thing)s?|(remove|drop|delete|discard) (that|this) (edit|change)|"
     r"the way it was|how it was( before)?|(liked|prefer(red)?) (it|the (old|previous|last) (one|version)) better|"
     r"(it|that) was better before|previous (version|one)|(back|return) to (the )?(original|previous|start|beginning|"
-    r"earlier|last) ?(version|one|image)?|start (over|again|from scratch)|reset|restore the original|"
-    r"(original|initial) (image|version)|as it was|one step back|steps? back)\b"
+    r"earlier|last) ?(version|one|image)?|start (over|again|from scratch)|(?<!got )(?<!was )(?<!been )reset|"
+    r"restore the original|(want|need|give me|show me) (back )?the (original|initial) (image|version)|"
+    r"(original|initial) (image|version) (back|again|please)|as it was|one step back|steps? back)\b"
 )
 REDO = re.compile(
     r"\b(redo|re-do|re-apply|reapply|undo (the|that|my) undo|bring (it|that|them|the last edit) back|"
@@ -34,6 +35,17 @@ PRAISE = re.compile(
     r"^(cool|nice|wow|great|awesome|perfect|love it|i love it|looks (good|great|amazing|nice|perfect)|"
     r"beautiful|amazing|neat|sweet|excellent|brilliant|wonderful|fantastic|good job|well done|"
     r"that's (great|nice|cool|awesome|perfect|amazing|beautiful|lovely)|lovely|impressive|ha+|lol|haha)\b"
+)
+HESITATION = re.compile(
+    r"^(?:(?:hmm+|um+|uh+|erm?|well|oh|so|wait|ok(?:ay)?)[,.!]*\s*)*(?:i'?m |i am )?"
+    r"(?:(?:not (?:so |too |quite )?sure|unsure|"
+    r"let me (?:think|see|check|decide)|i need to think|i'?ll think|thinking|i don'?t know|idk|dunno|"
+    r"maybe later|not yet|hold on|give me a (?:sec(?:ond)?|minute|moment)|one (?:sec(?:ond)?|moment)|"
+    r"just a (?:sec(?:ond)?|minute|moment)|let me get back to you)\b|(?:hmm+|um+|uh+)[.!?, ]*$)"
+)
+THANKS_ONLY = re.compile(
+    r"^(?:ok(?:ay)?[,!. ]+)?(?:thanks|thank you|thx|ty|cheers|much appreciated|appreciate it)"
+    r"(?: (?:so|very) much)?(?: a lot)?[!. ]*$"
 )
 QUESTION = re.compile(r"^(what|why|how|who|when|where|is|are|do|does|did|which|whats|what's)\b.*\?$")
 _ALL_STEPS = re.compile(
@@ -65,6 +77,18 @@ def dialogue_act(text: str) -> str | None:
     if QUESTION.match(text):
         return "question"
     return None
+
+
+def hesitant(text: str) -> bool:
+    """Whether the message only hesitates ('hmm, not sure, let me think'): never consent, never an instruction."""
+    if not HESITATION.match(text) or re.search(r"\b(yes|yeah|sure,? go|go ahead|do it)\b", text):
+        return False
+    return not (_EDIT_WORDS.search(text) or UNDO.search(text) or REDO.search(text))  # "not sure, make it warmer"
+
+
+def thanks_only(text: str) -> bool:
+    """Whether the message is only thanks ('thanks!'): polite, but not a yes to a pending proposal."""
+    return bool(THANKS_ONLY.match(text))
 
 
 def undo_steps(text: str, edit_count: int) -> int:

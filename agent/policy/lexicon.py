@@ -393,7 +393,11 @@ _FRACTIONS = {"half": 0.5, "third": 0.33, "quarter": 0.25, "fifth": 0.2, "tenth"
 
 def crop(text: str) -> Match | None:
     """Crop away a fraction of named sides, or zoom in on the centre."""
-    m = _find(r"\b(crop(ped)?|cut (off|away|out)|trim|zoom in|zoomed in|tighter|closer framing)\b", text)
+    m = _find(
+        r"\b(crop(ped)?|cut (off|away|out)|trim|zoom in|zoomed in|tighter|closer framing|"
+        r"(make|turn|cut) (it|the image) (into )?(a )?square)\b",
+        text,
+    )
     if not m:
         return None
     spans = [m.span()]
@@ -418,6 +422,17 @@ def crop(text: str) -> Match | None:
             args.update(left=0.1, right=0.1)
         else:
             args.update(left=0.15, right=0.15, top=0.15, bottom=0.15)
+    if (
+        a := _find(
+            r"\b(?:(?:a |the )?(square)(?: format| shape| image)?|(\d{1,2}) ?(?:[:x/]|by) ?(\d{1,2})"
+            r"(?: (?:aspect|ratio|format))*)\b",
+            text,
+        )
+    ) is not None:
+        spans.append(a.span())
+        aspect = "1:1" if a.group(1) else f"{int(a.group(2))}:{int(a.group(3))}"
+        if "0" not in aspect.split(":"):
+            return Match("crop", {**args, "aspect": aspect}, tuple(spans))
     if not args and m.group(0).startswith(("zoom", "tighter", "closer")):
         args = {"left": amount, "right": amount, "top": amount, "bottom": amount}
     if keep and amount == 0.5 and args:

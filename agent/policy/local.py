@@ -25,11 +25,11 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.policy import replies
 from agent.policy.act_model import ActModel, shipped
-from agent.policy.commands import dialogue_act, undo_steps
+from agent.policy.commands import dialogue_act, hesitant, thanks_only, undo_steps
 from agent.policy.features import ActContext
 from agent.policy.learned import decision_features
 from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
-from agent.policy.recipes import recipe_request
+from agent.policy.recipes import recipe_request, take_back
 from agent.policy.referents import answer_referent
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
 from agent.policy.vague import Vague, find_vagueness, fold_answer
@@ -95,6 +95,10 @@ class Context:
     clarified_request: str = ""  # the vague request the last turn asked about
     last_edit: str = ""  # the instruction of the edit the last turn applied
     last_failed: str = ""  # the instruction of an edit the last turn tried and could not apply
+    last_turn_edits: int = 0  # how many edits the last turn applied ("undo these edits")
+    applied: list[tuple[str, str]] = field(default_factory=list)  # (tool, instruction) on the path, oldest first
+    missing: list[dict[str, Any]] = field(default_factory=list)  # registered tools that cannot run now (facts)
+    note: str = ""  # words for the user when the decision queues no call
     calls: list[dict[str, Any]] = field(default_factory=list)
     messages: Sequence[BaseMessage] = ()  # the conversation, for the which-one answer
 
@@ -163,7 +167,8 @@ def policy_answer(
         return AIMessage(replies.CONFUSED)
     ctx = read_context(messages, tools, facts)
     decision = next(d for layer in layers(model) if (d := layer(ctx)) is not None)
-    return AIMessage(content=decision.text if not ctx.calls else "", tool_calls=ctx.calls)
+    text = decision.text or ctx.note or replies.CONFUSED  # never an empty answer
+    return AIMessage(content=text if not ctx.calls else "", tool_calls=ctx.calls)
 
 
 def layers(model: ActModel | None) -> list[Callable[[Context], Decision | None]]:
@@ -192,15 +197,17 @@ def respond(ctx: Context) -> Decision:
 
 def from_calls(ctx: Context) -> Decision:
     """The act the queued calls make, in the act model's labels."""
-    said_no, _ = strip_leading(NO, ctx.text)
+    said_no, rest = strip_leading(NO, ctx.text)
     names = [c["name"] for c in ctx.calls]
+    if not names and ctx.note:
+        return Decision("chat", ctx.note)
     if "confirm_pending" in names:
         approve = next(c["args"].get("approve") for c in ctx.calls if c["name"] == "confirm_pending")
         return Decision("confirm_yes" if approve else "confirm_no")
     if names and names[0] == "ask_clarification":
         return Decision("clarify")
-    if names and names[0] == "undo" and said_no and ctx.last_edit:
-        return Decision("confirm_no")  # 'no' to the edit just made takes it back
+    if names and names[0] == "undo" and said_no and ctx.last_edit and dialogue_act(rest) != "undo":
+        return Decision("confirm_no")  # 'no' to the edit just made takes it back ("no, take it back": an undo)
     if names and names[0] in ("undo", "redo"):
         return Decision(names[0])
     return Decision("edit")
@@ -210,6 +217,8 @@ def pending_answer(ctx: Context, w: Words) -> Decision | None:
     """A yes or no (or 'revert everything') while a proposal waits; a correction replaces it."""
     if not ctx.pending:
         return None
+    if hesitant(ctx.text) or thanks_only(ctx.text):  # neither is consent, and neither is an instruction
+        return Decision("chat", replies.still_waiting(ctx.pending_instruction, hesitating=hesitant(ctx.text)))
     if w.said_no or w.act == "undo":
         # 'revert everything' while an edit awaits a yes declines it; it is never an edit itself
         if w.act == "undo" or not w.after_no or not edit(ctx, w.after_no, previous=ctx.pending_instruction):
@@ -230,6 +239,19 @@ def recipe(ctx: Context, w: Words) -> Decision | None:
         return None
     ctx.call(found[0], **found[1])
     return from_calls(ctx)
+
+
+def taken_back(ctx: Context, w: Words) -> Decision | None:
+    """Edits named to take back: the latest ones an undo of that many steps, one in the middle a forget."""
+    if (found := take_back(ctx.text, ctx.applied, ctx.last_turn_edits)) is None:
+        return None
+    ctx.call(found[0], **found[1])
+    return from_calls(ctx)
+
+
+def hesitation(ctx: Context, w: Words) -> Decision | None:
+    """'hmm, not sure, let me think': answered in words, never read as an instruction."""
+    return Decision("chat", replies.HESITATION_REPLY) if hesitant(ctx.text) else None
 
 
 def undo_redo(ctx: Context, w: Words) -> Decision | None:
@@ -295,7 +317,7 @@ def needs_generative(ctx: Context, w: Words) -> Decision | None:
     """An edit only a generative editor could make, and none is bound: say so, with what can run."""
     if ctx.generative or not EDIT_VERB.match(clean_instruction(ctx.text)):
         return None
-    return Decision("chat", replies.needs_generative(runnable_examples(ctx)))
+    return Decision("chat", replies.needs_generative(runnable_examples(ctx), ctx.missing))
 
 
 def unsure(ctx: Context, w: Words) -> Decision:
@@ -307,14 +329,18 @@ def unsure(ctx: Context, w: Words) -> Decision:
 # The rules' precedence, first to last (the order is the behaviour: a pending proposal's yes/no before
 # anything else, commands before answers, answers before new requests, a question last).
 RULES: list[Callable[[Context, Words], Decision | None]] = [
-    pending_answer, recipe, undo_redo, answer_to_question, again, answer_to_edit, chat_act, nothing_to_cancel,
-    edit_request, acknowledgement, needs_generative, unsure,
+    pending_answer, taken_back, recipe, undo_redo, hesitation, answer_to_question, again, answer_to_edit, chat_act,
+    nothing_to_cancel, edit_request, acknowledgement, needs_generative, unsure,
 ]  # fmt: skip
 
 
 def runnable_examples(ctx: Context) -> list[str]:
     """The stock example edits that a bound tool can run here (generative ones only with a generative tool)."""
-    return [e for e in replies.EXAMPLES if ctx.generative or e not in replies.NEEDS_GENERATIVE]
+    return [
+        e
+        for e in replies.EXAMPLES
+        if (ctx.generative or e not in replies.NEEDS_GENERATIVE) and (ctx.edit_count or not e.startswith("undo"))
+    ]
 
 
 def act_context(ctx: Context) -> ActContext:
@@ -337,7 +363,20 @@ def rules_stand(ctx: Context, vote: str) -> bool:
     """
     if vote in ("undo", "redo", "confirm_yes", "confirm_no") or ctx.clarified_request or ctx.pending:
         return True
+    if hesitant(ctx.text) or (
+        any(c["name"] in ("forget", "ask_clarification") for c in ctx.calls[:1])
+        and (take_back(ctx.text, ctx.applied, ctx.last_turn_edits) is not None)
+    ):
+        return True  # hesitation, and edits named to take back, are read by the rules
+    vague = find_vagueness(clean_instruction(ctx.text))
+    if vote == "clarify" and vague is not None and vague.kind in SURE_QUESTIONS:
+        return True
     return vote == "edit" and all(c["name"] not in ctx.generative_tools for c in ctx.calls)
+
+
+# Vague requests whose missing piece the rules name exactly (the content, the replacement, the destination),
+# and evaluative requests ("make it look better", "improve it"): a question, whatever the act model says.
+SURE_QUESTIONS = frozenset({"text", "fill", "destination", "change"})
 
 
 def respond_learned(ctx: Context, model: ActModel) -> Decision:
@@ -371,7 +410,7 @@ def do_edit(ctx: Context) -> Decision:
     if ctx.generative:
         ctx.call(ctx.generative, instruction=clean_instruction(ctx.text))
         return Decision("edit")
-    return Decision("edit", replies.needs_generative(runnable_examples(ctx)))
+    return Decision("edit", replies.needs_generative(runnable_examples(ctx), ctx.missing))
 
 
 def do_clarify(ctx: Context) -> Decision:
@@ -379,9 +418,11 @@ def do_clarify(ctx: Context) -> Decision:
     vague = find_vagueness(clean_instruction(ctx.text))
     if vague is not None:
         ask(ctx, vague)
+    elif not ctx.generative and ctx.missing and EDIT_VERB.match(clean_instruction(ctx.text)):
+        return Decision("chat", replies.needs_generative(runnable_examples(ctx), ctx.missing))  # nothing to ask
     else:
         ctx.call("ask_clarification", question=replies.UNSURE, options=runnable_examples(ctx))
-    return Decision("clarify")
+    return Decision("clarify") if ctx.calls else Decision("chat", ctx.note)
 
 
 def step(ctx: Context, act: str) -> Decision:
@@ -498,9 +539,24 @@ def swap_color(previous: str, correction: str) -> str | None:
 
 
 def ask(ctx: Context, vague: Vague) -> None:
-    """Queue one clarifying question (replacing anything queued)."""
+    """Queue one clarifying question (replacing anything queued), offering only options a ready tool can do.
+
+    A request only a generative editor could do, when none can run here, gets the honest line instead.
+    """
     ctx.calls.clear()
-    ctx.call("ask_clarification", question=vague.question, options=list(vague.options))
+    if not ctx.generative and vague.kind in GENERATIVE_ONLY:
+        ctx.note = replies.needs_generative(runnable_examples(ctx), ctx.missing)
+        return
+    options = [o for o in vague.options if ctx.generative or o not in GENERATIVE_OPTIONS]
+    ctx.call("ask_clarification", question=vague.question, options=options)
+
+
+# The vague requests only a generative editor could carry out, and the stock options only it could do.
+GENERATIVE_ONLY = frozenset({"text", "fill", "destination", "value", "add", "remove"})
+GENERATIVE_OPTIONS = frozenset(
+    {"turn it into a watercolor painting", "a hat on the person", "a rainbow in the sky", "snow",
+     "a specific object (which one?)", "a specific object"}
+)  # fmt: skip
 
 
 def read_context(
@@ -514,6 +570,8 @@ def read_context(
     if facts is not None:
         ctx.generative_tools = frozenset(facts["generative_tools"])
         ctx.edit_count = facts["edits_applied"]
+        ctx.applied = [(e["tool"], e["instruction"]) for e in facts.get("applied", [])]
+        ctx.missing = [dict(m) for m in facts.get("missing_tools", [])]
         proposal = facts["pending"]
         if proposal is not None:
             ctx.pending_instruction = "; ".join(e["args"].get("instruction", "") for e in proposal["edits"])
@@ -524,6 +582,7 @@ def read_context(
                 ctx.clarified_request = normalize(str(messages[previous].content))
         elif (found := outcome(message)) is not None and found["kind"] == "edit" and "instruction" in found:
             ctx.last_edit = found["instruction"]
+            ctx.last_turn_edits += 1
         elif found is not None and found["kind"] in ("failed", "skipped"):
             ctx.last_failed = found.get("instruction", "") or found["kind"]
     return ctx

@@ -18,13 +18,28 @@ _ACKS = (
 )
 
 
-def needs_generative(examples: list[str]) -> str:
-    """One line: the request needs the generative editor, which cannot run here, and what can be done."""
-    return (
-        "That needs the generative editor, which isn't available here; I can do edits like "
-        + ", ".join(f"'{e}'" for e in examples)
-        + "."
-    )
+def needs_generative(examples: list[str], missing: list[dict[str, Any]] | None = None) -> str:
+    """One line: the request needs a generative editor, which cannot run here, what would enable it,
+    and what can be done now. ``missing``: the facts' not-ready tools (graphs.facts.MissingTool).
+    """
+    editor = next((m for m in missing or [] if m.get("generative")), None)
+    if editor is None:
+        why = "which isn't available here"
+    else:
+        enable = f"; to enable it, {editor['enable']}" if editor.get("enable") else ""
+        why = f"{editor['name']}, which can't run here ({editor['reason']}){enable}"
+    return f"That needs the generative editor {why}. What I can do now: " + ", ".join(f"'{e}'" for e in examples) + "."
+
+
+def still_waiting(instruction: str, *, hesitating: bool) -> str:
+    """The reply to thanks or hesitation while a proposal waits: nothing is applied; it still waits."""
+    what = f"'{instruction}'" if instruction else "the proposed edit"
+    if hesitating:
+        return f"No rush: nothing is changed. {what} is still waiting; say yes to apply it or no to drop it."
+    return f"You're welcome! Shall I go ahead with {what}? Say yes or no."
+
+
+HESITATION_REPLY = "No rush: take your time. Tell me what you'd like to change when you're ready."
 
 
 def nothing_applied(failed: str) -> str:

@@ -70,6 +70,11 @@ VAGUE_VERBS = re.compile(
     r"adjust|correct|polish|beautify|upgrade|surprise me|do your (thing|magic)|whatever)\b"
 )
 PRONOUN = r"(it|this|that|them|things|everything in it)"
+TEXT_NOUN = (
+    r"(text|words?|writing|a caption|caption|a title|title|a label|label|a name|name|a quote|quote|a message|"
+    r"message|lettering|a slogan|slogan)"
+)
+OBJECT = r"(it|this|that|him|her|them|the [a-z]+( [a-z]+)?|his [a-z]+|her [a-z]+|my [a-z]+|their [a-z]+)"
 WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the image|full image|all over|every ?thing)\b")
 
 
@@ -77,7 +82,7 @@ WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the imag
 class Vague:
     """Why a request cannot be executed yet, the question to ask, and how to read the answer."""
 
-    kind: str  # change | target | value | add | remove | rotate | crop | size | direction
+    kind: str  # change | target | value | fill | text | destination | add | remove | rotate | crop | size | direction
     question: str
     options: tuple[str, ...]
     subject: str = ""  # colour for 'target', object for 'value', property for 'direction'
@@ -113,6 +118,30 @@ def find_vagueness(clause: str) -> Vague | None:
             verb = "replace" if m.group(1) in ("replace", "swap", "switch") else "change"
             asked = "be replaced with" if verb == "replace" else "become"
             return Vague("value", f"What should the {thing} {asked}?", (), subject=thing, verb=verb)
+    if m := re.fullmatch(
+        rf"(add|put|write|insert|place|include|type)( in| on)? (some |a |an |the |my |his |her |their )?"
+        rf"(?P<x>{TEXT_NOUN})( to it| to the image| on it| in it| on the image| in the image| here| somewhere)?",
+        clause,
+    ):
+        thing = m.group("x")
+        return Vague("text", f"What should the {thing} say, and where should it go?", (), subject=thing)
+    if m := re.fullmatch(
+        rf"(?P<v>replace|swap|change|switch|turn|make) (?P<x>{OBJECT}) (with|to|for|into) (something|anything)"
+        r"( else| different| new| cool| nice| better)?",
+        clause,
+    ):
+        thing = m.group("x")
+        asked = "be replaced with" if m.group("v") in ("replace", "swap", "switch") else "become"
+        return Vague("fill", f"What should {thing} {asked}?", (), subject=thing, verb=m.group("v"))
+    if m := re.fullmatch(
+        rf"(?P<v>move|shift|put|place|relocate|drag) (?P<x>{OBJECT})( (somewhere|elsewhere|somewhere else|"
+        r"else ?where|to (a|another|some) (different |other |new |better )?(place|spot|position|location)))?",
+        clause,
+    ):
+        thing = m.group("x")
+        if m.group("v") in ("put", "place") and not m.group(3):
+            return None
+        return Vague("destination", f"Where should I move {thing} to?", (), subject=thing, verb=m.group("v"))
     if re.fullmatch(r"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)( to it| to the image| in it| in the image| here)?", clause):  # fmt: skip  # noqa: E501
         return Vague("add", "What should I add, and where?", ("a hat on the person", "a rainbow in the sky", "snow"))
     if re.fullmatch(
@@ -152,6 +181,23 @@ def fold_answer(vague: Vague, original: str, answer: str) -> str:
         if vague.verb == "replace":
             return f"replace the {vague.subject} with {answer}"
         return f"change the {vague.subject} to {answer}"
+    if vague.kind == "text":
+        words = re.sub(r"^(it should say|say|saying|the text|write|it says|with)\s+", "", answer).strip(" '\"")
+        return f"add the {vague.subject} '{words}'"
+    if vague.kind == "fill":
+        answer = re.sub(r"^(to|into|with|by|for)\s+", "", answer)
+        joiner = {"replace": "with", "swap": "with", "switch": "with", "change": "to"}.get(vague.verb, "into")
+        return f"{vague.verb} {vague.subject} {joiner} {answer}"
+    if vague.kind == "destination":
+        where = (
+            answer
+            if re.match(
+                r"^(to|into|onto|on|in|at|toward|towards|behind|next|beside|near|closer|up|down|left|right|over|under)\b",
+                answer,
+            )
+            else f"to {answer}"
+        )
+        return f"move {vague.subject} {where}"
     if vague.kind in ("add", "remove"):
         thing = re.sub(r"^(add|remove)\s+", "", answer)
         return f"{vague.kind} {thing}"

@@ -22,7 +22,7 @@ from agent.service.deps import Service
 from agent.service.errors import CODES, ErrorBody, ErrorDetail, install_handlers
 from agent.service.errors import RETRY_AFTER as RETRY
 from agent.service.headers import SecurityHeaders
-from agent.service.health import health
+from agent.service.health import health, tools_readiness
 from agent.service.limits import BodyLimit, RateLimiter, StorageFaults, WorkQueue
 from agent.service.metrics import ServiceMetrics
 from agent.service.preview_routes import router as preview_router
@@ -105,12 +105,15 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["service"], responses={503: unhealthy})
     async def healthz(request: Request) -> JSONResponse:
-        """Whether a turn can run now (checkpointer, image store, each ready tool), and whether keys are needed."""
+        """Whether a turn can run now (checkpointer, image store, each ready tool), whether keys are needed,
+        and every tool's readiness (one that cannot run here is listed with why and how to enable it).
+        """
         svc: Service = request.app.state.service
         found = await health(svc.engine, svc.ready_tools, settings.state_store_timeout_s)
         body = {
             "status": "ok" if found["healthy"] else "unavailable",
             "auth": "none" if svc.keys.dev_mode else "bearer",
+            "tools": await asyncio.to_thread(tools_readiness, svc.engine.deps.tools, detail=svc.keys.dev_mode),
         }
         if found["healthy"]:
             return JSONResponse({**body, "checks": found["checks"]})

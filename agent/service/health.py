@@ -21,7 +21,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent.session.engine import Engine
 from graphs.storage.store import STORAGE_ERRNOS
-from tools.base import EditTool, unavailable_reason
+from tools.base import EditTool, readiness, unavailable_reason
 from tools.errors import StateStoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,20 @@ async def check(name: str, probe: Callable[[], str | None], timeout_s: float) ->
         problem = str(fault) if fault else f"{type(exc).__name__}"
         logger.warning("health check %s failed: %r", name, exc)
     return name, problem or "ok"
+
+
+def tools_readiness(tools: Mapping[str, EditTool], *, detail: bool) -> dict[str, dict[str, Any]]:
+    """Every registered tool's readiness now: ready, and when not (with ``detail``) why and what would enable it.
+
+    A tool that was never ready (no weights here) is a capability the service lacks, not a fault:
+    it is shown here and never offered to the dialogue model, and /healthz stays healthy. The reasons
+    can name local paths, so an unauthenticated /healthz of a service with keys leaves them out.
+    """
+    found = {name: readiness(tool) for name, tool in tools.items()}
+    return {
+        name: {"ready": False, "reason": r.reason, "enable": r.enable} if detail and not r.ready else {"ready": r.ready}
+        for name, r in found.items()
+    }
 
 
 def tool_probe(tool: EditTool) -> Callable[[], str | None]:

@@ -27,7 +27,9 @@ from graphs.specs import (
 from graphs.state import EditState
 from graphs.turn import call_list, model_calls_this_turn, questions_in_a_row
 from graphs.window import windowed
+from tools.base import Readiness
 from tools.errors import brief_errors
+from tools.registry import not_ready
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +51,13 @@ def decision(state: EditState, deps: GraphDeps) -> dict[str, Any]:
         logger.warning("model call cap (%d) reached; giving up this turn", deps.limits.model_calls_per_turn)
         return {"messages": [AIMessage(GAVE_UP)], "pending": None}
     pending = state.get("pending")
-    schemas = tool_schemas(deps.tools, pending=pending is not None)
+    missing = (
+        {} if deps.offer_unready else not_ready(deps.tools)
+    )  # asked each turn: a tool may break (a sticky CUDA error) or come back
+    schemas = tool_schemas({n: t for n, t in deps.tools.items() if n not in missing}, pending=pending is not None)
     model, kwargs = decision_runnable(deps.model, schemas, deps.calls.tool_mode)
-    model = model.with_config(metadata={FACTS_KEY: dialogue_facts(state, deps)})
-    prompt = [system_message(deps, state), *trim_history(messages, deps.limits.context_tokens)]
+    model = model.with_config(metadata={FACTS_KEY: dialogue_facts(state, deps, missing)})
+    prompt = [system_message(deps, state, missing), *trim_history(messages, deps.limits.context_tokens)]
     try:
         raw = invoke_model(model, prompt, deps, **kwargs)
     except Exception as exc:  # the boundary with the dialogue model: end the turn, keep the session
@@ -64,13 +69,15 @@ def decision(state: EditState, deps: GraphDeps) -> dict[str, Any]:
     if not call_list(answer) and not answer.text.strip():  # no call to answer with an error: end the turn
         logger.warning("dialogue model gave an empty answer")
         return {"messages": [AIMessage(EMPTY_ANSWER, response_metadata={FAULT: "EmptyAnswer"})]}
-    problems = check_calls(answer, deps, pending_allowed=pending is not None)
+    problems = check_calls(answer, deps, pending_allowed=pending is not None, missing=missing)
     if not problems:
         problems = cap_questions(answer, messages, deps.limits.questions_in_a_row)
     update: dict[str, Any] = {"messages": [answer, *problems]}
     approves = any(c["name"] == "confirm_pending" for c in answer.tool_calls)
-    if not problems and not approves:
-        update["pending"] = None  # any other valid answer drops an edit awaiting confirmation
+    if not problems and not approves and call_list(answer):
+        # Any other call drops an edit awaiting confirmation; words alone ("you're welcome: shall I go
+        # ahead?", "take your time") leave it waiting for the user's yes or no.
+        update["pending"] = None
     return update
 
 
@@ -80,10 +87,18 @@ def fault(deps: GraphDeps, exc: Exception) -> dict[str, Any]:
     return {"messages": [AIMessage(deps.calls.explain(exc), response_metadata={FAULT: type(exc).__name__})]}
 
 
-def system_message(deps: GraphDeps, state: EditState) -> SystemMessage:
-    """The system prompt followed by the current image history and any pending confirmation."""
+def system_message(deps: GraphDeps, state: EditState, missing: dict[str, Readiness] | None = None) -> SystemMessage:
+    """The system prompt followed by the current image history, the tools that cannot run now and any
+    pending confirmation.
+    """
     history = summarize(state.get("revisions", []), state.get("head"), state.get("redo_stack", []))
     parts = [deps.system_prompt, f"Image history: {history}"]
+    if missing:
+        parts.append(
+            "Not available here now (never call them; for a request only they could do, say so in one line "
+            "with what would enable them and what you can do instead): "
+            + "; ".join(f"{name} ({found.explain()})" for name, found in missing.items())
+        )
     pending = state.get("pending")
     if pending:
         parts.append(f"Awaiting the user's confirmation: {pending['question']}")
@@ -111,14 +126,16 @@ def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMes
     return kept[users[-1] :] if users else kept
 
 
-def check_calls(answer: AIMessage, deps: GraphDeps, *, pending_allowed: bool) -> list[ToolMessage]:
+def check_calls(
+    answer: AIMessage, deps: GraphDeps, *, pending_allowed: bool, missing: dict[str, Readiness] | None = None
+) -> list[ToolMessage]:
     """ToolMessages for a repair round if any call is invalid; [] when every call can run.
 
     When one call is bad, every call of the message is answered (the others as 'not run'), so the
     model repeats the whole decision and the history stays valid for OpenAI-format servers.
     """
     calls = call_list(answer)
-    errors = {c["id"]: error for c in calls if (error := call_error(c, deps, pending_allowed))}
+    errors = {c["id"]: error for c in calls if (error := call_error(c, deps, pending_allowed, missing or {}))}
     conflict = conflicting(calls)
     if not errors and not conflict:
         return []
@@ -130,9 +147,13 @@ def check_calls(answer: AIMessage, deps: GraphDeps, *, pending_allowed: bool) ->
     return messages
 
 
-def call_error(call: dict[str, Any], deps: GraphDeps, pending_allowed: bool) -> str | None:
+def call_error(
+    call: dict[str, Any], deps: GraphDeps, pending_allowed: bool, missing: dict[str, Readiness]
+) -> str | None:
     """Why one call cannot run, or None."""
     name, args = call.get("name") or "", call.get("args")
+    if name in missing:
+        return f"{name} cannot run here now ({missing[name].reason}); tell the user in plain text instead"
     if args is None and name == JSON_DECISION:
         return str(call.get("error") or "the answer could not be read")
     if args is None:

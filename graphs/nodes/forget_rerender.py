@@ -16,7 +16,7 @@ from graphs import revisions as tree
 from graphs.deps import GraphDeps
 from graphs.nodes.actions import apply
 from graphs.outcomes import tool_message
-from graphs.recipe_plans import Plan, PlanError, RecipeKind, plan_for
+from graphs.recipe_plans import NoMatchingEdit, Plan, PlanError, RecipeKind, plan_for
 from graphs.recipes import recorded_call
 from graphs.specs import EditCall
 from graphs.state import EditState, Revision
@@ -64,6 +64,11 @@ def run_recipe(state: EditState, runtime: Runtime[GraphDeps], kind: RecipeKind) 
     try:
         plan = state_plan(state, runtime.context, {**call, "name": kind})
         made = rerun(plan, runtime)
+    except NoMatchingEdit as exc:  # a reference that matches nothing gets a question, not a failure
+        return {
+            **update,
+            "messages": [tool_message(first["id"], f"Not done: {exc}", "clarify", exc.question, tool=kind)],
+        }
     except (PlanError, ValueError, DialogPaintError) as exc:
         text = f"I couldn't {'forget that edit' if kind == 'forget' else 're-render'}: {exc}. The image is unchanged."
         return {**update, "messages": [tool_message(first["id"], f"Not done: {exc}", "failed", text, tool=kind)]}

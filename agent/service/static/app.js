@@ -308,6 +308,17 @@ async function resume() {
   }
 }
 
+function showReadiness(tools) {
+  // Tools that cannot run here are never offered; say which, why, and what would enable them.
+  const missing = Object.entries(tools || {}).filter(([, t]) => !t.ready);
+  const note = $("tools-note");
+  note.hidden = missing.length === 0;
+  note.textContent = missing.map(([name, t]) =>
+    `${name} is not available here${t.reason ? `: ${t.reason}` : ""}${t.enable ? `; to enable: ${t.enable}` : ""}.`,
+  ).join(" ");
+}
+
 fetch("/healthz").then((r) => r.json()).then((health) => {
   $("key-form").hidden = !(health.auth === "bearer" && !state.key);
+  showReadiness(health.tools);
 }).finally(resume);

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,17 @@ GRID_C = (0.1, 0.3, 1.0)
 NEVER = 1000.0  # a margin no score difference reaches: the rules' vote always stands
 GRID_MARGIN = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, NEVER)
 Sources = Mapping[str, tuple[Sequence[Example], Sequence[Example]]]  # source -> (real, derived) examples
+Progress = Callable[[str], None]  # called once per fit, with what is being fitted ("C=0.3, without gier")
+
+
+def fits_needed(sources: Sources, grid_c: Sequence[float]) -> int:
+    """How many fits ``fit_chosen`` makes: one per C and held-out source with real turns, plus the final one."""
+    held_out = sum(1 for real, _ in sources.values() if real) if len(sources) >= 2 else 0
+    return len(grid_c) * held_out + 1
+
+
+def no_progress(step: str) -> None:
+    """The default: report nothing."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,14 @@ class Choice:
     inner_folds: int
 
 
-def choose(sources: Sources, *, seed: int = 0, grid_c: Sequence[float] = GRID_C, kind: str = "linear") -> Choice:
+def choose(
+    sources: Sources,
+    *,
+    seed: int = 0,
+    grid_c: Sequence[float] = GRID_C,
+    kind: str = "linear",
+    progress: Progress = no_progress,
+) -> Choice:
     """C and margins by leave-one-source-out over ``sources`` (fewer than two: C = 1, margin 0)."""
     if len(sources) < 2:
         return Choice(1.0, {}, float("nan"), 0)
@@ -50,6 +68,7 @@ def choose(sources: Sources, *, seed: int = 0, grid_c: Sequence[float] = GRID_C,
             test = list(sources[held][0])
             if not test:
                 continue
+            progress(f"C={c:g}, without {held}")
             model = fit(train, seed=seed, c=c, kind=kind)
             rows += [(e, row, model.acts) for e, row in zip(test, score_matrix(model, test), strict=True)]
         margins, objective = best_margins(rows)
@@ -91,10 +110,21 @@ def best_margins(rows: Sequence[tuple[Example, Any, tuple[str, ...]]]) -> tuple[
     return margins, total
 
 
-def fit_chosen(sources: Sources, *, seed: int = 0, grid_c: Sequence[float] = GRID_C, kind: str = "linear") -> ActModel:
-    """The model fitted on every source with the C and margins chosen by leave-one-source-out over them."""
-    choice = choose(sources, seed=seed, grid_c=grid_c, kind=kind)
+def fit_chosen(
+    sources: Sources,
+    *,
+    seed: int = 0,
+    grid_c: Sequence[float] = GRID_C,
+    kind: str = "linear",
+    progress: Progress = no_progress,
+) -> ActModel:
+    """The model fitted on every source with the C and margins chosen by leave-one-source-out over them.
+
+    ``progress`` is called before each of the ``fits_needed(sources, grid_c)`` fits.
+    """
+    choice = choose(sources, seed=seed, grid_c=grid_c, kind=kind, progress=progress)
     examples = [e for real, derived in sources.values() for e in (*real, *derived)]
+    progress(f"C={choice.c:g}, every source")
     model = fit(examples, seed=seed, c=choice.c, kind=kind)
     meta = {**model.meta, "margins": choice.margins, "selection": selection_meta(choice, sources, grid_c)}
     return dataclasses.replace(model, meta=meta)
