@@ -24,6 +24,7 @@ from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient
 from tests.tiny_editors import EDITORS, NO_CFG, PHOTO, editor, editor_class
+from tools.base import readiness
 from tools.diffusion_editor import DiffusionEditor
 from tools.errors import EditCancelled, ToolUnavailable
 
@@ -31,10 +32,16 @@ pytest.importorskip("diffusers", reason="the gpu extra (diffusers, transformers,
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def open_session(tool: DiffusionEditor, *calls: dict[str, Any], image: Image.Image | None = None) -> Session:
-    """A session whose scripted model makes one call per message."""
+def open_session(
+    tool: DiffusionEditor, *calls: dict[str, Any], image: Image.Image | None = None, offer_unready: bool = False
+) -> Session:
+    """A session whose scripted model makes one call per message (``offer_unready``: even when the editor
+    cannot run, to see the edit's own error).
+    """
     model = ScriptedChatModel(script=[ai(c) for c in calls])
-    deps = GraphDeps(model, {tool.name: tool}, MemoryImageStore(), SYSTEM_PROMPT, confirm="never")
+    deps = GraphDeps(
+        model, {tool.name: tool}, MemoryImageStore(), SYSTEM_PROMPT, confirm="never", offer_unready=offer_unready
+    )
     return Engine(build_graph(InMemorySaver()), deps).open(image or gradient(PHOTO))
 
 
@@ -150,7 +157,7 @@ def test_nan_output_or_out_of_memory_fails_without_a_revision_and_the_next_edit_
 def test_a_sticky_cuda_error_marks_the_editor_unavailable_until_reloaded(name, editor_dirs):
     tool = editor(name, editor_dirs)
     edit = call(name, instruction="turn the sky purple", steps=1, **NO_CFG.get(name, {}))
-    session = open_session(tool, edit, edit, edit)
+    session = open_session(tool, edit, edit, edit, offer_unready=True)
     with transformer_forward(tool, illegal_address):
         assert session.send("turn the sky purple").error
         assert "illegal memory access" in (tool.unavailable_reason() or "")
@@ -177,9 +184,10 @@ def test_missing_weights_name_the_path_and_how_to_enable(name, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ToolUnavailable, match=r"no model_index\.json"):
         editor_class(name)(tmp_path / "empty", allow_cpu=True).pipeline()
-    session = open_session(missing, call(name, instruction="turn the sky purple"))
+    session = open_session(missing, call(name, instruction="turn the sky purple"), offer_unready=True)
     reply = session.send("turn the sky purple")
     assert reply.error and "nowhere" in reply.text and len(reply.revisions) == 1
+    assert not readiness(missing).ready and "nowhere" in readiness(missing).reason  # so chat never offers it
 
 
 @pytest.mark.parametrize("name", EDITORS)

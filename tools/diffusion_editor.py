@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from PIL import Image
 from pydantic import BaseModel
 
-from tools.base import ANY_SIDE, ProgressCallback, ToolCapabilities
+from tools.base import ANY_SIDE, READY, ProgressCallback, Readiness, ToolCapabilities
 from tools.edit_geometry import composite_unchanged, snapped_size
 from tools.errors import EditFailed, ToolUnavailable
 from tools.instruct_pix2pix import STICKY_CUDA_MARKS, checked_frame
@@ -90,21 +90,30 @@ class DiffusionEditor:
 
     def unavailable_reason(self) -> str | None:
         """Why this editor cannot run here, or None; cheap (imports nothing heavy, probes no GPU)."""
+        found = self.readiness()
+        return None if found.ready else found.explain()
+
+    def readiness(self) -> Readiness:
+        """Whether this editor can run here now; when not, why and what would enable it (kept apart)."""
         if self.broken:
-            return self.broken
+            return Readiness(False, self.broken, f"reload {self.name} (restart the process)")
         missing = [m for m in ("torch", "diffusers", "transformers") if not importlib.util.find_spec(m)]
         if missing:
-            return f"{self.name} needs {', '.join(missing)}: {GPU_EXTRA}, then {self.weights_hint}"
+            return Readiness(False, f"{self.name} needs {', '.join(missing)}", f"{GPU_EXTRA}, then {self.weights_hint}")
         if self.model is None:
-            return f"{self.name} has no weights configured: {GPU_EXTRA}, then {self.weights_hint}"
+            return Readiness(False, f"{self.name} has no weights configured", f"{GPU_EXTRA}, then {self.weights_hint}")
         path = Path(self.model).expanduser()
         if not path.is_dir():
-            return f"no {self.name} weights at {path} (nothing is downloaded at run time); {self.weights_hint}"
+            return Readiness(
+                False, f"no {self.name} weights at {path} (nothing is downloaded at run time)", self.weights_hint
+            )
         if not (path / "model_index.json").is_file():
-            return f"{path} has no model_index.json, so it is not a diffusers pipeline folder; {self.weights_hint}"
+            return Readiness(
+                False, f"{path} has no model_index.json, so it is not a diffusers pipeline folder", self.weights_hint
+            )
         if self.lora is not None and not Path(self.lora).expanduser().is_file():
-            return f"{self.name}: no LoRA file at {self.lora}; {self.weights_hint}"
-        return None
+            return Readiness(False, f"{self.name}: no LoRA file at {self.lora}", self.weights_hint)
+        return READY
 
     def check_inputs(self, image: Image.Image, params: BaseModel) -> None:
         """Accept any image the upload limits accept: it is resized to the working size anyway."""
