@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.policy.act_model import ActModel, override
+from agent.policy.embedding import TokenTable
 from agent.train.policy.examples import Example
 from agent.train.policy.train import fit, matrix
 
@@ -38,7 +39,14 @@ class Choice:
     inner_folds: int
 
 
-def choose(sources: Sources, *, seed: int = 0, grid_c: Sequence[float] = GRID_C, kind: str = "linear") -> Choice:
+def choose(
+    sources: Sources,
+    *,
+    seed: int = 0,
+    grid_c: Sequence[float] = GRID_C,
+    kind: str = "linear",
+    table: TokenTable | None = None,
+) -> Choice:
     """C and margins by leave-one-source-out over ``sources`` (fewer than two: C = 1, margin 0)."""
     if len(sources) < 2:
         return Choice(1.0, {}, float("nan"), 0)
@@ -50,7 +58,7 @@ def choose(sources: Sources, *, seed: int = 0, grid_c: Sequence[float] = GRID_C,
             test = list(sources[held][0])
             if not test:
                 continue
-            model = fit(train, seed=seed, c=c, kind=kind)
+            model = fit(train, seed=seed, c=c, kind=kind, table=table)
             rows += [(e, row, model.acts) for e, row in zip(test, score_matrix(model, test), strict=True)]
         margins, objective = best_margins(rows)
         if best is None or objective > best.objective + 1e-12:
@@ -63,7 +71,8 @@ def score_matrix(model: ActModel, examples: Sequence[Example]) -> Any:
     """Every act's score for every example (rows follow ``examples``)."""
     import numpy as np
 
-    return np.asarray(model.score_rows(matrix(examples)))
+    weight = model.meta["semantic"]["weight"] if model.table is not None else 0.0
+    return np.asarray(model.score_rows(matrix(examples, model.table, weight)))
 
 
 def best_margins(rows: Sequence[tuple[Example, Any, tuple[str, ...]]]) -> tuple[dict[str, float], float]:
@@ -91,11 +100,18 @@ def best_margins(rows: Sequence[tuple[Example, Any, tuple[str, ...]]]) -> tuple[
     return margins, total
 
 
-def fit_chosen(sources: Sources, *, seed: int = 0, grid_c: Sequence[float] = GRID_C, kind: str = "linear") -> ActModel:
+def fit_chosen(
+    sources: Sources,
+    *,
+    seed: int = 0,
+    grid_c: Sequence[float] = GRID_C,
+    kind: str = "linear",
+    table: TokenTable | None = None,
+) -> ActModel:
     """The model fitted on every source with the C and margins chosen by leave-one-source-out over them."""
-    choice = choose(sources, seed=seed, grid_c=grid_c, kind=kind)
+    choice = choose(sources, seed=seed, grid_c=grid_c, kind=kind, table=table)
     examples = [e for real, derived in sources.values() for e in (*real, *derived)]
-    model = fit(examples, seed=seed, c=choice.c, kind=kind)
+    model = fit(examples, seed=seed, c=choice.c, kind=kind, table=table)
     meta = {**model.meta, "margins": choice.margins, "selection": selection_meta(choice, sources, grid_c)}
     return dataclasses.replace(model, meta=meta)
 
