@@ -33,7 +33,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.eval.dataset import load_eval_file, run_all
 from agent.eval.metrics import metrics, per_action_scores
 from agent.models.prompts import SYSTEM_PROMPT
-from agent.policy.act_model import ACTS, ActModel
+from agent.policy.act_model import ACTS, ActModel, load
 from agent.policy.embedding import TokenTable, shipped_table
 from agent.policy.local import LocalPolicy, policy_answer
 from agent.samples import landscape
@@ -82,14 +82,14 @@ def trained(
 
 
 def held_out(
-    dialogues: list[dict[str, Any]], seed: int, fixed: Fixed, kind: str, table: TokenTable | None
+    dialogues: list[dict[str, Any]], seed: int, fixed: Fixed, kind: str, tokens: TokenTable | None, *, val: bool = True
 ) -> dict[str, Any]:
     """Rows of both policies: leave-one-source-out (pooled) and the upstream val split (train on train)."""
     keys = [(f"source {s}", [source_of(d) == s for d in dialogues]) for s in sorted(map(source_of, dialogues))]
-    keys = [*dict(keys).items(), ("val", [d.get("split") == "val" for d in dialogues])]
+    keys = [*dict(keys).items(), *([("val", [d.get("split") == "val" for d in dialogues])] if val else [])]
     found: dict[str, Any] = {"loso": {"rules": [], "learned": []}, "val": {"rules": [], "learned": []}, "chosen": {}}
     for name, held in keys:
-        model = trained([d for d, h in zip(dialogues, held, strict=True) if not h], seed, fixed, kind, table)
+        model = trained([d for d, h in zip(dialogues, held, strict=True) if not h], seed, fixed, kind, tokens)
         test = all_examples([d for d, h in zip(dialogues, held, strict=True) if h])
         side = found["val" if name == "val" else "loso"]
         side["rules"] += rows_of(test, lambda e: e.vote)
@@ -158,19 +158,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--margin", type=float, help="fix one override margin for every vote")
     parser.add_argument("--kind", choices=KINDS, default="linear", help="act model: linear or mlp")
     parser.add_argument("--no-semantic", action="store_true", help="hashed n-grams only: no sentence vectors")
+    parser.add_argument("--no-val", action="store_true", help="skip the upstream val-split table")
+    parser.add_argument("--model", type=Path, help="a model trained on the whole corpus (train-policy --out) for the"
+                        " eval sets and latency, instead of training it again")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args(argv)
     dialogues = read_dialogues(args.corpus)
     print(f"{len(dialogues)} dialogues; targets: {TARGETS}")
     fixed = None if args.c is None and args.margin is None else (args.c or 1.0, args.margin or 0.0)
-    table = None if args.no_semantic else shipped_table()
-    print(f"semantic features: {table.digest if table else 'none'}", flush=True)
-    folds = held_out(dialogues, args.seed, fixed, args.kind, table)
+    tokens = None if args.no_semantic else shipped_table()
+    print(f"semantic features: {tokens.digest if tokens else 'none'}", flush=True)
+    folds = held_out(dialogues, args.seed, fixed, args.kind, tokens, val=not args.no_val)
     rules, learned = scores(folds["loso"]["rules"]), scores(folds["loso"]["learned"])
     table(f"leave-one-source-out over {', '.join(folds['sources'])} ({rules['turns']} turns)", rules, learned)
-    val_rules, val_learned = scores(folds["val"]["rules"]), scores(folds["val"]["learned"])
-    table(f"upstream val splits, trained on the train splits ({val_rules['turns']} turns)", val_rules, val_learned)
-    full = trained(dialogues, args.seed, fixed, args.kind, table)
+    val_rules, val_learned = (scores(folds["val"][k]) if folds["val"][k] else None for k in ("rules", "learned"))
+    if val_rules and val_learned:
+        table(f"upstream val splits, trained on the train splits ({val_rules['turns']} turns)", val_rules, val_learned)
+    full = load(args.model, tokens) if args.model else trained(dialogues, args.seed, fixed, args.kind, tokens)
     sets = eval_sets(full)
     table("eval_sets/*.jsonl (never trained on), through the graph", sets["rules"], sets["learned"])
     print(
