@@ -1,8 +1,8 @@
 """Leave-one-source-out scores of the rule-only and the learned embedded policy, the eval sets apart, and latency.
 
-    python bench/bench_policy.py [data/corpus] [--kind linear|mlp] [--seed 0] [--c 1.0 --margin 0.0] [--json F]
+    python bench/bench_policy.py [data/corpus] [--kind linear|mlp] [--no-semantic] [--seed 0] [--c 1 --margin 0]
 
-For every source of the corpus (GIER, ILLC-IER, the seed library when present): train the act model
+For every source of the corpus (GIER, ILLC-IER, EdiVal, the seed library when present): train the act model
 on every other source plus the augmenter's dialogues derived from them (in-fold augmentation: no
 dialogue derived from the held-out source is trained on or scored), then score the held-out
 source's own turns (teacher-forced contexts). C and the override margins are chosen inside the fold
@@ -10,7 +10,8 @@ by leave-one-source-out over the training sources only (agent/train/policy/selec
 --c / --margin fix them (the previous protocol). The rule-only policy is scored on the same turns.
 Then the project's eval sets (eval_sets/*.jsonl, never trained on) run through the real graph
 with each policy (the learned one trained on the whole corpus), and the policy's decision time
-is measured on the corpus messages.
+is measured on the corpus messages. The act model reads the messages' sentence vectors from the
+shipped token table (agent/policy/token_vectors.npz) unless --no-semantic: hashed n-grams only.
 Needs the `learn` extra.
 """
 
@@ -32,7 +33,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.eval.dataset import load_eval_file, run_all
 from agent.eval.metrics import metrics, per_action_scores
 from agent.models.prompts import SYSTEM_PROMPT
-from agent.policy.act_model import ACTS, ActModel
+from agent.policy.act_model import ACTS, ActModel, load
+from agent.policy.embedding import TokenTable, shipped_table
 from agent.policy.local import LocalPolicy, policy_answer
 from agent.samples import landscape
 from agent.session.engine import Engine
@@ -65,24 +67,29 @@ def rows_of(examples: Sequence[Example], predict: Any) -> list[dict[str, Any]]:
     return out
 
 
-def trained(dialogues: Sequence[dict[str, Any]], seed: int, fixed: tuple[float, float] | None, kind: str) -> ActModel:
+Fixed = tuple[float, float] | None
+
+
+def trained(
+    dialogues: Sequence[dict[str, Any]], seed: int, fixed: Fixed, kind: str, table: TokenTable | None
+) -> ActModel:
     """The act model of these dialogues: C and margins chosen over their sources, or fixed ones."""
     sources = by_source(dialogues, seed)
     if fixed is None:
-        return fit_chosen(sources, seed=seed, grid_c=GRID_C if kind == "linear" else (1.0,), kind=kind)
+        return fit_chosen(sources, seed=seed, grid_c=GRID_C if kind == "linear" else (1.0,), kind=kind, table=table)
     examples = [e for real, derived in sources.values() for e in (*real, *derived)]
-    return fit(examples, seed=seed, c=fixed[0], margin=fixed[1], kind=kind)
+    return fit(examples, seed=seed, c=fixed[0], margin=fixed[1], kind=kind, table=table)
 
 
 def held_out(
-    dialogues: list[dict[str, Any]], seed: int, fixed: tuple[float, float] | None, kind: str
+    dialogues: list[dict[str, Any]], seed: int, fixed: Fixed, kind: str, tokens: TokenTable | None, *, val: bool = True
 ) -> dict[str, Any]:
     """Rows of both policies: leave-one-source-out (pooled) and the upstream val split (train on train)."""
     keys = [(f"source {s}", [source_of(d) == s for d in dialogues]) for s in sorted(map(source_of, dialogues))]
-    keys = [*dict(keys).items(), ("val", [d.get("split") == "val" for d in dialogues])]
+    keys = [*dict(keys).items(), *([("val", [d.get("split") == "val" for d in dialogues])] if val else [])]
     found: dict[str, Any] = {"loso": {"rules": [], "learned": []}, "val": {"rules": [], "learned": []}, "chosen": {}}
     for name, held in keys:
-        model = trained([d for d, h in zip(dialogues, held, strict=True) if not h], seed, fixed, kind)
+        model = trained([d for d, h in zip(dialogues, held, strict=True) if not h], seed, fixed, kind, tokens)
         test = all_examples([d for d, h in zip(dialogues, held, strict=True) if h])
         side = found["val" if name == "val" else "loso"]
         side["rules"] += rows_of(test, lambda e: e.vote)
@@ -152,17 +159,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--c", type=float, help="fix C (with --margin) instead of choosing it in each fold")
     parser.add_argument("--margin", type=float, help="fix one override margin for every vote")
     parser.add_argument("--kind", choices=KINDS, default="linear", help="act model: linear or mlp")
+    parser.add_argument("--no-semantic", action="store_true", help="hashed n-grams only: no sentence vectors")
+    parser.add_argument("--no-val", action="store_true", help="skip the upstream val-split table")
+    parser.add_argument("--model", type=Path, help="a model trained on the whole corpus (train-policy --out) for the"
+                        " eval sets and latency, instead of training it again")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args(argv)
     dialogues = read_dialogues(args.corpus)
     print(f"{len(dialogues)} dialogues; targets: {TARGETS}")
     fixed = None if args.c is None and args.margin is None else (args.c or 1.0, args.margin or 0.0)
-    folds = held_out(dialogues, args.seed, fixed, args.kind)
+    tokens = None if args.no_semantic else shipped_table()
+    print(f"semantic features: {tokens.digest if tokens else 'none'}", flush=True)
+    folds = held_out(dialogues, args.seed, fixed, args.kind, tokens, val=not args.no_val)
     rules, learned = scores(folds["loso"]["rules"]), scores(folds["loso"]["learned"])
     table(f"leave-one-source-out over {', '.join(folds['sources'])} ({rules['turns']} turns)", rules, learned)
-    val_rules, val_learned = scores(folds["val"]["rules"]), scores(folds["val"]["learned"])
-    table(f"upstream val splits, trained on the train splits ({val_rules['turns']} turns)", val_rules, val_learned)
-    full = trained(dialogues, args.seed, fixed, args.kind)
+    val_rules, val_learned = (scores(folds["val"][k]) if folds["val"][k] else None for k in ("rules", "learned"))
+    if val_rules and val_learned:
+        table(f"upstream val splits, trained on the train splits ({val_rules['turns']} turns)", val_rules, val_learned)
+    full = load(args.model, tokens) if args.model else trained(dialogues, args.seed, fixed, args.kind, tokens)
     sets = eval_sets(full)
     table("eval_sets/*.jsonl (never trained on), through the graph", sets["rules"], sets["learned"])
     print(

@@ -1,7 +1,8 @@
 """Rebuild data/corpus/ (the policy's learning corpus, with provenance per row) from the upstream repositories.
 
     python scripts/build_corpus.py --t2onet /work/.mirror/jshi31+T2ONet/repo \
-        --imadial /work/.mirror/iammrhelo+ImageEditingWithDialogue/repo [--out data/corpus]
+        --imadial /work/.mirror/iammrhelo+ImageEditingWithDialogue/repo \
+        [--edival /work/.mirror/TianyuCodings+EdiVal/repo] [--out data/corpus]
 
 Both paths are git directories (bare snapshots work: files are read with ``git show HEAD:path``).
 Only the paths in ``READ`` are opened as data. The GIER test splits are read for one purpose: a set
@@ -14,7 +15,10 @@ evaluation (see data/corpus/README.md) is never opened. Rows are dialogues in th
 from __future__ import annotations
 
 import argparse
+import ast
+import csv
 import hashlib
+import io
 import json
 import re
 import subprocess
@@ -29,6 +33,8 @@ GIER_SPLITS = {"train": "data/GIER/splits/train_sess_3.json", "val": "data/GIER/
 GIER_TEST_PREFIX = "data/GIER/splits/test_"  # read only for the overlap hashes
 ILLC_SPLITS = {"train": "imadial-nlu/data/ILLC-IER/train.txt", "val": "imadial-nlu/data/ILLC-IER/val.txt"}
 SEED_FILE = Path("data/seed_dialogues.jsonl")
+EDIVAL_FILE = "oai_instruction_generation_output.csv"
+EDIVAL_LICENSE = "README badges: MIT (code), CC-BY-SA-4.0; no LICENSE file (EdiVal, Chen et al. 2025, arXiv 2509.13399)"
 
 # How a GIER request is labelled (written into the corpus README): a request names a concrete
 # operation (OPERATION) -> explicit ("edit"); no operation but an evaluative goal or the [RANDOM]
@@ -196,6 +202,29 @@ def illc_dialogues(git_dir: Path) -> Iterator[dict[str, Any]]:
                    "turns": [{"user": sentence, "expect": "edit"}]}  # fmt: skip
 
 
+def edival_dialogues(git_dir: Path) -> Iterator[dict[str, Any]]:
+    """EdiVal's multi-turn instructions (one to three explicit edits on one image) as dialogues of edit turns.
+
+    The CSV holds each image's instructions cumulatively (turns 1, 1-2, 1-3); the longest row of an
+    image is its dialogue. Split train/val by a hash of the image index, as the seed library.
+    """
+    text, commit = git_show(git_dir, EDIVAL_FILE)
+    source = {"repo": "TianyuCodings/EdiVal", "path": EDIVAL_FILE, "commit": commit, "license": EDIVAL_LICENSE}
+    longest: dict[str, dict[str, str]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        image = row["image_index"]
+        if image not in longest or int(row["turns"]) > int(longest[image]["turns"]):
+            longest[image] = row
+    for image, row in sorted(longest.items(), key=lambda item: int(item[0])):
+        instructions = [str(i).strip().strip('"').strip() for i in ast.literal_eval(row["instructions"])]
+        turns = [{"user": i, "expect": "edit"} for i in instructions if i]
+        if not turns:
+            continue
+        split = "val" if int(hashlib.sha256(f"edival-{image}".encode()).hexdigest(), 16) % 10 == 0 else "train"
+        yield {"id": f"edival-{image}", "source": source, "split": split, "turns": turns,
+               "label_rule": "edival-instruction", "task_type": ast.literal_eval(row["task_type"])}  # fmt: skip
+
+
 RULE_ACTS = ("forget", "rerender")  # decided by rules before the act model (agent/policy/recipes.py), never learned
 
 
@@ -231,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--t2onet", type=Path, required=True, help="git dir of jshi31/T2ONet")
     parser.add_argument("--imadial", type=Path, required=True, help="git dir of iammrhelo/ImageEditingWithDialogue")
+    parser.add_argument("--edival", type=Path, help="git dir of TianyuCodings/EdiVal (optional source)")
     parser.add_argument("--seed-file", type=Path, default=SEED_FILE)
     parser.add_argument("--out", type=Path, default=Path("data/corpus"))
     args = parser.parse_args(argv)
@@ -241,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     del held
     counts["illc_ier_dialogues"] = write(args.out, "illc_ier.jsonl", illc_dialogues(args.imadial))
     counts["seed_dialogues"] = write(args.out, "seed.jsonl", seed_dialogues(args.seed_file))
+    if args.edival:
+        counts["edival_dialogues"] = write(args.out, "edival.jsonl", edival_dialogues(args.edival))
     print(json.dumps(counts, indent=1, sort_keys=True))
     return 0
 

@@ -15,6 +15,7 @@ def train_policy(  # noqa: PLR0917 - typer maps each parameter to an argument or
     corpus: Annotated[
         list[Path] | None, typer.Argument(help="Corpus JSONL files or folders (default: data/corpus).")
     ] = None,
+    *,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -31,6 +32,9 @@ def train_policy(  # noqa: PLR0917 - typer maps each parameter to an argument or
         "linear"
     ),
     c: Annotated[float | None, typer.Option("--c", help="Fix the L2 strength C instead of choosing it.")] = None,
+    semantic: Annotated[
+        bool, typer.Option(help="Also read sentence vectors from the shipped token table (agent/policy/embedding.py).")
+    ] = True,
 ) -> None:
     """Train the act model of the embedded policy (needs the `learn` extra: scikit-learn).
 
@@ -89,7 +93,10 @@ def train_policy(  # noqa: PLR0917 - typer maps each parameter to an argument or
             typer.echo(f"error: --c must be > 0, got {c}", err=True)
             raise typer.Exit(2)
         grid = (c,) if c else GRID_C if kind == "linear" else (1.0,)  # one MLP fit per fold: C fixed
-        model = fit_with_progress(by_source(dialogues, seed), seed=seed, grid_c=grid, kind=kind)
+        from agent.policy.embedding import shipped_table
+
+        table = shipped_table() if semantic else None
+        model = fit_with_progress(by_source(dialogues, seed), seed=seed, grid_c=grid, kind=kind, table=table)
         target.parent.mkdir(parents=True, exist_ok=True)
         model.save(target)
     typer.echo(json.dumps({"out": str(target), "dialogues": len(dialogues), **model.meta}, sort_keys=True))

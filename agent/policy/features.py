@@ -1,5 +1,8 @@
 """The act model's input: hashed word and character n-grams of the message, the dialogue context, the rules' vote.
 
+A decision's ``Features`` are those hashed indices plus the message itself, from which a model
+trained with a token-vector table (``embedding.py``) also reads the message's sentence vector.
+
 Features are indices into a fixed-size vector (the hashing trick, so the weights stay a few MB and
 no vocabulary ships); ``zlib.crc32`` keeps them identical across processes and machines. Context
 flags are crossed with the first words and with the rules' vote, so a linear model can tell "yes"
@@ -18,6 +21,14 @@ N_FEATURES = 1 << 16
 # model follows the rules unless the words give consistent evidence against them.
 VOTE_WEIGHT = 4
 _WORD = re.compile(r"[a-z0-9']+|[?!]")
+
+
+@dataclass(frozen=True)
+class Features:
+    """One decision's input: hashed feature indices (duplicates count twice) and the normalised message."""
+
+    indices: list[int]
+    text: str = ""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from agent.policy.commands import dialogue_act
-from agent.policy.features import ActContext, hashed
+from agent.policy.features import ActContext, Features, hashed
 from agent.policy.lexicon import match_cpu, mentions_edit
 from agent.policy.text import NO, YES, clean_instruction, strip_leading
 from agent.policy.vague import find_vagueness
@@ -38,6 +38,6 @@ def signals(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def decision_features(text: str, context: ActContext, vote: str) -> list[int]:
-    """The hashed features of one decision: message, context, the rules' vote and signals."""
-    return hashed(text, context, vote, signals(text))
+def decision_features(text: str, context: ActContext, vote: str) -> Features:
+    """The features of one decision: hashed message, context, the rules' vote and signals, and the message."""
+    return Features(hashed(text, context, vote, signals(text)), text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from agent.policy.features import ActContext
+from agent.policy.features import ActContext, Features
 from agent.policy.learned import decision_features
 from agent.policy.local import Context, act_context, respond, rules_stand
 from agent.policy.text import normalize
@@ -26,7 +26,7 @@ GENERATIVE = "instruct_pix2pix"
 class Example:
     """One decision to learn: its features, the act expected, and where it came from."""
 
-    features: list[int]
+    features: Features
     act: str
     vote: str  # what the rules alone decide
     kept: bool  # the rules' decision stands whatever the model says (local.rules_stand)

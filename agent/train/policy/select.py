@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.policy.act_model import ActModel, override
+from agent.policy.embedding import TokenTable
 from agent.train.policy.examples import Example
 from agent.train.policy.train import fit, matrix
 
@@ -55,6 +56,7 @@ def choose(
     seed: int = 0,
     grid_c: Sequence[float] = GRID_C,
     kind: str = "linear",
+    table: TokenTable | None = None,
     progress: Progress = no_progress,
 ) -> Choice:
     """C and margins by leave-one-source-out over ``sources`` (fewer than two: C = 1, margin 0)."""
@@ -69,7 +71,7 @@ def choose(
             if not test:
                 continue
             progress(f"C={c:g}, without {held}")
-            model = fit(train, seed=seed, c=c, kind=kind)
+            model = fit(train, seed=seed, c=c, kind=kind, table=table)
             rows += [(e, row, model.acts) for e, row in zip(test, score_matrix(model, test), strict=True)]
         margins, objective = best_margins(rows)
         if best is None or objective > best.objective + 1e-12:
@@ -82,7 +84,8 @@ def score_matrix(model: ActModel, examples: Sequence[Example]) -> Any:
     """Every act's score for every example (rows follow ``examples``)."""
     import numpy as np
 
-    return np.asarray(model.score_rows(matrix(examples)))
+    weight = model.meta["semantic"]["weight"] if model.table is not None else 0.0
+    return np.asarray(model.score_rows(matrix(examples, model.table, weight)))
 
 
 def best_margins(rows: Sequence[tuple[Example, Any, tuple[str, ...]]]) -> tuple[dict[str, float], float]:
@@ -116,16 +119,17 @@ def fit_chosen(
     seed: int = 0,
     grid_c: Sequence[float] = GRID_C,
     kind: str = "linear",
+    table: TokenTable | None = None,
     progress: Progress = no_progress,
 ) -> ActModel:
     """The model fitted on every source with the C and margins chosen by leave-one-source-out over them.
 
     ``progress`` is called before each of the ``fits_needed(sources, grid_c)`` fits.
     """
-    choice = choose(sources, seed=seed, grid_c=grid_c, kind=kind, progress=progress)
+    choice = choose(sources, seed=seed, grid_c=grid_c, kind=kind, table=table, progress=progress)
     examples = [e for real, derived in sources.values() for e in (*real, *derived)]
     progress(f"C={choice.c:g}, every source")
-    model = fit(examples, seed=seed, c=choice.c, kind=kind)
+    model = fit(examples, seed=seed, c=choice.c, kind=kind, table=table)
     meta = {**model.meta, "margins": choice.margins, "selection": selection_meta(choice, sources, grid_c)}
     return dataclasses.replace(model, meta=meta)
 

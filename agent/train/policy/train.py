@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from agent.policy.act_model import ACTS, ActModel
+from agent.policy.embedding import TokenTable
 from agent.policy.features import N_FEATURES
 from agent.train.policy.augment import augment
 from agent.train.policy.examples import Example, all_examples, source_of
@@ -58,16 +60,30 @@ def by_source(dialogues: Sequence[dict[str, Any]], seed: int) -> dict[str, tuple
     return found
 
 
-def matrix(examples: Sequence[Example]) -> Any:
-    """The examples' features as a sparse count matrix."""
-    from scipy.sparse import csr_matrix
+SEMANTIC_WEIGHT = 4.0  # the sentence vector's length among the hashed counts (like the rules' vote, ``VOTE_WEIGHT``)
+
+
+def matrix(examples: Sequence[Example], table: TokenTable | None = None, weight: float = SEMANTIC_WEIGHT) -> Any:
+    """The examples' features as a sparse count matrix; with a table, each message's sentence vector after them."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
 
     indptr, indices = [0], []
     for example in examples:
-        indices.extend(example.features)
+        indices.extend(example.features.indices)
         indptr.append(len(indices))
     data = [1.0] * len(indices)
-    return csr_matrix((data, indices, indptr), shape=(len(examples), N_FEATURES))
+    counts = csr_matrix((data, indices, indptr), shape=(len(examples), N_FEATURES))
+    if table is None:
+        return counts
+    dense = np.stack([sentence(table, e.features.text) for e in examples]) * weight
+    return hstack([counts, csr_matrix(dense)], format="csr")
+
+
+@lru_cache(maxsize=200_000)
+def sentence(table: TokenTable, text: str) -> Any:
+    """A message's sentence vector (cached: the same texts recur across folds and fits)."""
+    return table.embed(text)
 
 
 KINDS = ("linear", "mlp")
@@ -75,11 +91,19 @@ HIDDEN = 32  # units of the hidden-layer model
 
 
 def fit(
-    examples: Sequence[Example], *, seed: int = 0, c: float = 1.0, margin: float = 0.0, kind: str = "linear"
+    examples: Sequence[Example],
+    *,
+    seed: int = 0,
+    c: float = 1.0,
+    margin: float = 0.0,
+    kind: str = "linear",
+    table: TokenTable | None = None,
 ) -> ActModel:
     """A class-balanced act model: multinomial logistic regression, or one hidden ReLU layer (``kind='mlp'``).
 
-    Deterministic for a seed (lbfgs in a fixed order; the MLP's seeded initialisation and shuffles).
+    With a token table the messages' sentence vectors are features too (``meta['semantic']`` names
+    the table by digest). Deterministic for a seed (lbfgs in a fixed order; the MLP's seeded
+    initialisation and shuffles).
     """
     labels = [e.act for e in examples]
     present = [a for a in ACTS if a in set(labels)]
@@ -91,14 +115,17 @@ def fit(
         "kind": kind,
         "counts": {a: labels.count(a) for a in present},
     }
+    if table is not None:
+        meta["semantic"] = {"table": table.digest, "dim": table.dim, "weight": SEMANTIC_WEIGHT}
+    inputs = matrix(examples, table)
     if kind == "mlp":
-        return fit_mlp(examples, labels, present, meta)
+        return fit_mlp(inputs, labels, present, meta, table)
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=300, class_weight="balanced", random_state=seed)
-    model.fit(matrix(examples), labels)
+    model.fit(inputs, labels)
     weights, bias = output_layer(model.classes_, model.coef_.T, model.intercept_, present)
-    return ActModel(weights, bias, tuple(present), meta)
+    return ActModel(weights, bias, tuple(present), meta, table=table)
 
 
 def output_layer(classes: Any, weights: Any, bias: Any, present: Sequence[str]) -> tuple[Any, Any]:
@@ -112,7 +139,9 @@ def output_layer(classes: Any, weights: Any, bias: Any, present: Sequence[str]) 
     return weights[:, order], bias[order]
 
 
-def fit_mlp(examples: Sequence[Example], labels: list[str], present: list[str], meta: dict[str, Any]) -> ActModel:
+def fit_mlp(
+    inputs: Any, labels: list[str], present: list[str], meta: dict[str, Any], table: TokenTable | None
+) -> ActModel:
     """One hidden ReLU layer over the same hashed features; classes balanced by sample weights, L2 = 1e-3 / C."""
     import numpy as np
     from sklearn.neural_network import MLPClassifier
@@ -122,7 +151,7 @@ def fit_mlp(examples: Sequence[Example], labels: list[str], present: list[str], 
     model = MLPClassifier(
         hidden_layer_sizes=(HIDDEN,), alpha=1e-3 / meta["C"], batch_size=256, max_iter=8, random_state=meta["seed"]
     )
-    model.fit(matrix(examples), labels, sample_weight=balanced)
+    model.fit(inputs, labels, sample_weight=balanced)
     output, output_bias = output_layer(model.classes_, model.coefs_[1], model.intercepts_[1], present)
     first, first_bias = (np.asarray(a, dtype=np.float32) for a in (model.coefs_[0], model.intercepts_[0]))
-    return ActModel(first, first_bias, tuple(present), meta, output, output_bias)
+    return ActModel(first, first_bias, tuple(present), meta, output, output_bias, table)
