@@ -11,7 +11,7 @@ import typer
 DEFAULT_CORPUS = Path("data/corpus")
 
 
-def train_policy(  # noqa: PLR0917 - typer maps each parameter to an argument or option
+def train_policy(
     corpus: Annotated[
         list[Path] | None, typer.Argument(help="Corpus JSONL files or folders (default: data/corpus).")
     ] = None,
