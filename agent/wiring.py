@@ -15,8 +15,9 @@ from langchain_core.language_models import BaseChatModel
 from agent.models.factories import make_chat_model, model_calls
 from agent.models.prompts import system_prompt
 from agent.session.c2pa import C2paSigner, SigningFailed
-from agent.session.engine import Engine, InputLimits
+from agent.session.engine import Engine
 from agent.session.lock import FileSessionLock, PostgresSessionLock, SharedLock
+from agent.session.refusals import InputLimits
 from agent.settings import Settings
 from graphs.deps import GraphDeps, Previews, TurnLimits
 from graphs.graph import build_graph

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 import graphs.graph  # noqa: E402
 import graphs.nodes.decide  # noqa: E402
 from agent.policy.local import LocalPolicy  # noqa: E402
-from agent.session import engine as engine_module  # noqa: E402
+from agent.session import saved as saved_module  # noqa: E402
+from agent.session import session as session_module  # noqa: E402
 from agent.settings import Settings  # noqa: E402
 from agent.wiring import create_engine  # noqa: E402
 from bench.bench_storage import ROUND  # noqa: E402
@@ -67,7 +68,8 @@ def instrument() -> None:
         setattr(decide, name, timed(f"decide: {name}", getattr(decide, name)))
     if hasattr(decide, "windowed"):
         decide.windowed = timed("window: move turns to the transcript", decide.windowed)  # type: ignore[attr-defined]
-    engine_module.state_reply = timed("session: build the reply", engine_module.state_reply)  # type: ignore[assignment]
+    for module in (session_module, saved_module):
+        module.state_reply = timed("session: build the reply", module.state_reply)  # type: ignore[assignment]
 
 
 def main() -> None:

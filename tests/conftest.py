@@ -8,7 +8,8 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.models.prompts import SYSTEM_PROMPT
-from agent.session.engine import Engine, Session
+from agent.session.engine import Engine
+from agent.session.session import Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, RecordingTool, ScriptedChatModel, gradient

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from agent.session.async_session import AsyncSession
-from agent.session.engine import SessionBusy
+from agent.session.refusals import SessionBusy
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient

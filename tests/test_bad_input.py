@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.session.engine import Engine, MessageRejected, SessionNotFound
+from agent.session.engine import Engine
+from agent.session.refusals import MessageRejected, SessionNotFound
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient

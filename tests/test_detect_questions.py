@@ -17,7 +17,8 @@ from PIL import Image
 
 from agent.models.prompts import SYSTEM_PROMPT
 from agent.policy.local import LocalPolicy
-from agent.session.engine import Engine, Session
+from agent.session.engine import Engine
+from agent.session.session import Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from graphs.referents import name_candidate, object_phrases, positions

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.session.engine import Session
+from agent.session.session import Session
 from agent.settings import Settings
 from agent.wiring import create_engine
 from graphs.storage.store import FileImageStore

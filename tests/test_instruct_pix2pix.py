@@ -23,7 +23,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from PIL import Image
 
 from agent.models.prompts import SYSTEM_PROMPT
-from agent.session.engine import Engine, Session
+from agent.session.engine import Engine
+from agent.session.session import Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, ScriptedChatModel, ai, call, gradient

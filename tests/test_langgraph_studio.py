@@ -93,7 +93,7 @@ def image_block(width: int, height: int) -> dict[str, Any]:
 
 
 def test_a_message_image_becomes_the_head_and_both_are_held_to_the_services_limits(studio):
-    from agent.session.engine import MessageRejected
+    from agent.session.refusals import MessageRejected
     from tools.errors import ImageRejected
 
     config = thread()

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.models.factories import openai_compatible
-from agent.session.engine import Session
+from agent.session.session import Session
 from agent.settings import Settings
 from agent.wiring import create_engine
 from graphs.specs import Undo, control_tool_schema

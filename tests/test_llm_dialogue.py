@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.session.engine import Session
+from agent.session.session import Session
 from tests.openai_server import Completion, OpenAIServer, calls, text
 
 pytest.importorskip("langchain_openai")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.session.engine import Session
+from agent.session.session import Session
 from graphs.nodes.decide import GAVE_UP
 from tests.openai_server import (
     AUTO_TOOL_CHOICE_400,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from typer.testing import CliRunner
 
-from agent.session.engine import Session
+from agent.session.session import Session
 from tests.openai_server import OpenAIServer, calls, error, free_port, text
 
 pytest.importorskip("langchain_openai")

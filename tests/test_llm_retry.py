@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from agent.session.engine import Session
+from agent.session.session import Session
 from tests.openai_server import OpenAIServer, calls, error
 
 pytest.importorskip("langchain_openai")

@@ -10,7 +10,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.models.prompts import SYSTEM_PROMPT
 from agent.policy.local import LocalPolicy
 from agent.policy.recipes import take_back
-from agent.session.engine import Engine, Session
+from agent.session.engine import Engine
+from agent.session.session import Session
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, gradient

@@ -14,7 +14,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from PIL import Image
 
 from agent.models.prompts import SYSTEM_PROMPT
-from agent.session.engine import Engine, Session
+from agent.session.engine import Engine
+from agent.session.session import Session
 from graphs.deps import GraphDeps, Previews
 from graphs.graph import build_graph
 from graphs.storage.store import get_image

@@ -10,7 +10,8 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.models.prompts import SYSTEM_PROMPT
-from agent.session.engine import Engine, Session
+from agent.session.engine import Engine
+from agent.session.session import Session
 from agent.settings import Settings
 from agent.wiring import self_check
 from graphs.deps import GraphDeps, Previews

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from agent.session.engine import SessionBusy
 from agent.session.lock import FileSessionLock, PostgresSessionLock, SessionBusyElsewhere
+from agent.session.refusals import SessionBusy
 from agent.settings import Settings
 from agent.wiring import create_engine
 from tests.fakes import gradient

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from agent.session.engine import InputLimits
+from agent.session.refusals import InputLimits
 from agent.settings import Settings
 from graphs.deps import TurnLimits
 from graphs.specs import CONTROL_TOOLS, Redo, Undo

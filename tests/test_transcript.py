@@ -18,8 +18,9 @@ import anyio
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agent.session.engine import Engine, Session
+from agent.session.engine import Engine
 from agent.session.idempotency import RequestKeyRejected
+from agent.session.session import Session
 from agent.settings import Settings
 from agent.wiring import create_engine
 from graphs.storage.checkpoint import StrictSerializer

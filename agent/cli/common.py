@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from agent.session.engine import Engine, Session
+    from agent.session.engine import Engine
     from agent.session.reply import Reply
+    from agent.session.session import Session
     from agent.settings import Settings
 
 Command = TypeVar("Command", bound=Callable[..., Any])

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.session.engine import Session
 from agent.session.reply import Reply
+from agent.session.session import Session
 from tools import safe_json
 from tools.errors import DialogPaintError, ImageRejected, brief_errors
 from tools.images import read_image_file

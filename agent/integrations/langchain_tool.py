@@ -12,8 +12,8 @@ from __future__ import annotations
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
-from agent.session.engine import Session
 from agent.session.reply import Reply
+from agent.session.session import Session
 from tools.errors import DialogPaintError
 
 DESCRIPTION = (

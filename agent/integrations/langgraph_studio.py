@@ -185,7 +185,7 @@ def checked(message: HumanMessage) -> tuple[str, Image.Image | None]:
     """The words of a user message and the image it carries, checked against the settings' limits
     (MessageRejected, ImageRejected naming the one broken).
     """
-    from agent.session.engine import check_message
+    from agent.session.refusals import check_message
     from agent.wiring import input_limits
 
     limits = input_limits(studio_settings())

@@ -31,8 +31,10 @@ from agent.service.auth import DEV_KEY, KeyRing, Principal, new_session_id, owns
 from agent.service.errors import ApiError
 from agent.service.health import storage_fault
 from agent.service.limits import RateLimiter
-from agent.session.engine import Engine, Session, SessionNotFound
+from agent.session.engine import Engine
+from agent.session.refusals import SessionNotFound
 from agent.session.reply import Reply
+from agent.session.session import Session
 from graphs.revisions import lineage
 from tools.errors import DialogPaintError, ImageStoreUnavailable
 

@@ -27,7 +27,8 @@ from agent.service.chat_routes import owned
 from agent.service.deps import ServiceDep, Spender
 from agent.service.errors import responses
 from agent.service.runs import EventSink, reply_event
-from agent.session.engine import Session, SessionBusy
+from agent.session.refusals import SessionBusy
+from agent.session.session import Session
 from graphs.deps import GraphDeps
 from graphs.state import EditState
 from graphs.storage.threaded import ThreadedSaver

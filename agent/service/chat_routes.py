@@ -29,7 +29,8 @@ from agent.service.deps import Caller, Service, ServiceDep, Spender
 from agent.service.errors import ApiError, responses
 from agent.service.runs import EventSink, reply_event
 from agent.session.chat_content import IMAGE_ROUTE, image_link, revision_markdown, signature_ok, split_content
-from agent.session.engine import Session, SessionNotFound, check_message
+from agent.session.refusals import SessionNotFound, check_message
+from agent.session.session import Session
 from graphs.storage.store import check_key
 from tools.errors import ImageNotFound
 

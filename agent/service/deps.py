@@ -15,7 +15,9 @@ from agent.service.limits import RateLimiter
 from agent.service.metrics import ServiceMetrics
 from agent.service.previews import ShownPreviews
 from agent.service.runs import Runner
-from agent.session.engine import Engine, Session, SessionNotFound
+from agent.session.engine import Engine
+from agent.session.refusals import SessionNotFound
+from agent.session.session import Session
 from tools.base import EditTool
 
 bearer = HTTPBearer(auto_error=False, description="One of the keys in DIALOGPAINT_API_KEYS.")

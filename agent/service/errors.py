@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from agent.session.engine import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
 from agent.session.idempotency import MAX_KEY_CHARS, RequestKeyRejected
+from agent.session.refusals import ConfirmationPending, MessageRejected, SessionBusy, SessionNotFound
 from tools.errors import (
     CheckpointRejected,
     DialogPaintError,

@@ -24,9 +24,10 @@ from agent.service.schemas import (
     StepsIn,
     Turn,
 )
-from agent.session.engine import Session, check_message
 from agent.session.idempotency import checked_key
+from agent.session.refusals import check_message
 from agent.session.reply import Reply
+from agent.session.session import Session
 from graphs.revisions import lineage
 from graphs.state import EditState
 from tools.images import IMAGE_TYPES

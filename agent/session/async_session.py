@@ -9,8 +9,8 @@ from typing import Any
 
 from PIL import Image
 
-from agent.session.engine import Session
 from agent.session.reply import Reply
+from agent.session.session import Session
 from graphs.recipes import Replayed
 from graphs.state import EditState, Proposal, Revision
 

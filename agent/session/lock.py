@@ -33,7 +33,7 @@ TOKEN_BYTES = 16  # the holder's mark in a lock file
 
 
 class SessionBusyElsewhere(DialogPaintError, RuntimeError):
-    """Another process or machine is handling a message in the session (agent.session.engine maps it to SessionBusy)."""
+    """Another process or machine is handling a message in the session (``Session`` maps it to SessionBusy)."""
 
 
 class SharedLock(Protocol):

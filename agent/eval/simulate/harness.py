@@ -15,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from agent.eval.simulate.cases import GENERATIVE, SimCase
 from agent.eval.simulate.user import Edit, Observation, SimulatedUser, goal_progress, goal_reached
-from agent.session.engine import Session
 from agent.session.reply import Reply
+from agent.session.session import Session
 from tools.base import EditTool
 
 DEFAULT_MAX_TURNS = 6
