@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -33,7 +33,7 @@ from graphs.nodes.forget_rerender import forget, needs_recipe_confirmation, rere
 from graphs.nodes.preview import preview, previewable
 from graphs.outcomes import outcomes
 from graphs.recipe_plans import RECIPE_KINDS
-from graphs.state import EditState
+from graphs.state import CallSpec, EditState
 from graphs.turn import latest_round, open_calls, previous_turn_kinds
 
 # The node that answers each control call; an editing tool's call goes to the edit route below.
@@ -125,8 +125,9 @@ def approved_node(state: EditState) -> Literal["edit", "forget", "rerender"]:
 def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
     """The confirmation policy for the open edit calls.
 
-    ``auto`` confirms costly tools, and edits that resolve a clarifying question (the instruction
-    was rewritten by the model). No policy asks again about an edit the user named in answer to a
+    ``auto`` confirms costly tools, and edits that resolve a clarifying question with an instruction
+    the model rewrote (an answer the user gave as a whole instruction, run in their words, is not
+    asked about again). No policy asks again about an edit the user named in answer to a
     confirmation.
     """
     previous = previous_turn_kinds(state["messages"])
@@ -136,7 +137,14 @@ def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
         return True
     tools = [deps.tools[c["name"]] for c in edit_run(state["messages"])]
     costly = any(t.capabilities.needs_confirmation or t.capabilities.cost == "high" for t in tools)
-    return costly or "clarify" in previous
+    return costly or ("clarify" in previous and rewritten(state["messages"], edit_run(state["messages"])))
+
+
+def rewritten(messages: list[AnyMessage], run: list[CallSpec]) -> bool:
+    """Whether an edit call runs an instruction other than the user's latest words (case and end marks aside)."""
+    said = next((m.content for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    words = " ".join(str(said).lower().split()).strip(" .!?,;:")
+    return any(" ".join(str(c["args"].get("instruction", "")).lower().split()).strip(" .!?,;:") != words for c in run)
 
 
 def build_graph(

@@ -49,10 +49,6 @@ def indirect_request(text: str) -> str | None:
     for complaint, fix in _ABOUT:
         if re.fullmatch(complaint, said):
             return fix
-    if m := re.fullmatch(
-        r"i'?m (?:tired of|sick of|fed up with) (?:seeing |looking at )?(?P<x>the [a-z ]+?)(?: there| in it)?", said
-    ):
-        return f"remove {m.group('x')}"
     if m := re.fullmatch(rf"(?:i (?:want|'d like|would like) )?{_IT} to glow {_COLOR}", said):
         return f"give it a {m.group('c')} tint"
     if m := re.fullmatch(rf"(?:i (?:want|'d like|would like) )?{_IT} (?:to be )?bathed in {_COLOR} light", said):

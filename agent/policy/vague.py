@@ -93,7 +93,9 @@ COMPLAINT = re.compile(
     r"(?P<x>(the|this|that|my|his|her|their) [a-z ]+?) (is|are|looks?|feels?|seems?)( a bit| so| too| really| kind of| "
     r"just| a little| rather)* (boring|dull|plain|bland|empty|ugly|distracting|cheap|off|weird|wrong|meh|lifeless|"
     r"not right|tacky|awful|bad)( to me)?|(?P<y>(the|this|that|my|his|her|their) [a-z ]+?) (does ?n[o']?t|do ?n[o']?t) "
-    r"look (right|good)( in (that|this) colou?r)?"
+    r"look (right|good)( in (that|this) colou?r)?|"
+    r"i'?m (tired|sick) of (seeing |looking at )?(?P<z>(the|this|that) [a-z ]+?)"
+    r"( there| in it| in the (picture|photo|image))?"
 )
 SIZE_SUBJECT = re.compile(r"(image |photo |picture |file )?(size|dimensions|resolution|width|height)")
 WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the image|full image|all over|every ?thing)\b")
@@ -123,7 +125,7 @@ def find_vagueness(clause: str) -> Vague | None:
                      ("make it brighter", "make it black and white", "give it a vintage look",
                       "turn it into a watercolor painting"), subject="evaluative")  # fmt: skip
     if m := COMPLAINT.fullmatch(clause):
-        thing = m.group("x") or m.group("y")
+        thing = m.group("x") or m.group("y") or m.group("z")
         whole = re.fullmatch(r"(the|this|that|my) (image|photo|picture|pic|shot|whole thing)", thing)
         return Vague("change", f"What would you like me to change about {'it' if whole else thing}?",
                      ("make it brighter", "make it black and white", "give it a vintage look",
