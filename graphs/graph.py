@@ -34,7 +34,7 @@ from graphs.nodes.preview import preview, previewable
 from graphs.outcomes import outcomes
 from graphs.recipe_plans import RECIPE_KINDS
 from graphs.state import CallSpec, EditState
-from graphs.turn import latest_round, open_calls, previous_turn_kinds
+from graphs.turn import latest_round, open_calls, previous_turn, previous_turn_kinds
 
 # The node that answers each control call; an editing tool's call goes to the edit route below.
 CALL_NODES: dict[str, Literal["clarify", "undo", "redo", "forget", "rerender"]] = {
@@ -141,10 +141,26 @@ def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
 
 
 def rewritten(messages: list[AnyMessage], run: list[CallSpec]) -> bool:
-    """Whether an edit call runs an instruction other than the user's latest words (case and end marks aside)."""
+    """Whether an edit call runs an instruction other than the user's latest words or an option the
+    question offered (a "yes" to "Shall I remove the background?" picks that option), case and end
+    marks aside.
+    """
     said = next((m.content for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-    words = " ".join(str(said).lower().split()).strip(" .!?,;:")
-    return any(" ".join(str(c["args"].get("instruction", "")).lower().split()).strip(" .!?,;:") != words for c in run)
+    offered = [
+        str(option)
+        for m in previous_turn(messages)
+        if isinstance(m, AIMessage)
+        for c in m.tool_calls
+        if c["name"] == "ask_clarification"
+        for option in c["args"].get("options") or []
+    ]
+    chosen = {_plain(t) for t in (str(said), *offered)}
+    return any(_plain(str(c["args"].get("instruction", ""))) not in chosen for c in run)
+
+
+def _plain(text: str) -> str:
+    """Lower case, single spaces, no end marks."""
+    return " ".join(text.lower().split()).strip(" .!?,;:")
 
 
 def build_graph(

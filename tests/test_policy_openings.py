@@ -120,3 +120,13 @@ def test_an_indirect_opening_that_names_its_change_runs_as_that_change(text, too
 def test_an_indirect_opening_without_one_fix_is_left_alone():
     assert indirect_request("the background is boring") is None
     assert indirect_request("make it brighter") is None
+
+
+def test_a_yes_to_the_offer_is_the_consent_and_is_not_asked_again():
+    deps = GraphDeps(
+        LocalPolicy(), load_registry(plugins=False), MemoryImageStore(), SYSTEM_PROMPT, seed=0, confirm="auto"
+    )
+    chat = Engine(build_graph(InMemorySaver()), deps).open(gradient((48, 32)))
+    assert chat.send("can you also make it brighter?").action == "clarify"
+    done = chat.send("yes")
+    assert done.action == "edit" and done.tool == "adjust_tone" and len(chat.path()) == 2
