@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -33,8 +33,8 @@ from graphs.nodes.forget_rerender import forget, needs_recipe_confirmation, rere
 from graphs.nodes.preview import preview, previewable
 from graphs.outcomes import outcomes
 from graphs.recipe_plans import RECIPE_KINDS
-from graphs.state import EditState
-from graphs.turn import latest_round, open_calls, previous_turn_kinds
+from graphs.state import CallSpec, EditState
+from graphs.turn import latest_round, open_calls, previous_turn, previous_turn_kinds
 
 # The node that answers each control call; an editing tool's call goes to the edit route below.
 CALL_NODES: dict[str, Literal["clarify", "undo", "redo", "forget", "rerender"]] = {
@@ -125,8 +125,9 @@ def approved_node(state: EditState) -> Literal["edit", "forget", "rerender"]:
 def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
     """The confirmation policy for the open edit calls.
 
-    ``auto`` confirms costly tools, and edits that resolve a clarifying question (the instruction
-    was rewritten by the model). No policy asks again about an edit the user named in answer to a
+    ``auto`` confirms costly tools, and edits that resolve a clarifying question with an instruction
+    the model rewrote (an answer the user gave as a whole instruction, run in their words, is not
+    asked about again). No policy asks again about an edit the user named in answer to a
     confirmation.
     """
     previous = previous_turn_kinds(state["messages"])
@@ -136,7 +137,30 @@ def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
         return True
     tools = [deps.tools[c["name"]] for c in edit_run(state["messages"])]
     costly = any(t.capabilities.needs_confirmation or t.capabilities.cost == "high" for t in tools)
-    return costly or "clarify" in previous
+    return costly or ("clarify" in previous and rewritten(state["messages"], edit_run(state["messages"])))
+
+
+def rewritten(messages: list[AnyMessage], run: list[CallSpec]) -> bool:
+    """Whether an edit call runs an instruction other than the user's latest words or an option the
+    question offered (a "yes" to "Shall I remove the background?" picks that option), case and end
+    marks aside.
+    """
+    said = next((m.content for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    offered = [
+        str(option)
+        for m in previous_turn(messages)
+        if isinstance(m, AIMessage)
+        for c in m.tool_calls
+        if c["name"] == "ask_clarification"
+        for option in c["args"].get("options") or []
+    ]
+    chosen = {_plain(t) for t in (str(said), *offered)}
+    return any(_plain(str(c["args"].get("instruction", ""))) not in chosen for c in run)
+
+
+def _plain(text: str) -> str:
+    """Lower case, single spaces, no end marks."""
+    return " ".join(text.lower().split()).strip(" .!?,;:")
 
 
 def build_graph(

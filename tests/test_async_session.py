@@ -20,7 +20,7 @@ def test_clarify_confirm_edit_undo_redo_export_and_history(tmp_path):
     async def dialogue(session: AsyncSession) -> None:
         events: list[dict[str, Any]] = []
         assert (await session.send("make it better")).action == "clarify"
-        proposal = await session.send("make it black and white")
+        proposal = await session.send("grayscale")  # folded into an instruction: proposed first
         assert proposal.action == "confirm" and (await session.confirmation()) == proposal.confirmation
         edit = await session.send("yes", on_event=events.append)
         assert edit.action == "edit" and edit.tool == "grayscale" and await session.confirmation() is None
@@ -29,7 +29,7 @@ def test_clarify_confirm_edit_undo_redo_export_and_history(tmp_path):
         assert (await session.undo()).action == "undo" and (await session.head())["parent"] is None
         assert (await session.redo()).action == "redo" and (await session.head())["id"] == edited
         assert [r["id"] for r in await session.path()] == [(await session.revisions())[0]["id"], edited]
-        assert (await session.revision(edited))["instruction"] == "make it black and white"
+        assert (await session.revision(edited))["instruction"] == "make it grayscale"
         assert (await session.last_reply()).action == "redo" and (await session.state())["head"] == edited
         assert (await session.replay()).matches
         out = await session.export(tmp_path / "out.png")
@@ -37,7 +37,7 @@ def test_clarify_confirm_edit_undo_redo_export_and_history(tmp_path):
         assert red.tobytes() == green.tobytes() == blue.tobytes()  # grey: the redone edit is the head
         assert (await session.image()).size == gradient().size and await session.exists()
         said = [text for role, text in await session.history() if role == "user"]
-        assert said == ["make it better", "make it black and white", "yes", "undo", "redo"]
+        assert said == ["make it better", "grayscale", "yes", "undo", "redo"]
 
     with create_engine(Settings(data_dir=tmp_path / "data", confirm="auto")) as engine:
         session = AsyncSession(engine.open(gradient()))

@@ -207,8 +207,9 @@ def test_auto_policy_confirms_costly_tools_and_edits_after_a_question(make_sessi
     costly = CostlyTool()
     session = make_session(
         [ai(call("costly_mirror", instruction="x")), ai(call("confirm_pending", approve=True)),
-         ai(call("ask_clarification", question="What?")), ai(call("mirror", instruction="y")),
-         ai(call("confirm_pending", approve=True)), ai(call("mirror", instruction="z"))],
+         ai(call("ask_clarification", question="What?")), ai(call("mirror", instruction="change it to y")),
+         ai(call("confirm_pending", approve=True)), ai(call("mirror", instruction="z")),
+         ai(call("ask_clarification", question="What?")), ai(call("mirror", instruction="make it w"))],
         confirm="auto", tools={"costly_mirror": costly, "mirror": CostlyTool.__mro__[1]()},
     )  # fmt: skip
     assert session.send("x").action == "confirm"
@@ -217,6 +218,8 @@ def test_auto_policy_confirms_costly_tools_and_edits_after_a_question(make_sessi
     assert session.send("y").action == "confirm"  # rewritten after a question
     assert session.send("yes").action == "edit"
     assert session.send("z").action == "edit"  # cheap and explicit: no confirmation
+    assert session.send("change it").action == "clarify"
+    assert session.send("Make it w.").action == "edit"  # the answer run in the user's own words: not asked again
 
 
 def test_revisions_hold_references_not_pixels(make_session):

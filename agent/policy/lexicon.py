@@ -449,7 +449,8 @@ def resize(text: str) -> Match | None:
     dims = _find(r"(\d{2,5})\s*(x|×|by)\s*(\d{2,5})", text)
     width = _find(r"(\d{2,5})\s*(px|pixels)?\s*(wide|width)|width (of |to )?(\d{2,5})", text)
     height = _find(r"(\d{2,5})\s*(px|pixels)?\s*(tall|high|height)|height (of |to )?(\d{2,5})", text)
-    if not m and not dims:
+    pixels = _find(r"\d{2,5}\s*(px|pixels)\s*(wide|tall|high)", text)  # '320 pixels wide' names a resize
+    if not m and not dims and not pixels:
         return None
     spans = tuple(x.span() for x in (m, dims, width, height) if x)
     if dims:

@@ -25,6 +25,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent.policy import replies
 from agent.policy.act_model import ActModel, shipped
+from agent.policy.capability import capability_request
 from agent.policy.commands import dialogue_act, hesitant, thanks_only, undo_steps
 from agent.policy.features import ActContext
 from agent.policy.learned import decision_features
@@ -259,6 +260,29 @@ def undo_redo(ctx: Context, w: Words) -> Decision | None:
     return step(ctx, w.act) if w.act in ("undo", "redo") else None
 
 
+def capability_question(ctx: Context, w: Words) -> Decision | None:
+    """'can you also remove the background?': whether it can and with what, and an offer; never the edit."""
+    if (request := capability_request(ctx.text)) is None:
+        return None
+    tool = offer_tool(ctx, request)
+    if tool is None:
+        return Decision("chat", replies.needs_generative(runnable_examples(ctx), ctx.missing))
+    ctx.call("ask_clarification", question=f"Yes: I can {request} with {tool}. Shall I?", options=[request])
+    return from_calls(ctx)
+
+
+def capability_yes(ctx: Context, w: Words) -> Decision | None:
+    """A yes to that offer: the edit the question asked about (and anything said after the yes)."""
+    if not (ctx.clarified_request and w.said_yes):
+        return None
+    if (request := capability_request(ctx.clarified_request, asked=True)) is None:
+        return None
+    edit(ctx, request)
+    if w.after_yes:
+        edit(ctx, w.after_yes)
+    return from_calls(ctx)
+
+
 def answer_to_question(ctx: Context, w: Words) -> Decision | None:
     """The answer to our clarifying question, folded into the request it completes."""
     if not ctx.clarified_request or w.said_no or w.act is not None:
@@ -329,9 +353,18 @@ def unsure(ctx: Context, w: Words) -> Decision:
 # The rules' precedence, first to last (the order is the behaviour: a pending proposal's yes/no before
 # anything else, commands before answers, answers before new requests, a question last).
 RULES: list[Callable[[Context, Words], Decision | None]] = [
-    pending_answer, taken_back, recipe, undo_redo, hesitation, answer_to_question, again, answer_to_edit, chat_act,
-    nothing_to_cancel, edit_request, acknowledgement, needs_generative, unsure,
+    pending_answer, taken_back, recipe, undo_redo, hesitation, capability_question, capability_yes,
+    answer_to_question, again, answer_to_edit, chat_act, nothing_to_cancel, edit_request, acknowledgement,
+    needs_generative, unsure,
 ]  # fmt: skip
+
+
+def offer_tool(ctx: Context, request: str) -> str | None:
+    """What would carry out a request asked about: a bound CPU tool, else the generative editor if ready."""
+    cpu = match_cpu(request)
+    if cpu is not None and cpu.tool in ctx.tools:
+        return f"the {cpu.tool} tool"
+    return f"the generative editor ({ctx.generative})" if ctx.generative else None
 
 
 def runnable_examples(ctx: Context) -> list[str]:
@@ -363,9 +396,13 @@ def rules_stand(ctx: Context, vote: str) -> bool:
     """
     if vote in ("undo", "redo", "confirm_yes", "confirm_no") or ctx.clarified_request or ctx.pending:
         return True
-    if hesitant(ctx.text) or (
-        any(c["name"] in ("forget", "ask_clarification") for c in ctx.calls[:1])
-        and (take_back(ctx.text, ctx.applied, ctx.last_turn_edits) is not None)
+    if (
+        hesitant(ctx.text)
+        or capability_request(ctx.text) is not None
+        or (
+            any(c["name"] in ("forget", "ask_clarification") for c in ctx.calls[:1])
+            and (take_back(ctx.text, ctx.applied, ctx.last_turn_edits) is not None)
+        )
     ):
         return True  # hesitation, and edits named to take back, are read by the rules
     vague = find_vagueness(clean_instruction(ctx.text))
@@ -480,7 +517,7 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
         if not instruction:
             continue
         vague = find_vagueness(instruction)
-        if vague is not None and vague.kind == "change" and match_cpu(instruction) is not None:
+        if vague is not None and vague.kind == "change" and vague.subject != "evaluative" and match_cpu(instruction):
             vague = None  # 'make the tones cooler' names its change
         if trust:
             vague = None

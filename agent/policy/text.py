@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from agent.policy.indirect import indirect_request
+
 NUMBER_WORDS = {
     "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "couple": 2, "twice": 2, "three": 3,
     "thrice": 3, "few": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -54,6 +56,14 @@ def normalize(text: str) -> str:
     return text
 
 
+# An indirect opening that names its change: 'I wish the sky were bluer' -> 'make the sky bluer'.
+_WISH = (
+    r"^(?:i wish|if only|it would be (?:nice|great|good|better|cool|lovely|awesome|perfect) if|"
+    r"it'd be (?:nice|great|good|better|cool) if|i'?d (?:like|love|prefer) (?:it )?if|i would (?:like|love|prefer) "
+    r"(?:it )?if) "
+)
+
+
 def clean_instruction(clause: str) -> str:
     """Strip politeness and hedging so what is left reads as an imperative instruction."""
     text = clause.strip(" ,.;:!?\"'")
@@ -63,11 +73,18 @@ def clean_instruction(clause: str) -> str:
         text = _POLITE_START.sub("", text)
         text = _POLITE_REQUEST.sub("", text)
         text = _POLITE_END.sub("", text).strip(" ,.;:!?\"'")
+    if named := indirect_request(text):
+        return named  # 'it's too dark' -> 'make it brighter'
+    text = re.sub(
+        r"^i (?:want|need|would like|'d like) (it|this|everything|the [a-z ]+?) to (?!be\b)(.+)$", r"make \1 \2", text
+    )
     words = text.split(" ", 1)
     if words and words[0] in _GERUNDS:
         text = " ".join([_GERUNDS[words[0]], *words[1:]])
     text = re.sub(r"^i (?:want|need|would like|'d like) (?!to\b)(.+)$", r"make \1", text)
     text = re.sub(r"^(?:what if|imagine if|imagine) (.+?) (?:was|were|is) (.+)$", r"turn \1 into \2", text)
+    text = re.sub(_WISH + r"(.+?) (?:looked|would look|could look) (.+)$", r"make \1 look \2", text)
+    text = re.sub(_WISH + r"(.+?) (?:was|were|is|would be|could be|got) (.+)$", r"make \1 \2", text)
     text = re.sub(r"^(.+?) (?:should|could|needs to|has to|must) be (.+)$", r"make \1 \2", text)
     text = re.sub(r"^(.+?) (?:should|needs to|has to|must) look (.+)$", r"make \1 look \2", text)
     return re.sub(r"\s+instead$", "", text).strip()

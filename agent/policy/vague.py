@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.policy.lexicon import COLOR_WORD, GENERIC
+from agent.policy.lexicon import COLOR_WORD, GENERIC, match_cpu
 
 EVALUATIVE = set(
     [
@@ -75,6 +75,29 @@ TEXT_NOUN = (
     r"message|lettering|a slogan|slogan)"
 )
 OBJECT = r"(it|this|that|him|her|them|the [a-z]+( [a-z]+)?|his [a-z]+|her [a-z]+|my [a-z]+|their [a-z]+)"
+# Openings that only judge ("make it pop", "spice it up"): they name no change, whatever a tone word says.
+EVALUATIVE_ONLY = re.compile(
+    r"(make |can you make |could you make )?(it|this|the (image|photo|picture|pic|shot))( look)? (pop|stand out|"
+    r"more (interesting|exciting|eye-catching|striking|dynamic|engaging|appealing|special)|less boring|"
+    r"come alive|wow|shine|better|nicer|prettier)( more| a bit| a little)?|(spice|jazz|liven|punch|pep) "
+    r"(it|this|things|the (image|photo|picture) )?( ?up)( a bit| a little)?|give it (some )?(pizzazz|oomph|wow|life)"
+)
+# Swapping two things' places: explicit (the instruction names both), never a replacement.
+SWAP = re.compile(
+    r"(swap|switch|exchange|trade)( around)? (the (positions?|places|spots|locations) of )?(?!to |it |out )(?P<a>.+?) "
+    r"(and|with) (?P<b>.+?)( around| over| places| positions| spots)?|(swap|switch|exchange|trade) (the )?"
+    r"(positions?|places|spots|locations) of (the )?(two|both) [a-z]+( [a-z]+)?( around)?"
+)
+# A complaint about a part that names no fix ("the background is boring", "the hat looks cheap").
+COMPLAINT = re.compile(
+    r"(?P<x>(the|this|that|my|his|her|their) [a-z ]+?) (is|are|looks?|feels?|seems?)( a bit| so| too| really| kind of| "
+    r"just| a little| rather)* (boring|dull|plain|bland|empty|ugly|distracting|cheap|off|weird|wrong|meh|lifeless|"
+    r"not right|tacky|awful|bad)( to me)?|(?P<y>(the|this|that|my|his|her|their) [a-z ]+?) (does ?n[o']?t|do ?n[o']?t) "
+    r"look (right|good)( in (that|this) colou?r)?|"
+    r"i'?m (tired|sick) of (seeing |looking at )?(?P<z>(the|this|that) [a-z ]+?)"
+    r"( there| in it| in the (picture|photo|image))?"
+)
+SIZE_SUBJECT = re.compile(r"(image |photo |picture |file )?(size|dimensions|resolution|width|height)")
 WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the image|full image|all over|every ?thing)\b")
 
 
@@ -97,6 +120,18 @@ def content_words(text: str) -> list[str]:
 
 def find_vagueness(clause: str) -> Vague | None:
     """A Vague if the clause lacks the target, the value or the change itself; None if explicit."""
+    if EVALUATIVE_ONLY.fullmatch(clause):
+        return Vague("change", "What would you like me to change?",
+                     ("make it brighter", "make it black and white", "give it a vintage look",
+                      "turn it into a watercolor painting"), subject="evaluative")  # fmt: skip
+    if m := COMPLAINT.fullmatch(clause):
+        thing = m.group("x") or m.group("y") or m.group("z")
+        whole = re.fullmatch(r"(the|this|that|my) (image|photo|picture|pic|shot|whole thing)", thing)
+        return Vague("change", f"What would you like me to change about {'it' if whole else thing}?",
+                     ("make it brighter", "make it black and white", "give it a vintage look",
+                      "turn it into a watercolor painting"), subject="evaluative")  # fmt: skip
+    if SWAP.fullmatch(clause) and not re.search(r"\b(something|anything)\b", clause):
+        return None  # 'swap the dog and the cat': both named, a swap of places
     if m := re.fullmatch(
         rf"(make|turn|paint|color|change|recolor|dye|do) {PRONOUN}( all| completely)?( to| into| in)? (?P<c>{COLOR_WORD})",  # noqa: E501
         clause,
@@ -178,6 +213,10 @@ def fold_answer(vague: Vague, original: str, answer: str) -> str:
         return f"make {noun_phrase(answer)} {vague.subject}"
     if vague.kind == "value":
         answer = re.sub(r"^(to|into|with|by|for)\s+", "", answer)
+        if SIZE_SUBJECT.fullmatch(vague.subject):  # '320 pixels wide', '200x100', 'half the size', '50%'
+            resized = f"resize it to {answer}"
+            sized = match_cpu(resized)
+            return resized if (sized is not None and sized.tool == "resize") or match_cpu(answer) is None else answer
         if vague.verb == "replace":
             return f"replace the {vague.subject} with {answer}"
         return f"change the {vague.subject} to {answer}"
