@@ -48,10 +48,11 @@ def test_a_tone_word_with_its_subject_named_is_still_an_edit():
 @pytest.mark.parametrize(
     ("answer", "size"),
     [("320 pixels wide", (320, 213)), ("200x100", (200, 100)), ("half the size", (24, 16)), ("50%", (24, 16)),
-     ("64 pixels tall", (96, 64))],
+     ("64 pixels tall", (96, 64)), ("a third of the size", (16, 11))],
 )  # fmt: skip
-def test_an_answer_to_the_size_question_reaches_resize_with_its_numbers(answer, size):
-    chat = session()
+@pytest.mark.parametrize("editor_ready", [True, False])
+def test_an_answer_to_the_size_question_reaches_resize_with_its_numbers(answer, size, editor_ready):
+    chat = session(editor_ready=editor_ready)  # resize is a CPU tool: the question is asked with no editor too
     assert chat.send("change the size").action == "clarify"
     reply = chat.send(answer)
     assert reply.action == "edit" and reply.tool == "resize", reply.text

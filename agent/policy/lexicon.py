@@ -450,9 +450,11 @@ def resize(text: str) -> Match | None:
     width = _find(r"(\d{2,5})\s*(px|pixels)?\s*(wide|width)|width (of |to )?(\d{2,5})", text)
     height = _find(r"(\d{2,5})\s*(px|pixels)?\s*(tall|high|height)|height (of |to )?(\d{2,5})", text)
     pixels = _find(r"\d{2,5}\s*(px|pixels)\s*(wide|tall|high)", text)  # '320 pixels wide' names a resize
-    if not m and not dims and not pixels:
+    # 'a third of the size', 'a quarter of its original size': a fraction of the size names a resize too
+    fraction = _find(r"\b(?:a |one )?(half|third|quarter|fifth|tenth)(?: of)?(?: the| its)?(?: original)? size\b", text)
+    if not m and not dims and not pixels and not fraction:
         return None
-    spans = tuple(x.span() for x in (m, dims, width, height) if x)
+    spans = tuple(x.span() for x in (m, dims, width, height, fraction) if x)
     if dims:
         return Match("resize", {"width": int(dims.group(1)), "height": int(dims.group(3))}, spans)
     if width:
@@ -470,6 +472,8 @@ def resize(text: str) -> Match | None:
         value = float(factor.group(1))
         shrink = _find(r"\b(smaller|down|shrink|downscale|downsize)\b", text)
         return Match("resize", {"scale": 1 / value if shrink else value}, (*spans, factor.span()))
+    if fraction:
+        return Match("resize", {"scale": _FRACTIONS[fraction.group(1)]}, spans)
     if _find(r"\b(half|halve)\b", text):
         return Match("resize", {"scale": 0.5}, spans)
     if _find(r"\b(shrink|down|smaller|downscale|downsize|reduce)\b", text):

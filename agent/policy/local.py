@@ -33,7 +33,7 @@ from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
 from agent.policy.recipes import recipe_request, take_back
 from agent.policy.referents import answer_referent
 from agent.policy.text import NO, YES, clauses, clean_instruction, normalize, strip_leading
-from agent.policy.vague import Vague, find_vagueness, fold_answer
+from agent.policy.vague import SIZE_SUBJECT, Vague, find_vagueness, fold_answer
 from graphs.facts import DialogueFacts, facts_in
 from graphs.outcomes import outcome
 from graphs.specs import CONTROL_TOOLS
@@ -581,7 +581,8 @@ def ask(ctx: Context, vague: Vague) -> None:
     A request only a generative editor could do, when none can run here, gets the honest line instead.
     """
     ctx.calls.clear()
-    if not ctx.generative and vague.kind in GENERATIVE_ONLY:
+    sized = vague.kind == "value" and SIZE_SUBJECT.fullmatch(vague.subject)  # 'change the size': resize answers
+    if not ctx.generative and vague.kind in GENERATIVE_ONLY and not sized:
         ctx.note = replies.needs_generative(runnable_examples(ctx), ctx.missing)
         return
     options = [o for o in vague.options if ctx.generative or o not in GENERATIVE_OPTIONS]
