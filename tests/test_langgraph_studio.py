@@ -65,10 +65,11 @@ def test_one_turn_without_context_or_image_gets_the_embedded_default(studio, tmp
     assert len(state["revisions"]) == 1 and state["head"] == state["revisions"][0]["id"]  # the sample image
     stored = list((tmp_path / "data" / "images").rglob("*.png"))
     assert [p.stem for p in stored] == [state["revisions"][0]["image"]]  # in the settings' data dir
+    first = state["revisions"][0]
     state = studio.invoke({"messages": [{"role": "user", "content": "make it black and white"}]}, config)
-    waiting = studio.get_state(config, subgraphs=True).tasks[0].state
-    assert waiting.next == ("confirm",)  # auto policy: a clarified edit waits for a yes
-    assert len(state["revisions"]) == 1  # the thread's image was kept, not replaced by a new sample
+    # auto policy: the answer to our question, in the user's own words on a CPU tool, runs without a second yes
+    assert [r["tool"] for r in state["revisions"]] == [None, "grayscale"] and not studio.get_state(config).next
+    assert state["revisions"][0] == first  # the thread's image was kept, not replaced by a new sample
 
 
 def test_an_async_run_with_a_json_context_edits_at_once(studio):
