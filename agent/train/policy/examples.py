@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from agent.policy.acts import rules_stand
+from agent.policy.context import Context, act_context
 from agent.policy.features import ActContext, Features
 from agent.policy.learned import decision_features
-from agent.policy.local import Context, act_context, respond, rules_stand
+from agent.policy.rules import respond
 from agent.policy.text import normalize
 from graphs.specs import tool_schemas
 from tools.registry import load_registry
