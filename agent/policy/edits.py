@@ -31,6 +31,9 @@ EDIT_VERB = re.compile(
 def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) -> bool:
     """Queue edit calls for every clause (or one clarifying question); False if none is an edit.
 
+    A vague clause beside explicit ones gets the question alone (a question comes alone in its message);
+    the whole request waits for the answer, which completes that clause (agent.policy.carry).
+
     ``previous`` is the instruction being corrected ('no, make it blue instead'): a vague correction
     that names a colour is read as that instruction with the colour swapped. ``trust``: the act
     model decided this is an edit, so no clause is asked about.
@@ -40,11 +43,7 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
         instruction = clean_instruction(clause)
         if not instruction:
             continue
-        vague = find_vagueness(instruction)
-        if vague is not None and vague.kind == "change" and vague.subject != "evaluative" and match_cpu(instruction):
-            vague = None  # 'make the tones cooler' names its change
-        if trust:
-            vague = None
+        vague = None if trust else clause_vagueness(instruction)
         if vague is not None and previous:
             swapped = swap_color(previous, instruction)
             if swapped:
@@ -58,6 +57,14 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
     for name, args in found:
         ctx.call(name, **args)
     return bool(found)
+
+
+def clause_vagueness(instruction: str) -> Vague | None:
+    """What one clause of a request lacks (None: it is explicit)."""
+    vague = find_vagueness(instruction)
+    if vague is not None and vague.kind == "change" and vague.subject != "evaluative" and match_cpu(instruction):
+        return None  # 'make the tones cooler' names its change
+    return vague
 
 
 def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | None:
