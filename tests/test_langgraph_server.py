@@ -3,17 +3,20 @@
 The server runs the graph under its blocking-call detector, with its own checkpointer, the image route
 of ``http.app`` and the ``auth`` of langgraph.json: a chat UI's image content block becomes the
 upload revision, replies carry the head image as a markdown link the route serves, and the
-confirmation is answered in agent-chat-ui's human-in-the-loop shape (approve / edit / reject).
+confirmation is answered in agent-chat-ui's human-in-the-loop shape (approve / edit / reject); a
+long thread's state keeps a window of the conversation and the transcript route gives all of it.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,8 @@ from langgraph_sdk import get_sync_client
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "studio-test-key-0123456789"
 OTHER = "another-studio-key-0123456789"
+WINDOW = 4  # turns the state keeps (the least the question cap allows); it holds up to 1.5 times as many
+SCRIPT = ("make it brighter", "what can you do?", "flip it horizontally", "undo", "make it black and white", "redo")
 LINK = re.compile(r"!\[[^\]]*\]\((http://127\.0\.0\.1:\d+/dialogpaint/images/([0-9a-f]{64})\.png(\?sig=[\w-]+)?)\)")
 
 
@@ -58,7 +63,8 @@ def start_langgraph_dev(workdir: Path, **env: str) -> tuple[subprocess.Popen[byt
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`langgraph dev` with an API key configured (DIALOGPAINT_API_KEYS), and its work directory."""
     workdir = tmp_path_factory.mktemp("langgraph")
-    process, base = start_langgraph_dev(workdir, DIALOGPAINT_API_KEYS=f"{KEY},{OTHER}")
+    keys = f"{KEY},{OTHER}"
+    process, base = start_langgraph_dev(workdir, DIALOGPAINT_API_KEYS=keys, DIALOGPAINT_WINDOW_TURNS=str(WINDOW))
     try:
         yield base, workdir
     finally:
@@ -169,3 +175,41 @@ def test_a_remote_image_url_is_refused_not_fetched(server):
     client.runs.join(thread, run["run_id"])
     assert client.runs.get(thread, run["run_id"])["status"] == "error"
     assert not client.threads.get_state(thread)["values"]  # nothing was stored for the thread
+
+
+def canonical(message: dict[str, Any]) -> str:
+    return json.dumps(message, sort_keys=True, ensure_ascii=False)
+
+
+def test_a_long_thread_keeps_a_window_and_the_transcript_route_gives_every_message(server):
+    base, _ = server
+    owner = {"Authorization": f"Bearer {KEY}"}
+    client = get_sync_client(url=base, api_key=None, headers=owner)
+    thread = client.threads.create()["thread_id"]
+    seen: dict[str, str] = {}  # every message the thread's state ever showed, in order, as last shown
+    for turn in range(40):
+        said = {"role": "user", "content": f"{SCRIPT[turn % len(SCRIPT)]}"}
+        state = client.runs.wait(thread, "dialogpaint", input={"messages": [said]}, context={"confirm": "never"})
+        seen.update((m["id"], canonical(m)) for m in state["messages"])
+        assert sum(m["type"] == "human" for m in state["messages"]) <= WINDOW + WINDOW // 2
+    assert state["trimmed"] > 60 and len(state["messages"]) < len(seen) - 60
+    url = f"{base}/dialogpaint/threads/{thread}/transcript"
+    answer = httpx.get(url, headers=owner)
+    assert answer.status_code == 200, answer.text
+    assert [canonical(m) for m in answer.json()["messages"]] == list(seen.values())  # byte for byte, in order
+    assert httpx.get(url, headers={"Authorization": f"Bearer {OTHER}"}).status_code == 404
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(f"{base}/dialogpaint/threads/{uuid.uuid4()}/transcript", headers=owner).status_code == 404
+    # The store API shows the owner the items and refuses to change them: only the graph writes them.
+    found = client.store.search_items(("transcript", thread), limit=5)["items"]
+    assert [item["key"] for item in found] == [f"{seq:09d}" for seq in range(5)]
+    assert canonical(found[0]["value"]["message"]) == next(iter(seen.values()))
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        client.store.put_item(("transcript", thread), found[0]["key"], {"message": {"type": "human"}})
+    assert refused.value.response.status_code == 403
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        client.store.delete_item(("transcript", thread), found[0]["key"])
+    assert refused.value.response.status_code == 403
+    other = get_sync_client(url=base, api_key=None, headers={"Authorization": f"Bearer {OTHER}"})
+    assert other.store.search_items(("transcript", thread))["items"] == []
+    assert httpx.get(url, headers=owner).json() == answer.json()  # reading changes nothing
