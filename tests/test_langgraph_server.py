@@ -49,14 +49,27 @@ def start_langgraph_dev(workdir: Path, **env: str) -> tuple[subprocess.Popen[byt
         "LANGGRAPH_CLI_NO_ANALYTICS": "1",
         **env,
     }
-    command = [sys.executable, "-m", "langgraph_cli", "dev", "--config", str(ROOT / "langgraph.json")]
+    command = [sys.executable, "-m", "langgraph_cli", "dev", "--config", str(config_in(workdir))]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"]
     log = workdir / "langgraph.log"
-    with log.open("wb") as out:  # cwd: the server resolves langgraph.json's auth path against it (.langgraph_api/ too)
-        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
+    with log.open("ab") as out:  # cwd: where the server keeps its threads and store (.langgraph_api/)
+        process = subprocess.Popen(command, cwd=workdir, env=environ, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     wait_until_answers(process, f"{base}/ok", log)
     return process, base
+
+
+def config_in(workdir: Path) -> Path:
+    """langgraph.json as it is, its paths made absolute, in ``workdir`` (the server resolves some against its cwd)."""
+    text = (ROOT / "langgraph.json").read_text().replace('"./', f'"{ROOT}/').replace('"."', f'"{ROOT}"')
+    (workdir / "langgraph.json").write_text(text)
+    return workdir / "langgraph.json"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server as Ctrl-C would: it saves its threads and store on the way out."""
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     try:
         yield base, workdir
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
     log = (workdir / "langgraph.log").read_text()
     assert "BlockingError" not in log and "Blocking call" not in log, log[-3000:]
 
@@ -213,3 +225,29 @@ def test_a_long_thread_keeps_a_window_and_the_transcript_route_gives_every_messa
     other = get_sync_client(url=base, api_key=None, headers={"Authorization": f"Bearer {OTHER}"})
     assert other.store.search_items(("transcript", thread))["items"] == []
     assert httpx.get(url, headers=owner).json() == answer.json()  # reading changes nothing
+
+
+def test_the_transcript_reads_the_same_after_a_restart(tmp_path):
+    process, base = start_langgraph_dev(tmp_path, DIALOGPAINT_WINDOW_TURNS=str(WINDOW))
+    try:
+        client = get_sync_client(url=base, api_key=None)
+        thread = client.threads.create()["thread_id"]
+        for turn in range(12):
+            said = {"role": "user", "content": SCRIPT[turn % len(SCRIPT)]}
+            client.runs.wait(thread, "dialogpaint", input={"messages": [said]}, context={"confirm": "never"})
+        before = httpx.get(f"{base}/dialogpaint/threads/{thread}/transcript")
+        assert before.status_code == 200 and client.threads.get_state(thread)["values"]["trimmed"] > 0
+    finally:
+        stop(process)
+    process, base = start_langgraph_dev(tmp_path, DIALOGPAINT_WINDOW_TURNS=str(WINDOW))
+    try:
+        after = httpx.get(f"{base}/dialogpaint/threads/{thread}/transcript")
+        assert after.status_code == 200 and after.content == before.content  # byte for byte
+        client = get_sync_client(url=base, api_key=None)
+        said = {"role": "user", "content": "make it brighter"}
+        client.runs.wait(thread, "dialogpaint", input={"messages": [said]}, context={"confirm": "never"})
+        more = httpx.get(f"{base}/dialogpaint/threads/{thread}/transcript").json()["messages"]
+        assert more[: len(before.json()["messages"])] == before.json()["messages"]
+        assert [m["content"] for m in more if m["type"] == "human"][-1] == "make it brighter"
+    finally:
+        stop(process)
