@@ -54,7 +54,8 @@ async def transcript(request: Request) -> Response:
 
     The same bearer key as the server's API; a thread another key created is 404, as there. Read through
     the server's own API in process (``langgraph_sdk.get_client()``), which skips the auth handlers,
-    so the owner is checked here and the store is read under the owner's namespace.
+    so the owner is checked here and the store is read under the owner's namespace. 410 if items are
+    missing (their owner deleted them through the store API).
     """
     from langgraph_sdk import get_client
     from langgraph_sdk.errors import NotFoundError
@@ -83,7 +84,7 @@ async def transcript(request: Request) -> Response:
     missing = [seq for seq in range(start) if key(seq) not in items]
     if missing:
         raise HTTPException(
-            500, f"the transcript of thread {thread_id} lacks {len(missing)} of its first {start} messages"
+            410, f"the transcript of thread {thread_id} lacks {len(missing)} of its first {start} messages"
         )
     window = values.get("messages", []) if isinstance(values, dict) else []
     return JSONResponse({"thread_id": thread_id, "messages": [items[key(seq)] for seq in range(start)] + window})

@@ -76,10 +76,11 @@ async def own_crons(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.Filte
 @auth.on.store
 async def own_store(ctx: Auth.types.AuthContext, value: Any) -> None:
     """The long-term store is kept per key: every namespace starts with the caller's identity. The threads'
-    transcripts in it (``graphs.storage.store_transcript``) are the graph's to write: read-only here.
+    transcripts in it (``graphs.storage.store_transcript``) are the graph's to write: here they can be read,
+    and deleted (deleting a thread leaves its store items), never written.
     """
     namespace = tuple(value.get("namespace") or ())
     if not namespace or namespace[0] != ctx.user.identity:
         value["namespace"] = namespace = (ctx.user.identity, *namespace)
-    if ctx.action in ("put", "delete") and namespace[1:2] == (TRANSCRIPT,):
+    if ctx.action == "put" and namespace[1:2] == (TRANSCRIPT,):
         raise Auth.exceptions.HTTPException(status_code=403, detail="a thread's transcript is append-only")
