@@ -80,6 +80,7 @@ def test_a_session_saved_with_its_revisions_inline_moves_them_to_rows_on_first_l
 ):
     from langgraph.checkpoint.postgres import PostgresSaver
 
+    from graphs.storage import postgres_revisions
     from graphs.storage.postgres_revisions import PostgresRevisionRows
 
     settings = Settings(data_dir=tmp_path, confirm="never", checkpoint_url=pg)
@@ -93,6 +94,10 @@ def test_a_session_saved_with_its_revisions_inline_moves_them_to_rows_on_first_l
             before = [r["id"] for r in session.revisions]
     inline = blob_bytes(pg, session.id)
     assert rows(pg, session.id) == [] and len(before) == 4 and inline > 500
+    with monkeypatch.context() as broken, create_engine(settings) as engine:  # a migration that fails: rolled back
+        broken.setattr(postgres_revisions, "_MARK_BLOB", "UPDATE no_such_table SET x = 1")
+        assert [r["id"] for r in engine.resume(session.id).revisions] == before  # the load goes on
+        assert rows(pg, session.id) == [] and blob_bytes(pg, session.id) == inline
     with create_engine(settings) as engine:
         again = engine.resume(session.id)  # the first load moves them
         assert [r["id"] for r in again.revisions] == before and rows(pg, session.id) == list(enumerate(before))

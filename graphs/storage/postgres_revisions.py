@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import contextvars
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.postgres import PostgresSaver
 from psycopg import Cursor
+from psycopg import Error as PostgresError
 from psycopg.rows import DictRow
 
 from graphs.storage.revision_rows import CHANNEL, MARK
@@ -47,6 +49,7 @@ _MARK_BLOB = (
     "WHERE thread_id = %s AND checkpoint_ns = %s AND channel = %s AND version = %s"
 )
 Key = tuple[str, str]
+logger = logging.getLogger(__name__)
 
 
 class PostgresRevisionRows(PostgresSaver):
@@ -133,13 +136,20 @@ class PostgresRevisionRows(PostgresSaver):
         return found
 
     def _migrate(self, key: Key, revisions: builtins.list[dict[str, Any]], version: str) -> None:
-        """Move a list saved inline to rows, and its blob to the marker (a session saved before the rows)."""
+        """Move a list saved inline to rows, and its blob to the marker (a session saved before the rows).
+
+        Housekeeping on a read: if it fails (a lost connection, a conflict) the transaction is rolled back,
+        the load goes on with the list it read, and the next load tries again.
+        """
         marker = {MARK: len(revisions), "last": revisions[-1]["id"]}
-        with self._transaction() as cur:
-            if self._rows(cur, key, revisions):
+        try:
+            with self._transaction() as cur:
+                if not self._rows(cur, key, revisions):
+                    return
                 cur.execute(_MARK_BLOB, (*self.serde.dumps_typed(marker), *key, CHANNEL, version))
-            else:
-                return
+        except PostgresError:
+            logger.warning("could not move the revisions of session %s to rows", key[0], exc_info=True)
+            return
         with self._seen_lock:
             self._seen[key] = tuple(revisions)
 
