@@ -101,10 +101,17 @@ def test_two_vague_parts_are_asked_about_in_turn_and_nothing_is_lost(learned):
     assert [tool for tool, _ in edits(chat)] == ["rotate", "adjust_tone", "instruct_pix2pix"]
 
 
-def test_with_confirmation_the_completed_request_is_proposed_whole_and_yes_runs_it():
+def test_with_confirmation_the_completed_request_runs_whole_in_the_users_words():
     chat = session(learned=True, confirm="auto")
     chat.send("make it brighter and rotate it")
-    proposal = chat.send("90 degrees clockwise")
+    assert chat.send("90 degrees clockwise").action == "edit"  # the answer is the consent: no second question
+    assert [tool for tool, _ in edits(chat)] == ["adjust_tone", "rotate"]
+
+
+def test_with_confirmation_a_completed_request_in_other_words_is_proposed_whole_and_yes_runs_it():
+    chat = session(learned=True, confirm="auto")
+    chat.send("adjust the brightness and rotate it 90 degrees clockwise")
+    proposal = chat.send("up")  # read as 'increase the brightness': words the user did not say
     assert proposal.action == "confirm" and edits(chat) == []
     assert [e["name"] for e in proposal.confirmation["edits"]] == ["adjust_tone", "rotate"]
     chat.send("yes")

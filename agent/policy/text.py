@@ -93,13 +93,14 @@ def clean_instruction(clause: str) -> str:
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:;|,? and then|, then|\bthen\b|\balso\b|,? after that|\bplus\b|(?<=[a-z0-9%'\")])[.!?](?= [a-z]))\s+"
 )  # a sentence end splits too: 'rotate it 90 degrees clockwise. it's too dark'
-# Verbs that start a clause after ' and ': every CPU tool's own verb and the common generative ones.
-_AND_VERB = (
+# Verbs an instruction starts with: every CPU tool's own verb and the common generative ones.
+EDIT_VERB = (
     r"make|turn|add|remove|give|change|rotate|flip|crop|blur|sharpen|put|replace|increase|reduce|convert|apply|"
     r"resize|invert|mirror|brighten|darken|lighten|posterize|posterise|desaturate|tint|erase|delete|swap|paint|"
     r"straighten|enlarge|shrink|zoom|scale|boost|lower|raise|decrease|adjust|edit|fix|tweak|improve|enhance|"
-    r"do something|then"
+    r"transform|draw"
 )
+_AND_VERB = EDIT_VERB + r"|do something|then"  # a clause after ' and ' starts with one of these
 _AND_POLITE = r"(?:(?:can|could|would|will) you (?:please )?|please |also |then )?"  # 'and can you make it ...'
 
 _PROTECTED = {"black and white": "black_and_white", "rock and roll": "rock_and_roll"}

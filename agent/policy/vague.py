@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agent.policy.lexicon import COLOR_WORD, GENERIC, match_cpu
+from agent.policy.text import EDIT_VERB
 
 EVALUATIVE = set(
     [
@@ -264,8 +265,7 @@ def noun_phrase(text: str) -> str:
 
 def as_instruction(answer: str) -> str:
     """Read a bare answer ('brighter', 'a painting', 'winter') as an instruction about the image."""
-    if re.match(r"^(make|turn|add|remove|change|give|put|replace|convert|transform|apply|rotate|flip|crop|"
-                r"blur|sharpen|increase|decrease|reduce|boost|invert|resize|paint|draw|erase|let|have)\b", answer):  # fmt: skip  # noqa: E501
+    if re.match(rf"^({EDIT_VERB}|let|have)\b", answer):
         return answer
     if re.match(r"^(a|an)\s", answer):
         return f"turn it into {answer}"
