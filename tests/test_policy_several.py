@@ -110,8 +110,8 @@ def test_with_confirmation_the_completed_request_runs_whole_in_the_users_words()
 
 def test_with_confirmation_a_completed_request_in_other_words_is_proposed_whole_and_yes_runs_it():
     chat = session(learned=True, confirm="auto")
-    chat.send("adjust the brightness and rotate it 90 degrees clockwise")
-    proposal = chat.send("up")  # read as 'increase the brightness': words the user did not say
+    assert chat.send("make it look better and rotate it 90 degrees clockwise").action == "clarify"
+    proposal = chat.send("brighter and more vivid colours")  # spelt 'colors' by the policy: not the user's words
     assert proposal.action == "confirm" and edits(chat) == []
     assert [e["name"] for e in proposal.confirmation["edits"]] == ["adjust_tone", "rotate"]
     chat.send("yes")

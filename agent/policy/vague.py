@@ -251,7 +251,7 @@ def fold_answer(vague: Vague, original: str, answer: str) -> str:
         return f"make {noun_phrase(answer)} {vague.subject}"
     if vague.kind == "direction":
         up = bool(re.search(r"\b(up|more|higher|increase|raise|brighter|stronger)\b", answer))
-        return f"{'increase' if up else 'decrease'} the {vague.subject}"
+        return f"turn the {vague.subject} {'up' if up else 'down'}"  # the question's words: nothing rewritten
     return as_instruction(answer)
 
 
