@@ -156,29 +156,30 @@ _GLUE = frozenset(
 
 
 def rewritten(messages: list[AnyMessage], run: list[CallSpec]) -> bool:
-    """Whether an edit call runs an instruction the user has not said or picked.
+    """Whether an edit call after a clarifying question runs an instruction the user has not said or
+    picked.
 
-    Said: the user's latest words, or an instruction whose every word (besides ``_GLUE``) comes from
-    the user's answer and the request the question was about ('change the background' + 'forest'
-    -> 'change the background to forest'). Picked: an option the question offered (a "yes" to
+    Said: the user's answer, or an instruction whose every word (besides ``_GLUE``) is one the user
+    wrote (the answer and the request the question was about) or read in the question ('change the
+    background' + 'forest' -> 'change the background to forest'; 'How far should I rotate it?' +
+    '180 degrees' -> 'rotate it 180 degrees'). Picked: an option the question offered (a "yes" to
     "Shall I remove the background?" picks that option). Case and end marks aside; an answer the
-    model turned into other words ('up' -> 'increase the brightness') is rewritten.
+    model turned into other words ('blue' -> 'make the sky a deep blue') is rewritten.
     """
-    humans = [str(m.content) for m in messages if isinstance(m, HumanMessage)][-2:]
-    said = humans[-1] if humans else ""
-    offered = {
-        _plain(str(option))
+    humans = [str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)][:2]
+    asked = [
+        c["args"]
         for m in previous_turn(messages)
         if isinstance(m, AIMessage)
         for c in m.tool_calls
         if c["name"] == "ask_clarification"
-        for option in c["args"].get("options") or []
-    }
-    words = {w for text in humans for w in _words(text)} | _GLUE
+    ]
+    offered = {_plain(str(option)) for args in asked for option in args.get("options") or []}
+    said = _plain(humans[0]) if humans else ""
+    seen = {w for text in [*humans, *(str(a.get("question", "")) for a in asked)] for w in _words(text)}
     return any(
-        (instruction := _plain(str(c["args"].get("instruction", "")))) != _plain(said)
-        and instruction not in offered
-        and not set(_words(instruction)) <= words
+        (instruction := _plain(str(c["args"].get("instruction", "")))) not in offered | {said}
+        and not set(_words(instruction)) <= seen | _GLUE
         for c in run
     )
 

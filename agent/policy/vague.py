@@ -215,9 +215,11 @@ def fold_answer(vague: Vague, original: str, answer: str) -> str:
     if vague.kind == "value":
         answer = re.sub(r"^(to|into|with|by|for)\s+", "", answer)
         if SIZE_SUBJECT.fullmatch(vague.subject):  # '320 pixels wide', '200x100', 'half the size', '50%'
-            resized = f"resize it to {answer}"
-            sized = match_cpu(resized)
-            return resized if (sized is not None and sized.tool == "resize") or match_cpu(answer) is None else answer
+            for resized in (f"make it {answer}", f"resize it to {answer}"):  # the user's words first
+                sized = match_cpu(resized)
+                if sized is not None and sized.tool == "resize":
+                    return resized
+            return f"resize it to {answer}" if match_cpu(answer) is None else answer
         if vague.verb == "replace":
             return f"replace the {vague.subject} with {answer}"
         return f"change the {vague.subject} to {answer}"
