@@ -18,6 +18,7 @@ Studio) draws; tests/test_graph_edges.py checks that every transition the eval s
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
@@ -129,37 +130,67 @@ def approved_node(state: EditState) -> Literal["edit", "forget", "rerender"]:
 def needs_confirmation(state: EditState, deps: GraphDeps) -> bool:
     """The confirmation policy for the open edit calls.
 
-    ``auto`` confirms costly tools, and edits that resolve a clarifying question with an instruction
-    the model rewrote (an answer the user gave as a whole instruction, run in their words, is not
-    asked about again). No policy asks again about an edit the user named in answer to a
-    confirmation.
+    ``auto`` asks at most one question per edit: it confirms costly tools, unless the user just
+    named the edit in answer to the agent's own question, and it confirms an instruction the model
+    rewrote after a clarifying question. An edit named in answer to a confirmation, or to a
+    clarifying question in the user's own words (or by picking an option the question offered), is
+    itself the user's consent: asking "Shall I go ahead?" about it again is a question not worth
+    answering.
     """
     previous = previous_turn_kinds(state["messages"])
     if deps.confirm == "never" or "proposed" in previous:
-        return False  # an edit named in answer to a confirmation is itself the user's consent
+        return False
     if deps.confirm == "always":
         return True
-    tools = [deps.tools[c["name"]] for c in edit_run(state["messages"])]
-    costly = any(t.capabilities.needs_confirmation or t.capabilities.cost == "high" for t in tools)
-    return costly or ("clarify" in previous and rewritten(state["messages"], edit_run(state["messages"])))
+    run = edit_run(state["messages"])
+    if "clarify" in previous:
+        return rewritten(state["messages"], run)
+    return any(
+        deps.tools[c["name"]].capabilities.needs_confirmation or deps.tools[c["name"]].capabilities.cost == "high"
+        for c in run
+    )
+
+
+# Words an instruction may add to the user's own without rewriting them: articles, prepositions,
+# pronouns and the plain verbs that make a phrase an instruction ('purple' -> 'make the sky purple').
+_GLUE = frozenset(
+    {"a", "an", "the", "to", "into", "of", "with", "in", "on", "at", "by", "for", "from"}
+    | {"it", "its", "this", "that", "them", "make", "turn", "change", "set", "give"}
+)
 
 
 def rewritten(messages: list[AnyMessage], run: list[CallSpec]) -> bool:
-    """Whether an edit call runs an instruction other than the user's latest words or an option the
-    question offered (a "yes" to "Shall I remove the background?" picks that option), case and end
-    marks aside.
+    """Whether an edit call after a clarifying question runs an instruction the user has not said or
+    picked.
+
+    Said: the user's answer, or an instruction whose every word (besides ``_GLUE``) is one the user
+    wrote (the answer and the request the question was about) or read in the question ('change the
+    background' + 'forest' -> 'change the background to forest'; 'How far should I rotate it?' +
+    '180 degrees' -> 'rotate it 180 degrees'). Picked: an option the question offered (a "yes" to
+    "Shall I remove the background?" picks that option). Case and end marks aside; an answer the
+    model turned into other words ('blue' -> 'make the sky a deep blue') is rewritten.
     """
-    said = next((m.content for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-    offered = [
-        str(option)
+    humans = [str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)][:2]
+    asked = [
+        c["args"]
         for m in previous_turn(messages)
         if isinstance(m, AIMessage)
         for c in m.tool_calls
         if c["name"] == "ask_clarification"
-        for option in c["args"].get("options") or []
     ]
-    chosen = {_plain(t) for t in (str(said), *offered)}
-    return any(_plain(str(c["args"].get("instruction", ""))) not in chosen for c in run)
+    offered = {_plain(str(option)) for args in asked for option in args.get("options") or []}
+    said = _plain(humans[0]) if humans else ""
+    seen = {w for text in [*humans, *(str(a.get("question", "")) for a in asked)] for w in _words(text)}
+    return any(
+        (instruction := _plain(str(c["args"].get("instruction", "")))) not in offered | {said}
+        and not set(_words(instruction)) <= seen | _GLUE
+        for c in run
+    )
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text, lower case, punctuation aside."""
+    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 def _plain(text: str) -> str:

@@ -20,7 +20,7 @@ def test_clarify_confirm_edit_undo_redo_export_and_history(tmp_path):
     async def dialogue(session: AsyncSession) -> None:
         events: list[dict[str, Any]] = []
         assert (await session.send("make it better")).action == "clarify"
-        proposal = await session.send("grayscale")  # folded into an instruction: proposed first
+        proposal = await session.send("grayscale")  # confirm=always: proposed first
         assert proposal.action == "confirm" and (await session.confirmation()) == proposal.confirmation
         edit = await session.send("yes", on_event=events.append)
         assert edit.action == "edit" and edit.tool == "grayscale" and await session.confirmation() is None
@@ -39,7 +39,7 @@ def test_clarify_confirm_edit_undo_redo_export_and_history(tmp_path):
         said = [text for role, text in await session.history() if role == "user"]
         assert said == ["make it better", "grayscale", "yes", "undo", "redo"]
 
-    with create_engine(Settings(data_dir=tmp_path / "data", confirm="auto")) as engine:
+    with create_engine(Settings(data_dir=tmp_path / "data", confirm="always")) as engine:
         session = AsyncSession(engine.open(gradient()))
         asyncio.run(dialogue(session))
         assert len(engine.resume(session.id).revisions) == 2  # saved: a sync resume sees the same session

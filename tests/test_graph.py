@@ -213,7 +213,7 @@ def test_auto_policy_confirms_costly_tools_and_edits_after_a_question(make_sessi
     costly = CostlyTool()
     session = make_session(
         [ai(call("costly_mirror", instruction="x")), ai(call("confirm_pending", approve=True)),
-         ai(call("ask_clarification", question="What?")), ai(call("mirror", instruction="change it to y")),
+         ai(call("ask_clarification", question="What?")), ai(call("mirror", instruction="change it to a bright y")),
          ai(call("confirm_pending", approve=True)), ai(call("mirror", instruction="z")),
          ai(call("ask_clarification", question="What?")), ai(call("mirror", instruction="make it w"))],
         confirm="auto", tools={"costly_mirror": costly, "mirror": CostlyTool.__mro__[1]()},
@@ -221,11 +221,28 @@ def test_auto_policy_confirms_costly_tools_and_edits_after_a_question(make_sessi
     assert session.send("x").action == "confirm"
     assert session.send("yes").action == "edit"
     assert session.send("change it").action == "clarify"
-    assert session.send("y").action == "confirm"  # rewritten after a question
+    assert session.send("y").action == "confirm"  # rewritten after a question: 'bright' is the model's word
     assert session.send("yes").action == "edit"
     assert session.send("z").action == "edit"  # cheap and explicit: no confirmation
     assert session.send("change it").action == "clarify"
     assert session.send("Make it w.").action == "edit"  # the answer run in the user's own words: not asked again
+
+
+def test_auto_policy_runs_a_costly_edit_the_user_named_in_answer_to_a_question(make_session):
+    """One question per edit: after "what should I change?" the answer is the consent, costly tool or not,
+    when the instruction is made of the user's words (the request and the answer, plus glue words)."""
+    costly = CostlyTool()
+    session = make_session(
+        [ai(call("ask_clarification", question="What?")),
+         ai(call("costly_mirror", instruction="change the sky to purple")),
+         ai(call("ask_clarification", question="What?")),
+         ai(call("costly_mirror", instruction="make the sky a deep purple"))],
+        confirm="auto", tools={"costly_mirror": costly},
+    )  # fmt: skip
+    assert session.send("change the sky").action == "clarify"
+    assert session.send("purple").action == "edit"  # assembled from 'change the sky' + 'purple'
+    assert session.send("change the sky").action == "clarify"
+    assert session.send("purple").action == "confirm"  # 'deep' is the model's word: the user sees it first
 
 
 def test_revisions_hold_references_not_pixels(make_session):

@@ -3,17 +3,20 @@
 The server runs the graph under its blocking-call detector, with its own checkpointer, the image route
 of ``http.app`` and the ``auth`` of langgraph.json: a chat UI's image content block becomes the
 upload revision, replies carry the head image as a markdown link the route serves, and the
-confirmation is answered in agent-chat-ui's human-in-the-loop shape (approve / edit / reject).
+confirmation is answered in agent-chat-ui's human-in-the-loop shape (approve / edit / reject); a
+long thread's state keeps a window of the conversation and the transcript route gives all of it.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,8 @@ from langgraph_sdk import get_sync_client
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "studio-test-key-0123456789"
 OTHER = "another-studio-key-0123456789"
+WINDOW = 4  # turns the state keeps (the least the question cap allows); it holds up to 1.5 times as many
+SCRIPT = ("make it brighter", "what can you do?", "flip it horizontally", "undo", "make it black and white", "redo")
 LINK = re.compile(r"!\[[^\]]*\]\((http://127\.0\.0\.1:\d+/dialogpaint/images/([0-9a-f]{64})\.png(\?sig=[\w-]+)?)\)")
 
 
@@ -44,26 +49,39 @@ def start_langgraph_dev(workdir: Path, **env: str) -> tuple[subprocess.Popen[byt
         "LANGGRAPH_CLI_NO_ANALYTICS": "1",
         **env,
     }
-    command = [sys.executable, "-m", "langgraph_cli", "dev", "--config", str(ROOT / "langgraph.json")]
+    command = [sys.executable, "-m", "langgraph_cli", "dev", "--config", str(config_in(workdir))]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"]
     log = workdir / "langgraph.log"
-    with log.open("wb") as out:  # cwd: the server resolves langgraph.json's auth path against it (.langgraph_api/ too)
-        process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
+    with log.open("ab") as out:  # cwd: where the server keeps its threads and store (.langgraph_api/)
+        process = subprocess.Popen(command, cwd=workdir, env=environ, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     wait_until_answers(process, f"{base}/ok", log)
     return process, base
+
+
+def config_in(workdir: Path) -> Path:
+    """langgraph.json as it is, its paths made absolute, in ``workdir`` (the server resolves some against its cwd)."""
+    text = (ROOT / "langgraph.json").read_text().replace('"./', f'"{ROOT}/').replace('"."', f'"{ROOT}"')
+    (workdir / "langgraph.json").write_text(text)
+    return workdir / "langgraph.json"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server as Ctrl-C would: it saves its threads and store on the way out."""
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`langgraph dev` with an API key configured (DIALOGPAINT_API_KEYS), and its work directory."""
     workdir = tmp_path_factory.mktemp("langgraph")
-    process, base = start_langgraph_dev(workdir, DIALOGPAINT_API_KEYS=f"{KEY},{OTHER}")
+    keys = f"{KEY},{OTHER}"
+    process, base = start_langgraph_dev(workdir, DIALOGPAINT_API_KEYS=keys, DIALOGPAINT_WINDOW_TURNS=str(WINDOW))
     try:
         yield base, workdir
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
     log = (workdir / "langgraph.log").read_text()
     assert "BlockingError" not in log and "Blocking call" not in log, log[-3000:]
 
@@ -169,3 +187,68 @@ def test_a_remote_image_url_is_refused_not_fetched(server):
     client.runs.join(thread, run["run_id"])
     assert client.runs.get(thread, run["run_id"])["status"] == "error"
     assert not client.threads.get_state(thread)["values"]  # nothing was stored for the thread
+
+
+def canonical(message: dict[str, Any]) -> str:
+    return json.dumps(message, sort_keys=True, ensure_ascii=False)
+
+
+def test_a_long_thread_keeps_a_window_and_the_transcript_route_gives_every_message(server):
+    base, _ = server
+    owner = {"Authorization": f"Bearer {KEY}"}
+    client = get_sync_client(url=base, api_key=None, headers=owner)
+    thread = client.threads.create()["thread_id"]
+    seen: dict[str, str] = {}  # every message the thread's state ever showed, in order, as last shown
+    for turn in range(40):
+        said = {"role": "user", "content": f"{SCRIPT[turn % len(SCRIPT)]}"}
+        state = client.runs.wait(thread, "dialogpaint", input={"messages": [said]}, context={"confirm": "never"})
+        seen.update((m["id"], canonical(m)) for m in state["messages"])
+        assert sum(m["type"] == "human" for m in state["messages"]) <= WINDOW + WINDOW // 2
+    assert state["trimmed"] > 60 and len(state["messages"]) < len(seen) - 60
+    url = f"{base}/dialogpaint/threads/{thread}/transcript"
+    answer = httpx.get(url, headers=owner)
+    assert answer.status_code == 200, answer.text
+    assert [canonical(m) for m in answer.json()["messages"]] == list(seen.values())  # byte for byte, in order
+    assert httpx.get(url, headers={"Authorization": f"Bearer {OTHER}"}).status_code == 404
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(f"{base}/dialogpaint/threads/{uuid.uuid4()}/transcript", headers=owner).status_code == 404
+    # The store API shows the owner the items and refuses to write them: only the graph does.
+    found = client.store.search_items(("transcript", thread), limit=5)["items"]
+    assert [item["key"] for item in found] == [f"{seq:09d}" for seq in range(5)]
+    assert canonical(found[0]["value"]["message"]) == next(iter(seen.values()))
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        client.store.put_item(("transcript", thread), found[0]["key"], {"message": {"type": "human"}})
+    assert refused.value.response.status_code == 403
+    other = get_sync_client(url=base, api_key=None, headers={"Authorization": f"Bearer {OTHER}"})
+    assert other.store.search_items(("transcript", thread))["items"] == []
+    assert httpx.get(url, headers=owner).json() == answer.json()  # reading changes nothing
+    # Deleting a thread leaves its store items; their owner can delete them (and then the route says so).
+    client.store.delete_item(("transcript", thread), found[0]["key"])
+    broken = httpx.get(url, headers=owner)
+    assert broken.status_code == 410 and "lacks 1 of its first" in broken.text
+
+
+def test_the_transcript_reads_the_same_after_a_restart(tmp_path):
+    process, base = start_langgraph_dev(tmp_path, DIALOGPAINT_WINDOW_TURNS=str(WINDOW))
+    try:
+        client = get_sync_client(url=base, api_key=None)
+        thread = client.threads.create()["thread_id"]
+        for turn in range(12):
+            said = {"role": "user", "content": SCRIPT[turn % len(SCRIPT)]}
+            client.runs.wait(thread, "dialogpaint", input={"messages": [said]}, context={"confirm": "never"})
+        before = httpx.get(f"{base}/dialogpaint/threads/{thread}/transcript")
+        assert before.status_code == 200 and client.threads.get_state(thread)["values"]["trimmed"] > 0
+    finally:
+        stop(process)
+    process, base = start_langgraph_dev(tmp_path, DIALOGPAINT_WINDOW_TURNS=str(WINDOW))
+    try:
+        after = httpx.get(f"{base}/dialogpaint/threads/{thread}/transcript")
+        assert after.status_code == 200 and after.content == before.content  # byte for byte
+        client = get_sync_client(url=base, api_key=None)
+        said = {"role": "user", "content": "make it brighter"}
+        client.runs.wait(thread, "dialogpaint", input={"messages": [said]}, context={"confirm": "never"})
+        more = httpx.get(f"{base}/dialogpaint/threads/{thread}/transcript").json()["messages"]
+        assert more[: len(before.json()["messages"])] == before.json()["messages"]
+        assert [m["content"] for m in more if m["type"] == "human"][-1] == "make it brighter"
+    finally:
+        stop(process)

@@ -36,6 +36,20 @@ def test_the_shipped_set_covers_every_tool_and_rule_with_provenance():
     assert sum(c.source["repo"] == "TianyuCodings/EdiVal" for c in cases) >= 100
 
 
+def test_the_shipped_set_has_goals_of_two_and_three_edits_with_every_rule():
+    cases = load_cases(SHIPPED)
+    single = [c for c in cases if len(c.goal) == 1]
+    multi = [c for c in cases if len(c.goal) > 1]
+    assert len(single) == 320 and {len(c.goal) for c in multi} == {2, 3}
+    assert {c.rule for c in multi} == set(RULES)
+    assert {c.source["repo"] for c in multi} == {"dialogpaint", "TianyuCodings/EdiVal"}
+    assert {c.asked_edit for c in multi if c.missing} == {0, 1, 2}  # the rule applied to every position
+    explicit = next(c for c in multi if c.rule == "explicit" and len(c.goal) == 3)
+    assert all(edit.instruction in explicit.opening for edit in explicit.goal)
+    turns = next(c for c in multi if c.rule == "explicit_turns")
+    assert turns.opening == turns.goal[0].instruction
+
+
 def test_cpu_goals_match_exactly_and_generative_goals_by_object_and_change():
     goal = make().goal[0]
     assert edit_matches(goal, "rotate", {"degrees": -90.0, "expand": True}, "rotate it")
@@ -85,6 +99,37 @@ def test_the_rule_user_confirms_right_proposals_corrects_wrong_ones_and_undoes_w
     assert user.respond(case, seen("chat")) == "rotate it 90 degrees clockwise"
 
 
+BRIGHTER = {"tool": "adjust_tone", "instruction": "make it brighter", "params": {"brightness": {"gt": 1}}}
+
+
+def test_the_rule_user_on_a_goal_of_several_edits():
+    user = RuleUser()
+    row = {"id": "m", "rule": "drop_value", "opening": "make it brighter and rotate it", "goal": [BRIGHTER, ROTATE],
+           "missing": {"kind": "value", "answer": "90 degrees clockwise", "edit": 1}}  # fmt: skip
+    case = SimCase.model_validate(row)
+    bright = Edit("adjust_tone", {"brightness": 1.3}, "make it brighter")
+    cw = Edit("rotate", {"degrees": -90}, "rotate it 90 degrees clockwise")
+    ccw = Edit("rotate", {"degrees": 90}, "rotate it 90 degrees counter-clockwise")
+    # asked before the vague edit is made: the missing piece; a generic question: that edit in full
+    assert user.respond(case, seen("clarify", "Which way should I rotate it?")) == "90 degrees clockwise"
+    assert user.respond(case, seen("clarify", "Which way?", path=(bright,))) == "90 degrees clockwise"
+    assert user.respond(case, seen("clarify", "What would you like me to change?")) == ROTATE["instruction"]
+    assert user.respond(case, seen("clarify", "Which object?")) == case.opening  # not what it misses
+    # a proposal is right only when every proposed edit is the next goal edit, in order
+    assert user.respond(case, seen("confirm", proposal=(bright, cw))) == "yes"
+    assert user.respond(case, seen("confirm", proposal=(bright, ccw))) == "no, make it brighter"
+    assert user.respond(case, seen("confirm", proposal=(bright, cw, cw))) == "no, make it brighter"
+    assert user.respond(case, seen("edit", path=(bright,))) == ROTATE["instruction"]  # the next edit
+    assert user.respond(case, seen("edit", path=(bright, ccw))) == "undo that"
+    turns = SimCase.model_validate({**row, "rule": "explicit_turns", "opening": "make it brighter", "missing": None})
+    assert user.respond(turns, seen("clarify", "What would you like me to change?")) == "make it brighter"
+    assert user.respond(turns, seen("clarify", "Which?", path=(bright,))) == ROTATE["instruction"]
+    with pytest.raises(ValueError, match="past the goal"):
+        SimCase.model_validate({**row, "missing": {**row["missing"], "edit": 2}})
+    with pytest.raises(ValueError, match="has one"):
+        SimCase.model_validate({**turns.model_dump(), "goal": [BRIGHTER]})
+
+
 def test_baselines_replace_the_asking_only():
     question = AIMessage("", tool_calls=[{"name": "ask_clarification", "args": {"question": "Which?"}, "id": "1"}])
     edit = AIMessage("", tool_calls=[{"name": "grayscale", "args": {"instruction": "bw"}, "id": "2"}])
@@ -129,11 +174,16 @@ def test_an_unknown_agent_is_one_error_line(tmp_path):
 
 
 def test_the_shipped_cpu_cases_are_what_the_generator_writes():
+    from agent.eval.simulate.generate import CATALOGUE, EVALUATIVE, OURS, VAGUE_OPERATION, cpu_cases, source_phrasings
     from agent.eval.simulate.generate import ROOT as REPO
-    from agent.eval.simulate.generate import cpu_cases, source_phrasings
+    from agent.eval.simulate.generate_multi import cpu_multi_cases
 
     shipped = [json.loads(line) for line in SHIPPED.read_text().splitlines()]
-    generated = list(cpu_cases(source_phrasings(REPO)))
+    catalogue = {row[0]: row[1:] for row in CATALOGUE}
+    generated = [
+        *cpu_cases(source_phrasings(REPO)),
+        *cpu_multi_cases(catalogue, EVALUATIVE, VAGUE_OPERATION, OURS),
+    ]
     assert generated == [row for row in shipped if row["source"]["repo"] != "TianyuCodings/EdiVal"]
     assert all(row["source"].get("split", "val") == "val" for row in generated)  # no corpus training rows
 

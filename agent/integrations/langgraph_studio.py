@@ -7,9 +7,12 @@ settings name and the settings' image store. Around the editing graph (a subgrap
 does what a chat UI needs: an image the user's message carries (a content block, see
 ``agent.session.chat_content``) becomes the thread's new upload revision, a thread that starts without one gets the
 sample landscape, and ``show`` puts the head image into the conversation as a markdown image served
-by the image route of ``studio_app`` whenever the head moved. The server runs everything on one event
-loop and refuses blocking calls there (blockbuster): building the run context and storing an upload
-run in a worker thread, and the nodes are sync, so LangGraph runs them in its executor.
+by the image route of ``studio_app`` whenever the head moved. The state keeps a window of the
+conversation (``graphs.window``): the messages it lets go are kept, put once each, in the server's
+store (``graphs.storage.store_transcript``), which ``studio_app``'s transcript route reads. The
+server runs everything on one event loop and refuses blocking calls there (blockbuster): building
+the run context and storing an upload run in a worker thread, and the nodes are sync, so LangGraph
+runs them in its executor.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage, convert_to_messages
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, convert_to_messages
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +36,7 @@ from agent.session.chat_content import image_link, revision_markdown, split_cont
 from graphs.deps import GraphDeps
 from graphs.graph import build_graph
 from graphs.state import EditState, Revision, head_revision
+from graphs.storage.store_transcript import StoreTranscript
 
 if TYPE_CHECKING:
     from agent.settings import Settings
@@ -62,6 +68,9 @@ class StudioState(EditState):
 
     revisions: Annotated[list[Revision], append_new]  # the subgraph hands back the whole list
     shown: str | None
+    # The messages this state let go (the subgraph's ``archived`` after its last turn): ``messages`` holds
+    # the conversation from this position on, the store's transcript the ones before (``trimmed``).
+    trimmed: int
 
 
 class StudioGraph(CompiledStateGraph[StudioState, GraphDeps, StudioState, StudioState]):
@@ -69,13 +78,14 @@ class StudioGraph(CompiledStateGraph[StudioState, GraphDeps, StudioState, Studio
 
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
         """Pregel.stream (invoke and the sync paths go through it) with the studio context."""
-        deps = run_deps(kwargs.pop("context", None))
+        deps = with_transcript(run_deps(kwargs.pop("context", None)), self.store, config)
         saved = self.get_state(saving).values if (saving := _thread(self, config)) else {}
         yield from super().stream(with_image(input, saved, deps), config, context=deps, **kwargs)
 
     async def astream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         """Pregel.astream (ainvoke, astream_events and the server go through it) with the studio context."""
         deps = await asyncio.to_thread(run_deps, kwargs.pop("context", None))  # settings, model, store: file I/O
+        deps = with_transcript(deps, self.store, config)
         saved = (await self.aget_state(saving)).values if (saving := _thread(self, config)) else {}
         prepared = await asyncio.to_thread(with_image, input, saved, deps)  # decodes and stores an upload
         async for chunk in super().astream(prepared, config, context=deps, **kwargs):
@@ -103,11 +113,24 @@ def _studio_graph() -> StudioGraph:
     return StudioGraph(**{k: v for k, v in compiled.__dict__.items() if k != "__orig_class__"})  # as Pregel.copy
 
 
+def with_transcript(deps: GraphDeps, store: BaseStore | None, config: RunnableConfig | None) -> GraphDeps:
+    """``deps`` keeping the transcript in the server's store, under the caller's identity (what the store
+    API shows that caller, ``studio_auth.own_store``); as they are when the graph runs without a store.
+    """
+    if store is None:
+        return deps
+    owner = (config or {}).get("configurable", {}).get("langgraph_auth_user_id")
+    return replace(deps, transcript=StoreTranscript(store, (str(owner),) if owner else ()))
+
+
 def show(state: StudioState, config: RunnableConfig) -> dict[str, Any]:
-    """Append the head image as a markdown image to the turn's last reply when the head moved since last shown."""
+    """Let go of the messages the subgraph moved to the transcript, and append the head image as a markdown
+    image to the turn's last reply when the head moved since last shown.
+    """
+    trim = trimmed(state)
     head = state.get("head")
     if head is None or head == state.get("shown"):
-        return {}
+        return trim
     settings = studio_settings()
     revision = head_revision(state["revisions"], head)
     secret = settings.api_keys[0].get_secret_value().encode() if settings.api_keys else None
@@ -118,7 +141,21 @@ def show(state: StudioState, config: RunnableConfig) -> dict[str, Any]:
         shown = last.model_copy(update={"content": f"{last.content}\n\n{picture}"})  # same id: replaces it
     else:
         shown = AIMessage(picture)
-    return {"messages": [shown], "shown": head}
+    return {**trim, "messages": [*trim.get("messages", []), shown], "shown": head}
+
+
+def trimmed(state: StudioState) -> dict[str, Any]:
+    """The update removing the messages before the subgraph's window ({} when there are none).
+
+    The subgraph's ``RemoveMessage`` only changes its own ``messages``; this state merges the window it
+    hands back into its own list (``add_messages``), which would keep every message, so the messages the
+    subgraph archived are let go here too: ``messages[i]`` is the conversation's ``trimmed + i``.
+    """
+    start, archived = state.get("trimmed", 0), state.get("archived", 0)
+    if archived <= start:
+        return {}
+    old = state["messages"][: archived - start]
+    return {"messages": [RemoveMessage(id=str(m.id)) for m in old], "trimmed": archived}
 
 
 def base_url(settings: Settings, config: RunnableConfig) -> str:

@@ -2,8 +2,8 @@
 
 With DIALOGPAINT_API_KEYS unset every request is the one dev principal (as ``dialogpaint serve`` on
 loopback); with keys, a request needs ``Authorization: Bearer <key>`` and sees only the threads,
-runs and crons its key created (their metadata's ``owner``) and a store namespace of its own. The
-assistants (the graph of langgraph.json) are everyone's to read.
+runs and crons its key created (their metadata's ``owner``) and a store namespace of its own, whose
+transcripts only the graph writes. The assistants (the graph of langgraph.json) are everyone's to read.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from agent.service.auth import KeyRing
 
 auth = Auth()
+TRANSCRIPT = "transcript"  # graphs.storage.store_transcript.KIND (not imported: it brings LangChain)
 
 
 @functools.cache
@@ -33,13 +34,19 @@ def key_ring() -> KeyRing:
 @auth.authenticate
 async def authenticate(authorization: str | None) -> Auth.types.MinimalUserDict:
     """The caller of a request, from its bearer key; 401 without a valid one."""
-    keys = await asyncio.to_thread(key_ring)  # the first call reads the settings
-    scheme, _, token = (authorization or "").partition(" ")
     try:
-        principal = keys.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+        name = await asyncio.to_thread(identity, authorization)  # the first call reads the settings
     except HTTPException as exc:  # the service's ApiError (unauthorized)
         raise Auth.exceptions.HTTPException(status_code=401, detail=exc.detail, headers=exc.headers) from None
-    return {"identity": principal.name, "permissions": []}
+    return {"identity": name, "permissions": []}
+
+
+def identity(authorization: str | None) -> str:
+    """The name of the key a bearer ``Authorization`` header carries (the dev principal without keys);
+    401 (HTTPException) without a valid one. Also what ``studio_app``'s own routes check.
+    """
+    scheme, _, token = (authorization or "").partition(" ")
+    return key_ring().authenticate(token.strip() if scheme.lower() == "bearer" else None).name
 
 
 def owned(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
@@ -68,7 +75,12 @@ async def own_crons(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.Filte
 
 @auth.on.store
 async def own_store(ctx: Auth.types.AuthContext, value: Any) -> None:
-    """The long-term store is kept per key: every namespace starts with the caller's identity."""
+    """The long-term store is kept per key: every namespace starts with the caller's identity. The threads'
+    transcripts in it (``graphs.storage.store_transcript``) are the graph's to write: here they can be read,
+    and deleted (deleting a thread leaves its store items), never written.
+    """
     namespace = tuple(value.get("namespace") or ())
     if not namespace or namespace[0] != ctx.user.identity:
-        value["namespace"] = (ctx.user.identity, *namespace)
+        value["namespace"] = namespace = (ctx.user.identity, *namespace)
+    if ctx.action == "put" and namespace[1:2] == (TRANSCRIPT,):
+        raise Auth.exceptions.HTTPException(status_code=403, detail="a thread's transcript is append-only")

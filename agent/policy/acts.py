@@ -7,6 +7,7 @@ from collections.abc import Callable
 from agent.policy import replies
 from agent.policy.act_model import ActModel
 from agent.policy.capability import capability_request
+from agent.policy.carry import waiting
 from agent.policy.commands import dialogue_act, hesitant
 from agent.policy.context import Context, Decision, act_context
 from agent.policy.edits import AGAIN, EDIT_VERB, ask, edit, runnable_examples
@@ -38,6 +39,8 @@ def rules_stand(ctx: Context, vote: str) -> bool:
     vague = find_vagueness(clean_instruction(ctx.text))
     if vote == "clarify" and vague is not None and vague.kind in SURE_QUESTIONS:
         return True
+    if vote == "clarify" and waiting(ctx.text) is not None:
+        return True  # a vague clause beside others: the rules ask what it lacks, the request carried
     return vote == "edit" and all(c["name"] not in ctx.generative_tools for c in ctx.calls)
 
 

@@ -60,6 +60,7 @@ class Context:
     pending: bool = False
     pending_instruction: str = ""
     clarified_request: str = ""  # the vague request the last turn asked about
+    asked_chain: list[str] = field(default_factory=list)  # the user's messages asked about in a row, oldest first
     last_edit: str = ""  # the instruction of the edit the last turn applied
     last_failed: str = ""  # the instruction of an edit the last turn tried and could not apply
     last_turn_edits: int = 0  # how many edits the last turn applied ("undo these edits")
@@ -125,6 +126,7 @@ def read_context(
         if proposal is not None:
             ctx.pending_instruction = "; ".join(e["args"].get("instruction", "") for e in proposal["edits"])
     previous = humans[-2] if len(humans) > 1 else -1
+    ctx.asked_chain = asked_chain(messages, humans)
     for message in messages[previous + 1 : last]:
         if isinstance(message, AIMessage) and previous >= 0:
             if any(c["name"] == "ask_clarification" for c in message.tool_calls):
@@ -135,3 +137,23 @@ def read_context(
         elif found is not None and found["kind"] in ("failed", "skipped"):
             ctx.last_failed = found.get("instruction", "") or found["kind"]
     return ctx
+
+
+def asked_chain(messages: Sequence[BaseMessage], humans: Sequence[int]) -> list[str]:
+    """The user's messages before the latest (``humans``: their indices), each answered with a question, in a row.
+
+    'make it brighter and rotate it' (asked which way) is the chain the answer completes; an answer asked
+    about again extends it, so a request of several clauses is carried over its questions
+    (agent.policy.carry).
+    """
+    chain: list[str] = []
+    for k in range(len(humans) - 2, -1, -1):
+        end = humans[k + 1]
+        asked = any(
+            isinstance(m, AIMessage) and any(c["name"] == "ask_clarification" for c in m.tool_calls)
+            for m in messages[humans[k] + 1 : end]
+        )
+        if not asked:
+            break
+        chain.insert(0, normalize(str(messages[humans[k]].content)))
+    return chain

@@ -31,20 +31,20 @@ EDIT_VERB = re.compile(
 def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) -> bool:
     """Queue edit calls for every clause (or one clarifying question); False if none is an edit.
 
+    A vague clause beside explicit ones gets the question alone (a question comes alone in its message);
+    the whole request waits for the answer, which completes that clause (agent.policy.carry).
+
     ``previous`` is the instruction being corrected ('no, make it blue instead'): a vague correction
     that names a colour is read as that instruction with the colour swapped. ``trust``: the act
     model decided this is an edit, so no clause is asked about.
     """
     found: list[tuple[str, dict[str, Any]]] = []
-    for clause in clauses(text):
+    parts = clauses(text)
+    for clause in parts:
         instruction = clean_instruction(clause)
         if not instruction:
             continue
-        vague = find_vagueness(instruction)
-        if vague is not None and vague.kind == "change" and vague.subject != "evaluative" and match_cpu(instruction):
-            vague = None  # 'make the tones cooler' names its change
-        if trust:
-            vague = None
+        vague = None if trust else clause_vagueness(instruction, several=len(parts) > 1)
         if vague is not None and previous:
             swapped = swap_color(previous, instruction)
             if swapped:
@@ -58,6 +58,37 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
     for name, args in found:
         ctx.call(name, **args)
     return bool(found)
+
+
+def clause_vagueness(instruction: str, *, several: bool = False) -> Vague | None:
+    """What one clause of a request lacks (None: it is explicit).
+
+    ``several``: the clause sits beside others in one message, where a remark about the picture that
+    names no fix ('the bottom half is just clutter. apply a sepia filter') is part of the request and
+    gets asked about, never dropped; praise ('it looks great, now add a hat') is not.
+    """
+    vague = find_vagueness(instruction)
+    if vague is not None and vague.kind == "change" and vague.subject != "evaluative" and match_cpu(instruction):
+        return None  # 'make the tones cooler' names its change
+    remark = REMARK.match(instruction) if vague is None and several else None
+    if (
+        remark
+        and not PRAISE.search(instruction)
+        and match_cpu(instruction) is None
+        and not EDIT_VERB.match(instruction)
+    ):
+        thing = remark.group("x") if remark.group("x") not in ("it", "everything", "there") else "it"
+        return Vague("change", f"What would you like me to change about {thing}?", REMARK_OPTIONS, "evaluative")
+    return vague
+
+
+# A remark about the picture: a subject and a verb of being or seeming.
+REMARK = re.compile(
+    r"^(?P<x>(?:the|this|that|my|its|his|her|their) [a-z ]+?|it|everything|there) "
+    r"(?:is|are|'s|looks?|feels?|seems?|has|have)\b"
+)
+PRAISE = re.compile(r"\b(great|good|nice|perfect|lovely|beautiful|amazing|awesome|better|fine|right|cool|love)\b")
+REMARK_OPTIONS = ("make it brighter", "make it black and white", "give it a vintage look")
 
 
 def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | None:

@@ -289,26 +289,34 @@ def blur(text: str) -> Match | None:
     return Match("blur", {"radius": degree(text, 1.5, 3.0, 8.0)}, (m.span(),))
 
 
+# 'turn the contrast down', 'the contrast down', 'contrast down' ('{}': the property's words).
+_DOWN = r"(turn )?(the )?({}) (down|lower)"
+_UP = r"(turn )?(the )?({}) (up|higher)"
+# Each property's lowering rule comes first: 'decrease the warmth' holds 'warmth', which raises it.
 _TONE_RULES: list[tuple[str, str, float]] = [
-    (r"\b(bright(en|er|ness up)?|lighter|lighten|more light|(increase|raise|boost|up|turn up) (the )?"
-     r"(brightness|exposure|light)|too dark|underexposed|more exposure|exposure up|less dark)\b", "brightness", 1),
-    (r"\b(dark(en|er)|dim(mer)?|less bright|(decrease|reduce|lower|turn down) (the )?(brightness|exposure)|"
-     r"too bright|overexposed|moodier|less exposure|exposure down)\b", "brightness", -1),
-    (r"\b(more contrast(y)?|contrasty|(increase|boost|raise|add|up|turn up|higher) (the )?contrast|punchier|contrastier|"  # noqa: E501
-     r"contrast up|high contrast|stronger contrast)\b", "contrast", 1),
-    (r"\b(less contrast|(decrease|reduce|lower|turn down) (the )?contrast|low contrast|flatter|"
-     r"contrast down|softer contrast)\b", "contrast", -1),
-    (r"\b(more (vivid|vibrant|saturated|colorful|intense|rich)|vivid|vibrant|saturated|colorful|"
-     r"(boost|increase|raise|intensify|enhance|pump up) (the )?(colors?|saturation)|saturate|"
-     r"(colors?|it) pop|richer colors?|more colors?|brighter colors|stronger colors?|punchy colors?)\b",
-     "saturation", 1),
+    (rf"\b((decrease|reduce|lower|turn down) (the )?(brightness|exposure)|{_DOWN.format('brightness|exposure')}|"
+     r"dark(en|er)|dim(mer)?|less bright|too bright|overexposed|moodier|less exposure)\b", "brightness", -1),
+    (rf"\b(bright(en|er|ness up)?|lighter|lighten|more light|(increase|raise|boost|up|turn up) (the )?"
+     rf"(brightness|exposure|light)|{_UP.format('brightness|exposure')}|too dark|underexposed|more exposure|"
+     r"less dark)\b", "brightness", 1),
+    (rf"\b(less contrast|(decrease|reduce|lower|turn down) (the )?contrast|{_DOWN.format('contrast')}|"
+     r"low contrast|flatter|softer contrast)\b", "contrast", -1),
+    (rf"\b(more contrast(y)?|contrasty|(increase|boost|raise|add|up|turn up|higher) (the )?contrast|punchier|"
+     rf"contrastier|{_UP.format('contrast')}|high contrast|stronger contrast)\b", "contrast", 1),
     (r"\b(colors? (are |is )?too (strong|intense|saturated|vivid|loud)|tone (them|it|the colors?) down|"
      r"less (vivid|vibrant|saturated|colorful|intense)|desaturate[d]?|muted|washed[- ]out|dull(er)?|"
-     r"(reduce|decrease|lower|tone down) (the )?(colors?|saturation)|less colors?|softer colors|pastel)\b",
-     "saturation", -1),
-    (r"\b(warm(er|th)?|warm it up|(more )?golden (tones?|hue|light|glow)|cozier|sunnier)\b", "warmth", 1),
+     rf"(reduce|decrease|lower|tone down|turn down) (the )?(colors?|saturation)|{_DOWN.format('saturation')}|"
+     r"less colors?|softer colors|pastel)\b", "saturation", -1),
+    (r"\b(more (vivid|vibrant|saturated|colorful|intense|rich)|vivid|vibrant|saturated|colorful|"
+     r"(boost|increase|raise|intensify|enhance|pump up|turn up) (the )?(colors?|saturation)|saturate|"
+     rf"{_UP.format('saturation')}|(colors?|it) pop|richer colors?|more colors?|brighter colors|stronger colors?|"
+     r"punchy colors?)\b", "saturation", 1),
     (r"\b(cool(er)? (tones?|colors?|it down|temperature|look)|cool it down|colder|cold(er)? (tone|look|feel)|"
-     r"icier|cooler)\b", "warmth", -1),
+     rf"icier|cooler|(decrease|reduce|lower|turn down|tone down) (the )?(warmth|temperature)|"
+     rf"{_DOWN.format('warmth|temperature')}|less warm(th)?|too warm|warmth (is )?too (strong|much|high))\b",
+     "warmth", -1),
+    (r"\b(warm(er|th)?|warm it up|(more )?golden (tones?|hue|light|glow)|cozier|sunnier|"
+     rf"(increase|raise|boost|turn up) (the )?(warmth|temperature)|{_UP.format('temperature')})\b", "warmth", 1),
 ]  # fmt: skip
 
 

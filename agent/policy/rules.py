@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from agent.policy import replies
 from agent.policy.capability import capability_request
+from agent.policy.carry import carried, complete
 from agent.policy.commands import hesitant, thanks_only, undo_steps
 from agent.policy.context import Context, Decision, Words, from_calls
 from agent.policy.edits import AGAIN, EDIT_VERB, edit, offer_tool, runnable_examples
@@ -93,6 +94,10 @@ def answer_to_question(ctx: Context, w: Words) -> Decision | None:
     """The answer to our clarifying question, folded into the request it completes."""
     if not ctx.clarified_request or w.said_no or w.act is not None:
         return None
+    request = carried(ctx.asked_chain)  # a request of several clauses waits on this answer
+    if request is not None and (completed := complete(request, ctx.text)) is not None:
+        edit(ctx, completed)
+        return from_calls(ctx)
     vague = find_vagueness(clean_instruction(ctx.clarified_request))
     answer = clean_instruction(ctx.text)
     if vague is not None and not (EDIT_VERB.match(answer) and edit(ctx, ctx.text)):

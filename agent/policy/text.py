@@ -90,7 +90,19 @@ def clean_instruction(clause: str) -> str:
     return re.sub(r"\s+instead$", "", text).strip()
 
 
-_CLAUSE_SPLIT = re.compile(r"\s*(?:;|,? and then|, then|\bthen\b|\balso\b|,? after that|\bplus\b)\s+")
+_CLAUSE_SPLIT = re.compile(
+    r"\s*(?:;|,? and then|, then|\bthen\b|\balso\b|,? after that|\bplus\b|(?<=[a-z0-9%'\")])[.!?](?= [a-z]))\s+"
+)  # a sentence end splits too: 'rotate it 90 degrees clockwise. it's too dark'
+# Verbs an instruction starts with: every CPU tool's own verb and the common generative ones.
+EDIT_VERB = (
+    r"make|turn|add|remove|give|change|rotate|flip|crop|blur|sharpen|put|replace|increase|reduce|convert|apply|"
+    r"resize|invert|mirror|brighten|darken|lighten|posterize|posterise|desaturate|tint|erase|delete|swap|paint|"
+    r"straighten|enlarge|shrink|zoom|scale|boost|lower|raise|decrease|adjust|edit|fix|tweak|improve|enhance|"
+    r"transform|draw"
+)
+_AND_VERB = EDIT_VERB + r"|do something|then"  # a clause after ' and ' starts with one of these
+_AND_POLITE = r"(?:(?:can|could|would|will) you (?:please )?|please |also |then )?"  # 'and can you make it ...'
+
 _PROTECTED = {"black and white": "black_and_white", "rock and roll": "rock_and_roll"}
 
 
@@ -101,10 +113,9 @@ def clauses(text: str) -> list[str]:
     parts = [p for p in _CLAUSE_SPLIT.split(text) if p.strip()]
     out: list[str] = []
     for part in parts:
-        out.extend(p for p in re.split(r",\s*(?:and\s+)?|\s+and\s+(?=(?:make|turn|add|remove|give|change|"
-                                        r"rotate|flip|crop|blur|sharpen|put|replace|increase|reduce|"
-                                        r"convert|apply|resize|invert|mirror|brighten|darken|then)\b)", part)
-                   if p.strip())  # fmt: skip
+        out.extend(
+            p for p in re.split(rf",\s*(?:and\s+)?|\s+and\s+(?={_AND_POLITE}(?:{_AND_VERB})\b)", part) if p.strip()
+        )
     restore = {v: k for k, v in _PROTECTED.items()}
     return [re.sub("|".join(restore), lambda m: restore[m.group(0)], p).strip() for p in out]
 

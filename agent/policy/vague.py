@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agent.policy.lexicon import COLOR_WORD, GENERIC, match_cpu
+from agent.policy.text import EDIT_VERB
 
 EVALUATIVE = set(
     [
@@ -214,9 +215,11 @@ def fold_answer(vague: Vague, original: str, answer: str) -> str:
     if vague.kind == "value":
         answer = re.sub(r"^(to|into|with|by|for)\s+", "", answer)
         if SIZE_SUBJECT.fullmatch(vague.subject):  # '320 pixels wide', '200x100', 'half the size', '50%'
-            resized = f"resize it to {answer}"
-            sized = match_cpu(resized)
-            return resized if (sized is not None and sized.tool == "resize") or match_cpu(answer) is None else answer
+            for resized in (f"make it {answer}", f"resize it to {answer}"):  # the user's words first
+                sized = match_cpu(resized)
+                if sized is not None and sized.tool == "resize":
+                    return resized
+            return f"resize it to {answer}" if match_cpu(answer) is None else answer
         if vague.verb == "replace":
             return f"replace the {vague.subject} with {answer}"
         return f"change the {vague.subject} to {answer}"
@@ -250,7 +253,7 @@ def fold_answer(vague: Vague, original: str, answer: str) -> str:
         return f"make {noun_phrase(answer)} {vague.subject}"
     if vague.kind == "direction":
         up = bool(re.search(r"\b(up|more|higher|increase|raise|brighter|stronger)\b", answer))
-        return f"{'increase' if up else 'decrease'} the {vague.subject}"
+        return f"turn the {vague.subject} {'up' if up else 'down'}"  # the question's words: nothing rewritten
     return as_instruction(answer)
 
 
@@ -264,8 +267,7 @@ def noun_phrase(text: str) -> str:
 
 def as_instruction(answer: str) -> str:
     """Read a bare answer ('brighter', 'a painting', 'winter') as an instruction about the image."""
-    if re.match(r"^(make|turn|add|remove|change|give|put|replace|convert|transform|apply|rotate|flip|crop|"
-                r"blur|sharpen|increase|decrease|reduce|boost|invert|resize|paint|draw|erase|let|have)\b", answer):  # fmt: skip  # noqa: E501
+    if re.match(rf"^({EDIT_VERB}|let|have)\b", answer):
         return answer
     if re.match(r"^(a|an)\s", answer):
         return f"turn it into {answer}"

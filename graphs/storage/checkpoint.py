@@ -3,7 +3,8 @@
 Both load checkpoints strictly (only the types the state holds; anything else is refused, never
 imported or called) and keep only each session's latest checkpoint: undo and redo live in the
 revision tree in the state, so older checkpoints are dead weight that grows with every step. SQLite
-drops them as it writes the next one, in the same transaction; Postgres after each turn.
+drops them as it writes the next one, in the same transaction; Postgres after each turn. On both the
+revision tree is stored as rows written once (``revision_rows``, ``postgres_revisions``).
 """
 
 from __future__ import annotations
@@ -227,16 +228,23 @@ def postgres_checkpointer(
     of hanging, when the server is down).
     """
     try:
-        from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg import Connection
         from psycopg import Error as PostgresError
         from psycopg.rows import DictRow, dict_row
         from psycopg_pool import ConnectionPool, PoolTimeout
+
+        from graphs.storage.postgres_revisions import PostgresRevisionRows
     except ImportError as exc:
         raise MissingExtra(f"a Postgres checkpoint URL is configured but {exc.name} is missing", "postgres") from None
 
-    class SessionPostgresSaver(SessionCheckpoints, PostgresSaver):
-        """PostgresSaver (whose own ``prune`` keeps the latest checkpoint) with strict loading."""
+    class SessionPostgresSaver(SessionCheckpoints, PostgresRevisionRows):
+        """PostgresSaver (whose own ``prune`` keeps the latest checkpoint) with strict loading and the revision
+        tree as rows written once (``graphs.storage.postgres_revisions``).
+        """
+
+        def loaded(self, found: CheckpointTuple) -> CheckpointTuple:
+            """The checkpoint with its revisions read back from their rows (or moved there, if saved inline)."""
+            return self.filled(found)
 
     # The connection settings PostgresSaver.from_conn_string uses: it relies on autocommit and dict rows.
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}

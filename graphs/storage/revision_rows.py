@@ -7,8 +7,8 @@ a row of ``revision_rows`` at its position in the list, in the same transaction 
 that first holds it; the checkpoint keeps a marker (how many revisions, and the last one's id). Loading
 puts the list back: the rows this process has read before are kept, so a turn reads only the rows it
 has not seen (none, usually), each loaded as strictly as a checkpoint. Nothing changes for the graph
-or its readers: ``state["revisions"]`` is the whole list. Postgres needs none of this: PostgresSaver
-writes a channel's blob only in the steps that change it.
+or its readers: ``state["revisions"]`` is the whole list. Postgres does the same in
+``graphs.storage.postgres_revisions``.
 
 Rows are consistent by construction: a checkpoint and its new rows commit together, only older
 checkpoints are ever pruned, and revisions are never rewritten. If the rows do not continue the list

@@ -3,8 +3,10 @@
 Both run through the same graph, tools and harness as the agent they wrap, so only the asking differs:
 
 - ``never_ask``: never asks. Where the wrapped model asks a clarifying question, it edits instead with
-  the generative editor on the user's message as written, and runs with ``confirm=never`` (a proposal
-  awaiting yes/no is a question too): a single-turn editor's behaviour.
+  the generative editor on the user's message as written: a single-turn editor's behaviour. It runs
+  at the run's confirmation setting like every agent (a proposal awaiting yes/no is the graph's
+  policy for costly edits, not the model's question), so the headline tables compare like with like;
+  ``dialogpaint --confirm never simulate`` is the run where nobody proposes.
 - ``ask_once``: asks once before acting on the opening. Where the wrapped model would act on the first
   message, it asks the generic question instead; its own question is kept; afterwards it decides alone.
 

@@ -25,8 +25,11 @@ from tools import safe_json
 from tools.errors import DialogPaintError, brief_errors
 
 GENERATIVE = "instruct_pix2pix"
-Rule = Literal["explicit", "drop_object", "drop_value", "drop_operation", "evaluative", "indirect"]
-RULES: tuple[Rule, ...] = ("explicit", "drop_object", "drop_value", "drop_operation", "evaluative", "indirect")
+Rule = Literal["explicit", "explicit_turns", "drop_object", "drop_value", "drop_operation", "evaluative", "indirect"]
+RULES: tuple[Rule, ...] = (
+    "explicit", "explicit_turns", "drop_object", "drop_value", "drop_operation", "evaluative", "indirect",
+)  # fmt: skip
+EXPLICIT: frozenset[str] = frozenset({"explicit", "explicit_turns"})  # openings that miss nothing
 PieceKind = Literal["object", "value", "operation"]
 Scalar = float | int | str | bool
 TOLERANCE = 1e-6
@@ -72,6 +75,7 @@ class Missing(BaseModel):
 
     kind: PieceKind
     answer: str = Field(min_length=1)
+    edit: int = Field(default=0, ge=0)  # the goal edit the opening's rule was applied to (a goal of several)
 
 
 class SimCase(BaseModel):
@@ -89,9 +93,18 @@ class SimCase(BaseModel):
 
     @model_validator(mode="after")
     def _explicit_misses_nothing(self) -> SimCase:
-        if (self.rule == "explicit") != (self.missing is None):
+        if (self.rule in EXPLICIT) != (self.missing is None):
             raise ValueError("an explicit opening misses nothing; every other rule names its missing piece")
+        if self.missing is not None and self.missing.edit >= len(self.goal):
+            raise ValueError(f"missing.edit {self.missing.edit} is past the goal's {len(self.goal)} edit(s)")
+        if self.rule == "explicit_turns" and len(self.goal) < 2:
+            raise ValueError("explicit_turns states a goal of several edits over turns; this goal has one")
         return self
+
+    @property
+    def asked_edit(self) -> int:
+        """The goal edit the opening's rule was applied to (0 for an explicit opening)."""
+        return self.missing.edit if self.missing is not None else 0
 
     @property
     def generative(self) -> bool:

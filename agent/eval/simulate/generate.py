@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.eval.simulate.cases import GENERATIVE, SimCase
+from agent.eval.simulate.generate_multi import cpu_multi_cases, edival_multi_cases
 
 ROOT = Path(__file__).resolve().parents[3]
 EVALUATIVE = ("make it look better", "make it nicer", "improve the photo", "make it more interesting",
@@ -169,36 +170,69 @@ def edival_cases(csv_text: str, commit: str) -> Iterator[dict[str, Any]]:
         kind = ast.literal_eval(row["task_type"])[0]
         if kind not in EDIVAL_TYPES or taken[kind] >= PER_TYPE:
             continue
-        match = re.search(EDIVAL_PATTERNS[kind], ast.literal_eval(row["format_instructions"])[0])
-        text = ast.literal_eval(row["instructions"])[0].strip('"').split(", remain")[0].rstrip(".")
-        if match is None or len(text) > 120:
+        read = edival_turn(
+            kind, ast.literal_eval(row["format_instructions"])[0], ast.literal_eval(row["instructions"])[0]
+        )
+        if read is None:
             continue
         taken[kind] += 1
-        yield from generative_cases(kind, match.groupdict(), text, {
-            "repo": "TianyuCodings/EdiVal", "path": EDIVAL_CSV, "commit": commit, "line": number,
-            "image_index": row["image_index"], "license": EDIVAL_LICENSE, "text": text})  # fmt: skip
+        goal, rules = read
+        source = {"repo": "TianyuCodings/EdiVal", "path": EDIVAL_CSV, "commit": commit, "line": number,
+                  "image_index": row["image_index"], "license": EDIVAL_LICENSE, "text": goal["text"]}  # fmt: skip
+        yield from generative_cases(kind, goal, rules, source)
 
 
-def generative_cases(kind: str, parts: dict[str, str], text: str, source: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The explicit, dropped-piece, evaluative and indirect cases of one generative goal."""
+def edival_turn(kind: str, fmt: str, said: str, n: int = 0) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """One EdiVal turn as a goal edit and its vague openings by rule (opening, missing kind, answer); None if unusable.
+
+    ``n`` picks the evaluative phrase (the row's image index for a single edit).
+    """
+    if kind not in EDIVAL_TYPES:
+        return None
+    match = re.search(EDIVAL_PATTERNS[kind], fmt)
+    text = said.strip('"').split(", remain")[0].rstrip(".")
+    if match is None or len(text) > 120:
+        return None
+    parts = match.groupdict()
     piece, dropped, indirect = EDIVAL_TYPES[kind]
     value = parts.get("value", "")
     thing = parts.get("object") or "background"
     change = {"subject_remove": ["remove", "erase", "delete", "get rid of"], "subject_add": ["add"]}.get(kind, [value])
     instruction = text[0].lower() + text[1:]
-    goal = {"tool": GENERATIVE, "instruction": instruction, "object": thing.lower(), "change": change}
+    goal = {"tool": GENERATIVE, "instruction": instruction, "object": thing.lower(), "change": change, "text": text}
     answer = value if piece == "value" else f"the {thing}"
     if kind == "subject_add":
         answer = f"a {thing} on the {parts['side']} of the {parts['anchor']}"
-    cid = f"{kind.replace('_', '-')}-{source['image_index']}"
-    yield case(f"{cid}-explicit", "explicit", instruction, goal, source)
-    yield case(f"{cid}-drop-{piece}", f"drop_{piece}", dropped.format(object=thing, value=value), goal, source,
-               (piece, answer))  # fmt: skip
+    rules = {f"drop_{piece}": (dropped.format(object=thing, value=value), piece, answer),
+             "evaluative": (EVALUATIVE[n % len(EVALUATIVE)], "operation", instruction),
+             "indirect": (indirect.format(object=thing), "operation", instruction)}  # fmt: skip
+    return goal, rules
+
+
+def generative_cases(
+    kind: str, goal: dict[str, Any], rules: dict[str, Any], source: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """The explicit, dropped-piece, evaluative and indirect cases of one generative goal."""
+    goal = {k: v for k, v in goal.items() if k != "text"}
+    instruction = goal["instruction"]
     n = int(source["image_index"])
+    cid = f"{kind.replace('_', '-')}-{source['image_index']}"
+    piece = EDIVAL_TYPES[kind][0]
+    yield case(f"{cid}-explicit", "explicit", instruction, goal, source)
+    opening, _, answer = rules[f"drop_{piece}"]
+    yield case(f"{cid}-drop-{piece}", f"drop_{piece}", opening, goal, source, (piece, answer))
     yield case(
         f"{cid}-evaluative", "evaluative", EVALUATIVE[n % len(EVALUATIVE)], goal, source, ("operation", instruction)
     )
-    yield case(f"{cid}-indirect", "indirect", indirect.format(object=thing), goal, source, ("operation", instruction))
+    yield case(f"{cid}-indirect", "indirect", rules["indirect"][0], goal, source, ("operation", instruction))
+
+
+def multi_turns(kind: str, fmt: str, said: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """An EdiVal turn of a multi-turn row (no comma or semicolon inside, so one message can state several)."""
+    read = edival_turn(kind, fmt, said, n=len(said))
+    if read is None or re.search(r"[,;]", read[0]["text"]):
+        return None
+    return {k: v for k, v in read[0].items() if k != "text"}, read[1]
 
 
 def main() -> None:
@@ -210,7 +244,14 @@ def main() -> None:
     git = ["git", f"--git-dir={args.edival}"]
     commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     csv_text = subprocess.run([*git, "show", f"HEAD:{EDIVAL_CSV}"], check=True, capture_output=True, text=True).stdout
-    rows = [*cpu_cases(source_phrasings(ROOT)), *edival_cases(csv_text, commit)]
+    catalogue = {row[0]: row[1:] for row in CATALOGUE}
+    edival = {"repo": "TianyuCodings/EdiVal", "path": EDIVAL_CSV, "license": EDIVAL_LICENSE}
+    rows = [
+        *cpu_cases(source_phrasings(ROOT)),
+        *edival_cases(csv_text, commit),
+        *cpu_multi_cases(catalogue, EVALUATIVE, VAGUE_OPERATION, OURS),
+        *edival_multi_cases(csv_text, commit, multi_turns, edival),
+    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows), encoding="utf-8"

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agent.eval.simulate.cases import GENERATIVE, SimCase
+from agent.eval.simulate.cases import EXPLICIT, GENERATIVE, SimCase
 from agent.eval.simulate.user import Edit, Observation, SimulatedUser, goal_progress, goal_reached
 from agent.session.reply import Reply
 from agent.session.session import Session
@@ -45,13 +45,14 @@ class CaseResult:
     @property
     def unneeded_questions(self) -> int:
         """Questions asked although the opening was explicit."""
-        return self.questions if self.case.rule == "explicit" else 0
+        return self.questions if self.case.rule in EXPLICIT else 0
 
     def record(self) -> dict[str, Any]:
         """The case as one JSON-ready row of results.jsonl."""
         return {
             "case": self.case.id, "rule": self.case.rule, "generative": self.case.generative,
-            "tools": [g.tool for g in self.case.goal], "success": self.success, "turns": self.turns,
+            "tools": [g.tool for g in self.case.goal], "goal_edits": len(self.case.goal), "success": self.success,
+            "turns": self.turns,
             "turns_to_success": self.turns_to_success, "questions": self.questions,
             "proposals": self.proposals, "unneeded_questions": self.unneeded_questions,
             "wrong_edits": self.wrong_edits, "undos": self.undos,

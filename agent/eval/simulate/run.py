@@ -1,8 +1,10 @@
 """Run the case file for every agent: the configured model, the rules-only policy and the two baselines.
 
-Each agent gets one engine on the run's data folder (sessions named AGENT-NNNNN), the same tools (the
-generative editor's stand-in when no weights are configured, ``agent.eval.simulate.editor``) and every
-case in its own session. Nothing random is recorded: the same seed and cases give the same files.
+Each agent gets one engine on the run's data folder (sessions named AGENT-NNNNN), the same settings
+(the confirmation policy included: a proposal is the graph's, whichever model decided the edit), the
+same tools (the generative editor's stand-in when no weights are configured,
+``agent.eval.simulate.editor``) and every case in its own session. Nothing random is recorded: the
+same seed and cases give the same files.
 """
 
 from __future__ import annotations
@@ -85,8 +87,7 @@ def run_agents(  # noqa: PLR0917 - the run and its parts
     for name in agents:
         tools, editor = with_stand_in(build_tools(settings), has_weights)
         results = []
-        agent_settings = settings.model_copy(update={"confirm": "never"}) if name == "never_ask" else settings
-        with create_engine(agent_settings, model=agent_model(name, settings), tools=tools) as engine:
+        with create_engine(settings, model=agent_model(name, settings), tools=tools) as engine:
             for number, case in enumerate(cases):
                 image = _image(images, case.image)
                 session = engine.open(image, session_id=f"{name}-{number:05d}")

@@ -6,7 +6,8 @@ Definitions (the report repeats them):
 - success within 3 turns: the same, with at most three user messages;
 - mean turns to success: over the cases that succeeded;
 - questions: clarifying questions per case; unneeded questions: questions asked although the opening
-  was explicit; ask rate on explicit openings: the share of explicit cases with at least one question;
+  was explicit (all edits in one message, or stated one a turn); ask rate on explicit openings: the
+  share of those cases with at least one question;
 - proposals: edits proposed for a yes/no first (the confirmation policy), per case;
 - CLIP directional similarity (with --clip-path): of each generative success, between the original and
   the final image and the captions "a picture" and that caption with the goal's edits applied;
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agent.eval.simulate.cases import RULES
+from agent.eval.simulate.cases import EXPLICIT, RULES
 from agent.eval.simulate.harness import CaseResult
 
 WITHIN = 3
@@ -30,7 +31,7 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
     if n == 0:
         return {"cases": 0}
     done = [r.turns for r in results if r.success]
-    explicit = [r for r in results if r.case.rule == "explicit"]
+    explicit = [r for r in results if r.case.rule in EXPLICIT]
     return {
         "cases": n,
         "success_rate": _rate(len(done), n),
@@ -48,16 +49,26 @@ def summarise(results: Sequence[CaseResult]) -> dict[str, Any]:
 
 
 def scores(results: Sequence[CaseResult]) -> dict[str, Any]:
-    """Overall, per opening rule, and apart for CPU-tool and generative goals."""
-    by_rule = {rule: summarise([r for r in results if r.case.rule == rule]) for rule in RULES}
+    """Overall, per opening rule, apart for CPU-tool and generative goals, and for goals of one edit or several."""
     return {
         "overall": summarise(results),
-        "by_rule": {rule: s for rule, s in by_rule.items() if s["cases"]},
+        "by_rule": _by_rule(results),
         "by_editor": {
             "cpu": summarise([r for r in results if not r.case.generative]),
             "generative": summarise([r for r in results if r.case.generative]),
         },
+        "by_goal": {
+            "single": summarise([r for r in results if len(r.case.goal) == 1]),
+            "multi": summarise([r for r in results if len(r.case.goal) > 1]),
+        },
+        "single_by_rule": _by_rule([r for r in results if len(r.case.goal) == 1]),
+        "multi_by_rule": _by_rule([r for r in results if len(r.case.goal) > 1]),
     }
+
+
+def _by_rule(results: Sequence[CaseResult]) -> dict[str, Any]:
+    by_rule = {rule: summarise([r for r in results if r.case.rule == rule]) for rule in RULES}
+    return {rule: s for rule, s in by_rule.items() if s["cases"]}
 
 
 def _mean(values: list[float]) -> float | None:

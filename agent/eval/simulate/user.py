@@ -4,11 +4,14 @@ Each turn it looks at what a user sees (the agent's reply, the proposal awaiting
 on the current image's path) and answers by fixed rules, in this order:
 
 1. the goal is on the image and nothing is pending: stop (success);
-2. a proposal awaits yes/no: "yes" if it does the next goal edit, else a correction ("no, <the edit>");
+2. a proposal awaits yes/no: "yes" if every proposed edit does the next goal edits, in order, else a
+   correction ("no, <the next goal edit>");
 3. the image carries edits the goal does not want: ask to undo them ("undo that");
-4. the agent asked a question: the missing piece if the question is about it, the whole explicit edit
-   if the question is generic (or the opening missed the operation, or missed nothing), and otherwise
-   the opening again (the user does not answer what it was not missing);
+4. the agent asked a question before the edit the opening left vague was made: the missing piece if
+   the question is about it, that edit stated explicitly if the question is generic (or the opening
+   missed the operation), the goal's remaining edits if the opening missed nothing (the next one
+   when they are stated over turns), and otherwise the opening again (the user does not answer what it
+   was not missing; once earlier edits are on the image, the next goal edit instead);
 5. anything else (a reply without an edit, a failed edit, the next edit of a goal of several): the
    next goal edit, stated explicitly.
 
@@ -80,6 +83,23 @@ def goal_progress(goal: list[GoalEdit], path: tuple[Edit, ...]) -> tuple[int, in
     return done, len(path) - done
 
 
+def proposal_right(rest: list[GoalEdit], proposal: tuple[Edit, ...]) -> bool:
+    """Whether every proposed edit does the next goal edits (``rest``), in order."""
+    return 0 < len(proposal) <= len(rest) and all(
+        edit_matches(goal, e.tool, e.params, e.instruction) for goal, e in zip(rest, proposal, strict=False)
+    )
+
+
+def stated(edits: list[GoalEdit]) -> str:
+    """Edits said in one message, in order: 'A', 'A and B', 'A, B and C'."""
+    return listing([e.instruction for e in edits])
+
+
+def listing(said: list[str]) -> str:
+    """Instructions as one message: 'A', 'A and B', 'A, B and C'."""
+    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+
+
 def goal_reached(case: SimCase, seen: Observation) -> bool:
     """Whether the current image does what the goal says and nothing awaits an answer."""
     return not seen.proposal and goal_progress(case.goal, seen.path) == (len(case.goal), 0)
@@ -109,27 +129,24 @@ class RuleUser:
         done, extra = goal_progress(case.goal, seen.path)
         wanted = case.goal[min(done, len(case.goal) - 1)]
         if seen.proposal:
-            first = seen.proposal[0]
-            right = (
-                extra == 0
-                and done < len(case.goal)
-                and edit_matches(wanted, first.tool, first.params, first.instruction)
-            )
+            right = extra == 0 and proposal_right(case.goal[done:], seen.proposal)
             return "yes" if right else f"no, {wanted.instruction}"
         if extra:
             return "undo that" if extra == 1 else f"undo the last {extra} edits"
-        if seen.action == "clarify" and done == 0:
-            return self.answer(case, seen.text)
+        if seen.action == "clarify" and done <= case.asked_edit:
+            return self.answer(case, seen.text, done)
         return wanted.instruction
 
-    def answer(self, case: SimCase, question: str) -> str:
-        """The answer to a clarifying question about the opening."""
-        explicit = case.goal[0].instruction
+    def answer(self, case: SimCase, question: str, done: int = 0) -> str:
+        """The answer to a clarifying question about the opening (``done``: goal edits already made)."""
+        if case.missing is None:  # explicit: the rest of the goal again (one edit when stating them over turns)
+            return stated(case.goal[done:] if case.rule == "explicit" else case.goal[done : done + 1])
+        explicit = case.goal[case.asked_edit].instruction
         kinds = question_kinds(question)
-        if case.missing is None or case.missing.kind == "operation":
+        if case.missing.kind == "operation":
             return explicit
         if case.missing.kind in kinds:
             return case.missing.answer
         if not kinds or kinds == {"operation"}:
             return explicit
-        return case.opening
+        return case.opening if done == 0 else case.goal[done].instruction

@@ -1,0 +1,133 @@
+"""Messages of several edits through the real graph, CPU tools and the embedded policy.
+
+Every explicit part runs, in the order said, each its own revision; a vague part gets a question
+naming what it lacks, and the explicit parts wait with it (a question comes alone in its message) and
+run with the completed part once the user answers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.eval.simulate.editor import RecordingEditor
+from agent.models.prompts import SYSTEM_PROMPT
+from agent.policy.carry import carried, complete, waiting
+from agent.policy.local import LocalPolicy
+from agent.session.engine import Engine, Session
+from graphs.deps import GraphDeps
+from graphs.graph import build_graph
+from tests.fakes import MemoryImageStore, gradient
+from tools.registry import load_registry
+
+
+def session(*, learned: bool, confirm: str = "never") -> Session:
+    """The embedded policy on the real graph with every CPU tool and the recording generative editor."""
+    tools = {**load_registry(plugins=False), "instruct_pix2pix": RecordingEditor()}
+    deps = GraphDeps(LocalPolicy(learned=learned), tools, MemoryImageStore(), SYSTEM_PROMPT, seed=0,
+                     confirm=confirm, offer_unready=True)  # fmt: skip
+    return Engine(build_graph(InMemorySaver()), deps).open(gradient((48, 32)))
+
+
+def edits(chat: Session) -> list[tuple[str, dict]]:
+    """(tool, params) of every edit on the current image's path, oldest first."""
+    return [(r["tool"], dict(r["params"])) for r in chat.path()[1:]]
+
+
+LEARNED = pytest.mark.parametrize("learned", [True, False])
+
+
+@LEARNED
+def test_three_explicit_edits_in_one_message_are_three_revisions_in_order(learned):
+    chat = session(learned=learned)
+    reply = chat.send("rotate it 90 degrees clockwise, make it brighter and crop to the left half")
+    assert reply.actions == ("edit", "edit", "edit") and len(reply.revisions) == 4  # the original and three
+    (rotate, r), (tone, t), (crop, c) = edits(chat)
+    assert (rotate, r["degrees"], tone, crop, c["right"]) == ("rotate", -90, "adjust_tone", "crop", 0.5)
+    assert t["brightness"] > 1
+
+
+@LEARNED
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [("rotate it 90 degrees clockwise and posterize it", ["rotate", "posterize"]),
+     ("flip it vertically and can you sharpen it", ["flip", "sharpen"]),
+     ("Invert the colors. Give it a red tint.", ["invert", "tint"]),
+     ("remove the zebra and add a waterhole", ["instruct_pix2pix", "instruct_pix2pix"])],
+)  # fmt: skip
+def test_each_part_is_its_own_call_never_merged(text, tools, learned):
+    chat = session(learned=learned)
+    assert chat.send(text).action == "edit"
+    assert [tool for tool, _ in edits(chat)] == tools
+
+
+@LEARNED
+@pytest.mark.parametrize(
+    ("text", "asked", "answer", "done"),
+    [("make it brighter and rotate it", "rotate", "90 degrees clockwise", ["adjust_tone", "rotate"]),
+     ("rotate it and make it brighter", "rotate", "90 degrees clockwise", ["rotate", "adjust_tone"]),
+     ("flip it horizontally and adjust the contrast", "up or down", "up", ["flip", "adjust_tone"]),
+     ("make it look better and rotate it 90 degrees clockwise", "change", "make it brighter",
+      ["adjust_tone", "rotate"]),
+     ("The bottom half is just clutter. Apply a sepia filter.", "bottom half", "crop to the top half",
+      ["crop", "sepia"]),
+     ("remove the zebra and add something", "add", "a tree on the left of the waterhole",
+      ["instruct_pix2pix", "instruct_pix2pix"])],
+)  # fmt: skip
+def test_a_vague_part_is_asked_about_and_the_explicit_parts_wait_for_the_answer(text, asked, answer, done, learned):
+    chat = session(learned=learned)
+    question = chat.send(text)
+    assert question.action == "clarify" and asked in question.text.lower() and edits(chat) == []
+    reply = chat.send(answer)
+    assert reply.action == "edit" and [tool for tool, _ in edits(chat)] == done, reply.text
+    if done[0] == "adjust_tone":
+        assert edits(chat)[0][1]["brightness"] > 1 and edits(chat)[1][1]["degrees"] == -90
+    if done == ["flip", "adjust_tone"]:
+        assert edits(chat)[1][1]["contrast"] > 1
+    if "zebra" in text:
+        assert [r["instruction"] for r in chat.path()[1:]] == [
+            "remove the zebra",
+            "add a tree on the left of the waterhole",
+        ]
+
+
+@LEARNED
+def test_two_vague_parts_are_asked_about_in_turn_and_nothing_is_lost(learned):
+    chat = session(learned=learned)
+    assert "rotate" in chat.send("rotate it, make it brighter and add something").text.lower()
+    second = chat.send("90 degrees clockwise")
+    assert second.action == "clarify" and "add" in second.text.lower() and edits(chat) == []
+    chat.send("a hat on the man")
+    assert [tool for tool, _ in edits(chat)] == ["rotate", "adjust_tone", "instruct_pix2pix"]
+
+
+def test_with_confirmation_the_completed_request_runs_whole_in_the_users_words():
+    chat = session(learned=True, confirm="auto")
+    chat.send("make it brighter and rotate it")
+    assert chat.send("90 degrees clockwise").action == "edit"  # the answer is the consent: no second question
+    assert [tool for tool, _ in edits(chat)] == ["adjust_tone", "rotate"]
+
+
+def test_with_confirmation_a_completed_request_in_other_words_is_proposed_whole_and_yes_runs_it():
+    chat = session(learned=True, confirm="auto")
+    assert chat.send("make it look better and rotate it 90 degrees clockwise").action == "clarify"
+    proposal = chat.send("brighter and more vivid colours")  # spelt 'colors' by the policy: not the user's words
+    assert proposal.action == "confirm" and edits(chat) == []
+    assert [e["name"] for e in proposal.confirmation["edits"]] == ["adjust_tone", "rotate"]
+    chat.send("yes")
+    assert [tool for tool, _ in edits(chat)] == ["adjust_tone", "rotate"]
+
+
+def test_the_carried_request_is_read_back_from_the_messages():
+    assert waiting("make it brighter and rotate it") == 1
+    assert waiting("rotate it") is None  # one clause: the single-request rules answer it
+    assert waiting("make it brighter and rotate it 90 degrees clockwise") is None
+    assert complete("make it brighter and rotate it", "90 degrees clockwise") == (
+        "make it brighter; rotate it 90 degrees clockwise"
+    )
+    assert complete("rotate it and add something", "make it black and white") == (
+        "make it black and white; add something"
+    )
+    chain = ["rotate it, make it brighter and add something", "90 degrees clockwise"]
+    assert carried(chain) == "rotate it 90 degrees clockwise; make it brighter; add something"
+    assert carried(["make it pop"]) is None
