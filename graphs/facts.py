@@ -9,12 +9,14 @@ So rewording any sentence for people or for the served model never changes a dec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from graphs.deps import GraphDeps
 from graphs.revisions import lineage
-from graphs.state import EditState, Proposal
+from graphs.state import EditState, Proposal, Revision
 from tools.base import EditTool, Readiness
 
 FACTS_KEY = "dialogpaint_facts"
@@ -57,8 +59,39 @@ def dialogue_facts(state: EditState, deps: GraphDeps, missing: Mapping[str, Read
         pending=state.get("pending"),
         generative_tools=[n for n, tool in deps.tools.items() if tool.capabilities.generative and n not in missing],
         missing_tools=[missing_tool(name, deps.tools[name], found) for name, found in missing.items()],
-        applied=[AppliedEdit(tool=str(r["tool"]), instruction=r["instruction"] or "") for r in path[1:]],
+        applied=applied_edits(path),
     )
+
+
+# The applied edits of the paths seen lately, by the id of the path's last revision: a revision's path
+# never changes (its parent is fixed, ids are unique), so a new head costs its own edit, not the path's.
+_APPLIED: OrderedDict[str, tuple[AppliedEdit, ...]] = OrderedDict()
+_APPLIED_KEPT = 256
+_APPLIED_LOCK = threading.Lock()
+
+
+def applied_edits(path: Sequence[Revision]) -> list[AppliedEdit]:
+    """The edits on ``path`` (from the upload, as ``lineage`` returns it), oldest first."""
+    if len(path) < 2:
+        return []
+    with _APPLIED_LOCK:
+        known = _APPLIED.get(path[-1]["id"])
+        if known is None or len(known) != len(path) - 1:
+            before = _APPLIED.get(path[-2]["id"])
+            if before is not None and len(before) == len(path) - 2:
+                known = (*before, applied_edit(path[-1]))
+            else:
+                known = tuple(map(applied_edit, path[1:]))
+            _APPLIED[path[-1]["id"]] = known
+        _APPLIED.move_to_end(path[-1]["id"])
+        while len(_APPLIED) > _APPLIED_KEPT:
+            _APPLIED.popitem(last=False)
+    return list(known)
+
+
+def applied_edit(revision: Revision) -> AppliedEdit:
+    """The fact of one edit on the path."""
+    return AppliedEdit(tool=str(revision["tool"]), instruction=revision["instruction"] or "")
 
 
 def missing_tool(name: str, tool: EditTool, found: Readiness) -> MissingTool:

@@ -3,8 +3,9 @@
 The hub is the dialogue model's answer. ``decide`` asks the model once and writes an AI message with
 tool calls; each later node answers the next open call of that message (``CALL_NODES`` names the node
 for each call), and the router then sends the turn to the node for the call after it, back to
-``decide`` (a repair round after invalid calls, or the user's reply to a confirmation), to ``reply``
-(every call answered: one closing message built from the outcomes) or to the end (plain text).
+``decide`` (a repair round after invalid calls, or the user's reply to a confirmation) or to the end:
+plain text, or every call answered, when the node that answered the last one has closed the turn in
+its own step with one message built from the outcomes (``graphs.nodes.closing``).
 Edit calls go to ``disambiguate`` first when a detector is wired, then to ``preview`` and ``confirm``
 when the confirmation policy asks, else straight to ``edit``; ``forget`` and ``rerender`` re-run
 recipes; ``undo`` and ``redo`` walk the revision tree.
@@ -27,7 +28,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
 from graphs.deps import GraphDeps
-from graphs.nodes.actions import clarify, confirm, edit, edit_run, redo, reply, undo
+from graphs.nodes.actions import clarify, confirm, edit, edit_run, redo, undo
+from graphs.nodes.closing import closing, reply
 from graphs.nodes.decide import decide
 from graphs.nodes.disambiguate import disambiguate
 from graphs.nodes.forget_rerender import forget, needs_recipe_confirmation, rerender
@@ -51,16 +53,18 @@ EDIT_ROUTE = ("disambiguate", "preview", "confirm", "edit")
 TARGETS: dict[str, tuple[str, ...]] = {
     # any first call, a repair round, or plain text (a chat answer, an apology, a fault) that ends the turn
     "decide": ("decide", "clarify", "undo", "redo", "forget", "rerender", *EDIT_ROUTE, END),
-    "clarify": ("reply",),  # a question is the only call of its message
-    "disambiguate": ("reply", "preview", "confirm", "edit"),  # it asked (all answered) or passes the edits on
+    # The node that answers a message's last call closes the turn itself (graphs.nodes.closing), so
+    # these end the run; ``reply`` is reached only from a checkpoint an older version saved before it.
+    "clarify": (END,),  # a question is the only call of its message
+    "disambiguate": (END, "preview", "confirm", "edit"),  # it asked (all answered) or passes the edits on
     # resumed with the user's words (decide reads them), or a declined proposal and the edits after it
-    "confirm": ("decide", "reply", *EDIT_ROUTE),
+    "confirm": ("decide", END, *EDIT_ROUTE),
     # a message's one undo, redo or confirm_pending comes first: the edits after it are all that can follow
-    "undo": ("reply", *EDIT_ROUTE),
-    "redo": ("reply", *EDIT_ROUTE),
-    "edit": ("reply", *EDIT_ROUTE),  # edits end a message; after an approval, the edits sent beside it
-    "forget": ("reply", *EDIT_ROUTE),  # alone, or approved by confirm_pending with edits beside it
-    "rerender": ("reply", *EDIT_ROUTE),
+    "undo": (END, *EDIT_ROUTE),
+    "redo": (END, *EDIT_ROUTE),
+    "edit": (END, *EDIT_ROUTE),  # edits end a message; after an approval, the edits sent beside it
+    "forget": (END, *EDIT_ROUTE),  # alone, or approved by confirm_pending with edits beside it
+    "rerender": (END, *EDIT_ROUTE),
 }
 
 Next = Literal[
@@ -101,7 +105,7 @@ def next_node(state: EditState, deps: GraphDeps, *, look: bool) -> Next:
         _, answers = latest_round(messages)
         if any(o["kind"] == "invalid" for o in outcomes(answers)):
             return "decide"
-        return "reply"
+        return "reply"  # only for a state saved by an older version, whose action nodes did not close
     name = calls[0]["name"]
     if name in RECIPE_KINDS:
         return "confirm" if needs_recipe_confirmation(state, deps, calls[0]) else CALL_NODES[name]
@@ -199,8 +203,11 @@ def build_graph(
 ) -> CompiledStateGraph[EditState, GraphDeps, EditState, EditState]:
     """Compile the editing graph; run it with ``context=GraphDeps(...)`` and a thread id."""
     builder = StateGraph(EditState, context_schema=GraphDeps)
-    for node in (decide, clarify, disambiguate, preview, confirm, edit, undo, redo, forget, rerender, reply):
-        builder.add_node(node)
+    builder.add_node(decide)
+    builder.add_node(preview)
+    for node in (clarify, disambiguate, confirm, edit, undo, redo, forget, rerender):
+        builder.add_node(node.__name__, closing(node))
+    builder.add_node(reply)
     builder.add_edge(START, "decide")
     builder.add_edge("preview", "confirm")
     for name, targets in TARGETS.items():

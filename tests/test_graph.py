@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.graph import START, StateGraph
 
+from agent.session.engine import Engine
+from graphs.deps import GraphDeps
+from graphs.nodes.actions import undo
+from graphs.nodes.closing import reply
 from graphs.revisions import lineage
+from graphs.state import EditState
 from tests.fakes import CostlyTool, ai, call, failing_tool
 
 
@@ -260,7 +266,8 @@ def test_send_reports_steps_progress_and_tokens_in_order(make_session):
     reply = session.send("mirror it", on_event=events.append)
     kinds = [e["kind"] if e["kind"] != "step" else e["node"] for e in events]
     assert kinds.index("decide") < kinds.index("progress") < kinds.index("edit") < kinds.index("revision")
-    assert kinds.index("revision") < kinds.index("reply")  # announced as the edit finishes, not after the turn
+    # the edit's own step closes the turn (graphs.nodes.closing): two steps, the revision announced once saved
+    assert [e["node"] for e in events if e["kind"] == "step"] == ["decide", "edit"]
     assert [e["revision"] for e in events if e["kind"] == "revision"] == [session.head] == list(reply.revisions[1:])
     assert not [e for e in events if e["kind"] == "token"]
 
@@ -304,3 +311,33 @@ def test_a_tool_that_cannot_run_here_is_offered_only_with_offer_unready(make_ses
     assert session.send("x").action == "confirm"
     reply = session.send("yes")
     assert reply.action == "edit" and "no model configured" in (reply.error or "") and len(reply.revisions) == 1
+
+
+def test_the_step_that_answers_the_last_call_closes_the_turn(make_session):
+    session = make_session([ai(call("mirror", instruction="mirror it"))])
+    before = session.engine.graph.get_state(session.config).metadata["step"]
+    session.send("mirror it")
+    state = session.engine.graph.get_state(session.config)
+    assert state.next == () and state.metadata["step"] == before + 4  # input, start, decide, edit: no reply step
+    assert session.history()[-1] == ("assistant", "Done: mirror it.")
+
+
+def test_a_turn_an_older_version_left_before_its_reply_step_is_closed_once(make_session):
+    session = make_session([ai(text="Hello.")])
+    graph, deps = session.engine.graph, session.engine.deps
+    # The wiring before the answering node closed the turn: undo, then a reply step of its own.
+    builder = StateGraph(EditState, context_schema=GraphDeps)
+    builder.add_node(undo)
+    builder.add_node(reply)
+    builder.add_edge(START, "undo")
+    builder.add_edge("undo", "reply")
+    older = builder.compile(checkpointer=graph.checkpointer)
+    said = {"messages": [HumanMessage("undo"), AIMessage("", tool_calls=[call("undo", steps=1)])]}
+    older.invoke(said, session.config, context=deps, interrupt_before=["reply"])  # stopped there (a crash)
+    assert graph.get_state(session.config).next == ("reply",)
+    resumed = Engine(graph, deps).resume(session.id)  # a process that has not run the session yet
+    assert resumed.send("hi").text == "Hello."
+    assert resumed.history()[-4:] == [
+        ("user", "undo"), ("assistant", "There is nothing to undo: this is the original image."),
+        ("user", "hi"), ("assistant", "Hello."),
+    ]  # fmt: skip

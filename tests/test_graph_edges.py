@@ -63,4 +63,5 @@ def test_each_node_draws_exactly_its_targets():
     for node, targets in TARGETS.items():
         assert {target for source, target in drawn if source == node} == set(targets), node
     assert {target for source, target in drawn if source == "preview"} == {"confirm"}
-    assert {target for source, target in drawn if source == "reply"} == {END}
+    # reply is reached only from a checkpoint an older version saved before it: not drawn
+    assert not {edge for edge in drawn if "reply" in edge}

@@ -73,10 +73,10 @@ def test_an_edit_streams_steps_progress_revision_then_reply(service):
     events = send(client, KEY_A, session["id"], "mirror it")
     kinds = [(e["event"], e["data"].get("node")) for e in events]
     assert kinds == [
-        ("step", "decide"), ("progress", None), ("step", "edit"), ("revision", None), ("step", "reply"), ("reply", None)
+        ("step", "decide"), ("progress", None), ("step", "edit"), ("revision", None), ("reply", None)
     ]  # fmt: skip
     assert [int(e["id"]) for e in events] == list(range(1, len(events) + 1))
-    revision, reply = events[-3]["data"], events[-1]["data"]
+    revision, reply = events[-2]["data"], events[-1]["data"]
     assert reply["action"] == "edit" and reply["head"] == revision["id"] and revision["parent"] == root
     assert revision["params"]["seed"] >= 0 and revision["instruction"] == "mirror it"
     image = client.get(revision["image_url"], headers=auth(KEY_A))
@@ -304,7 +304,9 @@ def test_confirmation_yes_applies_and_undo_waits_for_the_answer(service):
     assert client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A)).json()["history"][-1] == question  # to resume
     answer = client.post(f"/v1/sessions/{sid}/confirmation", json={"approve": True}, headers=auth(KEY_A))
     events = parse_sse(answer.text)
-    assert [e["event"] for e in events][-3:] == ["revision", "step", "reply"]
+    assert [(e["event"], e["data"].get("node")) for e in events][-3:] == [
+        ("step", "edit"), ("revision", None), ("reply", None)
+    ]  # fmt: skip
     assert events[-1]["data"]["action"] == "edit"
     again = client.post(f"/v1/sessions/{sid}/confirmation", json={"approve": False}, headers=auth(KEY_A))
     assert again.status_code == 409 and again.json()["error"]["code"] == "no_pending_confirmation"

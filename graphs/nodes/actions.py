@@ -1,4 +1,4 @@
-"""The action nodes: clarify, confirm, edit, undo, redo, and the reply that closes a turn."""
+"""The action nodes: clarify, confirm, edit, undo and redo (each closes the turn it ends: graphs.nodes.closing)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from PIL import Image
@@ -24,8 +24,7 @@ from graphs.selfcheck import CheckRecord, applies, best_of
 from graphs.specs import CONTROL_TOOLS, EditCall, validate_edit_call
 from graphs.state import CallSpec, EditState, Revision
 from graphs.storage.store import get_image, put_image
-from graphs.turn import latest_round, open_calls
-from graphs.window import windowed
+from graphs.turn import open_calls
 from tools.base import check_result, recipe_settings, unavailable_reason
 from tools.errors import (
     EditCancelled,
@@ -312,14 +311,3 @@ def move_head(state: EditState, kind: Literal["undo", "redo"]) -> dict[str, Any]
         text += f" (Only {move.moved} could be {kind}ne.)"
     message = tool_message(call["id"], text, kind, text, steps=move.moved)
     return {"messages": [message], "head": move.head, "redo_stack": move.redo_stack}
-
-
-def reply(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:
-    """Close the turn with one assistant message built from the outcomes (no second model call).
-
-    Turns past the window move out here too, for turns (an undo button) that never reach decide.
-    """
-    _, answers = latest_round(state["messages"])
-    says = [o["say"] for m in answers if (o := outcome(m)) is not None]
-    text = " ".join(s for s in says if s) or "Done."
-    return windowed({"messages": [AIMessage(text)]}, state, runtime.context)

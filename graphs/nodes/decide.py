@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage, trim_messages
+from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
@@ -113,6 +114,11 @@ def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMes
     model calls are left out: they are for the user, not part of the dialogue.
     """
     kept = [m for m in messages if not (isinstance(m, AIMessage) and FAULT in m.response_metadata)]
+    users = [i for i, m in enumerate(kept) if isinstance(m, HumanMessage)]
+    if users and count_tokens_approximately(kept) <= max_tokens:
+        # What trim_messages returns when all fits (the window usually does), without its conversions
+        # and copies: everything from the first user message on.
+        return kept[users[0] :]
     trimmed: list[AnyMessage] = trim_messages(  # type: ignore[assignment]
         kept,
         max_tokens=max_tokens,
@@ -122,7 +128,6 @@ def trim_history(messages: Sequence[AnyMessage], max_tokens: int) -> list[AnyMes
     )
     if trimmed:
         return trimmed
-    users = [i for i, m in enumerate(kept) if isinstance(m, HumanMessage)]
     return kept[users[-1] :] if users else kept
 
 
