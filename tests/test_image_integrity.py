@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,24 @@ def test_the_service_answers_image_corrupt_and_image_missing_and_serves_intact_o
         older = client.get(f"/v1/sessions/{sid}/revisions/{root}/image", headers=auth(KEY_A))
         assert older.status_code == 200
         assert older.headers["etag"] == f'"{hashlib.sha256(older.content).hexdigest()}"'
+
+
+def test_a_stored_image_name_is_synced_before_put_returns(tmp_path, monkeypatch):
+    """The checkpoint that references a key commits after put: the file, its directory and a directory
+    just made are fsynced first, or a power loss could keep the reference and lose the image."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    store = FileImageStore(tmp_path / "images")
+    key = store.put(b"\x89PNG first")
+    target = store.path(key)
+    assert synced[0].startswith(f"{target.parent}/.tmp-")  # the bytes, before the rename
+    assert synced[1:] == [str(target.parent), str(target.parent.parent)]  # the name, and the new folder's
+    synced.clear()
+    store.put(b"\x89PNG first")  # already stored: nothing written, nothing synced
+    assert synced == []

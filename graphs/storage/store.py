@@ -53,6 +53,17 @@ def verified(key: str, png: bytes) -> bytes:
     return png
 
 
+def sync_directory(path: Path) -> None:
+    """Sync a directory to disk, so that names created or renamed in it survive a power loss (POSIX only)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def put_image(store: ImageStore, image: Image.Image) -> str:
     """Encode an image canonically and store it."""
     return store.put(encode_png(image))
@@ -103,6 +114,7 @@ class FileImageStore:
         if target.exists() and image_key(target.read_bytes()) == key:
             return key
         try:
+            created = not target.parent.is_dir()
             target.parent.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
         except OSError as exc:
@@ -113,6 +125,11 @@ class FileImageStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
+            # The checkpoint that will reference this key commits after put returns: the file's name
+            # must be durable first, so its directory (and a directory just made) is synced too.
+            sync_directory(target.parent)
+            if created:
+                sync_directory(target.parent.parent)
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
             if isinstance(exc, OSError):
