@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from agent.policy.commands import dialogue_act, undo_steps
-from agent.policy.lexicon import degree, match_cpu, mentions_edit
+from agent.policy.lexicon import match_cpu, mentions_edit
 from agent.policy.vague import find_vagueness, fold_answer
+from agent.policy.vocabulary import degree
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ from typing import Any
 
 from agent.policy import replies
 from agent.policy.context import Context
-from agent.policy.lexicon import COLOR_WORD, match_cpu, mentions_edit
+from agent.policy.lexicon import match_cpu, mentions_edit
 from agent.policy.text import clauses, clean_instruction
 from agent.policy.vague import SIZE_SUBJECT, Vague, find_vagueness
+from agent.policy.vocabulary import COLOR_WORD
 from graphs.specs import CONTROL_TOOLS
 from tools.registry import BUILTIN_TOOLS
 

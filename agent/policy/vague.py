@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.policy.lexicon import COLOR_WORD, GENERIC, match_cpu
+from agent.policy.lexicon import match_cpu
 from agent.policy.text import EDIT_VERB
+from agent.policy.vocabulary import COLOR_WORD, GENERIC
 
 EVALUATIVE = set(
     [
