@@ -8,10 +8,11 @@ from agent.policy import replies
 from agent.policy.capability import capability_request
 from agent.policy.commands import hesitant, thanks_only, undo_steps
 from agent.policy.context import Context, Decision, Words, from_calls
-from agent.policy.edits import AGAIN, EDIT_VERB, edit, offer_tool, runnable_examples
+from agent.policy.edits import AGAIN, EDIT_VERB, ask, edit, offer_tool, runnable_examples
+from agent.policy.posts import evaluative_only, operation_request, operation_sentence
 from agent.policy.recipes import recipe_request, take_back
 from agent.policy.text import clean_instruction
-from agent.policy.vague import find_vagueness, fold_answer
+from agent.policy.vague import find_vagueness, fold_answer, what_to_change
 
 
 def respond(ctx: Context) -> Decision:
@@ -123,6 +124,29 @@ def answer_to_edit(ctx: Context, w: Words) -> Decision | None:
     return None
 
 
+POST_WORDS = 6  # a message this long that names an operation but opens with no edit verb is a wrapped request
+
+
+def request_post(ctx: Context, w: Words) -> Decision | None:
+    """A real user's post (agent/policy/posts.py): an evaluative goal only is asked about.
+
+    An operation named inside a story, a 'help me' or a thanks is carried out (the sentence that names it).
+    """
+    if evaluative_only(ctx.text):
+        ask(ctx, what_to_change())
+        return from_calls(ctx)
+    if not operation_request(ctx.text) or (w.act is None and EDIT_VERB.match(clean_instruction(ctx.text))):
+        return None  # an instruction that opens the message: the edit rules read it as it stands
+    if edit(ctx, operation_sentence(ctx.text)) or edit(ctx, ctx.text):
+        return from_calls(ctx)
+    if w.act is None and len(ctx.text.split()) < POST_WORDS:
+        return None  # 'resize it', 'do something about the saturation': short, and missing its value
+    if ctx.generative:
+        ctx.call(ctx.generative, instruction=clean_instruction(operation_sentence(ctx.text)))
+        return from_calls(ctx)
+    return Decision("chat", replies.needs_generative(runnable_examples(ctx), ctx.missing))
+
+
 def chat_act(ctx: Context, w: Words) -> Decision | None:
     """Help, a greeting, thanks, goodbye or a question: answered in words."""
     return Decision("chat", replies.chat(w.act, ctx.tools)) if w.act is not None else None
@@ -160,8 +184,8 @@ def unsure(ctx: Context, w: Words) -> Decision:
 # anything else, commands before answers, answers before new requests, a question last).
 RULES: list[Callable[[Context, Words], Decision | None]] = [
     pending_answer, taken_back, recipe, undo_redo, hesitation, capability_question, capability_yes,
-    answer_to_question, again, answer_to_edit, chat_act, nothing_to_cancel, edit_request, acknowledgement,
-    needs_generative, unsure,
+    answer_to_question, again, answer_to_edit, request_post, chat_act, nothing_to_cancel, edit_request,
+    acknowledgement, needs_generative, unsure,
 ]  # fmt: skip
 
 

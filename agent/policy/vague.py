@@ -97,6 +97,15 @@ COMPLAINT = re.compile(
     r"i'?m (tired|sick) of (seeing |looking at )?(?P<z>(the|this|that) [a-z ]+?)"
     r"( there| in it| in the (picture|photo|image))?"
 )
+# Where a thing goes ('to the bottom', 'on his shirt'): a place, never the content itself.
+PLACE = r"( (to|on|in|at|onto|into|above|below|under|across|near|along|over|behind|around) [a-z' ]+)"
+# A style asked for without naming it ('give it a different look', 'apply a filter').
+STYLE = re.compile(
+    r"(give|apply|add|use|put|try)( it| this| the image| on it)? (a |an |some )?(different |new |other |another |"
+    r"cool |nice |fun |interesting |better |random )?(style|look|filter|effect|vibe|aesthetic|makeover|treatment)"
+    r"( on it| to it| on the image| to the image)?|(change|switch) (the )?(style|look|filter|aesthetic)"
+    r"( of (it|the image|this))?"
+)
 SIZE_SUBJECT = re.compile(r"(image |photo |picture |file )?(size|dimensions|resolution|width|height)")
 WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the image|full image|all over|every ?thing)\b")
 
@@ -105,11 +114,19 @@ WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the imag
 class Vague:
     """Why a request cannot be executed yet, the question to ask, and how to read the answer."""
 
-    kind: str  # change | target | value | fill | text | destination | add | remove | rotate | crop | size | direction
+    # change | target | value | fill | text | destination | add | remove | rotate | crop | size | direction | style
+    kind: str
     question: str
     options: tuple[str, ...]
     subject: str = ""  # colour for 'target', object for 'value', property for 'direction'
     verb: str = ""
+
+
+def what_to_change(subject: str = "evaluative") -> Vague:
+    """The question for a request that names no change at all ('make it look better', 'clean up this image')."""
+    return Vague("change", "What would you like me to change?",
+                 ("make it brighter", "make it black and white", "give it a vintage look",
+                  "turn it into a watercolor painting"), subject=subject)  # fmt: skip
 
 
 def content_words(text: str) -> list[str]:
@@ -155,14 +172,14 @@ def find_vagueness(clause: str) -> Vague | None:
             return Vague("value", f"What should the {thing} {asked}?", (), subject=thing, verb=verb)
     if m := re.fullmatch(
         rf"(add|put|write|insert|place|include|type)( in| on)? (some |a |an |the |my |his |her |their )?"
-        rf"(?P<x>{TEXT_NOUN})( to it| to the image| on it| in it| on the image| in the image| here| somewhere)?",
+        rf"(?P<x>{TEXT_NOUN})({PLACE}| here| somewhere)?|(write|type) (something|anything|a few words){PLACE}?",
         clause,
     ):
-        thing = m.group("x")
+        thing = m.group("x") or "text"
         return Vague("text", f"What should the {thing} say, and where should it go?", (), subject=thing)
     if m := re.fullmatch(
         rf"(?P<v>replace|swap|change|switch|turn|make) (?P<x>{OBJECT}) (with|to|for|into) (something|anything)"
-        r"( else| different| new| cool| nice| better)?",
+        r"( else| different| new| cool| nice| nicer| better| prettier| more [a-z]+)?",
         clause,
     ):
         thing = m.group("x")
@@ -177,13 +194,16 @@ def find_vagueness(clause: str) -> Vague | None:
         if m.group("v") in ("put", "place") and not m.group(3):
             return None
         return Vague("destination", f"Where should I move {thing} to?", (), subject=thing, verb=m.group("v"))
-    if re.fullmatch(r"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)( to it| to the image| in it| in the image| here)?", clause):  # fmt: skip  # noqa: E501
+    if re.fullmatch(rf"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)({PLACE}| here)?", clause):  # fmt: skip  # noqa: E501
         return Vague("add", "What should I add, and where?", ("a hat on the person", "a rainbow in the sky", "snow"))
     if re.fullmatch(
         r"(remove|delete|erase|get rid of|take out|take away|hide) (it|this|that|something|things|stuff|the thing|that thing|some ?thing)",  # noqa: E501
         clause,
     ):
         return Vague("remove", "What should I remove?", ())
+    if STYLE.fullmatch(clause):
+        return Vague("style", "Which style or look would you like?",
+                     ("black and white", "a vintage look", "turn it into a watercolor painting"))  # fmt: skip
     if re.fullmatch(r"(rotate|turn|spin)( it| the image)?( around| a bit| slightly)?", clause):
         return Vague("rotate", "Which way should I rotate it?", ("90° clockwise", "90° counter-clockwise", "180°"))
     if re.fullmatch(r"(crop|trim|cut)( it| the image)?( a bit| down| a little)?", clause):
