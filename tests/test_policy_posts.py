@@ -57,3 +57,27 @@ def test_a_help_me_post_naming_no_change_gets_a_question_and_no_edit(learned):
 def test_without_the_editor_a_wrapped_removal_gets_the_honest_line_not_a_failure():
     reply = session(editor_ready=False).send("would anybody be willing to take the two tourists out of this picture?")
     assert reply.action != "edit" and len(reply.revisions) == 1 and "instruct_pix2pix" not in (reply.tool or "")
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "instruction"),
+    [("brighten it, just make it look nicer", "adjust_tone", "brighten it"),
+     ("please, boost contrast", "adjust_tone", "increase the contrast"),
+     ("edit the lamp out of this picture", "instruct_pix2pix", "edit the lamp out of this image"),
+     ("fix the washed out colours", "instruct_pix2pix", "fix the washed out colors")],
+)  # fmt: skip
+def test_a_named_change_runs_and_an_evaluative_aside_asks_nothing(text, tool, instruction):
+    reply = session(learned=False).send(text)
+    assert (reply.action, reply.tool, reply.instruction) == ("edit", tool, instruction), reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [("add my name to the bottom", "name say"), ("put a caption on it", "caption say"),
+     ("give it a different look", "style"), ("apply a filter", "style"),
+     ("swap the sky for something nicer", "sky be replaced"), ("put something in the corner", "add")],
+)  # fmt: skip
+@pytest.mark.parametrize("learned", [True, False])
+def test_an_operation_missing_its_content_or_style_gets_a_question_naming_the_missing_piece(text, asked, learned):
+    reply = session(learned=learned).send(text)
+    assert reply.action == "clarify" and asked in reply.text and len(reply.revisions) == 1, reply.text

@@ -11,7 +11,7 @@ from agent.policy.commands import dialogue_act, hesitant
 from agent.policy.context import Context, Decision, act_context
 from agent.policy.edits import AGAIN, EDIT_VERB, ask, edit, runnable_examples
 from agent.policy.learned import decision_features
-from agent.policy.posts import evaluative_only
+from agent.policy.posts import evaluative_only, operation_request
 from agent.policy.recipes import take_back
 from agent.policy.rules import respond, step
 from agent.policy.text import NO, YES, clean_instruction, strip_leading
@@ -39,6 +39,8 @@ def rules_stand(ctx: Context, vote: str) -> bool:
     vague = find_vagueness(clean_instruction(ctx.text))
     if vote == "clarify" and ((vague is not None and vague.kind in SURE_QUESTIONS) or evaluative_only(ctx.text)):
         return True
+    if vote == "edit" and operation_request(ctx.text):
+        return True  # an operation named, and nothing the vague checks found missing: carried out as asked
     return vote == "edit" and all(c["name"] not in ctx.generative_tools for c in ctx.calls)
 
 

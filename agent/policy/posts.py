@@ -34,6 +34,17 @@ OPERATION = re.compile(
     r"spots|smudges?|blemish\w*|pimples?|highlights|over-?expos\w*|under-?expos\w*|shadows?|lighting|glare|"
     r"eyes?|teeth|blur\w*|noise|grain\w*|skin( tone)?s?|colors?|white balance)\b)"
 )
+# What a repair fixes: naming one of these says what to change ('fix the lighting').
+DEFECT = re.compile(
+    r"\b(colou?rs?|colou?r balance|white balance|lighting|light|exposure|highlights|shadows|eyes?|red ?eye|glare|"
+    r"blur\w*|noise|grain|hue|skin|tint|stains?|scratch\w*|spots|smudges?|blemish\w*|reflection|teeth)\b"
+)
+# More of a property, said without a verb the edit rules read ('enhance brightness', 'needs more contrast').
+MORE_OF = re.compile(
+    r"(?:enhance|boost|more|needs?(?: more)?|add more|increase|bump up)(?: the)?(?: image)? "
+    r"(?P<p>brightness|contrast|saturation|colors?|color saturation)(?: of (?:the|this) image)?"
+    r"(?: (?:a lot|alot|greatly|a little|a bit|slightly))?"
+)
 # An evaluative goal: improving the whole image without saying how.
 EVALUATIVE_GOAL = re.compile(
     r"\b(clean\w*(?: (?:it|this|that|her|him|them))? ?up|touch\w*(?: (?:it|this|that|her|him|them))? ?up|"
@@ -45,7 +56,11 @@ EVALUATIVE_GOAL = re.compile(
     r"interesting|special|epic|presentable|\w+ ?worthy|pop)\b|(?:better|higher|hd|good|print) quality|"
     r"have (?:some )?fun|go wild|go crazy|(?:do|work) (?:your|some|any) magic|(?:be|get) creative|"
     r"do (?:whatever|anything|something|what(?:ever)? you)|(?:your|their) (?:own )?taste|surprise me|"
-    r"help (?:me )?(?:with|on) (?:this|my|the|our) image|(?:do something|work) (?:with|on) (?:this|it|my image))"
+    r"help (?:me )?(?:with|on) (?:this|my|the|our) image|(?:do something|work) (?:with|on) (?:this|it|my image)|"
+    r"look (?:a (?:bit|little|lot) )?(?:better|nicer|good|great|amazing|awesome|professional|beautiful)|"
+    r"better version|(?:creative|editing|photoshop) skills|as you (?:wish|like|see fit|want)|"
+    r"(?:anything|something) (?:you can|that can|can) (?:be )?do(?:ne)?|need help with (?:a|an|this|my) image|"
+    r"can (?:this|it) be (?:cleaned|fixed|saved|salvaged|improved|restored))"
 )
 # A question about how to do it oneself ('how do i fix this in photoshop?'): not a request to edit.
 HOW_TO = re.compile(
@@ -74,6 +89,12 @@ def operation_request(text: str) -> bool:
 def operation_sentence(text: str) -> str:
     """The first sentence that names an operation (the message itself if none does)."""
     return next((s for s in sentences(text) if OPERATION.search(s)), text)
+
+
+def more_of(instruction: str) -> str | None:
+    """'enhance brightness' -> 'increase the brightness' (a cleaned instruction); None if it is not one."""
+    m = MORE_OF.fullmatch(instruction)
+    return f"increase the {m.group('p')}" if m else None
 
 
 def evaluative_only(text: str) -> bool:

@@ -9,9 +9,9 @@ from agent.policy.capability import capability_request
 from agent.policy.commands import hesitant, thanks_only, undo_steps
 from agent.policy.context import Context, Decision, Words, from_calls
 from agent.policy.edits import AGAIN, EDIT_VERB, ask, edit, offer_tool, runnable_examples
-from agent.policy.posts import evaluative_only, operation_request, operation_sentence
+from agent.policy.posts import evaluative_only, more_of, names_operation, operation_request, operation_sentence
 from agent.policy.recipes import recipe_request, take_back
-from agent.policy.text import clean_instruction
+from agent.policy.text import clauses, clean_instruction
 from agent.policy.vague import find_vagueness, fold_answer, what_to_change
 
 
@@ -96,6 +96,8 @@ def answer_to_question(ctx: Context, w: Words) -> Decision | None:
         return None
     vague = find_vagueness(clean_instruction(ctx.clarified_request))
     answer = clean_instruction(ctx.text)
+    if (more := more_of(answer)) and edit(ctx, more):  # 'enhance the brightness': more of a property
+        return from_calls(ctx)
     if vague is not None and not (EDIT_VERB.match(answer) and edit(ctx, ctx.text)):
         edit(ctx, fold_answer(vague, ctx.clarified_request, answer))
         return from_calls(ctx)
@@ -124,6 +126,24 @@ def answer_to_edit(ctx: Context, w: Words) -> Decision | None:
     return None
 
 
+def explicit_besides_evaluative(ctx: Context) -> bool:
+    """'enhance the image, crop the people': the clauses that name an operation run; the evaluative rest is no question.
+
+    Only when every vague clause is an evaluative one ('make it beautiful', 'enhance'): a clause missing
+    its content ('add some text') is still asked about.
+    """
+    parts = [p for p in (clean_instruction(c) for c in clauses(ctx.text)) if p]
+    found = [(p, find_vagueness(p)) for p in parts]
+    if len(parts) < 2 or any(v is not None and v.kind != "change" for _, v in found):
+        return False
+    explicit = [p for p, v in found if v is None and names_operation(p)]
+    if not explicit or all(v is None for _, v in found):
+        return False
+    for part in explicit:
+        edit(ctx, part)
+    return bool(ctx.calls)
+
+
 POST_WORDS = 6  # a message this long that names an operation but opens with no edit verb is a wrapped request
 
 
@@ -134,6 +154,10 @@ def request_post(ctx: Context, w: Words) -> Decision | None:
     """
     if evaluative_only(ctx.text):
         ask(ctx, what_to_change())
+        return from_calls(ctx)
+    if (more := more_of(clean_instruction(ctx.text))) and edit(ctx, more):
+        return from_calls(ctx)
+    if explicit_besides_evaluative(ctx):
         return from_calls(ctx)
     if not operation_request(ctx.text) or (w.act is None and EDIT_VERB.match(clean_instruction(ctx.text))):
         return None  # an instruction that opens the message: the edit rules read it as it stands

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agent.policy.lexicon import COLOR_WORD, GENERIC, match_cpu
+from agent.policy.posts import DEFECT
 
 EVALUATIVE = set(
     [
@@ -162,8 +163,10 @@ def find_vagueness(clause: str) -> Vague | None:
         clause,
     ):
         thing = m.group("x")
-        if re.search(r"\b(with|to|into|for|by)\b", thing):
-            thing = ""  # the value is given: 'replace the dog with a cat'
+        if re.search(r"\b(with|to|into|for|by|so|towards?|like|looks?|out|away)\b", thing):
+            thing = ""  # the value is given ('replace the dog with a cat'), or a removal ('edit the car out')
+        if m.group(1) in ("fix", "correct") and DEFECT.search(thing):
+            thing = ""  # a repair names its change: 'fix the blown out highlights', 'fix the color balance'
         if thing in ("brightness", "contrast", "saturation", "exposure", "temperature", "warmth"):
             return Vague("direction", f"Should the {thing} go up or down?", ("up", "down"), subject=thing)
         if thing and content_words(thing) and thing not in ("image", "whole image"):
