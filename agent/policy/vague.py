@@ -99,7 +99,7 @@ COMPLAINT = re.compile(
     r"( there| in it| in the (picture|photo|image))?"
 )
 # Where a thing goes ('to the bottom', 'on his shirt'): a place, never the content itself.
-PLACE = r"( (to|on|in|at|onto|into|above|below|under|across|near|along|over|behind|around) [a-z' ]+)"
+PLACE = r"( (to|on|in|at|onto|into|above|below|under|across|near|along|over|behind|around|next to|beside|by) [a-z' ]+)"
 # A style asked for without naming it ('give it a different look', 'apply a filter').
 STYLE = re.compile(
     r"(give|apply|add|use|put|try)( it| this| the image| on it)? (a |an |some )?(different |new |other |another |"
@@ -115,7 +115,8 @@ WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the imag
 class Vague:
     """Why a request cannot be executed yet, the question to ask, and how to read the answer."""
 
-    # change | target | value | fill | text | destination | add | remove | rotate | crop | size | direction | style
+    # change | target | value | fill | text | destination | add | remove | part | rotate | crop | size | direction
+    # | style
     kind: str
     question: str
     options: tuple[str, ...]
@@ -151,7 +152,7 @@ def find_vagueness(clause: str) -> Vague | None:
     if SWAP.fullmatch(clause) and not re.search(r"\b(something|anything)\b", clause):
         return None  # 'swap the dog and the cat': both named, a swap of places
     if m := re.fullmatch(
-        rf"(make|turn|paint|color|change|recolor|dye|do) {PRONOUN}( all| completely)?( to| into| in)? (?P<c>{COLOR_WORD})",  # noqa: E501
+        rf"((make|turn|paint|color|change|recolor|dye|do) {PRONOUN}( all| completely)?( to| into| in)?|(can|could) {PRONOUN} be) (?P<c>{COLOR_WORD})",  # noqa: E501
         clause,
     ):
         color = m.group("c")
@@ -204,6 +205,10 @@ def find_vagueness(clause: str) -> Vague | None:
         clause,
     ):
         return Vague("remove", "What should I remove?", ())
+    if m := re.fullmatch(
+        r"(?P<v>blur|pixelate|sharpen|brighten|darken|hide|cover up) (that|that part|that area|there)", clause
+    ):
+        return Vague("part", f"Which part should I {m.group('v')}?", (), verb=m.group("v"))
     if STYLE.fullmatch(clause):
         return Vague("style", "Which style or look would you like?",
                      ("black and white", "a vintage look", "turn it into a watercolor painting"))  # fmt: skip
@@ -260,9 +265,9 @@ def fold_answer(vague: Vague, original: str, answer: str) -> str:
             else f"to {answer}"
         )
         return f"move {vague.subject} {where}"
-    if vague.kind in ("add", "remove"):
+    if vague.kind in ("add", "remove", "part"):
         thing = re.sub(r"^(add|remove)\s+", "", answer)
-        return f"{vague.kind} {thing}"
+        return f"{vague.verb or vague.kind} {noun_phrase(thing) if vague.kind == 'part' else thing}"
     if vague.kind == "rotate":
         return f"rotate it {answer}"
     if vague.kind == "crop":
