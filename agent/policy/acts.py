@@ -46,7 +46,7 @@ def rules_stand(ctx: Context, vote: str) -> bool:
 
 # Vague requests whose missing piece the rules name exactly (the content, the replacement, the destination),
 # and evaluative requests ("make it look better", "improve it"): a question, whatever the act model says.
-SURE_QUESTIONS = frozenset({"text", "fill", "destination", "change", "style"})
+SURE_QUESTIONS = frozenset({"text", "fill", "destination", "change", "style", "add", "remove", "part"})
 
 
 def respond_learned(ctx: Context, model: ActModel) -> Decision:
