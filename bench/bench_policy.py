@@ -94,11 +94,24 @@ def held_out(
         side = found["val" if name == "val" else "loso"]
         side["rules"] += rows_of(test, lambda e: e.vote)
         side["learned"] += rows_of(test, lambda e, m=model: e.vote if e.kept else m.decide(e.features, e.vote))
+        found.setdefault("dump", []).extend(dump_rows(name, test, model))
         found["chosen"][name] = {k: model.meta.get(k) for k in ("C", "margin", "margins")}
         print(f"  held out {name}: {len(test)} turns, trained on {model.meta['examples']} examples,"
               f" chosen {found['chosen'][name]}", flush=True)  # fmt: skip
     found["sources"] = sorted({source_of(d) for d in dialogues})
     return found
+
+
+def dump_rows(fold: str, examples: Sequence[Example], model: ActModel) -> list[dict[str, Any]]:
+    """Per turn of a held-out fold: text, context, gold, rules' vote, the learned act and every act's score."""
+    out = []
+    for e in examples:
+        scores = model.scores(e.features)
+        predicted = e.vote if e.kept else model.decide(e.features, e.vote)
+        out.append({"fold": fold, "source": e.source, "text": e.features.text, "context": e.context.flags(),
+                    "gold": e.act, "rules": e.vote, "kept": e.kept, "predicted": predicted,
+                    "scores": {a: round(float(s), 3) for a, s in zip(model.acts, scores, strict=True)}})  # fmt: skip
+    return out
 
 
 def fresh_session(engine: Engine, _dialogue: Any) -> Any:
@@ -164,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="a model trained on the whole corpus (train-policy --out) for the"
                         " eval sets and latency, instead of training it again")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write every number here")
+    parser.add_argument("--dump", type=Path, help="write every held-out turn (text, context, gold, rules' vote,"
+                        " learned act, scores) here as JSONL, for error analysis")  # fmt: skip
+    parser.add_argument("--loso-only", action="store_true", help="stop after the held-out tables (no eval sets)")
     args = parser.parse_args(argv)
     dialogues = read_dialogues(args.corpus)
     print(f"{len(dialogues)} dialogues; targets: {TARGETS}")
@@ -173,9 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     folds = held_out(dialogues, args.seed, fixed, args.kind, tokens, val=not args.no_val)
     rules, learned = scores(folds["loso"]["rules"]), scores(folds["loso"]["learned"])
     table(f"leave-one-source-out over {', '.join(folds['sources'])} ({rules['turns']} turns)", rules, learned)
+    if args.dump:
+        args.dump.write_text("".join(json.dumps(r) + "\n" for r in folds["dump"]))
+        print(f"  wrote {len(folds['dump'])} held-out turns to {args.dump}")
     val_rules, val_learned = (scores(folds["val"][k]) if folds["val"][k] else None for k in ("rules", "learned"))
     if val_rules and val_learned:
         table(f"upstream val splits, trained on the train splits ({val_rules['turns']} turns)", val_rules, val_learned)
+    if args.loso_only:
+        return 0
     full = load(args.model, tokens) if args.model else trained(dialogues, args.seed, fixed, args.kind, tokens)
     sets = eval_sets(full)
     table("eval_sets/*.jsonl (never trained on), through the graph", sets["rules"], sets["learned"])

@@ -105,7 +105,14 @@ def test_augmenter_is_deterministic_and_derives_vague_forms_with_provenance():
     assert [d["derived_from"] for d in first] == ["r0", "r0", "r1", "r1", "r2", "r2"]
     for dialogue, straight in zip(first[::2], first[1::2], strict=True):
         assert dialogue["turns"][0]["expect"] == "clarify" and dialogue["turns"][1]["expect"] == "edit"
-        assert dialogue["transform"].split("+")[0] in ("drop-value", "drop-object", "drop-change", "evaluative")
+        assert dialogue["transform"].split("+")[0] in (
+            "drop-value",
+            "drop-object",
+            "drop-change",
+            "drop-fill",
+            "drop-destination",
+            "evaluative",
+        )
         assert straight["transform"] == "asker" and straight["turns"][-1]["expect"] == "edit"
     assert ("edit the saturation of the left dog", "drop-value") in vague_forms(rows[0]["turns"][0]["user"])
     assert ("remove something", "drop-object") in vague_forms("remove the car")
@@ -129,3 +136,8 @@ def test_label_rule_names_operations_before_the_flair_and_drops_praise():
     assert label("Can anybody make this image lighter without losing the color scheme?")[0] == "edit"
     assert label("Nice edits") == (None, "gier-praise-not-a-request")
     assert label("Can someone clean up this old photo of my grandparents?")[0] == "clarify"
+    # issue 24's error analysis: operations named as 'away', 'looks like', 'getting rid of' and colour repairs
+    assert label("please photoshop the fingers away!")[0] == "edit"
+    assert label("Could someone edit this so it looks like it's from the 70s?")[0] == "edit"
+    assert label("Would somebody please fix the colour in this image?")[0] == "edit"
+    assert label("Mainly getting rid of the foot in the corner?")[0] == "edit"

@@ -17,13 +17,13 @@ DIALOGUES = [
     {"id": f"{source}-{k}", "source": {"repo": source}, "turns": [{"user": text, "expect": act}]}
     for k, (source, text, act) in enumerate(
         [
-            ("a", "Can someone help remove the background from the photo?", "edit"),  # the rules: chat
+            ("a", "write 'happy birthday' on the cake", "edit"),  # the rules: a question
             ("a", "make it pop", "clarify"),
             ("a", "hello there", "chat"),
             ("b", "brighten the whole image", "edit"),
             ("b", "Please help with enhancing or simply making this picture better.", "clarify"),
             ("b", "who are you?", "chat"),
-            ("c", "Is anyone able to edit out the 2 guys on the right?", "edit"),
+            ("c", "zoom the image in", "edit"),  # the rules: a question
             ("c", "make this better please", "clarify"),
             ("c", "hi", "chat"),
         ]

@@ -12,6 +12,7 @@ from agent.policy.commands import dialogue_act, hesitant
 from agent.policy.context import Context, Decision, act_context
 from agent.policy.edits import AGAIN, EDIT_VERB, ask, edit, runnable_examples
 from agent.policy.learned import decision_features
+from agent.policy.posts import evaluative_only, operation_request
 from agent.policy.recipes import take_back
 from agent.policy.rules import respond, step
 from agent.policy.text import NO, YES, clean_instruction, strip_leading
@@ -37,16 +38,18 @@ def rules_stand(ctx: Context, vote: str) -> bool:
     ):
         return True  # hesitation, and edits named to take back, are read by the rules
     vague = find_vagueness(clean_instruction(ctx.text))
-    if vote == "clarify" and vague is not None and vague.kind in SURE_QUESTIONS:
+    if vote == "clarify" and ((vague is not None and vague.kind in SURE_QUESTIONS) or evaluative_only(ctx.text)):
         return True
     if vote == "clarify" and waiting(ctx.text) is not None:
         return True  # a vague clause beside others: the rules ask what it lacks, the request carried
+    if vote == "edit" and operation_request(ctx.text):
+        return True  # an operation named, and nothing the vague checks found missing: carried out as asked
     return vote == "edit" and all(c["name"] not in ctx.generative_tools for c in ctx.calls)
 
 
 # Vague requests whose missing piece the rules name exactly (the content, the replacement, the destination),
 # and evaluative requests ("make it look better", "improve it"): a question, whatever the act model says.
-SURE_QUESTIONS = frozenset({"text", "fill", "destination", "change"})
+SURE_QUESTIONS = frozenset({"text", "fill", "destination", "change", "style", "add", "remove", "part"})
 
 
 def respond_learned(ctx: Context, model: ActModel) -> Decision:

@@ -12,6 +12,7 @@ import re
 from agent.policy.commands import dialogue_act
 from agent.policy.features import ActContext, Features, hashed
 from agent.policy.lexicon import match_cpu, mentions_edit
+from agent.policy.posts import evaluative_only, operation_request
 from agent.policy.text import NO, YES, clean_instruction, strip_leading
 from agent.policy.vague import find_vagueness
 
@@ -33,6 +34,10 @@ def signals(text: str) -> tuple[str, ...]:
         found.append("no" if not after_no else "no+more")
     if not instruction:
         found.append("empty")
+    if operation_request(text):
+        found.append("operation")  # an operation named somewhere in the message (agent/policy/posts.py)
+    if evaluative_only(text):
+        found.append("evaluative_only")
     if re.search(r"\d", text):
         found.append("number")
     return tuple(found)

@@ -9,10 +9,11 @@ from agent.policy.capability import capability_request
 from agent.policy.carry import carried, complete
 from agent.policy.commands import hesitant, thanks_only, undo_steps
 from agent.policy.context import Context, Decision, Words, from_calls
-from agent.policy.edits import AGAIN, EDIT_VERB, edit, offer_tool, runnable_examples
+from agent.policy.edits import AGAIN, EDIT_VERB, ask, edit, offer_tool, runnable_examples
+from agent.policy.posts import evaluative_only, more_of, names_operation, operation_request, operation_sentence
 from agent.policy.recipes import recipe_request, take_back
-from agent.policy.text import clean_instruction
-from agent.policy.vague import find_vagueness, fold_answer
+from agent.policy.text import clauses, clean_instruction
+from agent.policy.vague import find_vagueness, fold_answer, what_to_change
 
 
 def respond(ctx: Context) -> Decision:
@@ -100,6 +101,8 @@ def answer_to_question(ctx: Context, w: Words) -> Decision | None:
         return from_calls(ctx)
     vague = find_vagueness(clean_instruction(ctx.clarified_request))
     answer = clean_instruction(ctx.text)
+    if (more := more_of(answer)) and edit(ctx, more):  # 'enhance the brightness': more of a property
+        return from_calls(ctx)
     if vague is not None and not (EDIT_VERB.match(answer) and edit(ctx, ctx.text)):
         edit(ctx, fold_answer(vague, ctx.clarified_request, answer))
         return from_calls(ctx)
@@ -126,6 +129,51 @@ def answer_to_edit(ctx: Context, w: Words) -> Decision | None:
             edit(ctx, w.after_no, previous=ctx.last_edit)
         return from_calls(ctx)
     return None
+
+
+def explicit_besides_evaluative(ctx: Context) -> bool:
+    """'enhance the image, crop the people': the clauses that name an operation run; the evaluative rest is no question.
+
+    Only when every vague clause is an evaluative one ('make it beautiful', 'enhance'): a clause missing
+    its content ('add some text') is still asked about.
+    """
+    parts = [p for p in (clean_instruction(c) for c in clauses(ctx.text)) if p]
+    found = [(p, find_vagueness(p)) for p in parts]
+    if len(parts) < 2 or any(v is not None and v.kind != "change" for _, v in found):
+        return False
+    explicit = [p for p, v in found if v is None and names_operation(p)]
+    if not explicit or all(v is None for _, v in found):
+        return False
+    for part in explicit:
+        edit(ctx, part)
+    return bool(ctx.calls)
+
+
+POST_WORDS = 6  # a message this long that names an operation but opens with no edit verb is a wrapped request
+
+
+def request_post(ctx: Context, w: Words) -> Decision | None:
+    """A real user's post (agent/policy/posts.py): an evaluative goal only is asked about.
+
+    An operation named inside a story, a 'help me' or a thanks is carried out (the sentence that names it).
+    """
+    if evaluative_only(ctx.text):
+        ask(ctx, what_to_change())
+        return from_calls(ctx)
+    if (more := more_of(clean_instruction(ctx.text))) and edit(ctx, more):
+        return from_calls(ctx)
+    if explicit_besides_evaluative(ctx):
+        return from_calls(ctx)
+    if not operation_request(ctx.text) or (w.act is None and EDIT_VERB.match(clean_instruction(ctx.text))):
+        return None  # an instruction that opens the message: the edit rules read it as it stands
+    if edit(ctx, operation_sentence(ctx.text)) or edit(ctx, ctx.text):
+        return from_calls(ctx)
+    if w.act is None and len(ctx.text.split()) < POST_WORDS:
+        return None  # 'resize it', 'do something about the saturation': short, and missing its value
+    if ctx.generative:
+        ctx.call(ctx.generative, instruction=clean_instruction(operation_sentence(ctx.text)))
+        return from_calls(ctx)
+    return Decision("chat", replies.needs_generative(runnable_examples(ctx), ctx.missing))
 
 
 def chat_act(ctx: Context, w: Words) -> Decision | None:
@@ -165,8 +213,8 @@ def unsure(ctx: Context, w: Words) -> Decision:
 # anything else, commands before answers, answers before new requests, a question last).
 RULES: list[Callable[[Context, Words], Decision | None]] = [
     pending_answer, taken_back, recipe, undo_redo, hesitation, capability_question, capability_yes,
-    answer_to_question, again, answer_to_edit, chat_act, nothing_to_cancel, edit_request, acknowledgement,
-    needs_generative, unsure,
+    answer_to_question, again, answer_to_edit, request_post, chat_act, nothing_to_cancel, edit_request,
+    acknowledgement, needs_generative, unsure,
 ]  # fmt: skip
 
 

@@ -28,7 +28,7 @@ _POLITE_START = re.compile(
 )
 _POLITE_REQUEST = re.compile(
     r"^(?:(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody|some one|any one)"
-    r"(?: please| maybe| possibly| kindly)?(?: help(?: me)?(?: to| with| by)?)?\s+|please\s+|kindly\s+|"
+    r"(?: please| maybe| possibly| kindly)?(?: help(?: me)?(?: to| with| by)?)?\s+|please,?\s+|kindly\s+|"
     r"i(?:'d| would) (?:really )?(?:like|love)(?: (?:you|it if you))?(?: to)?(?: (?:please|could))?\s+|"
     r"i (?:want|need) (?:you )?to\s+|i wanna\s+|let'?s\s+|try(?: to)?\s+|go ahead and\s+|"
     r"(?:maybe|perhaps)\s+|just\s+|help me\s+|now\s+|also\s+|then\s+|is it possible to\s+|"

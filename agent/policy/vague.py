@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agent.policy.lexicon import match_cpu
+from agent.policy.posts import DEFECT
 from agent.policy.text import EDIT_VERB
 from agent.policy.vocabulary import COLOR_WORD, GENERIC
 
@@ -99,6 +100,15 @@ COMPLAINT = re.compile(
     r"i'?m (tired|sick) of (seeing |looking at )?(?P<z>(the|this|that) [a-z ]+?)"
     r"( there| in it| in the (picture|photo|image))?"
 )
+# Where a thing goes ('to the bottom', 'on his shirt'): a place, never the content itself.
+PLACE = r"( (to|on|in|at|onto|into|above|below|under|across|near|along|over|behind|around|next to|beside|by) [a-z' ]+)"
+# A style asked for without naming it ('give it a different look', 'apply a filter').
+STYLE = re.compile(
+    r"(give|apply|add|use|put|try)( it| this| the image| on it)? (a |an |some )?(different |new |other |another |"
+    r"cool |nice |fun |interesting |better |random )?(style|look|filter|effect|vibe|aesthetic|makeover|treatment)"
+    r"( on it| to it| on the image| to the image)?|(change|switch) (the )?(style|look|filter|aesthetic)"
+    r"( of (it|the image|this))?"
+)
 SIZE_SUBJECT = re.compile(r"(image |photo |picture |file )?(size|dimensions|resolution|width|height)")
 WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the image|full image|all over|every ?thing)\b")
 
@@ -107,11 +117,20 @@ WHOLE_IMAGE = re.compile(r"\b(whole|entire|everything|all of it|overall|the imag
 class Vague:
     """Why a request cannot be executed yet, the question to ask, and how to read the answer."""
 
-    kind: str  # change | target | value | fill | text | destination | add | remove | rotate | crop | size | direction
+    # change | target | value | fill | text | destination | add | remove | part | rotate | crop | size | direction
+    # | style
+    kind: str
     question: str
     options: tuple[str, ...]
     subject: str = ""  # colour for 'target', object for 'value', property for 'direction'
     verb: str = ""
+
+
+def what_to_change(subject: str = "evaluative") -> Vague:
+    """The question for a request that names no change at all ('make it look better', 'clean up this image')."""
+    return Vague("change", "What would you like me to change?",
+                 ("make it brighter", "make it black and white", "give it a vintage look",
+                  "turn it into a watercolor painting"), subject=subject)  # fmt: skip
 
 
 def content_words(text: str) -> list[str]:
@@ -135,7 +154,7 @@ def find_vagueness(clause: str) -> Vague | None:
     if SWAP.fullmatch(clause) and not re.search(r"\b(something|anything)\b", clause):
         return None  # 'swap the dog and the cat': both named, a swap of places
     if m := re.fullmatch(
-        rf"(make|turn|paint|color|change|recolor|dye|do) {PRONOUN}( all| completely)?( to| into| in)? (?P<c>{COLOR_WORD})",  # noqa: E501
+        rf"((make|turn|paint|color|change|recolor|dye|do) {PRONOUN}( all| completely)?( to| into| in)?|(can|could) {PRONOUN} be) (?P<c>{COLOR_WORD})",  # noqa: E501
         clause,
     ):
         color = m.group("c")
@@ -147,8 +166,10 @@ def find_vagueness(clause: str) -> Vague | None:
         clause,
     ):
         thing = m.group("x")
-        if re.search(r"\b(with|to|into|for|by)\b", thing):
-            thing = ""  # the value is given: 'replace the dog with a cat'
+        if re.search(r"\b(with|to|into|for|by|so|towards?|like|looks?|out|away)\b", thing):
+            thing = ""  # the value is given ('replace the dog with a cat'), or a removal ('edit the car out')
+        if m.group(1) in ("fix", "correct") and DEFECT.search(thing):
+            thing = ""  # a repair names its change: 'fix the blown out highlights', 'fix the color balance'
         if thing in ("brightness", "contrast", "saturation", "exposure", "temperature", "warmth"):
             return Vague("direction", f"Should the {thing} go up or down?", ("up", "down"), subject=thing)
         if thing and content_words(thing) and thing not in ("image", "whole image"):
@@ -157,14 +178,14 @@ def find_vagueness(clause: str) -> Vague | None:
             return Vague("value", f"What should the {thing} {asked}?", (), subject=thing, verb=verb)
     if m := re.fullmatch(
         rf"(add|put|write|insert|place|include|type)( in| on)? (some |a |an |the |my |his |her |their )?"
-        rf"(?P<x>{TEXT_NOUN})( to it| to the image| on it| in it| on the image| in the image| here| somewhere)?",
+        rf"(?P<x>{TEXT_NOUN})({PLACE}| here| somewhere)?|(write|type) (something|anything|a few words){PLACE}?",
         clause,
     ):
-        thing = m.group("x")
+        thing = m.group("x") or "text"
         return Vague("text", f"What should the {thing} say, and where should it go?", (), subject=thing)
     if m := re.fullmatch(
         rf"(?P<v>replace|swap|change|switch|turn|make) (?P<x>{OBJECT}) (with|to|for|into) (something|anything)"
-        r"( else| different| new| cool| nice| better)?",
+        r"( else| different| new| cool| nice| nicer| better| prettier| more [a-z]+)?",
         clause,
     ):
         thing = m.group("x")
@@ -179,13 +200,20 @@ def find_vagueness(clause: str) -> Vague | None:
         if m.group("v") in ("put", "place") and not m.group(3):
             return None
         return Vague("destination", f"Where should I move {thing} to?", (), subject=thing, verb=m.group("v"))
-    if re.fullmatch(r"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)( to it| to the image| in it| in the image| here)?", clause):  # fmt: skip  # noqa: E501
+    if re.fullmatch(rf"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)({PLACE}| here)?", clause):  # fmt: skip  # noqa: E501
         return Vague("add", "What should I add, and where?", ("a hat on the person", "a rainbow in the sky", "snow"))
     if re.fullmatch(
         r"(remove|delete|erase|get rid of|take out|take away|hide) (it|this|that|something|things|stuff|the thing|that thing|some ?thing)",  # noqa: E501
         clause,
     ):
         return Vague("remove", "What should I remove?", ())
+    if m := re.fullmatch(
+        r"(?P<v>blur|pixelate|sharpen|brighten|darken|hide|cover up) (that|that part|that area|there)", clause
+    ):
+        return Vague("part", f"Which part should I {m.group('v')}?", (), verb=m.group("v"))
+    if STYLE.fullmatch(clause):
+        return Vague("style", "Which style or look would you like?",
+                     ("black and white", "a vintage look", "turn it into a watercolor painting"))  # fmt: skip
     if re.fullmatch(r"(rotate|turn|spin)( it| the image)?( around| a bit| slightly)?", clause):
         return Vague("rotate", "Which way should I rotate it?", ("90° clockwise", "90° counter-clockwise", "180°"))
     if re.fullmatch(r"(crop|trim|cut)( it| the image)?( a bit| down| a little)?", clause):
@@ -241,9 +269,9 @@ def fold_answer(vague: Vague, original: str, answer: str) -> str:
             else f"to {answer}"
         )
         return f"move {vague.subject} {where}"
-    if vague.kind in ("add", "remove"):
+    if vague.kind in ("add", "remove", "part"):
         thing = re.sub(r"^(add|remove)\s+", "", answer)
-        return f"{vague.kind} {thing}"
+        return f"{vague.verb or vague.kind} {noun_phrase(thing) if vague.kind == 'part' else thing}"
     if vague.kind == "rotate":
         return f"rotate it {answer}"
     if vague.kind == "crop":

@@ -18,7 +18,20 @@ EVALUATIVE = (
     "enhance it please", "make it pop", "touch it up", "make it look professional", "can you make it awesome",
     "make this perfect for my profile", "do something cool with it", "make it more interesting",
     "help me make this picture better", "could you edit this?", "clean it up", "make it prettier",
+    "clean up this old photo of my parents", "touch up this picture for me", "fix this photo", "enhance this image",
+    "improve the quality of this shot", "have fun with this one", "do whatever you like with it", "work your magic",
+    "make us look good in this one", "spruce it up a little", "make this look more presentable",
+    "give this picture some love", "make it instagram worthy", "help me with this image", "improve this scan",
 )  # fmt: skip
+# Real posts wrap a request in a story and thanks ("my grandpa passed away last week. could someone ...? thanks!");
+# both the vague and the explicit requests get them, so neither the story nor the thanks tells the act.
+STORIES = (
+    "", "", "", "[specific] ", "[request] ", "my grandpa passed away last week. ",
+    "this is the only photo i have of us. ",
+    "first time posting here! ", "took this on holiday last summer. ", "it's for my mom's birthday. ",
+    "my friend sent me this. ", "long shot, but ", "quick one: ",
+)  # fmt: skip
+THANKS = ("", "", "", " thanks!", " thank you so much!", " thanks in advance", " any help is appreciated.")
 ASKERS = ("can someone {}?", "could anyone {} please", "is anyone able to {}?", "please help me {}", "{}", "{} please")
 ACKS = (
     "thanks", "looks good", "perfect", "that's correct", "seems right", "great, thank you", "yes that's it",
@@ -49,7 +62,16 @@ def vague_forms(text: str) -> list[tuple[str, str]]:
         forms.append((f"{m.group(1)} it", "drop-object"))
     if re.match(r"^(change|edit|modify|adjust|alter)\s+the\s+\w+", lowered) and " to " in lowered:
         forms.append((lowered.split(" to ")[0], "drop-change"))
+    if m := re.match(r"^(replace|change|swap)\s+(the\s+[a-z]+(?:\s+[a-z]+)?)\s+(with|to|for)\s+", lowered):
+        forms.append((f"{m.group(1)} {m.group(2)} {m.group(3)} something else", "drop-fill"))
+    if m := re.match(r"^(move|shift)\s+(the\s+[a-z]+)\b", lowered):
+        forms.append((f"{m.group(1)} {m.group(2)} somewhere else", "drop-destination"))
     return forms
+
+
+def wrapped(rng: random.Random, request: str) -> str:
+    """A request in one of the askers' wrappers, sometimes inside a story and with thanks."""
+    return rng.choice(STORIES) + rng.choice(ASKERS).format(request) + rng.choice(THANKS)
 
 
 def derive(row: dict[str, Any], rng: random.Random) -> Iterator[dict[str, Any]]:
@@ -59,9 +81,9 @@ def derive(row: dict[str, Any], rng: random.Random) -> Iterator[dict[str, Any]]:
             continue
         forms = vague_forms(turn["user"])
         vague, transform = rng.choice(forms) if forms and rng.random() < 0.6 else (rng.choice(EVALUATIVE), "evaluative")
-        vague = rng.choice(ASKERS).format(vague)
+        vague = wrapped(rng, vague)
         # the same wrappers around the explicit answer, so that "can someone ..." tells nothing by itself
-        explicit = rng.choice(ASKERS).format(turn["user"].rstrip(".?! "))
+        explicit = wrapped(rng, turn["user"].rstrip(".?! "))
         turns: list[dict[str, Any]] = [{"user": vague, "expect": "clarify"}, {"user": explicit, "expect": "edit"}]
         kind = rng.randrange(6)
         if kind == 0:
@@ -96,7 +118,7 @@ def derive(row: dict[str, Any], rng: random.Random) -> Iterator[dict[str, Any]]:
             "source": row.get("source"),
             "turns": [
                 *([{"user": rng.choice(CHATS), "expect": "chat"}] if rng.random() < 0.2 else []),
-                {"user": rng.choice(ASKERS).format(turn["user"].rstrip(".?! ")), "expect": "edit"},
+                {"user": wrapped(rng, turn["user"].rstrip(".?! ")), "expect": "edit"},
             ],
         }
 
