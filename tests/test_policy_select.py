@@ -17,13 +17,13 @@ DIALOGUES = [
     {"id": f"{source}-{k}", "source": {"repo": source}, "turns": [{"user": text, "expect": act}]}
     for k, (source, text, act) in enumerate(
         [
-            ("a", "write 'happy birthday' on the cake", "edit"),  # the rules: a question
+            ("a", "crop the image", "edit"),  # the rules: a question (GIER labels it an edit)
             ("a", "make it pop", "clarify"),
             ("a", "hello there", "chat"),
             ("b", "brighten the whole image", "edit"),
             ("b", "Please help with enhancing or simply making this picture better.", "clarify"),
             ("b", "who are you?", "chat"),
-            ("c", "zoom the image in", "edit"),  # the rules: a question
+            ("c", "rotate the image", "edit"),  # the rules: a question
             ("c", "make this better please", "clarify"),
             ("c", "hi", "chat"),
         ]

@@ -10,12 +10,12 @@ from agent.policy.capability import capability_request
 from agent.policy.carry import waiting
 from agent.policy.commands import dialogue_act, hesitant
 from agent.policy.context import Context, Decision, act_context
-from agent.policy.edits import AGAIN, EDIT_VERB, ask, edit, runnable_examples
+from agent.policy.edits import AGAIN, ask, edit, runnable_examples
 from agent.policy.learned import decision_features
 from agent.policy.posts import evaluative_only, operation_request
 from agent.policy.recipes import take_back
 from agent.policy.rules import respond, step
-from agent.policy.text import NO, YES, clean_instruction, strip_leading
+from agent.policy.text import EDIT_VERB, NO, YES, clean_instruction, strip_leading
 from agent.policy.vague import find_vagueness, fold_answer
 
 

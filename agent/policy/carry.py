@@ -10,9 +10,9 @@ the user's messages since it was said (``Context.asked_chain``).
 
 from __future__ import annotations
 
-from agent.policy.edits import EDIT_VERB, clause_vagueness
+from agent.policy.edits import clause_vagueness
 from agent.policy.lexicon import match_cpu
-from agent.policy.text import clauses, clean_instruction
+from agent.policy.text import EDIT_VERB, clauses, clean_instruction
 from agent.policy.vague import fold_answer
 
 

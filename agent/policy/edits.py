@@ -8,7 +8,7 @@ from typing import Any
 from agent.policy import replies
 from agent.policy.context import Context
 from agent.policy.lexicon import match_cpu, mentions_edit
-from agent.policy.text import clauses, clean_instruction
+from agent.policy.text import EDIT_VERB, clauses, clean_instruction
 from agent.policy.vague import SIZE_SUBJECT, Vague, find_vagueness
 from agent.policy.vocabulary import COLOR_WORD
 from graphs.specs import CONTROL_TOOLS
@@ -18,14 +18,6 @@ BUILTIN_NAMES = frozenset(tool.name for tool in BUILTIN_TOOLS)
 AGAIN = re.compile(
     r"^(more|even more|a (bit|little|tad) more|more please|stronger|a (bit|little) stronger|even stronger|"
     r"again|do it again|once more|one more time|further|keep going|more of that|same again|twice as much)[.!]*$"
-)
-EDIT_VERB = re.compile(
-    r"^(make|turn|change|replace|swap|switch|add|put|place|insert|remove|erase|delete|get rid of|take out|"
-    r"give|paint|draw|convert|transform|let|have|show|dress|set|move|fill|cover|apply|color|recolor|"
-    r"render|stylize|restyle|bring|hide|decorate|age|morph|transfer|fix|restore|colorize|repaint|"
-    r"redraw|create|generate|include|cartoonify|animate|style|reimagine|swap out|clean|clear|dye|light|"
-    r"illuminate|enlarge|shrink|extend|expand|widen|lengthen|shorten|fade|wipe|edit|adjust|increase|decrease|"
-    r"raise|lower|reduce|boost|modify|alter|brighten|darken|lighten|photoshop|crop|rotate|straighten)\b"
 )
 
 

@@ -9,10 +9,10 @@ from agent.policy.capability import capability_request
 from agent.policy.carry import carried, complete
 from agent.policy.commands import hesitant, thanks_only, undo_steps
 from agent.policy.context import Context, Decision, Words, from_calls
-from agent.policy.edits import AGAIN, EDIT_VERB, ask, edit, offer_tool, runnable_examples
+from agent.policy.edits import AGAIN, ask, edit, offer_tool, runnable_examples
 from agent.policy.posts import evaluative_only, more_of, names_operation, operation_request, operation_sentence
 from agent.policy.recipes import recipe_request, take_back
-from agent.policy.text import clauses, clean_instruction
+from agent.policy.text import EDIT_VERB, clauses, clean_instruction
 from agent.policy.vague import find_vagueness, fold_answer, what_to_change
 
 

@@ -93,14 +93,25 @@ def clean_instruction(clause: str) -> str:
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:;|,? and then|, then|\bthen\b|\balso\b|,? after that|\bplus\b|(?<=[a-z0-9%'\")])[.!?](?= [a-z]))\s+"
 )  # a sentence end splits too: 'rotate it 90 degrees clockwise. it's too dark'
-# Verbs an instruction starts with: every CPU tool's own verb and the common generative ones.
-EDIT_VERB = (
+# Verbs an instruction starts with ('posterize it', 'write "hi" on the cake'): an answer or a clause that
+# starts with one is an instruction already. Evaluative verbs ('improve', 'enhance') are not among them.
+EDIT_VERB = re.compile(
+    r"^(make|turn|change|replace|swap|switch|add|put|place|insert|remove|erase|delete|get rid of|take out|"
+    r"give|paint|draw|write|convert|transform|let|have|show|dress|set|move|fill|cover|apply|color|recolor|"
+    r"render|stylize|restyle|bring|hide|decorate|age|morph|transfer|fix|restore|colorize|repaint|"
+    r"redraw|create|generate|include|cartoonify|animate|style|reimagine|swap out|clean|clear|dye|light|"
+    r"illuminate|enlarge|shrink|extend|expand|widen|lengthen|shorten|fade|wipe|edit|adjust|increase|decrease|"
+    r"raise|lower|reduce|boost|modify|alter|brighten|darken|lighten|photoshop|crop|rotate|straighten|flip|"
+    r"mirror|blur|sharpen|invert|posterize|posterise|desaturate|tint|zoom|scale|resize)\b"
+)
+# Verbs that start a new clause after ' and ': every CPU tool's own verb and the common generative ones,
+# not the verbs that are also adjectives or nouns there ('sharp and clear', 'bright and light').
+_AND_VERB = (
     r"make|turn|add|remove|give|change|rotate|flip|crop|blur|sharpen|put|replace|increase|reduce|convert|apply|"
     r"resize|invert|mirror|brighten|darken|lighten|posterize|posterise|desaturate|tint|erase|delete|swap|paint|"
     r"straighten|enlarge|shrink|zoom|scale|boost|lower|raise|decrease|adjust|edit|fix|tweak|improve|enhance|"
-    r"transform|draw"
+    r"do something|then"
 )
-_AND_VERB = EDIT_VERB + r"|do something|then"  # a clause after ' and ' starts with one of these
 _AND_POLITE = r"(?:(?:can|could|would|will) you (?:please )?|please |also |then )?"  # 'and can you make it ...'
 
 _PROTECTED = {"black and white": "black_and_white", "rock and roll": "rock_and_roll"}

@@ -296,7 +296,7 @@ def noun_phrase(text: str) -> str:
 
 def as_instruction(answer: str) -> str:
     """Read a bare answer ('brighter', 'a painting', 'winter') as an instruction about the image."""
-    if re.match(rf"^({EDIT_VERB}|let|have)\b", answer):
+    if EDIT_VERB.match(answer):
         return answer
     if re.match(r"^(a|an)\s", answer):
         return f"turn it into {answer}"
