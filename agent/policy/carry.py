@@ -26,7 +26,7 @@ def waiting(request: str) -> int | None:
     found = parts(request)
     if len(found) < 2:
         return None
-    return next((i for i, p in enumerate(found) if clause_vagueness(p, several=True) is not None), None)
+    return next((i for i, p in enumerate(found) if clause_vagueness(p) is not None), None)
 
 
 def complete(request: str, answer: str) -> str | None:
@@ -35,7 +35,7 @@ def complete(request: str, answer: str) -> str | None:
     if index is None:
         return None
     found = parts(request)
-    vague = clause_vagueness(found[index], several=True)
+    vague = clause_vagueness(found[index])
     said = clean_instruction(answer)
     if not said or vague is None:
         return None

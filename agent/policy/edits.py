@@ -37,7 +37,7 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
         instruction = clean_instruction(clause)
         if not instruction:
             continue
-        vague = None if trust else clause_vagueness(instruction, several=len(parts) > 1)
+        vague = None if trust else clause_vagueness(instruction)
         if vague is not None and previous:
             swapped = swap_color(previous, instruction)
             if swapped:
@@ -53,35 +53,16 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
     return bool(found)
 
 
-def clause_vagueness(instruction: str, *, several: bool = False) -> Vague | None:
+def clause_vagueness(instruction: str) -> Vague | None:
     """What one clause of a request lacks (None: it is explicit).
 
-    ``several``: the clause sits beside others in one message, where a remark about the picture that
-    names no fix ('the bottom half is just clutter. apply a sepia filter') is part of the request and
-    gets asked about, never dropped; praise ('it looks great, now add a hat') is not.
+    A remark beside an explicit edit ('the horizon is tilted, rotate it by 5 degrees', 'lower the
+    contrast, it looks too harsh') is the edit's reason, not a second request: it is no question.
     """
     vague = find_vagueness(instruction)
     if vague is not None and vague.kind == "change" and vague.subject != "evaluative" and match_cpu(instruction):
         return None  # 'make the tones cooler' names its change
-    remark = REMARK.match(instruction) if vague is None and several else None
-    if (
-        remark
-        and not PRAISE.search(instruction)
-        and match_cpu(instruction) is None
-        and not EDIT_VERB.match(instruction)
-    ):
-        thing = remark.group("x") if remark.group("x") not in ("it", "everything", "there") else "it"
-        return Vague("change", f"What would you like me to change about {thing}?", REMARK_OPTIONS, "evaluative")
     return vague
-
-
-# A remark about the picture: a subject and a verb of being or seeming.
-REMARK = re.compile(
-    r"^(?P<x>(?:the|this|that|my|its|his|her|their) [a-z ]+?|it|everything|there) "
-    r"(?:is|are|'s|looks?|feels?|seems?|has|have)\b"
-)
-PRAISE = re.compile(r"\b(great|good|nice|perfect|lovely|beautiful|amazing|awesome|better|fine|right|cool|love)\b")
-REMARK_OPTIONS = ("make it brighter", "make it black and white", "give it a vintage look")
 
 
 def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | None:
