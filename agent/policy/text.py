@@ -143,13 +143,16 @@ def number_in(text: str) -> int | None:
 
 
 YES = re.compile(
-    r"^(?:yes|yeah|yea|yep|yup|ya|sure|ok|okay|k|alright|all right|of course|absolutely|definitely|"
+    r"^(?:(?:it |that |this )?(?:seems|looks|sounds) (?:right|good|fine|great|perfect|ok|okay) to me|"
+    r"yes|yeah|yea|yep|yup|ya|sure|ok|okay|k|alright|all right|of course|absolutely|definitely|"
     r"certainly|correct|right|exactly|perfect|great|good|fine|sounds good|sounds great|looks good|"
     r"looks great|go ahead|go for it|do it|please do|please|that's right|that is right|that's it|"
     r"that's correct|that's perfect|that's great|that's good|that works|works for me|i agree|agreed|"
     r"confirm(?:ed)?|proceed|lgtm|love it|i love it|nice|awesome|cool|thank you|thanks|cheers|"
     r"much better|better|that's better|looks right|that's what i wanted|just right|spot on|indeed|"
-    r"affirmative|why not|go on|do that|yes do it|make it so|apply it|keep it)"
+    r"affirmative|why not|go on|do that|yes do it|make it so|apply it|keep it|lovely|exactly right|"
+    r"thats (?:right|correct|it|fine|good|great|perfect)|that(?:'s| is) (?:fine|ok|okay|what i (?:meant|wanted))|"
+    r"(?:it |that |this )?(?:seems|looks|sounds) (?:right|fine|ok|okay|perfect))"
     r"(?:[\s,.!]+|$)"
 )
 NO = re.compile(
