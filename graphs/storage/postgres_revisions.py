@@ -20,7 +20,6 @@ import builtins
 import contextlib
 import contextvars
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -31,7 +30,7 @@ from psycopg import Cursor
 from psycopg import Error as PostgresError
 from psycopg.rows import DictRow
 
-from graphs.storage.revision_rows import CHANNEL, MARK
+from graphs.storage.revision_rows import CHANNEL, MARK, SeenRevisions
 
 SETUP = """CREATE TABLE IF NOT EXISTS revision_rows (
     thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL, seq INTEGER NOT NULL, revision_id TEXT NOT NULL,
@@ -57,8 +56,7 @@ class PostgresRevisionRows(PostgresSaver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._seen: dict[Key, tuple[dict[str, Any], ...]] = {}  # rows read or written, per thread and namespace
-        self._seen_lock = threading.Lock()
+        self.seen = SeenRevisions()
         # The cursor of the transaction put() holds, which the saver's own statements then run on.
         self._pinned: contextvars.ContextVar[Cursor[DictRow] | None] = contextvars.ContextVar("pinned", default=None)
 
@@ -105,8 +103,7 @@ class PostgresRevisionRows(PostgresSaver):
                 return super().put(config, checkpoint, metadata, new_versions)
             values = {**checkpoint["channel_values"], CHANNEL: {MARK: len(revisions), "last": revisions[-1]["id"]}}
             saved = super().put(config, {**checkpoint, "channel_values": values}, metadata, new_versions)
-        with self._seen_lock:
-            self._seen[key] = tuple(revisions)
+        self.seen.remember(key, revisions)
         return saved
 
     def _rows(self, cur: Cursor[DictRow], key: Key, revisions: Sequence[dict[str, Any]]) -> bool:
@@ -130,7 +127,7 @@ class PostgresRevisionRows(PostgresSaver):
         configurable = found.config["configurable"]
         key = (str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", "")))
         if isinstance(marker, dict) and MARK in marker:
-            values[CHANNEL] = self._revisions(key, int(marker[MARK]), str(marker["last"]))
+            values[CHANNEL] = self.seen.first(key, int(marker[MARK]), str(marker["last"]), self._read)
         elif isinstance(marker, list) and marker and CHANNEL in found.checkpoint["channel_versions"]:
             self._migrate(key, marker, str(found.checkpoint["channel_versions"][CHANNEL]))
         return found
@@ -150,23 +147,7 @@ class PostgresRevisionRows(PostgresSaver):
         except PostgresError:
             logger.warning("could not move the revisions of session %s to rows", key[0], exc_info=True)
             return
-        with self._seen_lock:
-            self._seen[key] = tuple(revisions)
-
-    def _revisions(self, key: Key, count: int, last: str) -> builtins.list[dict[str, Any]]:
-        """The first ``count`` revisions: the rows seen before, then those not yet read."""
-        with self._seen_lock:
-            seen = self._seen.get(key, ())[:count]
-        if not seen or seen[-1]["id"] != last:
-            seen = seen + tuple(self._read(key, len(seen), count))
-        if not seen or seen[-1]["id"] != last:  # rows deleted and written again elsewhere: read them all
-            seen = tuple(self._read(key, 0, count))
-        if len(seen) != count or seen[-1]["id"] != last:
-            raise LookupError(f"the revisions of session {key[0]} are missing rows ({len(seen)} of {count})")
-        with self._seen_lock:
-            if len(seen) >= len(self._seen.get(key, ())):
-                self._seen[key] = seen
-        return list(seen)
+        self.seen.remember(key, revisions)
 
     def _read(self, key: Key, start: int, end: int) -> builtins.list[dict[str, Any]]:
         """Rows ``start`` to ``end`` (exclusive), loaded strictly."""
@@ -193,6 +174,4 @@ class PostgresRevisionRows(PostgresSaver):
 
     def forget(self, thread_id: str) -> None:
         """Drop what this process has read of a thread's rows (they were deleted)."""
-        with self._seen_lock:
-            for key in [k for k in self._seen if k[0] == thread_id]:
-                del self._seen[key]
+        self.seen.forget(thread_id)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -32,6 +32,46 @@ SETUP = """CREATE TABLE IF NOT EXISTS revision_rows (
     thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL, seq INTEGER NOT NULL, revision_id TEXT NOT NULL,
     type TEXT NOT NULL, revision BLOB NOT NULL, PRIMARY KEY (thread_id, checkpoint_ns, seq))"""
 Key = tuple[str, str]
+Rows = Callable[[Key, int, int], "builtins.list[dict[str, Any]]"]
+
+
+class SeenRevisions:
+    """The revisions each thread's rows gave this process (read or written), so that putting a list
+    back reads only the rows not seen yet. Shared by the SQLite and Postgres savers; thread-safe, and
+    never holds its lock while ``read`` runs.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[Key, tuple[dict[str, Any], ...]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, key: Key, revisions: Sequence[dict[str, Any]]) -> None:
+        """The whole list, as just written or migrated."""
+        with self._lock:
+            self._seen[key] = tuple(revisions)
+
+    def first(self, key: Key, count: int, last: str, read: Rows) -> builtins.list[dict[str, Any]]:
+        """The first ``count`` revisions (the last one ``last``): those seen before, then ``read(key, start,
+        end)`` for the rest; all of them again if the rows were deleted and written anew elsewhere.
+        """
+        with self._lock:
+            seen = self._seen.get(key, ())[:count]
+        if not seen or seen[-1]["id"] != last:
+            seen = seen + tuple(read(key, len(seen), count))
+        if not seen or seen[-1]["id"] != last:
+            seen = tuple(read(key, 0, count))
+        if len(seen) != count or seen[-1]["id"] != last:
+            raise LookupError(f"the revisions of session {key[0]} are missing rows ({len(seen)} of {count})")
+        with self._lock:
+            if len(seen) >= len(self._seen.get(key, ())):
+                self._seen[key] = seen
+        return list(seen)
+
+    def forget(self, thread_id: str) -> None:
+        """Drop what was seen of a thread's rows (they were deleted)."""
+        with self._lock:
+            for key in [k for k in self._seen if k[0] == thread_id]:
+                del self._seen[key]
 
 
 class RevisionRows(SqliteSaver):
@@ -40,7 +80,7 @@ class RevisionRows(SqliteSaver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = threading.RLock()  # type: ignore[assignment]  # put() holds it around the saver's own cursor
-        self._seen: dict[Key, tuple[dict[str, Any], ...]] = {}  # rows read or written, per thread and namespace
+        self.seen = SeenRevisions()
 
     def setup(self) -> None:
         """The saver's tables and ``revision_rows``."""
@@ -81,7 +121,7 @@ class RevisionRows(SqliteSaver):
             except BaseException:
                 self.conn.rollback()
                 raise
-            self._seen[key] = tuple(revisions)
+            self.seen.remember(key, revisions)
         return saved
 
     def before_put(self, key: Key, checkpoint_id: str) -> None:
@@ -108,30 +148,17 @@ class RevisionRows(SqliteSaver):
         if isinstance(marker, dict) and MARK in marker:
             configurable = found.config["configurable"]
             key = (str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", "")))
-            values[CHANNEL] = self._revisions(key, int(marker[MARK]), str(marker["last"]))
+            values[CHANNEL] = self.seen.first(key, int(marker[MARK]), str(marker["last"]), self._read)
         return found
-
-    def _revisions(self, key: Key, count: int, last: str) -> builtins.list[dict[str, Any]]:
-        """The first ``count`` revisions: the rows seen before, then those not yet read."""
-        with self.lock:
-            seen = self._seen.get(key, ())[:count]
-            if not seen or seen[-1]["id"] != last:
-                seen = seen + tuple(self._read(key, len(seen), count))
-            if not seen or seen[-1]["id"] != last:  # rows deleted and written again elsewhere: read them all
-                seen = tuple(self._read(key, 0, count))
-            if len(seen) != count or seen[-1]["id"] != last:
-                raise LookupError(f"the revisions of session {key[0]} are missing rows ({len(seen)} of {count})")
-            if len(seen) >= len(self._seen.get(key, ())):
-                self._seen[key] = seen
-        return list(seen)
 
     def _read(self, key: Key, start: int, end: int) -> builtins.list[dict[str, Any]]:
         """Rows ``start`` to ``end`` (exclusive), loaded strictly."""
-        rows = self.conn.execute(
-            "SELECT type, revision FROM revision_rows WHERE thread_id = ? AND checkpoint_ns = ? AND seq >= ? "
-            "AND seq < ? ORDER BY seq",
-            (*key, start, end),
-        ).fetchall()
+        with self.lock:  # the saver's connection
+            rows = self.conn.execute(
+                "SELECT type, revision FROM revision_rows WHERE thread_id = ? AND checkpoint_ns = ? AND seq >= ? "
+                "AND seq < ? ORDER BY seq",
+                (*key, start, end),
+            ).fetchall()
         return [self.serde.loads_typed((kind, bytes(data))) for kind, data in rows]
 
     def delete_thread(self, thread_id: str) -> None:
@@ -143,6 +170,4 @@ class RevisionRows(SqliteSaver):
 
     def forget(self, thread_id: str) -> None:
         """Drop what this process has read of a thread's rows (they were deleted)."""
-        with self.lock:
-            for key in [k for k in self._seen if k[0] == thread_id]:
-                del self._seen[key]
+        self.seen.forget(thread_id)
