@@ -21,7 +21,9 @@ pytest.importorskip("ag_ui_langgraph", reason="needs the agui extra: pip install
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_serve_extra()
-    with dialogpaint_serve(tmp_path_factory.mktemp("serve"), DIALOGPAINT_API_KEYS=f"{KEY_A},{KEY_B}") as url:
+    with dialogpaint_serve(  # every edit proposed: the confirmation is what crosses AG-UI as an interrupt
+        tmp_path_factory.mktemp("serve"), DIALOGPAINT_API_KEYS=f"{KEY_A},{KEY_B}", DIALOGPAINT_CONFIRM="always"
+    ) as url:
         yield url
 
 

@@ -72,8 +72,8 @@ def test_the_langgraph_server_example(tmp_path: Path) -> None:
         pytest.skip("needs the studio extra: pip install 'dialogpaint[studio]'")
     with started(blocks("bash")[0], tmp_path, "/ok") as base:
         printed = example(blocks("python")[0], base, tmp_path)
-    assert "Which part should become red" in printed and "/dialogpaint/images/" in printed
-    assert "give the whole image a red tint\nDone: give the whole image a red tint." in printed
+    assert "What would you like me to change?" in printed and "/dialogpaint/images/" in printed
+    assert "make it brighter and more vivid colors\nDone: make it brighter and more vivid colors." in printed
 
 
 def test_the_openai_and_agui_examples(tmp_path: Path) -> None:
@@ -86,7 +86,10 @@ def test_the_openai_and_agui_examples(tmp_path: Path) -> None:
         ]
         if importlib.util.find_spec("ag_ui_langgraph") is None:
             pytest.skip("needs the agui extra: pip install 'dialogpaint[agui]'")
-        assert example(blocks("python")[2], base, tmp_path).splitlines() == ["['on_interrupt']", "[None, 'tint']"]
+        assert example(blocks("python")[2], base, tmp_path).splitlines() == [
+            "['on_interrupt']",
+            "[None, 'adjust_tone']",
+        ]
 
 
 def test_the_mcp_example(tmp_path: Path) -> None:

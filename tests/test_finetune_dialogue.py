@@ -28,7 +28,7 @@ DIALOGUE = EvalDialogue.model_validate(
             {"user": "hi there", "expect": "chat"},
             {"user": "mirror it", "expect": "edit", "instruction_contains": ["mirror"]},
             {"user": "undo", "expect": "undo", "undo_steps": 1},
-            {"user": "make it more colourful", "expect": "clarify"},
+            {"user": "can you make it look better?", "expect": "clarify"},
         ],
     }
 )
@@ -90,7 +90,7 @@ def test_samples_are_exactly_what_the_graph_sends_a_served_model(samples, tmp_pa
         assert request["tools"] == sample["tools"]
     assert samples[1]["completion"][0]["tool_calls"][0]["function"]["name"] == "mirror"
     last = samples[3]["prompt"]
-    assert last[0]["role"] == "system" and last[-1] == {"role": "user", "content": "make it more colourful"}
+    assert last[0]["role"] == "system" and last[-1] == {"role": "user", "content": "can you make it look better?"}
     assert {"role": "assistant", "content": "Done: mirror it."} in last  # the graph's reply: context, never a target
     assert all(s["completion"][0]["content"] != "Done: mirror it." for s in samples)
 

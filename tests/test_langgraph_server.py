@@ -38,6 +38,8 @@ WINDOW = 4  # turns the state keeps (the least the question cap allows); it hold
 SCRIPT = ("make it brighter", "what can you do?", "flip it horizontally", "undo", "make it black and white", "redo")
 LINK = re.compile(r"!\[[^\]]*\]\((http://127\.0\.0\.1:\d+/dialogpaint/images/([0-9a-f]{64})\.png(\?sig=[\w-]+)?)\)")
 
+ALWAYS = {"confirm": "always"}  # the confirmation flows: every edit is proposed (auto asks once per edit)
+
 
 def start_langgraph_dev(workdir: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
     """`langgraph dev` on langgraph.json (no --allow-blocking), on a free loopback port; its process and URL."""
@@ -114,7 +116,7 @@ def test_clarify_confirm_edit_undo_through_the_sdk_with_an_uploaded_image(server
     thread = client.threads.create()["thread_id"]
     block, image = photo_block()
     said = {"role": "user", "content": [{"type": "text", "text": "make it red"}, block]}
-    state = client.runs.wait(thread, "dialogpaint", input={"messages": [said]})
+    state = client.runs.wait(thread, "dialogpaint", context=ALWAYS, input={"messages": [said]})
     upload = state["revisions"][0]
     assert len(state["revisions"]) == 1 and state["head"] == upload["id"] and upload["parent"] is None
     assert "What" in last_ai(state) or "Which" in last_ai(state)  # clarify
@@ -127,7 +129,7 @@ def test_clarify_confirm_edit_undo_through_the_sdk_with_an_uploaded_image(server
     assert humans[-1]["content"] == "make it red"  # no pixels in the thread's messages
 
     state = client.runs.wait(
-        thread, "dialogpaint", input={"messages": [{"role": "user", "content": "the whole image"}]}
+        thread, "dialogpaint", context=ALWAYS, input={"messages": [{"role": "user", "content": "the whole image"}]}
     )
     interrupt = client.threads.get_state(thread)["interrupts"][0]["value"]
     assert interrupt["kind"] == "confirm_edit" and interrupt["action_requests"][0]["name"] == "tint"
@@ -136,14 +138,19 @@ def test_clarify_confirm_edit_undo_through_the_sdk_with_an_uploaded_image(server
     assert interrupt["action_requests"][0]["args"] == {"instruction": "give the whole image a red tint"}
     edited = {"name": "tint", "args": {"instruction": "make it black and white"}}
     state = client.runs.wait(
-        thread, "dialogpaint", command={"resume": {"decisions": [{"type": "edit", "edited_action": edited}]}}
+        thread,
+        "dialogpaint",
+        context=ALWAYS,
+        command={"resume": {"decisions": [{"type": "edit", "edited_action": edited}]}},
     )
     assert [r["tool"] for r in state["revisions"]] == [None, "grayscale"]
     _, key = shown_image(last_ai(state))
     assert key == state["revisions"][-1]["image"] != upload["image"]
     assert not client.threads.get_state(thread)["interrupts"]
 
-    state = client.runs.wait(thread, "dialogpaint", input={"messages": [{"role": "user", "content": "undo"}]})
+    state = client.runs.wait(
+        thread, "dialogpaint", context=ALWAYS, input={"messages": [{"role": "user", "content": "undo"}]}
+    )
     assert state["head"] == upload["id"] and len(state["revisions"]) == 2
     assert shown_image(last_ai(state))[1] == upload["image"]
 
@@ -153,12 +160,16 @@ def test_approve_and_reject_decisions_answer_the_confirmation(server):
     client = get_sync_client(url=base, api_key=None, headers={"Authorization": f"Bearer {KEY}"})
     thread = client.threads.create()["thread_id"]
     for text in ("make it red", "the whole image"):  # a thread without an image gets the sample one
-        client.runs.wait(thread, "dialogpaint", input={"messages": [{"role": "user", "content": text}]})
-    state = client.runs.wait(thread, "dialogpaint", command={"resume": {"decisions": [{"type": "reject"}]}})
+        client.runs.wait(thread, "dialogpaint", context=ALWAYS, input={"messages": [{"role": "user", "content": text}]})
+    state = client.runs.wait(
+        thread, "dialogpaint", context=ALWAYS, command={"resume": {"decisions": [{"type": "reject"}]}}
+    )
     assert len(state["revisions"]) == 1 and "won't" in last_ai(state)
     for text in ("make it red", "the whole image"):
-        client.runs.wait(thread, "dialogpaint", input={"messages": [{"role": "user", "content": text}]})
-    state = client.runs.wait(thread, "dialogpaint", command={"resume": {"decisions": [{"type": "approve"}]}})
+        client.runs.wait(thread, "dialogpaint", context=ALWAYS, input={"messages": [{"role": "user", "content": text}]})
+    state = client.runs.wait(
+        thread, "dialogpaint", context=ALWAYS, command={"resume": {"decisions": [{"type": "approve"}]}}
+    )
     assert [r["tool"] for r in state["revisions"]] == [None, "tint"]
 
 

@@ -24,7 +24,9 @@ MARKER = re.compile(r"^\[dialogpaint-session\]: /v1/sessions/(\S+)$", re.MULTILI
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_serve_extra()
-    with dialogpaint_serve(tmp_path_factory.mktemp("serve"), DIALOGPAINT_API_KEYS=f"{KEY_A},{KEY_B}") as url:
+    with dialogpaint_serve(  # every edit proposed: the confirmation is what crosses the chat API as a question
+        tmp_path_factory.mktemp("serve"), DIALOGPAINT_API_KEYS=f"{KEY_A},{KEY_B}", DIALOGPAINT_CONFIRM="always"
+    ) as url:
         yield url
 
 
@@ -94,12 +96,13 @@ def test_conversation_id_in_the_body_carries_the_session(service):
     text = first.choices[0].message.content
     assert text.startswith("I have your image") and image_key(text)
     session = MARKER.search(text).group(1)
-    done = client.chat.completions.create(
-        model="dialogpaint",
-        messages=[{"role": "user", "content": "make it black and white"}],
-        extra_body={"conversation_id": session},
-    )
-    assert "Done" in done.choices[0].message.content
+    for said, reply in (("make it black and white", "Shall I go ahead?"), ("yes", "Done")):
+        answer = client.chat.completions.create(
+            model="dialogpaint",
+            messages=[{"role": "user", "content": said}],
+            extra_body={"conversation_id": session},
+        )
+        assert reply in answer.choices[0].message.content
 
 
 def test_without_a_valid_key_401_and_another_keys_session_is_not_found(service):

@@ -34,7 +34,7 @@ def test_every_response_carries_the_security_headers(service):  # noqa: F811
 
     client = service([mirror_call()])
     sid = upload(client, KEY_A).json()["id"]
-    revision = send(client, KEY_A, sid, "mirror it")[-3]["data"]
+    revision = next(e["data"] for e in send(client, KEY_A, sid, "mirror it") if e["event"] == "revision")
     image = client.get(revision["image_url"], headers=auth(KEY_A))
     page, session = client.get("/"), client.get(f"/v1/sessions/{sid}", headers=auth(KEY_A))
     missing = client.get("/v1/sessions/nope", headers=auth(KEY_A))

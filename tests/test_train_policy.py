@@ -85,19 +85,10 @@ def test_shipped_policy_uses_the_learned_model_with_numpy_only():
         "        print(said.tool_calls[0]['name'] if said.tool_calls else 'chat', end=' ')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'torch', 'transformers'}))"
     )
-    texts = [
-        "can you make this the best facebook profile image?",
-        "the snowboard on the left needs lightness changed by -44.",
-    ]
+    texts = ["can you make this the best facebook profile image?"]
     run = subprocess.run([sys.executable, "-c", code, *texts], capture_output=True, text=True, cwd=ROOT, check=True)
-    # rules alone: the vague request edited, the explicit one asked about; the learned act: ask, edit
-    assert run.stdout.split() == [
-        "instruct_pix2pix",
-        "ask_clarification",
-        "ask_clarification",
-        "instruct_pix2pix",
-        "[]",
-    ]
+    # rules alone: the vague request edited; the learned act model overrides them and asks
+    assert run.stdout.split() == ["instruct_pix2pix", "ask_clarification", "[]"]
 
 
 def test_the_shipped_model_is_replaced_only_when_asked_and_progress_is_shown(tmp_path):
