@@ -30,7 +30,7 @@ from psycopg import Cursor
 from psycopg import Error as PostgresError
 from psycopg.rows import DictRow
 
-from graphs.storage.revision_rows import CHANNEL, MARK, SeenRevisions
+from graphs.storage.revision_rows import CHANNEL, MARK, SeenRevisions, thread_key
 
 SETUP = """CREATE TABLE IF NOT EXISTS revision_rows (
     thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL, seq INTEGER NOT NULL, revision_id TEXT NOT NULL,
@@ -97,7 +97,7 @@ class PostgresRevisionRows(PostgresSaver):
         revisions = checkpoint["channel_values"].get(CHANNEL)
         if CHANNEL not in new_versions or not isinstance(revisions, list) or not revisions:
             return super().put(config, checkpoint, metadata, new_versions)  # the revisions' blob is not written
-        key = (str(config["configurable"]["thread_id"]), str(config["configurable"].get("checkpoint_ns", "")))
+        key = thread_key(config)
         with self._transaction() as cur:
             if not self._rows(cur, key, revisions):  # rows that do not start the list: inline
                 return super().put(config, checkpoint, metadata, new_versions)
@@ -124,8 +124,7 @@ class PostgresRevisionRows(PostgresSaver):
         """``found`` with a revisions marker replaced by the list it stands for, or an inline list moved to rows."""
         values = found.checkpoint["channel_values"]
         marker = values.get(CHANNEL)
-        configurable = found.config["configurable"]
-        key = (str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", "")))
+        key = thread_key(found.config)
         if isinstance(marker, dict) and MARK in marker:
             values[CHANNEL] = self.seen.first(key, int(marker[MARK]), str(marker["last"]), self._read)
         elif isinstance(marker, list) and marker and CHANNEL in found.checkpoint["channel_versions"]:

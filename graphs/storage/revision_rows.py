@@ -35,6 +35,12 @@ Key = tuple[str, str]
 Rows = Callable[[Key, int, int], "builtins.list[dict[str, Any]]"]
 
 
+def thread_key(config: RunnableConfig) -> Key:
+    """The rows' key of a checkpoint's config: its thread id and namespace."""
+    configurable = config["configurable"]
+    return str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", ""))
+
+
 class SeenRevisions:
     """The revisions each thread's rows gave this process (read or written), so that putting a list
     back reads only the rows not seen yet. Shared by the SQLite and Postgres savers; thread-safe, and
@@ -101,7 +107,7 @@ class RevisionRows(SqliteSaver):
         """Write the revisions not yet stored as rows, and the checkpoint with a marker, in one transaction
         (with whatever ``before_put`` does).
         """
-        key = (str(config["configurable"]["thread_id"]), str(config["configurable"].get("checkpoint_ns", "")))
+        key = thread_key(config)
         revisions = checkpoint["channel_values"].get(CHANNEL)
         with self.lock:
             self.setup()
@@ -146,8 +152,7 @@ class RevisionRows(SqliteSaver):
         values = found.checkpoint["channel_values"]
         marker = values.get(CHANNEL)
         if isinstance(marker, dict) and MARK in marker:
-            configurable = found.config["configurable"]
-            key = (str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", "")))
+            key = thread_key(found.config)
             values[CHANNEL] = self.seen.first(key, int(marker[MARK]), str(marker["last"]), self._read)
         return found
 
