@@ -55,14 +55,14 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "decide": ("decide", "clarify", "undo", "redo", "forget", "rerender", *EDIT_ROUTE, END),
     # The node that answers a message's last call closes the turn itself (graphs.nodes.closing), so
     # these end the run; ``reply`` is reached only from a checkpoint an older version saved before it.
-    "clarify": (END,),  # a question is the only call of its message
-    "disambiguate": (END, "preview", "confirm", "edit"),  # it asked (all answered) or passes the edits on
-    # resumed with the user's words (decide reads them), or a declined proposal and the edits after it
-    "confirm": ("decide", END, *EDIT_ROUTE),
-    # a message's one undo, redo or confirm_pending comes first: the edits after it are all that can follow
-    "undo": (END, *EDIT_ROUTE),
-    "redo": (END, *EDIT_ROUTE),
-    "edit": (END, *EDIT_ROUTE),  # edits end a message; after an approval, the edits sent beside it
+    "clarify": (END,),  # a question is the last call of its message
+    "disambiguate": (END, "preview", "confirm", "edit", "clarify"),  # it asked (all answered) or passes them on
+    # resumed with the user's words (decide reads them), or a declined proposal and the calls after it
+    "confirm": ("decide", END, *EDIT_ROUTE, "clarify"),
+    # a message's one undo, redo or confirm_pending comes first: edits and a question are all that can follow
+    "undo": (END, *EDIT_ROUTE, "clarify"),
+    "redo": (END, *EDIT_ROUTE, "clarify"),
+    "edit": (END, *EDIT_ROUTE, "clarify"),  # after an approval, the edits sent beside it; then a question
     "forget": (END, *EDIT_ROUTE),  # alone, or approved by confirm_pending with edits beside it
     "rerender": (END, *EDIT_ROUTE),
 }
@@ -117,6 +117,8 @@ def next_node(state: EditState, deps: GraphDeps, *, look: bool) -> Next:
         return "disambiguate"
     if not needs_confirmation(state, deps):
         return "edit"
+    if any(c["name"] == "ask_clarification" for c in calls):
+        return "clarify"  # edits beside a question are not proposed: they wait with the question's answer
     return "preview" if previewable(deps, edit_run(messages)) else "confirm"
 
 

@@ -147,8 +147,22 @@ MALFORMED = {
     "edit then undo": ((("mirror", {"instruction": "mirror it"}), ("undo", {})), "undo must come first"),
     "string for a number": ((("mirror", {"instruction": "mirror it", "strength": "2"}),), "valid integer"),
     "instruction too long": ((("mirror", {"instruction": "mirror " * 60}),), "the limit is 300"),
-    "question and edit": ((("ask_clarification", {"question": "Which?"}), ("mirror", {"instruction": "m it"})), "only"),
+    "question and edit": ((("ask_clarification", {"question": "Which?"}), ("mirror", {"instruction": "m it"})), "last"),
 }
+
+
+def test_edits_then_a_question_run_the_edits_and_ask_in_one_reply(open_session, tool):
+    """'mirror it and fix it up': the edit said before the vague part runs, the question closes the reply,
+    and the next request shows the model an answer to each of its calls."""
+    ask = ("ask_clarification", {"question": "What else should change?", "options": ["brighter"]})
+    with OpenAIServer([calls(("mirror", {"instruction": "mirror the image"}), ask), text("OK.")]) as server:
+        session = open_session(server.url)
+        reply = session.send("mirror it and fix it up")
+        assert reply.action == "edit" and len(tool.calls) == 1 and reply.actions == ("edit", "clarify")
+        assert reply.text.endswith("What else should change? Options: brighter.")
+        session.send("never mind")
+        roles = [m["role"] for m in server.chat_requests[1]["messages"]]
+        assert roles == ["system", "user", "assistant", "tool", "tool", "assistant", "user"]
 
 
 @pytest.mark.parametrize("name", MALFORMED)

@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 URI = "dialogpaint://sessions/{session_id}"
 INSTRUCTIONS = (
     "Edit images through conversation. open_session on an image, then send_message with what the user wants; "
-    "if the action is 'clarify', ask the user the reply's question; if it is 'confirm', ask the user and call "
+    "if the action is 'clarify', or an edit's reply ends with a question about the rest of the request, ask the "
+    "user the reply's question; if it is 'confirm', ask the user and call "
     "answer_confirmation. undo and redo move through the edits; nothing is lost."
 )
 OnEvent = Callable[[dict[str, Any]], None]

@@ -40,11 +40,23 @@ logger = logging.getLogger(__name__)
 
 
 def clarify(state: EditState) -> dict[str, Any]:
-    """Put the model's question to the user; the turn ends and the answer arrives as the next message."""
-    call = open_calls(state["messages"])[0]
+    """Put the model's question to the user; the turn ends and the answer arrives as the next message.
+
+    Edits still open beside it (ones this session would propose first: a proposal and a question in
+    one reply would be two questions) are not run; the model sends them again with the answer.
+    """
+    calls = open_calls(state["messages"])
+    call = calls[-1]
     question, options = call["args"]["question"], call["args"].get("options") or []
     say = question + (" Options: " + "; ".join(options) + "." if options else "")
-    return {"messages": [tool_message(call["id"], "The question was shown to the user.", "clarify", say)]}
+    held = [
+        tool_message(
+            c["id"], "Not run: it waits with the question below; call it again with the answer.", "skipped", "",
+            tool=c["name"], instruction=c["args"].get("instruction", ""),
+        )
+        for c in calls[:-1]
+    ]  # fmt: skip
+    return {"messages": [*held, tool_message(call["id"], "The question was shown to the user.", "clarify", say)]}
 
 
 def confirm(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any]:

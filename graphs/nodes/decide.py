@@ -199,15 +199,16 @@ LEADING_CONTROLS = ("undo", "redo", "confirm_pending")
 def conflicting(calls: Sequence[dict[str, Any]]) -> str | None:
     """Calls that make no sense together in one message, by the one rule for several calls.
 
-    A message holds one question, one forget, one re-render or one reply on its own; otherwise at most
-    one undo, redo or confirm_pending, first, then edits, which run in order, each its own revision
-    (up to ``TurnLimits.edits_per_message``). So "no, make it blue instead" is undo then an edit, "yes,
-    and sharpen it" is an approval then an edit, and an edit followed by an undo is refused: the undo
-    would take back what the same message asked for.
+    A message holds one forget, one re-render or one reply on its own; otherwise at most one undo,
+    redo or confirm_pending, first, then edits, which run in order, each its own revision (up to
+    ``TurnLimits.edits_per_message``), then at most one question, last: about what the edits before it
+    leave open. So "no, make it blue instead" is undo then an edit, "yes, and sharpen it" is an
+    approval then an edit, "rotate it 90 degrees, then fix it up" is an edit then a question, and an
+    edit followed by an undo is refused: the undo would take back what the same message asked for.
     """
     names = [c.get("name") for c in calls]
-    if "ask_clarification" in names and len(names) > 1:
-        return "ask_clarification must be the only call in a message"
+    if names.count("ask_clarification") > 1 or ("ask_clarification" in names and names[-1] != "ask_clarification"):
+        return "ask_clarification must be the last call in a message, and the only question"
     if any(n in ("forget", "rerender") for n in names) and len(names) > 1:
         return "forget and rerender must be the only call in a message"
     if REPLY_TOOL in names and len(names) > 1:

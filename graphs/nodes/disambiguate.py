@@ -30,7 +30,7 @@ from graphs.referents import (
 )
 from graphs.state import CallSpec, EditState, head_revision
 from graphs.storage.store import get_image
-from graphs.turn import previous_turn
+from graphs.turn import open_calls, previous_turn
 from tools.detect import Detection
 from tools.errors import DialogPaintError
 
@@ -60,8 +60,18 @@ def disambiguate(state: EditState, runtime: Runtime[GraphDeps]) -> dict[str, Any
         for phrase in phrases[call["id"]]:
             same = candidates(found, phrase.label)
             if len(same) > 1:
-                return {"messages": ask(calls, call, phrase, in_order(same, image.size), image.size)}
+                asking = ask(calls, call, phrase, in_order(same, image.size), image.size)
+                return {"messages": [*asking, *withdrawn(messages)]}
     return {}
+
+
+def withdrawn(messages: list[Any]) -> list[Any]:
+    """The model's own question after the edits, not put: the which-one question comes first, alone."""
+    return [
+        tool_message(c["id"], "Not asked: the user was asked which one first; ask again after that.", "skipped", "")
+        for c in open_calls(messages)
+        if c["name"] == "ask_clarification"
+    ]
 
 
 def instruction(call: CallSpec) -> str:
