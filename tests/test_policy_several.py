@@ -1,8 +1,8 @@
 """Messages of several edits through the real graph, CPU tools and the embedded policy.
 
 Every explicit part runs, in the order said, each its own revision; a vague part gets a question
-naming what it lacks, and the explicit parts wait with it (a question comes alone in its message) and
-run with the completed part once the user answers.
+naming what it lacks: the parts said before it run at once and the question closes the reply, the
+parts after it wait and run with the completed part once the user answers.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.eval.simulate.editor import RecordingEditor
 from agent.models.prompts import SYSTEM_PROMPT
 from agent.policy.carry import carried, complete, waiting
+from agent.policy.context import Asked
 from agent.policy.local import LocalPolicy
 from agent.session.engine import Engine, Session
 from graphs.deps import GraphDeps
@@ -63,17 +64,21 @@ def test_each_part_is_its_own_call_never_merged(text, tools, learned):
 
 @LEARNED
 @pytest.mark.parametrize(
-    ("text", "asked", "answer", "done"),
-    [("make it brighter and rotate it", "rotate", "90 degrees clockwise", ["adjust_tone", "rotate"]),
-     ("rotate it and make it brighter", "rotate", "90 degrees clockwise", ["rotate", "adjust_tone"]),
-     ("flip it horizontally and adjust the contrast", "up or down", "up", ["flip", "adjust_tone"]),
+    ("text", "asked", "answer", "tools"),
+    [("make it brighter and rotate it", "rotate", "90 degrees clockwise", (["adjust_tone"], ["adjust_tone", "rotate"])),
+     ("rotate it and make it brighter", "rotate", "90 degrees clockwise", ([], ["rotate", "adjust_tone"])),
+     ("flip it horizontally and adjust the contrast", "up or down", "up", (["flip"], ["flip", "adjust_tone"])),
      ("remove the zebra and add something", "add", "a tree on the left of the waterhole",
-      ["instruct_pix2pix", "instruct_pix2pix"])],
+      (["instruct_pix2pix"], ["instruct_pix2pix", "instruct_pix2pix"]))],
 )  # fmt: skip
-def test_a_vague_part_is_asked_about_and_the_explicit_parts_wait_for_the_answer(text, asked, answer, done, learned):
+def test_the_parts_before_a_vague_one_run_and_the_rest_waits_for_the_answer(text, asked, answer, tools, learned):
+    """The edits said before the vague part run at once and the question closes the same reply; the
+    parts after it wait, so every edit lands in the order said (``tools``: after the question, at the end)."""
+    ran, done = tools
     chat = session(learned=learned)
     question = chat.send(text)
-    assert question.action == "clarify" and asked in question.text.lower() and edits(chat) == []
+    assert question.action == ("edit" if ran else "clarify") and asked in question.text.lower()
+    assert [tool for tool, _ in edits(chat)] == ran
     reply = chat.send(answer)
     assert reply.action == "edit" and [tool for tool, _ in edits(chat)] == done, reply.text
     if done[0] == "adjust_tone":
@@ -89,17 +94,43 @@ def test_a_vague_part_is_asked_about_and_the_explicit_parts_wait_for_the_answer(
 
 @LEARNED
 @pytest.mark.parametrize(
+    ("text", "ran", "done"),
+    [("rotate it 90 degrees clockwise, fix it up, and crop to the left half", ["rotate"],
+      ["rotate", "adjust_tone", "crop"]),
+     ("The background is boring. Rotate it 90 degrees clockwise.", [], ["adjust_tone", "rotate"])],
+)  # fmt: skip
+def test_an_evaluative_part_or_a_complaint_beside_explicit_edits_is_asked_about_in_its_place(text, ran, done, learned):
+    """'fix it up' between two edits stands for an edit the user has in mind: it is asked about where it
+    was said, and the answer lands between the two."""
+    chat = session(learned=learned)
+    first = chat.send(text)
+    assert "change" in first.text.lower() and [tool for tool, _ in edits(chat)] == ran
+    assert chat.send("make it brighter").action == "edit" and [tool for tool, _ in edits(chat)] == done
+
+
+@LEARNED
+@pytest.mark.parametrize(
     ("text", "done"),
     [("make it look better and rotate it 90 degrees clockwise", ["rotate"]),
-     ("The bottom half is just clutter. Apply a sepia filter.", ["sepia"])],
+     ("enhance the image and make it less blurry", ["sharpen"])],
 )  # fmt: skip
-def test_an_evaluative_aside_beside_explicit_edits_is_no_question(text, done, learned):
-    """Real posts ('enhance the image, crop the people out'; GIER labels them edits) frame explicit
-    edits with an evaluative aside: the named edits run at once, and what else would help is the
-    user's next message, as after any edit."""
+def test_an_evaluative_opening_spelt_out_by_the_edits_after_it_runs_them(text, done, learned):
+    """Real posts open with the goal and then say how ('enhance the image, crop the people'; GIER labels
+    them edits): the edits are what 'better' means, so they run and nothing is asked."""
+    chat = session(learned=learned)
+    reply = chat.send(text)
+    assert reply.action == "edit" and "?" not in reply.text and [tool for tool, _ in edits(chat)] == done
+
+
+@LEARNED
+@pytest.mark.parametrize(
+    ("text", "done"),
+    [("The file is too big to send. Sharpen it.", ["resize", "sharpen"]),
+     ("It's the wrong way round, like a mirror image. Increase the contrast.", ["flip", "adjust_tone"])],
+)  # fmt: skip
+def test_a_complaint_that_names_its_fix_beside_an_edit_is_an_edit_too(text, done, learned):
     chat = session(learned=learned)
     assert chat.send(text).action == "edit" and [tool for tool, _ in edits(chat)] == done
-    assert chat.send("make it brighter").action == "edit"
 
 
 @LEARNED
@@ -107,9 +138,22 @@ def test_two_vague_parts_are_asked_about_in_turn_and_nothing_is_lost(learned):
     chat = session(learned=learned)
     assert "rotate" in chat.send("rotate it, make it brighter and add something").text.lower()
     second = chat.send("90 degrees clockwise")
-    assert second.action == "clarify" and "add" in second.text.lower() and edits(chat) == []
+    assert second.action == "edit" and "add" in second.text.lower()
+    assert [tool for tool, _ in edits(chat)] == ["rotate", "adjust_tone"]
     chat.send("a hat on the man")
     assert [tool for tool, _ in edits(chat)] == ["rotate", "adjust_tone", "instruct_pix2pix"]
+
+
+def test_edits_this_session_would_propose_wait_with_the_question_instead():
+    """A proposal and a question in one reply would be two questions: with confirm=always the edits
+    before the vague part are held, and the whole request is proposed once the question is answered."""
+    chat = session(learned=True, confirm="always")
+    question = chat.send("make it black and white and crop the image")
+    assert question.action == "clarify" and edits(chat) == [] and "crop" in question.text.lower()
+    proposal = chat.send("the left half")
+    assert [e["name"] for e in proposal.confirmation["edits"]] == ["grayscale", "crop"]
+    chat.send("yes")
+    assert [tool for tool, _ in edits(chat)] == ["grayscale", "crop"]
 
 
 def test_with_confirmation_the_completed_request_runs_whole_in_the_users_words():
@@ -141,5 +185,5 @@ def test_the_carried_request_is_read_back_from_the_messages():
         "make it black and white; add something"
     )
     chain = ["rotate it, make it brighter and add something", "90 degrees clockwise"]
-    assert carried(chain) == "rotate it 90 degrees clockwise; make it brighter; add something"
-    assert carried(["make it pop"]) is None
+    assert carried([Asked(t) for t in chain]) == "rotate it 90 degrees clockwise; make it brighter; add something"
+    assert carried([Asked("make it pop")]) is None

@@ -40,8 +40,10 @@ def rules_stand(ctx: Context, vote: str) -> bool:
     vague = find_vagueness(clean_instruction(ctx.text))
     if vote == "clarify" and ((vague is not None and vague.kind in SURE_QUESTIONS) or evaluative_only(ctx.text)):
         return True
-    if vote == "clarify" and waiting(ctx.text) is not None:
-        return True  # a vague clause beside others: the rules ask what it lacks, the request carried
+    if (vote == "clarify" and waiting(ctx.text) is not None) or (
+        vote == "edit" and any(c["name"] == "ask_clarification" for c in ctx.calls)
+    ):
+        return True  # a vague clause beside others: the rules ask what it lacks, what follows it carried
     if vote == "edit" and operation_request(ctx.text):
         return True  # an operation named, and nothing the vague checks found missing: carried out as asked
     return vote == "edit" and all(c["name"] not in ctx.generative_tools for c in ctx.calls)

@@ -1,15 +1,21 @@
 """A request of several edits carried over its questions: the vague clause asked about, the others kept.
 
-'make it brighter and rotate it': the rules ask which way (a question comes alone in its message, so
-nothing runs yet) and the whole request waits. The answer completes the clause asked about ('90
-degrees clockwise' -> 'rotate it 90 degrees clockwise'; an instruction of its own takes that clause's
-place), and every clause then runs in the order the user said them; a second vague clause is asked
+'rotate it 90 degrees clockwise, fix it up and crop it to a square': the clauses said before the
+first vague one run at once and the question about it closes the same reply ("Done: rotate it 90
+degrees clockwise. What would you like me to change?"); the rest of the request waits. When the
+vague clause comes first ('make it brighter' after 'rotate it and ...') nothing runs yet and the whole
+request waits, so the edits keep the order the user said them in. The answer completes the clause
+asked about ('90 degrees clockwise' -> 'rotate it 90 degrees clockwise'; an instruction of its own
+takes that clause's place), and the waiting clauses then run in order; a second vague clause is asked
 about in turn, the request still carried. Nothing is stored: the carried request is read back from
 the user's messages since it was said (``Context.asked_chain``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from agent.policy.context import Asked
 from agent.policy.edits import clause_vagueness
 from agent.policy.lexicon import match_cpu
 from agent.policy.text import EDIT_VERB, clauses, clean_instruction
@@ -23,15 +29,23 @@ def parts(request: str) -> list[str]:
 
 def waiting(request: str) -> int | None:
     """Index of the vague clause of a request of several clauses (the first), None if it is not one."""
+    return first_vague(request) if len(parts(request)) > 1 else None
+
+
+def first_vague(request: str) -> int | None:
+    """Index of the request's first vague clause, None if every clause is explicit."""
+    return next((i for i, p in enumerate(parts(request)) if clause_vagueness(p) is not None), None)
+
+
+def still_waiting(request: str) -> str:
+    """What of ``request`` waits once the clauses before its first vague one ran: that clause and the rest."""
     found = parts(request)
-    if len(found) < 2:
-        return None
-    return next((i for i, p in enumerate(found) if clause_vagueness(p) is not None), None)
+    return "; ".join(found[first_vague(request) or 0 :])
 
 
 def complete(request: str, answer: str) -> str | None:
     """``request`` with its first vague clause completed by ``answer``; None if it waits on nothing."""
-    index = waiting(request)
+    index = first_vague(request)
     if index is None:
         return None
     found = parts(request)
@@ -46,10 +60,18 @@ def complete(request: str, answer: str) -> str | None:
     return "; ".join(found)
 
 
-def carried(chain: list[str]) -> str | None:
-    """The request of several clauses the latest question asked about, earlier answers folded in, if any."""
+def carried(chain: Sequence[Asked]) -> str | None:
+    """The request of several clauses the latest question asked about, earlier answers folded in, if any.
+
+    The clauses that already ran beside a question are left out: what is returned is what still waits.
+    """
     request: str | None = None
-    for text in chain:
-        folded = complete(request, text) if request is not None else None
-        request = folded if folded is not None else text
-    return request if request is not None and waiting(request) is not None else None
+    ran = False
+    for asked in chain:
+        folded = complete(request, asked.text) if request is not None else None
+        request = folded if folded is not None else asked.text
+        if asked.ran:
+            request, ran = still_waiting(request), True
+    if request is None:
+        return None
+    return request if (first_vague(request) if ran else waiting(request)) is not None else None

@@ -32,6 +32,18 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """A user message the agent answered with a clarifying question (agent.policy.carry).
+
+    ``ran``: edits were applied in the same reply, before the question (the clauses said before the
+    vague one), so only the rest of the request still waits.
+    """
+
+    text: str
+    ran: bool = False
+
+
+@dataclass(frozen=True)
 class Words:
     """What the rules read off the latest message once: a leading yes or no (and what follows), its act."""
 
@@ -60,7 +72,7 @@ class Context:
     pending: bool = False
     pending_instruction: str = ""
     clarified_request: str = ""  # the vague request the last turn asked about
-    asked_chain: list[str] = field(default_factory=list)  # the user's messages asked about in a row, oldest first
+    asked_chain: list[Asked] = field(default_factory=list)  # the user's messages asked about in a row, oldest first
     last_edit: str = ""  # the instruction of the edit the last turn applied
     last_failed: str = ""  # the instruction of an edit the last turn tried and could not apply
     last_turn_edits: int = 0  # how many edits the last turn applied ("undo these edits")
@@ -139,21 +151,21 @@ def read_context(
     return ctx
 
 
-def asked_chain(messages: Sequence[BaseMessage], humans: Sequence[int]) -> list[str]:
+def asked_chain(messages: Sequence[BaseMessage], humans: Sequence[int]) -> list[Asked]:
     """The user's messages before the latest (``humans``: their indices), each answered with a question, in a row.
 
     'make it brighter and rotate it' (asked which way) is the chain the answer completes; an answer asked
     about again extends it, so a request of several clauses is carried over its questions
     (agent.policy.carry).
     """
-    chain: list[str] = []
+    chain: list[Asked] = []
     for k in range(len(humans) - 2, -1, -1):
-        end = humans[k + 1]
+        reply = messages[humans[k] + 1 : humans[k + 1]]
         asked = any(
-            isinstance(m, AIMessage) and any(c["name"] == "ask_clarification" for c in m.tool_calls)
-            for m in messages[humans[k] + 1 : end]
+            isinstance(m, AIMessage) and any(c["name"] == "ask_clarification" for c in m.tool_calls) for m in reply
         )
         if not asked:
             break
-        chain.insert(0, normalize(str(messages[humans[k]].content)))
+        ran = any((found := outcome(m)) is not None and found["kind"] == "edit" for m in reply)
+        chain.insert(0, Asked(normalize(str(messages[humans[k]].content)), ran))
     return chain

@@ -8,8 +8,8 @@ from typing import Any
 from agent.policy import replies
 from agent.policy.context import Context
 from agent.policy.lexicon import match_cpu, mentions_edit
-from agent.policy.text import EDIT_VERB, clauses, clean_instruction
-from agent.policy.vague import SIZE_SUBJECT, Vague, find_vagueness
+from agent.policy.text import ADJUSTMENT, EDIT_VERB, clauses, clean_instruction
+from agent.policy.vague import COMPLAINT, SIZE_SUBJECT, Vague, find_vagueness
 from agent.policy.vocabulary import COLOR_WORD
 from graphs.specs import CONTROL_TOOLS
 from tools.registry import BUILTIN_TOOLS
@@ -24,15 +24,17 @@ AGAIN = re.compile(
 def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) -> bool:
     """Queue edit calls for every clause (or one clarifying question); False if none is an edit.
 
-    A vague clause beside explicit ones gets the question alone (a question comes alone in its message);
-    the whole request waits for the answer, which completes that clause (agent.policy.carry).
+    A vague clause after explicit ones: those run and the question about it closes the reply; a vague
+    clause first gets the question alone. What is left of the request waits for the answer, which
+    completes that clause (agent.policy.carry). An evaluative opening followed by explicit edits is
+    what they spell out (``specifics``).
 
     ``previous`` is the instruction being corrected ('no, make it blue instead'): a vague correction
     that names a colour is read as that instruction with the colour swapped. ``trust``: the act
     model decided this is an edit, so no clause is asked about.
     """
     found: list[tuple[str, dict[str, Any]]] = []
-    parts = clauses(text)
+    parts = specifics(one_adjustment(clauses(text), text))
     for clause in parts:
         instruction = clean_instruction(clause)
         if not instruction:
@@ -43,7 +45,7 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
             if swapped:
                 instruction, vague = swapped, None
         if vague is not None:
-            ask(ctx, vague)
+            ask(ctx, vague, before=found)
             return True
         call = edit_call(ctx, instruction)
         if call is not None:
@@ -51,6 +53,42 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
     for name, args in found:
         ctx.call(name, **args)
     return bool(found)
+
+
+def specifics(parts: list[str]) -> list[str]:
+    """The explicit clauses after an evaluative opening clause ('enhance the image and make it less blurry',
+    'make it look better and remove the festival bands': the edits say what better means); else ``parts``.
+
+    A complaint about a part ('the background is boring. rotate it') asks for a change of its own, and
+    an evaluative clause after an edit ('rotate it, then fix it up') for one more: both are asked about.
+    """
+    said = [clean_instruction(p) for p in parts]
+    first = clause_vagueness(said[0]) if len(said) > 1 and said[0] else None
+    if first is None or first.kind != "change" or COMPLAINT.fullmatch(said[0]):
+        return parts
+    rest = [p for p in said[1:] if p]
+    return parts[1:] if rest and all(explicit(p) for p in rest) else parts
+
+
+def one_adjustment(parts: list[str], text: str) -> list[str]:
+    """The message as one clause when it is one attribute set by a number, whose part the commas split
+    ('edit the brightness of the head, neck, and body of the top giraffe to -27'); else ``parts``.
+
+    Only when no other clause is an edit of its own ('rotate it 90 degrees and set the contrast to 20').
+    """
+    if len(parts) < 2 or not ADJUSTMENT.search(text):
+        return parts
+    return [text] if not any(explicit(p) for p in parts if not ADJUSTMENT.search(p)) else parts
+
+
+def explicit(clause: str) -> bool:
+    """Whether a clause is an edit of its own: an instruction with nothing missing."""
+    instruction = clean_instruction(clause)
+    return (
+        bool(instruction)
+        and clause_vagueness(instruction) is None
+        and bool(match_cpu(instruction) or EDIT_VERB.match(instruction))
+    )
 
 
 def clause_vagueness(instruction: str) -> Vague | None:
@@ -73,8 +111,8 @@ def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | No
     plugin = plugin_for(ctx, instruction)
     if plugin is not None:
         return plugin, {"instruction": instruction}
-    explicit = mentions_edit(instruction) or EDIT_VERB.match(instruction)
-    if not (explicit or re.search(r"\b(into|look like|style of|as a)\b", instruction)):
+    named = mentions_edit(instruction) or EDIT_VERB.match(instruction) or ADJUSTMENT.search(instruction)
+    if not (named or re.search(r"\b(into|look like|style of|as a)\b", instruction)):
         return None
     if re.match(r"^(in the style of|as a|like a|like an)\b", instruction):
         instruction = "make it " + instruction
@@ -104,17 +142,29 @@ def swap_color(previous: str, correction: str) -> str | None:
     return previous[: old.start()] + new.group(0) + previous[old.end() :]
 
 
-def ask(ctx: Context, vague: Vague) -> None:
-    """Queue one clarifying question (replacing anything queued), offering only options a ready tool can do.
+def ask(ctx: Context, vague: Vague, before: list[tuple[str, dict[str, Any]]] | None = None) -> None:
+    """Queue one clarifying question, offering only options a ready tool can do.
 
-    A request only a generative editor could do, when none can run here, gets the honest line instead.
+    ``before``: the edit calls of the clauses said before the vague one, queued first (after whatever
+    is queued already: an approval, an undo); otherwise the question replaces anything queued. A
+    request only a generative editor could do, when none can run here, gets the honest line instead.
     """
-    ctx.calls.clear()
     sized = vague.kind == "value" and SIZE_SUBJECT.fullmatch(vague.subject)  # 'change the size': resize answers
     if not ctx.generative and vague.kind in GENERATIVE_ONLY and not sized:
+        ctx.calls.clear()
         ctx.note = replies.needs_generative(runnable_examples(ctx), ctx.missing)
         return
-    options = [o for o in vague.options if ctx.generative or o not in GENERATIVE_OPTIONS]
+    if before:
+        for name, args in before:
+            ctx.call(name, **args)
+    else:
+        ctx.calls.clear()
+    options = [
+        o
+        for o in vague.options
+        if (ctx.generative or o not in GENERATIVE_OPTIONS)
+        and ((cpu := match_cpu(o)) is None or cpu.tool in ctx.tools)  # a disabled tool's edit is no option
+    ]
     ctx.call("ask_clarification", question=vague.question, options=options)
 
 
@@ -135,9 +185,18 @@ def offer_tool(ctx: Context, request: str) -> str | None:
 
 
 def runnable_examples(ctx: Context) -> list[str]:
-    """The stock example edits that a bound tool can run here (generative ones only with a generative tool)."""
-    return [
-        e
-        for e in replies.EXAMPLES
-        if (ctx.generative or e not in replies.NEEDS_GENERATIVE) and (ctx.edit_count or not e.startswith("undo"))
-    ]
+    """The stock example edits that a bound tool can run here: a CPU example only while its tool is bound
+    (a disabled or unready tool is not offered), a generative one only with a generative tool, undo
+    only after an edit.
+    """
+    return [e for e in replies.EXAMPLES if runnable(ctx, e)]
+
+
+def runnable(ctx: Context, example: str) -> bool:
+    """Whether a bound tool can carry out a stock example now."""
+    if example.startswith("undo"):
+        return ctx.edit_count > 0
+    if example in replies.NEEDS_GENERATIVE:
+        return bool(ctx.generative)
+    cpu = match_cpu(example)
+    return cpu is not None and cpu.tool in ctx.tools

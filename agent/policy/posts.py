@@ -38,7 +38,8 @@ OPERATION = re.compile(
 # What a repair fixes: naming one of these says what to change ('fix the lighting').
 DEFECT = re.compile(
     r"\b(colou?rs?|colou?r balance|white balance|lighting|light|exposure|highlights|shadows|eyes?|red ?eye|glare|"
-    r"blur\w*|noise|grain|hue|skin|tint|stains?|scratch\w*|spots|smudges?|blemish\w*|reflection|teeth)\b"
+    r"blur\w*|noise|grain|hue|skin|tint|stains?|scratch\w*|spots|smudges?|blemish\w*|reflection|teeth|"
+    r"(?:over|under)-?expos\w*|irregularit\w*|wrinkles?|creases?|dust)\b"
 )
 # More of a property, said without a verb the edit rules read ('enhance brightness', 'needs more contrast').
 MORE_OF = re.compile(
@@ -95,7 +96,9 @@ def operation_sentence(text: str) -> str:
 def more_of(instruction: str) -> str | None:
     """'enhance brightness' -> 'increase the brightness' (a cleaned instruction); None if it is not one."""
     m = MORE_OF.fullmatch(instruction)
-    return f"increase the {m.group('p')}" if m else None
+    if m is None:
+        return None
+    return "make the colors more vivid" if m.group("p") in ("color", "colors") else f"increase the {m.group('p')}"
 
 
 def evaluative_only(text: str) -> bool:

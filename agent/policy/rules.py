@@ -10,10 +10,11 @@ from agent.policy.carry import carried, complete
 from agent.policy.commands import hesitant, thanks_only, undo_steps
 from agent.policy.context import Context, Decision, Words, from_calls
 from agent.policy.edits import AGAIN, ask, edit, offer_tool, runnable_examples
-from agent.policy.posts import evaluative_only, more_of, names_operation, operation_request, operation_sentence
+from agent.policy.lexicon import match_cpu
+from agent.policy.posts import evaluative_only, more_of, operation_request, operation_sentence, sentences
 from agent.policy.recipes import recipe_request, take_back
 from agent.policy.text import EDIT_VERB, clauses, clean_instruction
-from agent.policy.vague import find_vagueness, fold_answer, what_to_change
+from agent.policy.vague import COMPLAINT, find_vagueness, fold_answer, what_to_change
 
 
 def respond(ctx: Context) -> Decision:
@@ -131,22 +132,20 @@ def answer_to_edit(ctx: Context, w: Words) -> Decision | None:
     return None
 
 
-def explicit_besides_evaluative(ctx: Context) -> bool:
-    """'enhance the image, crop the people': the clauses that name an operation run; the evaluative rest is no question.
-
-    Only when every vague clause is an evaluative one ('make it beautiful', 'enhance'): a clause missing
-    its content ('add some text') is still asked about.
+def requested(text: str) -> str:
+    """The sentences of a post that ask for something: the first that names an operation, and any other
+    that is a request of its own, a complaint that names its fix ('the file is too big to send': halve
+    the size), names a CPU edit ('like a mirror image') or complains about a part ('the background is
+    boring', asked about), in the order said. The story and the thanks around them are left out.
     """
-    parts = [p for p in (clean_instruction(c) for c in clauses(ctx.text)) if p]
-    found = [(p, find_vagueness(p)) for p in parts]
-    if len(parts) < 2 or any(v is not None and v.kind != "change" for _, v in found):
-        return False
-    explicit = [p for p, v in found if v is None and names_operation(p)]
-    if not explicit or all(v is None for _, v in found):
-        return False
-    for part in explicit:
-        edit(ctx, part)
-    return bool(ctx.calls)
+    first = operation_sentence(text)
+    return "; ".join(s.rstrip(" .!?") for s in sentences(text) if s == first or complains(s)) or first
+
+
+def complains(sentence: str) -> bool:
+    """Whether a sentence without an operation still asks for a change: a complaint with or without its fix."""
+    said = [clean_instruction(c) for c in clauses(sentence)]
+    return any(c and (match_cpu(c) is not None or COMPLAINT.fullmatch(c) is not None) for c in said)
 
 
 POST_WORDS = 6  # a message this long that names an operation but opens with no edit verb is a wrapped request
@@ -157,16 +156,14 @@ def request_post(ctx: Context, w: Words) -> Decision | None:
 
     An operation named inside a story, a 'help me' or a thanks is carried out (the sentence that names it).
     """
+    if (more := more_of(clean_instruction(ctx.text))) and edit(ctx, more):
+        return from_calls(ctx)  # 'enhance the color of the image': more of a property, before 'enhance' alone
     if evaluative_only(ctx.text):
         ask(ctx, what_to_change())
         return from_calls(ctx)
-    if (more := more_of(clean_instruction(ctx.text))) and edit(ctx, more):
-        return from_calls(ctx)
-    if explicit_besides_evaluative(ctx):
-        return from_calls(ctx)
     if not operation_request(ctx.text) or (w.act is None and EDIT_VERB.match(clean_instruction(ctx.text))):
         return None  # an instruction that opens the message: the edit rules read it as it stands
-    if edit(ctx, operation_sentence(ctx.text)) or edit(ctx, ctx.text):
+    if edit(ctx, requested(ctx.text)) or edit(ctx, ctx.text):
         return from_calls(ctx)
     if w.act is None and len(ctx.text.split()) < POST_WORDS:
         return None  # 'resize it', 'do something about the saturation': short, and missing its value

@@ -20,23 +20,26 @@ _SPELLING = [
     (r"\bpic\b|\bpicture\b|\bphotograph\b|\bphoto\b|\bimg\b", lambda m: "image"),
     (r"\bpls\b|\bplz\b", lambda m: "please"),
     (r"\bu\b", lambda m: "you"),
+    (r"\balot\b", lambda m: "a lot"),
 ]
 
 _POLITE_START = re.compile(
-    r"^(?:\[[a-z ]{2,12}\]\s*|(?:ok(?:ay)?|alright|all right|hey|hi|hello|so|now|well|hmm+|um+|uh+|great|"
-    r"nice|cool|perfect|good|thanks|thank you|also|and|then|next|actually|oh|wow|right|sure|yes|yeah|yep)[,!.]?\s+)+"
+    r"^(?:\[[a-z ]{2,12}\]\s*|request:\s*|(?:ok(?:ay)?|alright|all right|hey|hi|hello|so|now|well|hmm+|um+|uh+|great|"
+    r"nice|cool|perfect|good|thanks|thank you|also|and|then|next|actually|oh|wow|sure|yes|yeah|yep)[,!.]?\s+|"
+    r"right[,!.]\s+)+"  # 'right, crop it' is an acknowledgement; 'right sandwich hue plus 49' names a part
 )
 _POLITE_REQUEST = re.compile(
     r"^(?:(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody|some one|any one)"
     r"(?: please| maybe| possibly| kindly)?(?: help(?: me)?(?: to| with| by)?)?\s+|please,?\s+|kindly\s+|"
     r"i(?:'d| would) (?:really )?(?:like|love)(?: (?:you|it if you))?(?: to)?(?: (?:please|could))?\s+|"
-    r"i (?:want|need) (?:you )?to\s+|i wanna\s+|let'?s\s+|try(?: to)?\s+|go ahead and\s+|"
+    r"i (?:want|need) (?:you )?to\s+|(?:a )?request to\s+|i wanna\s+|let'?s\s+|try(?: to)?\s+|go ahead and\s+|"
     r"(?:maybe|perhaps)\s+|just\s+|help me\s+|now\s+|also\s+|then\s+|is it possible to\s+|"
     r"do you think you could\s+|how about(?: you)?\s+|what about\s+|(?:can|could) we\s+|we should\s+|"
     r"you should\s+|i think you should\s+|i'd prefer (?:you )?to\s+|time to\s+)+"
 )
 _POLITE_END = re.compile(
-    r"(?:[,\s]+(?:please|for me|thanks|thank you|if you can|if possible|if you could|a bit more)|\s*[.!?]+)+$"
+    r"(?:[,\s]+(?:please|for me|thanks|thank you|if you can|if possible|if you could|a bit more)|\s*[.!?]+|"
+    r"\s*\[[a-z ]{2,12}\])+$"  # a flair tag at the end: 'cyclist removal [specific]'
 )
 _GERUNDS = {
     "adding": "add", "making": "make", "turning": "turn", "changing": "change", "removing": "remove",
@@ -45,6 +48,25 @@ _GERUNDS = {
     "sharpening": "sharpen", "brightening": "brighten", "darkening": "darken", "painting": "paint",
     "inverting": "invert", "resizing": "resize", "mirroring": "mirror", "erasing": "erase",
 }  # fmt: skip
+
+
+# Everyday phrasings of an edit, as the imperative the rules read ('take the bottles out' -> 'remove the
+# bottles', 'slightly bring down the brightness' -> 'lower the brightness slightly').
+_DEGREE = (
+    r"(?:significantly|slightly|substantially|considerably|greatly|drastically|dramatically|strongly|subtly|gently)"
+)
+_REPHRASE: tuple[tuple[str, str], ...] = (
+    (rf"^({_DEGREE}) (.+)$", r"\2 \1"),
+    (r"^(?:take|get|cut|edit|photoshop|clone) (?!out\b|rid\b)(.+?) out(?: of (?:the|this|my) (?:image|shot|frame))?$",
+     r"remove \1"),
+    (r"^(?:i )?need (.+?) out of (?:the|this|my) image(?: .*)?$", r"remove \1"),
+    (r"^cut out (.+)$", r"remove \1"),
+    (r"^(?:turn|make|convert) (?:it|this|the image)(?: in)?(?:to)? (?:a )?colou?r(?:ed)? image$", "colorize the image"),
+    (r"^correct (?:the )?colou?rs?(?: balance)?$", "fix the color balance"),
+    (r"^(?:the |a )?([a-z]+(?: [a-z]+)?) removal$", r"remove the \1"),
+    (r"^(?:bring|turn|tone) down (the [a-z]+)", r"lower \1"),
+    (r"^(?:bring|turn) up (the [a-z]+)", r"raise \1"),
+)  # fmt: skip
 
 
 def normalize(text: str) -> str:
@@ -78,6 +100,8 @@ def clean_instruction(clause: str) -> str:
     text = re.sub(
         r"^i (?:want|need|would like|'d like) (it|this|everything|the [a-z ]+?) to (?!be\b)(.+)$", r"make \1 \2", text
     )
+    for pattern, repl in _REPHRASE:
+        text = re.sub(pattern, repl, text)
     words = text.split(" ", 1)
     if words and words[0] in _GERUNDS:
         text = " ".join([_GERUNDS[words[0]], *words[1:]])
@@ -111,6 +135,12 @@ _AND_VERB = (
     r"resize|invert|mirror|brighten|darken|lighten|posterize|posterise|desaturate|tint|erase|delete|swap|paint|"
     r"straighten|enlarge|shrink|zoom|scale|boost|lower|raise|decrease|adjust|edit|fix|tweak|improve|enhance|"
     r"do something|then"
+)
+# An attribute set or shifted by a number ('the zebra on the right needs lightness modified by a value of -47',
+# 'keyboard, brightness, 37', 'close giraffe saturation plus 47'): an explicit edit, whatever part it names.
+ADJUSTMENT = re.compile(
+    r"\b(?:lightness|brightness|saturation|hue|contrast|exposure|warmth|temperature|sharpness|luminance|vibrance)\b"
+    r"[^.;!?\d]{0,80}?(?<![a-z])(?:[-+]|plus |minus )?\d+(?:\.\d+)?(?! ?(?:degrees?|°|px|pixels?|%|x\b))"
 )
 _AND_POLITE = r"(?:(?:can|could|would|will) you (?:please )?|please |also |then )?"  # 'and can you make it ...'
 
