@@ -63,12 +63,20 @@ def test_without_the_editor_a_wrapped_removal_gets_the_honest_line_not_a_failure
     ("text", "tool", "instruction"),
     [("brighten it, just make it look nicer", "adjust_tone", "brighten it"),
      ("please, boost contrast", "adjust_tone", "increase the contrast"),
-     ("edit the lamp out of this picture", "instruct_pix2pix", "edit the lamp out of this image"),
+     ("edit the lamp out of this picture", "instruct_pix2pix", "remove the lamp"),
      ("fix the washed out colours", "instruct_pix2pix", "fix the washed out colors")],
 )  # fmt: skip
-def test_a_named_change_runs_and_an_evaluative_aside_asks_nothing(text, tool, instruction):
+def test_a_named_change_runs_beside_an_evaluative_aside(text, tool, instruction):
+    """The named change runs at once; an aside after it ('just make it look nicer') gets at most a
+    'What else?' after the 'Done'."""
     reply = session(learned=False).send(text)
     assert (reply.action, reply.tool, reply.instruction) == ("edit", tool, instruction), reply.text
+    assert "?" not in reply.text or reply.text.endswith("What else would you like me to change?" + OPTIONS)
+
+
+OPTIONS = (
+    " Options: make it brighter; make it black and white; give it a vintage look; turn it into a watercolor painting."
+)
 
 
 @pytest.mark.parametrize(

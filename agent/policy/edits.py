@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from agent.policy import replies
 from agent.policy.context import Context
 from agent.policy.lexicon import match_cpu, mentions_edit
 from agent.policy.text import ADJUSTMENT, EDIT_VERB, clauses, clean_instruction
-from agent.policy.vague import COMPLAINT, SIZE_SUBJECT, Vague, find_vagueness
+from agent.policy.vague import COMPLAINT, SIZE_SUBJECT, Vague, find_vagueness, what_to_change
 from agent.policy.vocabulary import COLOR_WORD
 from graphs.specs import CONTROL_TOOLS
 from tools.registry import BUILTIN_TOOLS
@@ -157,6 +158,8 @@ def ask(ctx: Context, vague: Vague, before: list[tuple[str, dict[str, Any]]] | N
     if before:
         for name, args in before:
             ctx.call(name, **args)
+        if vague.kind == "change" and vague.question == what_to_change().question:
+            vague = replace(vague, question="What else would you like me to change?")  # after 'Done: ...'
     else:
         ctx.calls.clear()
     options = [
