@@ -164,3 +164,49 @@ def test_a_bare_yes_to_the_trailing_question_is_no_instruction():
     chat.send("make it brighter and rotate it")
     chat.send("yes")
     assert tools_on_path(chat) == ["adjust_tone"]
+
+
+# Defect 6: text.ADJUSTMENT made a whole message one generative instruction when it held an attribute
+# set by a number, so a vague clause after it was never asked about ('increase the contrast by 20 and
+# fix it up' went to instruct_pix2pix whole; before, the contrast ran on adjust_tone).
+
+
+@pytest.mark.parametrize(
+    ("request_", "ran", "asked"),
+    [("increase the contrast by 20 and fix it up", ["adjust_tone"], "change"),
+     ("brightness 37, then rotate it", ["instruct_pix2pix"], "rotate")],
+)  # fmt: skip
+def test_a_vague_clause_after_an_adjustment_by_a_number_is_asked_about(request_, ran, asked):
+    chat = session()
+    reply = chat.send(request_)
+    assert reply.actions == ("edit", "clarify") and asked in reply.text.lower() and tools_on_path(chat) == ran
+    assert [r["instruction"] for r in chat.path()[1:]] == [request_.split(" and ")[0].split(",")[0]]
+
+
+def test_an_adjustment_whose_part_commas_split_is_still_one_edit():
+    chat = session()
+    reply = chat.send("edit the brightness of the head, neck, and body of the top giraffe to -27")
+    assert reply.action == "edit" and len(chat.path()) == 2 and "?" not in reply.text
+
+
+# Defect 7: every edit+question reply counted toward the question cap, so a user answering each
+# question of a long request hit it on the third clause and got "Sorry, I couldn't do that" (before
+# the cap fix above: a crash).
+
+
+def test_answering_question_after_question_of_a_long_request_is_never_capped():
+    chat = session()
+    first = chat.send("sharpen it, rotate it, add something and crop it")
+    assert first.actions == ("edit", "clarify") and "rotate" in first.text.lower()
+    assert "add" in chat.send("180 degrees").text.lower()
+    third = chat.send("a hat on the man")
+    assert third.actions == ("edit", "clarify") and "crop" in third.text.lower()
+    chat.send("the left half")
+    assert tools_on_path(chat) == ["sharpen", "rotate", "instruct_pix2pix", "crop"]
+
+
+def test_questions_that_changed_nothing_are_still_capped():
+    chat = session()
+    assert chat.send("make it better").action == "clarify"
+    assert chat.send("hmm nicer").action == "clarify"
+    assert chat.send("something else").action != "clarify"
