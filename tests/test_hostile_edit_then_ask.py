@@ -6,6 +6,8 @@ scripted through a loopback OpenAI server, SQLite checkpoints. Each test names t
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from graphs.graph import build_graph
 from tests.fakes import MemoryImageStore, gradient
 from tests.openai_server import OpenAIServer, calls
 from tests.test_detect_questions import LEFT, RIGHT, FixedBoxes, Generative, policy_session
+from tests.test_persistence_and_cli import cli
 from tools.registry import load_registry
 
 MIRROR = ("mirror", {"instruction": "mirror the image"})
@@ -210,3 +213,40 @@ def test_questions_that_changed_nothing_are_still_capped():
     assert chat.send("make it better").action == "clarify"
     assert chat.send("hmm nicer").action == "clarify"
     assert chat.send("something else").action != "clarify"
+
+
+# Defect 8: the CLI's --json line and MCP's structured content carried only the action, 'edit' for
+# "Done: make it brighter. Which way should I rotate it?": a program could not see a question waited.
+
+
+def test_the_cli_json_line_lists_the_question_beside_the_edit(tmp_path):
+    gradient((64, 48)).save(tmp_path / "photo.png")
+    (tmp_path / "script.txt").write_text("make it brighter and rotate it\n90 degrees clockwise\n")
+    result = cli("run", "script.txt", "--image", "photo.png", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert first["action"] == "edit" and first["actions"] == ["edit", "clarify"] and first["reply"].endswith("180°.")
+    assert second["actions"] == ["edit"] and second["tool"] == "rotate"
+
+
+def test_mcp_structured_content_lists_the_question_beside_the_edit(tmp_path):
+    pytest.importorskip("mcp")
+    import anyio
+    from mcp import Client
+
+    from agent.mcp_server.server import Access, build_server
+    from agent.service.auth import KeyRing
+    from tests.service_helpers import png
+
+    with create_engine(Settings(data_dir=tmp_path / "data", confirm="never")) as engine:
+        server = build_server(engine, Access(KeyRing([])))
+
+        async def dialogue() -> list[dict[str, Any]]:
+            async with Client(server) as client:
+                image = base64.b64encode(png(gradient((64, 48)))).decode()
+                opened = await client.call_tool("open_session", {"image_base64": image})
+                said = {"session_id": opened.structured_content["session_id"], "text": "sharpen it and rotate it"}
+                return [dict((await client.call_tool("send_message", said)).structured_content)]
+
+        (facts,) = anyio.run(dialogue)
+    assert facts["action"] == "edit" and facts["actions"] == ["edit", "clarify"] and "rotate" in facts["text"]
