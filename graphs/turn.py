@@ -68,12 +68,16 @@ def previous_turn_kinds(messages: Sequence[AnyMessage]) -> set[OutcomeKind]:
 
 
 def questions_in_a_row(messages: Sequence[AnyMessage]) -> int:
-    """How many turns in a row, ending with the previous one, closed on a clarifying question."""
+    """How many turns in a row, ending with the previous one, closed on a clarifying question and changed nothing.
+
+    A turn that ran an edit before its question ('Done: sharpen it. Which way should I rotate it?')
+    acted: it ends the run, so answering one question after another about a long request is never capped.
+    """
     count, end = 0, last_human_index(messages)
     while end > 0:
         start = last_human_index(messages[:end])
         kinds = {o["kind"] for o in outcomes(messages[start + 1 : end])}
-        if "clarify" not in kinds:
+        if "clarify" not in kinds or "edit" in kinds:
             break
         count, end = count + 1, start
     return count

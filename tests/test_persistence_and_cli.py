@@ -100,6 +100,7 @@ def test_run_json_reports_each_turn(tmp_path):
         "undo_steps",
         "head",
         "revisions",
+        "actions",
     }
 
 

@@ -144,4 +144,5 @@ def turn_record(number: int, text: str, reply: Reply) -> dict[str, Any]:
         "turn": number, "user": text, "action": reply.action, "reply": reply.text,
         "instruction": reply.instruction, "tool": reply.tool, "undo_steps": reply.undo_steps,
         "head": reply.head, "revisions": len(reply.revisions),
+        "actions": list(reply.actions),  # an edit reply closed by a question lists 'clarify' too
     }  # fmt: skip

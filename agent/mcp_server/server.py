@@ -43,8 +43,8 @@ logger = logging.getLogger(__name__)
 URI = "dialogpaint://sessions/{session_id}"
 INSTRUCTIONS = (
     "Edit images through conversation. open_session on an image, then send_message with what the user wants; "
-    "if the action is 'clarify', or an edit's reply ends with a question about the rest of the request, ask the "
-    "user the reply's question; if it is 'confirm', ask the user and call "
+    "if the action is 'clarify', or 'clarify' is among the actions (edits ran, then a question about the rest of "
+    "the request), ask the user the reply's question; if it is 'confirm', ask the user and call "
     "answer_confirmation. undo and redo move through the edits; nothing is lost."
 )
 OnEvent = Callable[[dict[str, Any]], None]
@@ -247,9 +247,9 @@ class Calls:
         """The reply text and head image as content; the facts (action, head, ...) as structured content."""
         head = session.head
         facts: dict[str, Any] = {"session_id": session.id, "head": head["id"]}
-        if reply is not None:
+        if reply is not None:  # 'clarify' among the actions: a question awaits the user's answer
             facts |= {"text": reply.text, "action": reply.action, "instruction": reply.instruction,
-                      "tool": reply.tool, "error": reply.error}  # fmt: skip
+                      "tool": reply.tool, "error": reply.error, "actions": list(reply.actions)}  # fmt: skip
         png = self.engine.deps.store.get(head["image"])
         content = [
             TextContent(type="text", text=reply.text if reply is not None else opening),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from agent.policy.commands import dialogue_act
 from agent.policy.features import ActContext
@@ -139,14 +139,16 @@ def read_context(
             ctx.pending_instruction = "; ".join(e["args"].get("instruction", "") for e in proposal["edits"])
     previous = humans[-2] if len(humans) > 1 else -1
     ctx.asked_chain = asked_chain(messages, humans)
-    for message in messages[previous + 1 : last]:
-        if isinstance(message, AIMessage) and previous >= 0:
-            if any(c["name"] == "ask_clarification" for c in message.tool_calls):
-                ctx.clarified_request = normalize(str(messages[previous].content))
-        elif (found := outcome(message)) is not None and found["kind"] == "edit" and "instruction" in found:
+    turn = messages[previous + 1 : last]
+    asked = previous >= 0 and put_question(turn)
+    if asked:
+        ctx.clarified_request = normalize(str(messages[previous].content))
+    for message in turn:
+        if (found := outcome(message)) is not None and found["kind"] == "edit" and "instruction" in found:
             ctx.last_edit = found["instruction"]
             ctx.last_turn_edits += 1
-        elif found is not None and found["kind"] in ("failed", "skipped"):
+        elif found is not None and (found["kind"] == "failed" or (found["kind"] == "skipped" and not asked)):
+            # edits skipped beside the question put were held for its answer, never tried (graphs.nodes.actions.clarify)
             ctx.last_failed = found.get("instruction", "") or found["kind"]
     return ctx
 
@@ -161,11 +163,24 @@ def asked_chain(messages: Sequence[BaseMessage], humans: Sequence[int]) -> list[
     chain: list[Asked] = []
     for k in range(len(humans) - 2, -1, -1):
         reply = messages[humans[k] + 1 : humans[k + 1]]
-        asked = any(
-            isinstance(m, AIMessage) and any(c["name"] == "ask_clarification" for c in m.tool_calls) for m in reply
-        )
-        if not asked:
+        if not put_question(reply):
             break
         ran = any((found := outcome(m)) is not None and found["kind"] == "edit" for m in reply)
         chain.insert(0, Asked(normalize(str(messages[humans[k]].content)), ran))
     return chain
+
+
+def put_question(reply: Sequence[BaseMessage]) -> bool:
+    """Whether the agent's reply put one of our ask_clarification questions to the user.
+
+    A question refused (past the question cap: 'invalid') or withdrawn for a which-one question
+    ('skipped') was never shown, so no answer to it follows.
+    """
+    asks = {
+        c["id"] for m in reply if isinstance(m, AIMessage) for c in m.tool_calls if c["name"] == "ask_clarification"
+    }
+    return any(
+        isinstance(m, ToolMessage) and m.tool_call_id in asks and (found := outcome(m)) is not None
+        and found["kind"] == "clarify"
+        for m in reply
+    )  # fmt: skip

@@ -76,10 +76,14 @@ def one_adjustment(parts: list[str], text: str) -> list[str]:
     ('edit the brightness of the head, neck, and body of the top giraffe to -27'); else ``parts``.
 
     Only when no other clause is an edit of its own ('rotate it 90 degrees and set the contrast to 20').
+    The clauses after the number are not part of it: 'increase the contrast by 20 and fix it up' is two.
     """
     if len(parts) < 2 or not ADJUSTMENT.search(text):
         return parts
-    return [text] if not any(explicit(p) for p in parts if not ADJUSTMENT.search(p)) else parts
+    end = next(i for i in range(len(parts)) if i == len(parts) - 1 or ADJUSTMENT.search(", ".join(parts[: i + 1])))
+    if any(explicit(p) for p in parts[: end + 1] if not ADJUSTMENT.search(p)):
+        return parts
+    return [text] if end == len(parts) - 1 else [", ".join(parts[: end + 1]), *parts[end + 1 :]]
 
 
 def explicit(clause: str) -> bool:

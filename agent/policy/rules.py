@@ -119,8 +119,14 @@ def again(ctx: Context, w: Words) -> Decision | None:
 
 
 def answer_to_edit(ctx: Context, w: Words) -> Decision | None:
-    """A yes (acknowledged) or a no (taken back, and the correction applied) to the edit just made."""
+    """A yes (acknowledged) or a no (taken back, and the correction applied) to the edit just made.
+
+    A bare no after a reply that closed on our question ('Done: make it brighter. Which way should I
+    rotate it?') answers the question: the rest of the request is dropped, the edit made stays.
+    """
     if not ctx.last_edit or not (w.said_yes or w.said_no):
+        return None
+    if w.said_no and not w.after_no and ctx.clarified_request:
         return None
     if w.said_yes and not w.after_yes:
         return Decision("confirm_yes", replies.acknowledge(ctx.edit_count))

@@ -180,16 +180,23 @@ def call_error(
 
 
 def cap_questions(answer: AIMessage, messages: Sequence[AnyMessage], cap: int) -> list[ToolMessage]:
-    """Refuse another clarifying question after ``cap`` in a row: the model must act or answer."""
-    asks = [c for c in answer.tool_calls if c["name"] == "ask_clarification"]
-    if not asks or questions_in_a_row(messages) < cap:
+    """Refuse another clarifying question after ``cap`` in a row: the model must act or answer.
+
+    Like any invalid call, the question sends the whole message back: edits beside it are answered
+    'not run' (left open, they would run before the repair round and again after it).
+    """
+    if not any(c["name"] == "ask_clarification" for c in answer.tool_calls) or questions_in_a_row(messages) < cap:
         return []
     logger.info("question cap (%d in a row) reached; asking the model to act", cap)
     text = (
         f"Error: you have asked {cap} clarifying questions in a row; do not ask another. Make the most "
         "likely explicit edit from what the user said, or answer in plain text."
     )
-    return [tool_message(str(asks[0]["id"]), text, "invalid")]
+    others = "Error: not run because the question beside it was refused. Send the corrected calls."
+    return [
+        tool_message(str(c["id"]), text if c["name"] == "ask_clarification" else others, "invalid")
+        for c in call_list(answer)
+    ]
 
 
 # The state-changing calls that refer to the state before this message: at most one, and first.
