@@ -157,11 +157,10 @@ def test_a_question_withdrawn_for_a_which_one_question_is_asked_after_its_answer
     assert len(tool.calls) == 1 and "add" in second.text.lower() and second.text.endswith("?")
 
 
-# Defect 5 (not fixed, older than this change): a bare "yes" to "Which way should I rotate it?" is
-# folded into the clause ("rotate it yes") and sent to the generative editor.
+# Defect 5 (older than this change): a bare "yes" to "Which way should I rotate it?" was folded into
+# the clause ("rotate it yes") and sent to the generative editor; it answers nothing and runs nothing.
 
 
-@pytest.mark.xfail(strict=True, reason="carry.complete folds a bare yes into the vague clause ('rotate it yes')")
 def test_a_bare_yes_to_the_trailing_question_is_no_instruction():
     chat = session()
     chat.send("make it brighter and rotate it")

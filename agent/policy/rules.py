@@ -94,8 +94,8 @@ def capability_yes(ctx: Context, w: Words) -> Decision | None:
 
 def answer_to_question(ctx: Context, w: Words) -> Decision | None:
     """The answer to our clarifying question, folded into the request it completes."""
-    if not ctx.clarified_request or w.said_no or w.act is not None:
-        return None
+    if not ctx.clarified_request or w.said_no or w.act is not None or (w.said_yes and not w.after_yes):
+        return None  # a bare 'yes' answers no open question ('Which way should I rotate it?'): no instruction
     request = carried(ctx.asked_chain)  # a request of several clauses waits on this answer
     if request is not None and (completed := complete(request, ctx.text)) is not None:
         edit(ctx, completed)
