@@ -10,7 +10,10 @@ One JSON object a line (eval_sets/simulate/README.md documents every key):
 Read by ``agent.eval.simulate.user`` (what the user wants, what it answers) and
 ``agent.eval.simulate.harness`` (success). A CPU goal is met exactly: the same tool and every stated
 parameter equal (or inside a stated bound); a generative goal (``instruct_pix2pix``) is met when the
-executed explicit instruction contains the goal's object and one of its change words.
+executed explicit instruction contains the goal's object and one of its change words. The goal's
+edits are met in the order stated, except that two edits which give the same pixels in either
+order (``commutes``: one that changes each pixel from itself alone, one that only moves or selects
+pixels) may land in either order.
 """
 
 from __future__ import annotations
@@ -173,3 +176,36 @@ def _equal(value: Any, wanted: Scalar) -> bool:
     if isinstance(wanted, float | int) and not isinstance(wanted, bool):
         return isinstance(value, int | float) and not isinstance(value, bool) and abs(value - wanted) <= TOLERANCE
     return bool(value == wanted)
+
+
+# Edits whose every output pixel depends on the same input pixel alone, and edits that only move or
+# select pixels: one of each gives the same picture in either order, pixel for pixel
+# (tests/test_simulate_order.py renders both orders with the real tools). adjust_tone is pointwise
+# unless it changes the contrast (Pillow's contrast pivots on the whole image's mean, which a crop
+# changes); a rotation only moves pixels in quarter turns.
+POINTWISE: frozenset[str] = frozenset({"grayscale", "sepia", "invert", "tint", "posterize"})
+MOVES: frozenset[str] = frozenset({"flip", "crop"})
+
+
+def pointwise(tool: str | None, params: Mapping[str, Any]) -> bool:
+    """Whether an edit changes each pixel from that pixel alone."""
+    if tool == "adjust_tone":
+        return bool(params.get("contrast", 1.0) == 1.0)
+    return tool in POINTWISE
+
+
+def moves_pixels(tool: str | None, params: Mapping[str, Any]) -> bool:
+    """Whether an edit only moves or selects pixels (a flip, a crop, a quarter turn)."""
+    if tool == "rotate":  # a transpose: a quarter turn that grows the canvas, or a half turn
+        degrees = params.get("degrees")
+        if not isinstance(degrees, int | float) or isinstance(degrees, bool) or degrees % 90:
+            return False
+        return params.get("expand", True) is not False or degrees % 360 == 180
+    return tool in MOVES
+
+
+def commutes(a_tool: str | None, a_params: Mapping[str, Any], b_tool: str | None, b_params: Mapping[str, Any]) -> bool:
+    """Whether two edits give the same picture in either order (one pointwise, the other moving pixels)."""
+    return (pointwise(a_tool, a_params) and moves_pixels(b_tool, b_params)) or (
+        moves_pixels(a_tool, a_params) and pointwise(b_tool, b_params)
+    )

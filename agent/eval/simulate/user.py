@@ -4,8 +4,9 @@ Each turn it looks at what a user sees (the agent's reply, the proposal awaiting
 on the current image's path) and answers by fixed rules, in this order:
 
 1. the goal is on the image and nothing is pending: stop (success);
-2. a proposal awaits yes/no: "yes" if every proposed edit does the next goal edits, in order, else a
-   correction ("no, <the next goal edit>");
+2. a proposal awaits yes/no: "yes" if every proposed edit does the next goal edits, in order (or in
+   an order that gives the same picture: ``cases.commutes``), else a correction ("no, <the next goal
+   edit>");
 3. the image carries edits the goal does not want: ask to undo them ("undo that");
 4. the agent asked a question before the edit the opening left vague was made: the missing piece if
    the question is about it, that edit stated explicitly if the question is generic (or the opening
@@ -25,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agent.eval.simulate.cases import GoalEdit, PieceKind, SimCase, edit_matches
+from agent.eval.simulate.cases import GoalEdit, PieceKind, SimCase, commutes, edit_matches
 
 _ABOUT: dict[PieceKind, re.Pattern[str]] = {
     "object": re.compile(
@@ -72,22 +73,41 @@ class Observation:
     failed: bool = False  # the turn's action failed
 
 
+def remaining(goal: list[GoalEdit], path: tuple[Edit, ...]) -> tuple[list[GoalEdit], int]:
+    """(the goal edits still to make, in order; edits on the path the goal does not want).
+
+    The path's edits meet the goal's in order, except that an edit may meet a later goal edit when it
+    gives the same picture in either order with every goal edit it passes (``cases.commutes``: a
+    crop made before the black and white the goal says first is the same picture).
+    """
+    rest = list(goal)
+    for made, edit in enumerate(path):
+        found = next(
+            (
+                k
+                for k, wanted in enumerate(rest)
+                if edit_matches(wanted, edit.tool, edit.params, edit.instruction)
+                and all(commutes(edit.tool, edit.params, earlier.tool, earlier.params) for earlier in rest[:k])
+            ),
+            None,
+        )
+        if found is None:
+            return rest, len(path) - made
+        rest.pop(found)
+    return rest, 0
+
+
 def goal_progress(goal: list[GoalEdit], path: tuple[Edit, ...]) -> tuple[int, int]:
-    """(goal edits done in order at the start of the path, edits after them the goal does not want)."""
-    done = 0
-    for edit in path:
-        if done < len(goal) and edit_matches(goal[done], edit.tool, edit.params, edit.instruction):
-            done += 1
-        else:
-            break
-    return done, len(path) - done
+    """(goal edits the path has made, edits on it the goal does not want)."""
+    rest, extra = remaining(goal, path)
+    return len(goal) - len(rest), extra
 
 
-def proposal_right(rest: list[GoalEdit], proposal: tuple[Edit, ...]) -> bool:
-    """Whether every proposed edit does the next goal edits (``rest``), in order."""
-    return 0 < len(proposal) <= len(rest) and all(
-        edit_matches(goal, e.tool, e.params, e.instruction) for goal, e in zip(rest, proposal, strict=False)
-    )
+def proposal_right(goal: list[GoalEdit], path: tuple[Edit, ...], proposal: tuple[Edit, ...]) -> bool:
+    """Whether the proposed edits, made after the path, are goal edits still wanted and nothing else."""
+    rest, extra = remaining(goal, path)
+    after, more = remaining(goal, path + proposal)
+    return bool(proposal) and extra == 0 and more == 0 and len(rest) - len(after) == len(proposal)
 
 
 def stated(edits: list[GoalEdit]) -> str:
@@ -126,21 +146,22 @@ class RuleUser:
 
     def respond(self, case: SimCase, seen: Observation) -> str:
         """The next message by the rules, in order."""
-        done, extra = goal_progress(case.goal, seen.path)
-        wanted = case.goal[min(done, len(case.goal) - 1)]
+        rest, extra = remaining(case.goal, seen.path)
+        wanted = rest[0] if rest else case.goal[-1]
         if seen.proposal:
-            right = extra == 0 and proposal_right(case.goal[done:], seen.proposal)
+            right = proposal_right(case.goal, seen.path, seen.proposal)
             return "yes" if right else f"no, {wanted.instruction}"
         if extra:
             return "undo that" if extra == 1 else f"undo the last {extra} edits"
-        if seen.action == "clarify" and done <= case.asked_edit:
-            return self.answer(case, seen.text, done)
+        if seen.action == "clarify" and case.goal[case.asked_edit] in rest:
+            return self.answer(case, seen.text, rest)
         return wanted.instruction
 
-    def answer(self, case: SimCase, question: str, done: int = 0) -> str:
-        """The answer to a clarifying question about the opening (``done``: goal edits already made)."""
+    def answer(self, case: SimCase, question: str, rest: list[GoalEdit] | None = None) -> str:
+        """The answer to a clarifying question about the opening (``rest``: the goal edits still to make)."""
+        rest = case.goal if rest is None else rest
         if case.missing is None:  # explicit: the rest of the goal again (one edit when stating them over turns)
-            return stated(case.goal[done:] if case.rule == "explicit" else case.goal[done : done + 1])
+            return stated(rest if case.rule == "explicit" else rest[:1])
         explicit = case.goal[case.asked_edit].instruction
         kinds = question_kinds(question)
         if case.missing.kind == "operation":
@@ -149,4 +170,4 @@ class RuleUser:
             return case.missing.answer
         if not kinds or kinds == {"operation"}:
             return explicit
-        return case.opening if done == 0 else case.goal[done].instruction
+        return case.opening if len(rest) == len(case.goal) else rest[0].instruction
