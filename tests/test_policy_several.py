@@ -66,7 +66,7 @@ def test_each_part_is_its_own_call_never_merged(text, tools, learned):
 @pytest.mark.parametrize(
     ("text", "asked", "answer", "tools"),
     [("make it brighter and rotate it", "rotate", "90 degrees clockwise", (["adjust_tone"], ["adjust_tone", "rotate"])),
-     ("rotate it and make it brighter", "rotate", "90 degrees clockwise", ([], ["rotate", "adjust_tone"])),
+     ("rotate it and flip it vertically", "rotate", "90 degrees clockwise", ([], ["rotate", "flip"])),
      ("flip it horizontally and adjust the contrast", "up or down", "up", (["flip"], ["flip", "adjust_tone"])),
      ("remove the zebra and add something", "add", "a tree on the left of the waterhole",
       (["instruct_pix2pix"], ["instruct_pix2pix", "instruct_pix2pix"]))],
@@ -131,6 +131,25 @@ def test_an_evaluative_opening_spelt_out_by_the_edits_after_it_runs_them(text, d
 def test_a_complaint_that_names_its_fix_beside_an_edit_is_an_edit_too(text, done, learned):
     chat = session(learned=learned)
     assert chat.send(text).action == "edit" and [tool for tool, _ in edits(chat)] == done
+
+
+@LEARNED
+@pytest.mark.parametrize(
+    ("text", "answer", "ran", "done"),
+    [("crop the image and make it brighter", "the left half", ["adjust_tone"], ["adjust_tone", "crop"]),
+     ("please, rotate the image and remove the guy", "90 degrees clockwise", ["instruct_pix2pix"],
+      ["instruct_pix2pix", "rotate"]),
+     ("crop it and rotate it 90 degrees clockwise", "the left half", [], ["crop", "rotate"])],
+)  # fmt: skip
+def test_a_crop_or_rotation_with_nothing_said_of_it_is_asked_about_after_the_content_edits(
+    text, answer, ran, done, learned
+):
+    """A photo is framed last: the content edits run and the framing question closes the reply; before
+    another change of the frame the order said stands (the crop's region depends on the rotation)."""
+    chat = session(learned=learned)
+    first = chat.send(text)
+    assert "?" in first.text and [tool for tool, _ in edits(chat)] == ran
+    assert chat.send(answer).action == "edit" and [tool for tool, _ in edits(chat)] == done
 
 
 @LEARNED

@@ -16,15 +16,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.policy.context import Asked
-from agent.policy.edits import clause_vagueness
+from agent.policy.edits import clause_vagueness, framing_last
 from agent.policy.lexicon import match_cpu
 from agent.policy.text import EDIT_VERB, clauses, clean_instruction
 from agent.policy.vague import fold_answer
 
 
 def parts(request: str) -> list[str]:
-    """The request's clauses as instructions, empty ones left out."""
-    return [p for p in (clean_instruction(c) for c in clauses(request)) if p]
+    """The request's clauses as instructions, empty ones left out, in the order they run (a crop or
+    rotation with nothing said of it after the content edits: ``edits.framing_last``).
+    """
+    return [p for p in (clean_instruction(c) for c in framing_last(clauses(request))) if p]
 
 
 def waiting(request: str) -> int | None:

@@ -35,7 +35,7 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
     model decided this is an edit, so no clause is asked about.
     """
     found: list[tuple[str, dict[str, Any]]] = []
-    parts = specifics(one_adjustment(clauses(text), text))
+    parts = framing_last(specifics(one_adjustment(clauses(text), text)))
     for clause in parts:
         instruction = clean_instruction(clause)
         if not instruction:
@@ -69,6 +69,35 @@ def specifics(parts: list[str]) -> list[str]:
         return parts
     rest = [p for p in said[1:] if p]
     return parts[1:] if rest and all(explicit(p) for p in rest) else parts
+
+
+# Tools that change the frame; a crop or rotation is asked about after edits of the content only.
+GEOMETRIC = frozenset({"crop", "rotate", "flip", "resize"})
+
+
+def framing_last(parts: list[str]) -> list[str]:
+    """``parts`` with a crop or rotation that names no region or direction moved after the content
+    edits that follow it ('crop the image and remove the background': the background goes at once and
+    the framing question closes the reply, as a photo is framed last); else ``parts``.
+
+    Only when it is the one vague clause and every clause after it is an explicit edit of the content:
+    before another change of the frame ('crop it and rotate it 90 degrees') the order stands.
+    """
+    said = [clean_instruction(p) for p in parts]
+    vague = [(i, v) for i, p in enumerate(said) if p and (v := clause_vagueness(p)) is not None]
+    if len(vague) != 1 or vague[0][1].kind not in ("crop", "rotate"):
+        return parts
+    i = vague[0][0]
+    after = [p for p in said[i + 1 :] if p]
+    if not after or not all(explicit(p) and not frames(p) for p in after):
+        return parts
+    return [*parts[:i], *parts[i + 1 :], parts[i]]
+
+
+def frames(instruction: str) -> bool:
+    """Whether an explicit edit changes the frame (crop, rotate, flip, resize)."""
+    cpu = match_cpu(instruction)
+    return cpu is not None and cpu.tool in GEOMETRIC
 
 
 def one_adjustment(parts: list[str], text: str) -> list[str]:

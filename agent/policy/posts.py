@@ -44,7 +44,8 @@ DEFECT = re.compile(
 # More of a property, said without a verb the edit rules read ('enhance brightness', 'needs more contrast').
 MORE_OF = re.compile(
     r"(?:enhance|boost|more|needs?(?: more)?|add more|increase|bump up)(?: the)?(?: image)? "
-    r"(?P<p>brightness|contrast|saturation|colors?|color saturation)(?: of (?:the|this) image)?"
+    r"(?P<p>brightness|contrast|saturation|colors?|color saturation)"
+    r"(?: and (?:the )?(?P<q>brightness|contrast|saturation|colors?))?(?: (?:of )?(?:the|this) image)?"
     r"(?: (?:a lot|alot|greatly|a little|a bit|slightly))?"
 )
 # An evaluative goal: improving the whole image without saying how.
@@ -98,7 +99,8 @@ def more_of(instruction: str) -> str | None:
     m = MORE_OF.fullmatch(instruction)
     if m is None:
         return None
-    return "make the colors more vivid" if m.group("p") in ("color", "colors") else f"increase the {m.group('p')}"
+    said = [p for p in (m.group("p"), m.group("q")) if p]
+    return " and ".join("make the colors more vivid" if p in ("color", "colors") else f"increase the {p}" for p in said)
 
 
 def evaluative_only(text: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from agent.policy import replies
@@ -140,18 +141,31 @@ def answer_to_edit(ctx: Context, w: Words) -> Decision | None:
 
 def requested(text: str) -> str:
     """The sentences of a post that ask for something: the first that names an operation, and any other
-    that is a request of its own, a complaint that names its fix ('the file is too big to send': halve
-    the size), names a CPU edit ('like a mirror image') or complains about a part ('the background is
-    boring', asked about), in the order said. The story and the thanks around them are left out.
+    that states a complaint, in the order said. A complaint that names its fix is an edit of its own
+    ('the file is too big to send': halve the size; 'it's the wrong way round, like a mirror image':
+    flip); one about a part ('the background is boring') is asked about, unless the operation refers
+    back to it ('the girl in the back is distracting. could someone remove her?': the complaint is the
+    removal's reason). The story and the thanks around them are left out.
     """
     first = operation_sentence(text)
-    return "; ".join(s.rstrip(" .!?") for s in sentences(text) if s == first or complains(s)) or first
+    refers_back = bool(BACK_REFERENCE.search(first))
+    kept = [s for s in sentences(text) if s == first or complaint(s) == "fix" or (complaint(s) and not refers_back)]
+    return "; ".join(s.rstrip(" .!?") for s in kept) or first
 
 
-def complains(sentence: str) -> bool:
-    """Whether a sentence without an operation still asks for a change: a complaint with or without its fix."""
+# A statement about the picture ('the file is too big', "it's the wrong way round"): where complaints live.
+STATEMENT = re.compile(r"\b(is|are|was|were|looks?|feels?|seems?)\b|'s\b")
+BACK_REFERENCE = re.compile(r"\b(her|him|them|those|these|that one|this one)\b")  # not "it": the image
+
+
+def complaint(sentence: str) -> str | None:
+    """'fix' for a complaint that names its fix, 'part' for one about a part that names none, else None."""
+    if not STATEMENT.search(sentence):
+        return None  # 'additional enhancements (lighting, cropping) welcome': a list, no complaint
     said = [clean_instruction(c) for c in clauses(sentence)]
-    return any(c and (match_cpu(c) is not None or COMPLAINT.fullmatch(c) is not None) for c in said)
+    if any(c and match_cpu(c) is not None for c in said):
+        return "fix"
+    return "part" if any(c and COMPLAINT.fullmatch(c) for c in said) else None
 
 
 POST_WORDS = 6  # a message this long that names an operation but opens with no edit verb is a wrapped request

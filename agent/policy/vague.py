@@ -200,7 +200,7 @@ def find_vagueness(clause: str) -> Vague | None:
         if m.group("v") in ("put", "place") and not m.group(3):
             return None
         return Vague("destination", f"Where should I move {thing} to?", (), subject=thing, verb=m.group("v"))
-    if re.fullmatch(rf"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more)({PLACE}| here)?", clause):  # fmt: skip  # noqa: E501
+    if re.fullmatch(rf"(add|put|insert|draw|place|include)( in| on)? (something|anything|some ?thing( cool| fun| nice| new)?|stuff|more stuff|things|an object|some objects|more|(an?|some) (animal|object|thing|item|creature|decoration|accessory)s?)({PLACE}| here)?", clause):  # fmt: skip  # noqa: E501
         return Vague("add", "What should I add, and where?", ("a hat on the person", "a rainbow in the sky", "snow"))
     if re.fullmatch(
         r"(remove|delete|erase|get rid of|take out|take away|hide) (it|this|that|something|things|stuff|the thing|that thing|some ?thing)",  # noqa: E501
@@ -211,12 +211,20 @@ def find_vagueness(clause: str) -> Vague | None:
         r"(?P<v>blur|pixelate|sharpen|brighten|darken|hide|cover up) (that|that part|that area|there)", clause
     ):
         return Vague("part", f"Which part should I {m.group('v')}?", (), verb=m.group("v"))
+    if m := re.fullmatch(r"make (that|this) (part|area|bit|spot|region|side|corner) (?P<a>brighter|darker|lighter|sharper|blurrier)", clause):  # fmt: skip  # noqa: E501
+        verbs = {"brighter": "brighten", "lighter": "lighten", "darker": "darken", "sharper": "sharpen"}
+        return Vague("part", f"Which part should I make {m.group('a')}?", (), verb=verbs.get(m.group("a"), "blur"))
+    if m := re.fullmatch(
+        r"do something (about|with|to) the (?P<x>brightness|contrast|saturation|exposure|warmth|temperature)", clause
+    ):
+        thing = m.group("x")
+        return Vague("direction", f"Should the {thing} go up or down?", ("up", "down"), subject=thing)
     if STYLE.fullmatch(clause):
         return Vague("style", "Which style or look would you like?",
                      ("black and white", "a vintage look", "turn it into a watercolor painting"))  # fmt: skip
     if re.fullmatch(r"(rotate|turn|spin)( it| the image)?( around| a bit| slightly)?", clause):
         return Vague("rotate", "Which way should I rotate it?", ("90° clockwise", "90° counter-clockwise", "180°"))
-    if re.fullmatch(r"(crop|trim|cut)( it| the image)?( a bit| down| a little)?", clause):
+    if re.fullmatch(r"(crop|trim|cut)( it| the image)?( the (edges|borders?|sides))?( a bit| down| a little)?", clause):
         return Vague("crop", "Which part should I crop away, and how much?",
                      ("the left side", "the top quarter", "zoom in on the centre"))  # fmt: skip
     if re.fullmatch(r"(make )?(it|this) (bigger|smaller|larger|huge|tiny)", clause):
