@@ -149,7 +149,7 @@ def requested(text: str) -> str:
     """
     first = operation_sentence(text)
     refers_back = bool(BACK_REFERENCE.search(first))
-    kept = [s for s in sentences(text) if s == first or complaint(s) == "fix" or (complaint(s) and not refers_back)]
+    kept = [s for s in sentences(text) if s == first or (kind := complaint(s)) == "fix" or (kind and not refers_back)]
     return "; ".join(s.rstrip(" .!?") for s in kept) or first
 
 
