@@ -16,6 +16,10 @@ _ALWAYS = re.compile(
     r"do you know how to|do you support|do you do|do you have a way to|is there a way to|can you even|"
     r"is that something you can do:?)\s+(?P<x>.+)$"
 )
+# 'how do i remove the man in the background': asked of an editor, the edit it can make; never how to do it
+# in another program ('how do i crop it in photoshop').
+_HOW = re.compile(r"^(?:how (?:do|can|could|would|should) i|how to)\s+(?P<x>.+)$")
+_ELSEWHERE = re.compile(r"\b(photoshop|gimp|lightroom|paint\.net|myself|on my own|my phone|an app)\b")
 _ASKED = re.compile(r"^(?:can|could) you (?:also |even |actually )(?P<x>.+)$|^(?:can|could) you do (?P<y>.+)$")
 _VERB = re.compile(r"^(?:make|turn|add|remove|change|give|put|replace|convert|transform|apply|rotate|flip|crop|"
                    r"blur|sharpen|erase|delete|resize|swap|move|colou?ri[sz]e|paint|draw|restore|fix|brighten|"
@@ -34,6 +38,8 @@ def capability_request(text: str, *, asked: bool = False) -> str | None:
         thing = m.group("x")
     elif asked and (m := _ASKED.match(said)):
         thing = m.group("x") or m.group("y")
+    elif (m := _HOW.match(said)) and _VERB.match(m.group("x")) and not _ELSEWHERE.search(said):
+        thing = m.group("x")
     else:
         return None
     thing = re.sub(r"\s+(?:for me|here|too|as well|on (?:this|it|the (?:image|photo|picture)))$", "", thing.strip())

@@ -16,17 +16,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.policy.context import Asked
-from agent.policy.edits import clause_vagueness, framing_last
+from agent.policy.edits import clause_vagueness, read
 from agent.policy.lexicon import match_cpu
-from agent.policy.text import EDIT_VERB, clauses, clean_instruction
+from agent.policy.text import EDIT_VERB, clean_instruction
 from agent.policy.vague import fold_answer
 
 
 def parts(request: str) -> list[str]:
-    """The request's clauses as instructions, empty ones left out, in the order they run (a crop or
-    rotation with nothing said of it after the content edits: ``edits.framing_last``).
+    """The request's clauses as instructions, empty ones left out, in the order they run (``edits.read``).
+
+    A request asked about has no evaluative opening the edits after it spell out (``edits.specifics``):
+    the edit loop would have run those edits and asked nothing.
     """
-    return [p for p in (clean_instruction(c) for c in framing_last(clauses(request))) if p]
+    return [c.instruction for c in read(request, said=False) if c.instruction]
 
 
 def waiting(request: str) -> int | None:

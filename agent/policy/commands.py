@@ -51,6 +51,13 @@ QUESTION = re.compile(r"^(what|why|how|who|when|where|is|are|do|does|did|which|w
 _ALL_STEPS = re.compile(
     r"\b(original|start (over|again|from scratch)|reset|beginning|all( of)? (the |my )?(edits|changes)|everything|initial)\b"  # noqa: E501
 )
+# A help, a greeting or a thanks is the whole message: a post that says 'help me ...', opens with 'hello!'
+# or ends on 'thank you' is a request wrapped in them ('hello! would you please edit the teeth?').
+SOCIAL_WORDS = 8
+_ASKING = re.compile(
+    r"\b(would like|'d like|want|need|could|can|would|please|help|fix|looking to|hoping|wish|should|"
+    r"(clear|sharp|bright|dark|light|bett|nic|cool|crisp|smooth)er)\b|\?"
+)
 _EDIT_WORDS = re.compile(r"\b(make|turn|add|remove|change|rotate|flip|crop|blur|sharpen|brighter|darker|into)\b")
 
 
@@ -62,15 +69,16 @@ def dialogue_act(text: str) -> str | None:
         return "redo"
     if UNDO.search(text):
         return "undo"
-    if HELP.search(text) and not re.match(r"^(can|could|would|will) you\b(?! help)", text):
+    short = len(text.split()) <= SOCIAL_WORDS
+    if HELP.search(text) and not re.match(r"^(can|could|would|will) you\b(?! help)", text) and short:
         return "help"
     if _EDIT_WORDS.search(text):
         return None
-    if GREETING.match(text):
+    if GREETING.match(text) and short:
         return "greeting"
     if BYE.match(text):
         return "bye"
-    if THANKS.search(text):
+    if THANKS.search(text) and not _ASKING.search(THANKS.sub(" ", text)):
         return "thanks"
     if PRAISE.match(text):
         return "praise"
@@ -80,9 +88,14 @@ def dialogue_act(text: str) -> str | None:
 
 
 def hesitant(text: str) -> bool:
-    """Whether the message only hesitates ('hmm, not sure, let me think'): never consent, never an instruction."""
+    """Whether the message only hesitates ('hmm, not sure, let me think'): never consent, never an instruction.
+
+    'not sure if it's possible, but ...' is a hedge around what follows, not a hesitation.
+    """
     if not HESITATION.match(text) or re.search(r"\b(yes|yeah|sure,? go|go ahead|do it)\b", text):
         return False
+    if re.search(r"\b(?:not sure|unsure|i don'?t know|idk|dunno) (?:if|whether|how|what|why)\b", text):
+        return False  # 'not sure if this can be done, but could you ...': a hedge before a request
     return not (_EDIT_WORDS.search(text) or UNDO.search(text) or REDO.search(text))  # "not sure, make it warmer"
 
 

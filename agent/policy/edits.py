@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agent.policy import replies
@@ -27,20 +27,17 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
 
     A vague clause after explicit ones: those run and the question about it closes the reply; a vague
     clause first gets the question alone. What is left of the request waits for the answer, which
-    completes that clause (agent.policy.carry). An evaluative opening followed by explicit edits is
-    what they spell out (``specifics``).
+    completes that clause (agent.policy.carry). The clauses run in the order ``read`` gives.
 
     ``previous`` is the instruction being corrected ('no, make it blue instead'): a vague correction
     that names a colour is read as that instruction with the colour swapped. ``trust``: the act
     model decided this is an edit, so no clause is asked about.
     """
     found: list[tuple[str, dict[str, Any]]] = []
-    parts = framing_last(specifics(one_adjustment(clauses(text), text)))
-    for clause in parts:
-        instruction = clean_instruction(clause)
+    for clause in read(text):
+        instruction, vague = clause.instruction, None if trust else clause.vague
         if not instruction:
             continue
-        vague = None if trust else clause_vagueness(instruction)
         if vague is not None and previous:
             swapped = swap_color(previous, instruction)
             if swapped:
@@ -56,26 +53,84 @@ def edit(ctx: Context, text: str, previous: str = "", *, trust: bool = False) ->
     return bool(found)
 
 
-def specifics(parts: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a request, read once: as said, as an instruction, and what it lacks (None: nothing)."""
+
+    said: str
+    instruction: str
+    vague: Vague | None
+
+    @classmethod
+    def of(cls, said: str) -> Clause:
+        """A clause as the user said it, read."""
+        instruction = clean_instruction(said)
+        return cls(said, instruction, clause_vagueness(instruction) if instruction else None)
+
+    @property
+    def explicit(self) -> bool:
+        """Whether the clause is an edit of its own: an instruction with nothing missing."""
+        return (
+            bool(self.instruction)
+            and self.vague is None
+            and bool(match_cpu(self.instruction) or EDIT_VERB.match(self.instruction))
+        )
+
+
+def read(text: str, *, said: bool = True) -> list[Clause]:
+    """A request's clauses in the order they run: an attribute set by a number kept whole
+    (``one_adjustment``), a direction said after its property joined to it (``directed``), an evaluative
+    opening that the edits after it spell out dropped (``specifics``), a photo framed last
+    (``framing_last``). The edit loop and the request carried over a question (agent.policy.carry)
+    both read it, so they agree on what ran.
+
+    ``said``: the text is a message as the user said it. What is left of a request once the clauses
+    before its question ran opens on that vague clause by construction: it is no evaluative opening.
+    """
+    parts = directed(one_adjustment([Clause.of(c) for c in clauses(text)], text))
+    return framing_last(specifics(parts) if said else parts)
+
+
+def specifics(parts: list[Clause]) -> list[Clause]:
     """The explicit clauses after an evaluative opening clause ('enhance the image and make it less blurry',
     'make it look better and remove the festival bands': the edits say what better means); else ``parts``.
 
     A complaint about a part ('the background is boring. rotate it') asks for a change of its own, and
     an evaluative clause after an edit ('rotate it, then fix it up') for one more: both are asked about.
     """
-    said = [clean_instruction(p) for p in parts]
-    first = clause_vagueness(said[0]) if len(said) > 1 and said[0] else None
-    if first is None or first.kind != "change" or COMPLAINT.fullmatch(said[0]):
+    first = parts[0].vague if len(parts) > 1 else None
+    if first is None or first.kind != "change" or COMPLAINT.fullmatch(parts[0].instruction):
         return parts
-    rest = [p for p in said[1:] if p]
-    return parts[1:] if rest and all(explicit(p) for p in rest) else parts
+    rest = [p for p in parts[1:] if p.instruction]
+    return parts[1:] if rest and all(p.explicit for p in rest) else parts
+
+
+# A clause that says which way a property goes, of the property the clause before names ('raise it').
+_WAY = re.compile(
+    r"^(?:(?P<v>raise|lower|increase|decrease|boost|reduce|(?:bring|turn) (?:up|down)) (?:it|this)|"
+    r"(?P<p>bring|turn) (?:it|this) (?P<d>up|down))\b"
+)
+
+
+def directed(parts: list[Clause]) -> list[Clause]:
+    """``parts`` with a property left without a direction joined to the next clause that gives it one
+    ('adjust the exposure, raise it slightly to light up the faces' -> 'raise the exposure slightly to
+    light up the faces'); else ``parts``.
+    """
+    out = list(parts)
+    for i in range(len(out) - 1, 0, -1):
+        vague, way = out[i - 1].vague, _WAY.match(out[i].instruction)
+        if vague is not None and vague.kind == "direction" and way:
+            verb = way.group("v") or f"{way.group('p')} {way.group('d')}"
+            out[i - 1 : i + 1] = [Clause.of(f"{verb} the {vague.subject}{out[i].instruction[way.end() :]}")]
+    return out
 
 
 # Tools that change the frame; a crop or rotation is asked about after edits of the content only.
 GEOMETRIC = frozenset({"crop", "rotate", "flip", "resize"})
 
 
-def framing_last(parts: list[str]) -> list[str]:
+def framing_last(parts: list[Clause]) -> list[Clause]:
     """``parts`` with a crop or rotation that names no region or direction moved after the content
     edits that follow it ('crop the image and remove the background': the background goes at once and
     the framing question closes the reply, as a photo is framed last); else ``parts``.
@@ -83,13 +138,12 @@ def framing_last(parts: list[str]) -> list[str]:
     Only when it is the one vague clause and every clause after it is an explicit edit of the content:
     before another change of the frame ('crop it and rotate it 90 degrees') the order stands.
     """
-    said = [clean_instruction(p) for p in parts]
-    vague = [(i, v) for i, p in enumerate(said) if p and (v := clause_vagueness(p)) is not None]
+    vague = [(i, p.vague) for i, p in enumerate(parts) if p.vague is not None]
     if len(vague) != 1 or vague[0][1].kind not in ("crop", "rotate"):
         return parts
     i = vague[0][0]
-    after = [p for p in said[i + 1 :] if p]
-    if not after or not all(explicit(p) and not frames(p) for p in after):
+    after = [p for p in parts[i + 1 :] if p.instruction]
+    if not after or not all(p.explicit and not frames(p.instruction) for p in after):
         return parts
     return [*parts[:i], *parts[i + 1 :], parts[i]]
 
@@ -100,7 +154,7 @@ def frames(instruction: str) -> bool:
     return cpu is not None and cpu.tool in GEOMETRIC
 
 
-def one_adjustment(parts: list[str], text: str) -> list[str]:
+def one_adjustment(parts: list[Clause], text: str) -> list[Clause]:
     """The message as one clause when it is one attribute set by a number, whose part the commas split
     ('edit the brightness of the head, neck, and body of the top giraffe to -27'); else ``parts``.
 
@@ -109,20 +163,11 @@ def one_adjustment(parts: list[str], text: str) -> list[str]:
     """
     if len(parts) < 2 or not ADJUSTMENT.search(text):
         return parts
-    end = next(i for i in range(len(parts)) if i == len(parts) - 1 or ADJUSTMENT.search(", ".join(parts[: i + 1])))
-    if any(explicit(p) for p in parts[: end + 1] if not ADJUSTMENT.search(p)):
+    said = [p.said for p in parts]
+    end = next(i for i in range(len(said)) if i == len(said) - 1 or ADJUSTMENT.search(", ".join(said[: i + 1])))
+    if any(p.explicit for p in parts[: end + 1] if not ADJUSTMENT.search(p.said)):
         return parts
-    return [text] if end == len(parts) - 1 else [", ".join(parts[: end + 1]), *parts[end + 1 :]]
-
-
-def explicit(clause: str) -> bool:
-    """Whether a clause is an edit of its own: an instruction with nothing missing."""
-    instruction = clean_instruction(clause)
-    return (
-        bool(instruction)
-        and clause_vagueness(instruction) is None
-        and bool(match_cpu(instruction) or EDIT_VERB.match(instruction))
-    )
+    return [Clause.of(text)] if end == len(parts) - 1 else [Clause.of(", ".join(said[: end + 1])), *parts[end + 1 :]]
 
 
 def clause_vagueness(instruction: str) -> Vague | None:
@@ -145,6 +190,8 @@ def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | No
     plugin = plugin_for(ctx, instruction)
     if plugin is not None:
         return plugin, {"instruction": instruction}
+    if REMARK.match(instruction):
+        return None  # 'but the bright lamp ruins it': a remark with an edit word in it, no instruction
     named = mentions_edit(instruction) or EDIT_VERB.match(instruction) or ADJUSTMENT.search(instruction)
     if not (named or re.search(r"\b(into|look like|style of|as a)\b", instruction)):
         return None
@@ -152,6 +199,14 @@ def edit_call(ctx: Context, instruction: str) -> tuple[str, dict[str, Any]] | No
         instruction = "make it " + instruction
     generative = ctx.generative
     return (generative, {"instruction": instruction}) if generative else None
+
+
+# How a remark, a story, an alternative or a request for advice opens ('but ...', "there's a lot i like ...",
+# 'i was taking ...', 'or maybe a soft pink', 'give me advice on how to improve it'): no instruction of its own.
+REMARK = re.compile(
+    r"^(?:but|or|because|since|although|though|there(?:'s| is| are| was)|i|i'm|i've|i was|we|we're|he|she|they|"
+    r"give (?:me|us) (?:some )?(?:advice|tips|ideas|suggestions|pointers))\b"
+)
 
 
 def plugin_for(ctx: Context, instruction: str) -> str | None:

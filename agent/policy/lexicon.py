@@ -21,7 +21,7 @@ from agent.policy.vocabulary import (
     keyword_rule,
 )
 
-grayscale = keyword_rule(
+_GRAYSCALE = keyword_rule(
     "grayscale",
     (
         r"\b(black[ _]and[ _]white|gray ?scale|monochrome?|mono|colorless|noir|"
@@ -29,6 +29,17 @@ grayscale = keyword_rule(
         r"desaturate (it |the image )?(completely|fully|entirely|all the way))\b"
     ),
 )
+# 'from black and white to colour' asks for the opposite: colour put in, which only a generative editor can do.
+_TO_COLOR = re.compile(
+    r"\bfrom black[ _]and[ _]white\b|\b(?:to|into) (?:a )?(?:full )?colou?r(?:ed|ful)?\b|\bcolori[sz]"
+)
+
+
+def grayscale(text: str) -> Match | None:
+    """Black and white: colour taken out."""
+    return None if _TO_COLOR.search(text) else _GRAYSCALE(text)
+
+
 sepia = keyword_rule("sepia", r"\bsepia( ton(e|ed|ing))?\b")
 invert = keyword_rule("invert", r"\b(invert(ed)?( the)?( colors?)?|negative|inverse colors?|reverse the colors)\b")
 vintage = keyword_rule(

@@ -52,6 +52,8 @@ MORE_OF = re.compile(
 EVALUATIVE_GOAL = re.compile(
     r"\b(clean\w*(?: (?:it|this|that|her|him|them))? ?up|touch\w*(?: (?:it|this|that|her|him|them))? ?up|"
     r"enhance\b|enhancing|improve\b|improving|fix(?:ing)?\b|retouch\w*|spruce\w* up|spice\w* up|jazz\w* up|"
+    r"beautif\w*|clear\w* (?:it |this |the image )?up|"
+    r"(?:be|look|get \w+(?: \w+)?) (?:a (?:bit|little|lot) |much |more )?(?:clearer|crisper|sharper|nicer|better)\b|"
     r"upgrade\b|polish\b|edit (?:it|this|that|the image|this image|my image|our image)\b|"
     r"make (?:it|this|the image|this image|my image|me|us|him|her|them)(?: look)?"
     r"(?: (?:a bit|a little|a lot|more|much))? "

@@ -35,9 +35,15 @@ _POLITE_REQUEST = re.compile(
     r"i (?:want|need) (?:you )?to\s+|(?:a )?request to\s+|"
     r"(?:i(?: would|'d)? |would )?(?:greatly |really )?appreciate (?:it )?if (?:any(?:one| of you)|some(?:one|body))"
     r"(?: [a-z ]+?)? (?:could|can|would)\s+|i wanna\s+|let'?s\s+|try(?: to)?\s+|go ahead and\s+|"
-    r"(?:maybe|perhaps)\s+|just\s+|help me\s+|now\s+|also\s+|then\s+|is it possible to\s+|"
+    r"(?:maybe|perhaps|somehow)\s+|just\s+|help me\s+|now\s+|also\s+|then\s+|is it possible to\s+|"
     r"do you think you could\s+|how about(?: you)?\s+|what about\s+|(?:can|could) we\s+|we should\s+|"
     r"you should\s+|i think you should\s+|i'd prefer (?:you )?to\s+|time to\s+)+"
+)
+# A hedge before the request ('not sure if this is the place, but can someone ...', 'it might be hard, but
+# could someone ...').
+_HEDGE = re.compile(
+    r"^(?:[^.?!]{0,100}?,? )?but (?=(?:can|could|would|will|may) (?:you|someone|somebody|anyone|anybody|any of you|"
+    r"one of you|some one|any one)\b|please\b|i'?d (?:like|love)\b)"
 )
 _POLITE_END = re.compile(
     r"(?:[,\s]+(?:please|for me|thanks|thank you|if you can|if possible|if you could|a bit more)|\s*[.!?]+|"
@@ -59,25 +65,73 @@ _DEGREE = (
 )
 _REPHRASE: tuple[tuple[str, str], ...] = (
     (rf"^({_DEGREE}) (.+)$", r"\2 \1"),
-    (r"^(?:take|get|cut|edit|photoshop|clone) (?!out\b|rid\b)(.+?) out(?: of (?:the|this|my) (?:image|shot|frame))?$",
+    (r"^(?:take|get|cut|edit|photoshop|clone) (?!out\b|rid\b)(.+?),? out(?: of (?:the|this|my) (?:image|shot|frame))?$",
      r"remove \1"),
-    (r"^(?:i )?need (.+?) out of (?:the|this|my) image(?: .*)?$", r"remove \1"),
+    (r"^(?:i )?need (.+?),? out of (?:the|this|my) image(?: .*)?$", r"remove \1"),
     (r"^cut out (.+)$", r"remove \1"),
     (r"^(?:turn|make|convert) (?:it|this|the image)(?: in)?(?:to)? (?:a )?colou?r(?:ed)? image$", "colorize the image"),
     (r"^correct (?:the )?colou?rs?(?: balance)?$", "fix the color balance"),
     (r"^(?:the |a )?([a-z]+(?: [a-z]+)?) removal$", r"remove the \1"),
     (r"^(?:bring|turn|tone) down (the [a-z]+)", r"lower \1"),
     (r"^(?:bring|turn) up (the [a-z]+)", r"raise \1"),
+    # A request written as its result ('reflection light gone', 'coloring brightened'); not a remark ('it's gone')
+    (r"^(?:the )?(?!.*\b(?:is|are|was|were|has|have|had|got|it|that|this|all|now|been)\b)([a-z]+(?: [a-z]+){0,2}) "
+     r"(?:gone|removed|erased|deleted)$", r"remove the \1"),
+    (r"^(?:the )?(?!.*\b(?:is|are|was|were|has|have|had|got|it|that|this|all|now|been)\b)([a-z]+(?: [a-z]+){0,2}) "
+     r"(brighten|darken|lighten|sharpen)ed$", r"\2 the \1"),
 )  # fmt: skip
 
 
 def normalize(text: str) -> str:
-    """Lower case, plain quotes, one spelling (color, gray, image), single spaces."""
+    """Lower case, plain quotes, one spelling (color, gray, image), single spaces, edit words spelt right."""
     text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     text = re.sub(r"\s+", " ", text).strip()
     for pattern, repl in _SPELLING:
         text = re.sub(pattern, repl, text)
-    return text
+    return re.sub(r"[a-z]{5,}", lambda m: spelt(m.group(0)), text)
+
+
+# The words a request turns on, whose one-letter slips ('remova', 'rmove', 'saturnation', 'brigthness')
+# real users make; and the real words one letter away from them, which stay as they are.
+EDIT_WORDS = (
+    "remove", "rotate", "replace", "brighten", "sharpen", "increase", "decrease", "darken", "lighten",
+    "change", "convert", "enhance", "saturate", "desaturate", "straighten", "colorize", "enlarge", "erase",
+    "delete", "adjust", "resize", "mirror", "invert", "saturation", "brightness", "contrast", "exposure",
+    "lightness", "sharpness", "background", "vibrance", "temperature",
+)  # fmt: skip
+_REAL_WORDS = frozenset({"remote", "chance", "charge", "insert", "concert", "contract", "vibrancy"})
+_ENDINGS = ("s", "d", "r", "ed", "es", "er", "ing")
+
+
+def spelt(word: str) -> str:
+    """The edit word a word is a one-letter slip of (an extra, missing, wrong or swapped letter); else the word.
+
+    Inflections ('removed', 'changes') and the real words beside an edit word ('remote', 'chance') stay.
+    """
+    if word in EDIT_WORDS or word in _REAL_WORDS or any(inflects(word, w) for w in EDIT_WORDS):
+        return word
+    return next((w for w in EDIT_WORDS if one_slip(word, w)), word)
+
+
+def inflects(word: str, stem: str) -> bool:
+    """Whether a word is a form of the stem ('removed', 'changes', 'darker', 'rotating')."""
+    return any(word.startswith(base) and word[len(base) :] in _ENDINGS for base in (stem, stem[:-1]))
+
+
+def one_slip(word: str, target: str) -> bool:
+    """Whether two different words are one insertion, deletion, substitution or swap of neighbours apart."""
+    if abs(len(word) - len(target)) > 1 or word == target:
+        return False
+    if len(word) == len(target):
+        diff = [i for i in range(len(word)) if word[i] != target[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and word[diff[0]] == target[diff[1]]
+            and word[diff[1]] == target[diff[0]]
+        )
+    short, long = sorted((word, target), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 # An indirect opening that names its change: 'I wish the sky were bluer' -> 'make the sky bluer'.
@@ -94,6 +148,7 @@ def clean_instruction(clause: str) -> str:
     previous = None
     while previous != text:
         previous = text
+        text = _HEDGE.sub("", text)
         text = _POLITE_START.sub("", text)
         text = _POLITE_REQUEST.sub("", text)
         text = _POLITE_END.sub("", text).strip(" ,.;:!?\"'")
@@ -147,19 +202,24 @@ ADJUSTMENT = re.compile(
 _AND_POLITE = r"(?:(?:can|could|would|will) you (?:please )?|please |also |then )?"  # 'and can you make it ...'
 
 _PROTECTED = {"black and white": "black_and_white", "rock and roll": "rock_and_roll"}
+# The things a 'get ... out of the image' lists are one removal: 'get the man in the middle, the man in
+# the background, out of this image'.
+_OUT_OF = re.compile(r"\b(?:get|take|need) [^.;!?]+ out of (?:the|this|my) (?:image|shot|frame)\b")
+_COMMA = "_comma_"
 
 
 def clauses(text: str) -> list[str]:
     """Split a message into instruction clauses on 'then', ';', 'also', and ', and' / ' and '."""
     for phrase, token in _PROTECTED.items():
         text = text.replace(phrase, token)
+    text = _OUT_OF.sub(lambda m: m.group(0).replace(",", _COMMA), text)
     parts = [p for p in _CLAUSE_SPLIT.split(text) if p.strip()]
     out: list[str] = []
     for part in parts:
         out.extend(
             p for p in re.split(rf",\s*(?:and\s+)?|\s+and\s+(?={_AND_POLITE}(?:{_AND_VERB})\b)", part) if p.strip()
         )
-    restore = {v: k for k, v in _PROTECTED.items()}
+    restore = {v: k for k, v in _PROTECTED.items()} | {_COMMA: ","}
     return [re.sub("|".join(restore), lambda m: restore[m.group(0)], p).strip() for p in out]
 
 

@@ -65,6 +65,15 @@ EVALUATIVE = set(
         "things",
         "whatever",
         "somehow",
+        "real",
+        "realistic",
+        "pro",
+        "pretty",
+        "presentable",
+        "quality",
+        "general",
+        "needed",
+        "edits",
     ]
 )
 VAGUE_VERBS = re.compile(

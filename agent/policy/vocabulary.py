@@ -104,6 +104,7 @@ GENERIC = set(
         "apply",
         "put",
         "turn",
+        "convert",
         "set",
         "increase",
         "decrease",
