@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.policy.text import number_in
+from agent.policy.text import HEDGE, number_in
 from tools.base import MAX_STEPS
 
 UNDO = re.compile(
@@ -87,15 +87,23 @@ def dialogue_act(text: str) -> str | None:
     return None
 
 
+# A doubt ('not sure if ...') and what the message says after it.
+_DOUBT = re.compile(
+    r"\b(?:not sure|unsure|i don'?t know|idk|dunno) (?:if|whether|how|what|why)\b[^,.;!?]*[,.;!?]*\s*(?P<rest>.*)$"
+)
+
+
 def hesitant(text: str) -> bool:
     """Whether the message only hesitates ('hmm, not sure, let me think'): never consent, never an instruction.
 
-    'not sure if it's possible, but ...' is a hedge around what follows, not a hesitation.
+    'not sure if it's possible, but could you ...' is a hedge around the request after it, not a hesitation.
     """
     if not HESITATION.match(text) or re.search(r"\b(yes|yeah|sure,? go|go ahead|do it)\b", text):
         return False
-    if re.search(r"\b(?:not sure|unsure|i don'?t know|idk|dunno) (?:if|whether|how|what|why)\b", text):
-        return False  # 'not sure if this can be done, but could you ...': a hedge before a request
+    doubt = _DOUBT.search(text)
+    if HEDGE.match(text) or (doubt and doubt.group("rest") and not HESITATION.match(doubt.group("rest"))):
+        return False  # 'not sure if this can be done, but could you ...', 'not sure if anything can be done, me
+        # and my uncle in 1999': a hedge before what the user wants; 'not sure if i want that' doubts what waits
     return not (_EDIT_WORDS.search(text) or UNDO.search(text) or REDO.search(text))  # "not sure, make it warmer"
 
 

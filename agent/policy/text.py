@@ -41,7 +41,7 @@ _POLITE_REQUEST = re.compile(
 )
 # A hedge before the request ('not sure if this is the place, but can someone ...', 'it might be hard, but
 # could someone ...').
-_HEDGE = re.compile(
+HEDGE = re.compile(
     r"^(?:[^.?!]{0,100}?,? )?but (?=(?:can|could|would|will|may) (?:you|someone|somebody|anyone|anybody|any of you|"
     r"one of you|some one|any one)\b|please\b|i'?d (?:like|love)\b)"
 )
@@ -148,7 +148,7 @@ def clean_instruction(clause: str) -> str:
     previous = None
     while previous != text:
         previous = text
-        text = _HEDGE.sub("", text)
+        text = HEDGE.sub("", text)
         text = _POLITE_START.sub("", text)
         text = _POLITE_REQUEST.sub("", text)
         text = _POLITE_END.sub("", text).strip(" ,.;:!?\"'")
