@@ -55,9 +55,22 @@ _ALL_STEPS = re.compile(
 # or ends on 'thank you' is a request wrapped in them ('hello! would you please edit the teeth?').
 SOCIAL_WORDS = 8
 _ASKING = re.compile(
-    r"\b(would like|'d like|want|need|could|can|would|please|help|fix|looking to|hoping|wish|should|"
-    r"(clear|sharp|bright|dark|light|bett|nic|cool|crisp|smooth)er)\b|\?"
+    r"\?|\b(?:please|(?:would|'d)(?: \w+)? (?:like|love|appreciate)|looking to|hoping|wish|fix|"
+    r"(?<!your )(?<!the )(?<!will )(?<!for )help|someone|somebody|anyone|anybody|would be|should (?:be|look)|"
+    r"(?:can|could|would|will|may) (?:you|one of you|i (?:get|have)|it|this|these|those|the|he|she|they|we|be)|"
+    r"(?:want|need)s? (?:you|it|the|this|a|an|my|his|her|them|to be))\b"
 )
+# A comparative asks for the change ('plain background, and clearer. thanks') unless it says how the result
+# looks now ('thanks, that looks better', 'much clearer now').
+_WANTED = re.compile(r"\b(clear|sharp|bright|dark|light|bett|nic|cool|crisp|smooth)er\b")
+_RESULT = re.compile(r"\b(looks?|is|it'?s|that'?s|much|way|so|far|lot|now|already)\b")
+
+
+def asking(text: str) -> bool:
+    """Whether a message with thanks in it asks for something besides: a request's form, or a change wanted."""
+    return bool(_ASKING.search(text) or (_WANTED.search(text) and not _RESULT.search(text)))
+
+
 _EDIT_WORDS = re.compile(r"\b(make|turn|add|remove|change|rotate|flip|crop|blur|sharpen|brighter|darker|into)\b")
 
 
@@ -78,7 +91,7 @@ def dialogue_act(text: str) -> str | None:
         return "greeting"
     if BYE.match(text):
         return "bye"
-    if THANKS.search(text) and not _ASKING.search(THANKS.sub(" ", text)):
+    if THANKS.search(text) and not asking(THANKS.sub(" ", text)):
         return "thanks"
     if PRAISE.match(text):
         return "praise"
