@@ -142,13 +142,22 @@ _WISH = (
 )
 
 
+def unhedged(text: str) -> str:
+    """The request after a hedge ('it might be hard, but could someone remove him' -> 'could someone remove
+    him'); else ``text``. What comes before 'but' is no hedge when it is an instruction itself ('crop it but
+    please keep the dog'): the whole clause stays.
+    """
+    m = HEDGE.match(text)
+    return text[m.end() :] if m and not EDIT_VERB.match(_POLITE_START.sub("", m.group(0))) else text
+
+
 def clean_instruction(clause: str) -> str:
     """Strip politeness and hedging so what is left reads as an imperative instruction."""
     text = clause.strip(" ,.;:!?\"'")
     previous = None
     while previous != text:
         previous = text
-        text = HEDGE.sub("", text)
+        text = unhedged(text)
         text = _POLITE_START.sub("", text)
         text = _POLITE_REQUEST.sub("", text)
         text = _POLITE_END.sub("", text).strip(" ,.;:!?\"'")
