@@ -63,6 +63,13 @@ _GERUNDS = {
 _DEGREE = (
     r"(?:significantly|slightly|substantially|considerably|greatly|drastically|dramatically|strongly|subtly|gently)"
 )
+# The thing a request written as its result names: one to three words, none of them a verb or pronoun of a
+# remark ('it's gone', 'all gone now') or a degree or adverb of one ('finally gone', 'over sharpened',
+# 'way too brightened').
+_THING = (
+    r"^(?:the )?(?!.*\b(?:is|are|was|were|has|have|had|got|it|its|that|this|all|now|been|looks?|too|over|way|bit|"
+    r"little|so|very|much|more|less|almost|still|not|just|already|\w{3,}ly)\b)([a-z]+(?: [a-z]+){0,2}) "
+)
 _REPHRASE: tuple[tuple[str, str], ...] = (
     (rf"^({_DEGREE}) (.+)$", r"\2 \1"),
     (r"^(?:take|get|cut|edit|photoshop|clone) (?!out\b|rid\b)(.+?),? out(?: of (?:the|this|my) (?:image|shot|frame))?$",
@@ -75,10 +82,8 @@ _REPHRASE: tuple[tuple[str, str], ...] = (
     (r"^(?:bring|turn|tone) down (the [a-z]+)", r"lower \1"),
     (r"^(?:bring|turn) up (the [a-z]+)", r"raise \1"),
     # A request written as its result ('reflection light gone', 'coloring brightened'); not a remark ('it's gone')
-    (r"^(?:the )?(?!.*\b(?:is|are|was|were|has|have|had|got|it|that|this|all|now|been)\b)([a-z]+(?: [a-z]+){0,2}) "
-     r"(?:gone|removed|erased|deleted)$", r"remove the \1"),
-    (r"^(?:the )?(?!.*\b(?:is|are|was|were|has|have|had|got|it|that|this|all|now|been)\b)([a-z]+(?: [a-z]+){0,2}) "
-     r"(brighten|darken|lighten|sharpen)ed$", r"\2 the \1"),
+    (_THING + r"(?:gone|removed|erased|deleted)$", r"remove the \1"),
+    (_THING + r"(brighten|darken|lighten|sharpen)ed$", r"\2 the \1"),
 )  # fmt: skip
 
 
