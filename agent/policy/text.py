@@ -222,11 +222,21 @@ _OUT_OF = re.compile(r"\b(?:get|take|need) [^.;!?]+ out of (?:the|this|my) (?:im
 _COMMA = "_comma_"
 
 
+_LISTED = re.compile(r"^\s*(?:and )?(?:the|a|an|this|that|these|those|his|her|their|my|our|some|all|both|any|out)\b")
+
+
+def _listed(span: str) -> bool:
+    """Whether the commas in a 'get ... out of the image' only list things ('the man in the middle, the man in
+    the background'); never when they part instructions ('take the man out, brighten it, and get the dog out').
+    """
+    return all(_LISTED.match(part) for part in span.split(",")[1:])
+
+
 def clauses(text: str) -> list[str]:
     """Split a message into instruction clauses on 'then', ';', 'also', and ', and' / ' and '."""
     for phrase, token in _PROTECTED.items():
         text = text.replace(phrase, token)
-    text = _OUT_OF.sub(lambda m: m.group(0).replace(",", _COMMA), text)
+    text = _OUT_OF.sub(lambda m: m.group(0).replace(",", _COMMA) if _listed(m.group(0)) else m.group(0), text)
     parts = [p for p in _CLAUSE_SPLIT.split(text) if p.strip()]
     out: list[str] = []
     for part in parts:
