@@ -104,7 +104,10 @@ EDIT_WORDS = (
     "delete", "adjust", "resize", "mirror", "invert", "saturation", "brightness", "contrast", "exposure",
     "lightness", "sharpness", "background", "vibrance", "temperature",
 )  # fmt: skip
-_REAL_WORDS = frozenset({"remote", "chance", "charge", "insert", "concert", "contract", "vibrancy"})
+_REAL_WORDS = frozenset({
+    "remote", "chance", "charge", "insert", "concert", "contract", "vibrancy", "tighten", "tightness", "rightness",
+    "contrasty", "convent", "covert", "invest", "invent", "inert", "reside", "notate", "brighton",
+})  # fmt: skip
 _ENDINGS = ("s", "d", "r", "ed", "es", "er", "ing")
 
 
