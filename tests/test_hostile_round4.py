@@ -132,3 +132,41 @@ def test_real_words_one_letter_from_an_edit_word_are_never_respelt(word):
 def test_tighten_the_crop_is_never_lighten(learned):
     reply = session(learned=learned).send("tighten the crop on the left")
     assert "lighten" not in (reply.instruction or "") and "lighten" not in reply.text, reply.text
+
+
+@LEARNED
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [("we need the sky bluer", "instruct_pix2pix"), ("we want it sharper", "sharpen"),
+     ("we'd like it brighter", "adjust_tone"), ("i prefer it brighter", "adjust_tone"),
+     ("i'm looking to brighten it", "adjust_tone"),
+     ("the sky is nice, but make the grass greener", "instruct_pix2pix")],
+)  # fmt: skip
+def test_a_request_said_as_we_or_after_but_is_no_remark(text, tool, learned):
+    """REMARK keeps stories and alternatives from the editor; 'we need ...' and ', but make ...' ask."""
+    chat = session(learned=learned)
+    reply = chat.send(text)
+    assert reply.action == "edit" and reply.tool == tool, reply.text
+    assert not (reply.instruction or "").startswith(("we ", "but ", "i ")), reply.instruction
+
+
+@LEARNED
+@pytest.mark.parametrize(
+    ("correction", "tool"),
+    [("but make it a bit lighter", "adjust_tone"), ("but rotate it 90 degrees clockwise", "rotate")],
+)
+def test_a_correction_opening_on_but_runs_after_an_edit(correction, tool, learned):
+    chat = session(learned=learned)
+    chat.send("make the sky blue")
+    reply = chat.send(correction)
+    assert reply.action == "edit" and reply.tool == tool and len(chat.path()) == 3, reply.text
+
+
+@LEARNED
+def test_a_message_opening_on_or_corrects_and_a_later_or_clause_stays_an_alternative(learned):
+    chat = session(learned=learned)
+    chat.send("make the sky blue")
+    assert "purple" in chat.send("or make it purple").text  # read as 'make it purple', not a remark
+    other = session(learned=learned)
+    other.send("make it brighter, or make it darker if that looks bad")
+    assert [r["tool"] for r in other.path()[1:]] == ["adjust_tone"]

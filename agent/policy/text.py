@@ -32,7 +32,8 @@ _POLITE_REQUEST = re.compile(
     r"^(?:(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody|some one|any one)"
     r"(?: please| maybe| possibly| kindly)?(?: help(?: me)?(?: to| with| by)?)?\s+|please,?\s+|kindly\s+|"
     r"i(?:'d| would) (?:really )?(?:like|love)(?: (?:you|it if you))?(?: to)?(?: (?:please|could))?\s+|"
-    r"i (?:want|need) (?:you )?to\s+|(?:a )?request to\s+|"
+    r"(?:i|we) (?:want|need) (?:you )?to\s+|(?:i|we)(?:'m| am|'re| are) (?:looking|hoping) to\s+|"
+    r"(?:a )?request to\s+|"
     r"(?:i(?: would|'d)? |would )?(?:greatly |really )?appreciate (?:it )?if (?:any(?:one| of you)|some(?:one|body))"
     r"(?: [a-z ]+?)? (?:could|can|would)\s+|i wanna\s+|let'?s\s+|try(?: to)?\s+|go ahead and\s+|"
     r"(?:maybe|perhaps|somehow)\s+|just\s+|help me\s+|now\s+|also\s+|then\s+|is it possible to\s+|"
@@ -172,14 +173,16 @@ def clean_instruction(clause: str) -> str:
     if named := indirect_request(text):
         return named  # 'it's too dark' -> 'make it brighter'
     text = re.sub(
-        r"^i (?:want|need|would like|'d like) (it|this|everything|the [a-z ]+?) to (?!be\b)(.+)$", r"make \1 \2", text
+        r"^(?:i|we)(?: want| need| would like|'d like) (it|this|everything|the [a-z ]+?) to (?!be\b)(.+)$",
+        r"make \1 \2",
+        text,
     )
     for pattern, repl in _REPHRASE:
         text = re.sub(pattern, repl, text)
     words = text.split(" ", 1)
     if words and words[0] in _GERUNDS:
         text = " ".join([_GERUNDS[words[0]], *words[1:]])
-    text = re.sub(r"^i (?:want|need|would like|'d like) (?!to\b)(.+)$", r"make \1", text)
+    text = re.sub(r"^(?:i|we)(?: want| need| would like|'d like| prefer) (?!to\b)(.+)$", r"make \1", text)
     text = re.sub(r"^(?:what if|imagine if|imagine) (.+?) (?:was|were|is) (.+)$", r"turn \1 into \2", text)
     text = re.sub(_WISH + r"(.+?) (?:looked|would look|could look) (.+)$", r"make \1 look \2", text)
     text = re.sub(_WISH + r"(.+?) (?:was|were|is|would be|could be|got) (.+)$", r"make \1 \2", text)
