@@ -170,3 +170,10 @@ def test_a_message_opening_on_or_corrects_and_a_later_or_clause_stays_an_alterna
     other = session(learned=learned)
     other.send("make it brighter, or make it darker if that looks bad")
     assert [r["tool"] for r in other.path()[1:]] == ["adjust_tone"]
+
+
+@LEARNED
+def test_how_can_i_with_a_vague_edit_gets_the_question_not_an_offer_of_it(learned):
+    reply = session(learned=learned).send("how can i fix this photo")
+    assert reply.action == "clarify" and not reply.text.startswith("Yes"), reply.text
+    assert session(learned=learned).send("how do i remove the man in the background").text.startswith("Yes")
