@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from agent.policy.text import clean_instruction
+from agent.policy.vague import find_vagueness
 
 # 'are you able to ...', 'is it possible to ...', 'do you know how to ...' ask whatever their punctuation;
 # 'can you also ...?' and 'can you do <a style>?' ask only with a question mark ('can you make it
@@ -40,6 +41,8 @@ def capability_request(text: str, *, asked: bool = False) -> str | None:
         thing = m.group("x") or m.group("y")
     elif (m := _HOW.match(said)) and _VERB.match(m.group("x")) and not _ELSEWHERE.search(said):
         thing = m.group("x")
+        if find_vagueness(clean_instruction(thing)) is not None:
+            return None  # 'how can i fix this photo' names no edit to offer: the question what to change
     else:
         return None
     thing = re.sub(r"\s+(?:for me|here|too|as well|on (?:this|it|the (?:image|photo|picture)))$", "", thing.strip())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.policy.text import number_in
+from agent.policy.text import HEDGE, number_in
 from tools.base import MAX_STEPS
 
 UNDO = re.compile(
@@ -55,9 +55,22 @@ _ALL_STEPS = re.compile(
 # or ends on 'thank you' is a request wrapped in them ('hello! would you please edit the teeth?').
 SOCIAL_WORDS = 8
 _ASKING = re.compile(
-    r"\b(would like|'d like|want|need|could|can|would|please|help|fix|looking to|hoping|wish|should|"
-    r"(clear|sharp|bright|dark|light|bett|nic|cool|crisp|smooth)er)\b|\?"
+    r"\?|\b(?:please|(?:would|'d)(?: \w+)? (?:like|love|appreciate)|looking to|hoping|wish|fix|"
+    r"(?<!your )(?<!the )(?<!will )(?<!for )help|someone|somebody|anyone|anybody|would be|should (?:be|look)|"
+    r"(?:can|could|would|will|may) (?:you|one of you|i (?:get|have)|it|this|these|those|the|he|she|they|we|be)|"
+    r"(?:want|need)s? (?:you|it|the|this|a|an|my|his|her|them|to be))\b"
 )
+# A comparative asks for the change ('plain background, and clearer. thanks') unless it says how the result
+# looks now ('thanks, that looks better', 'much clearer now').
+_WANTED = re.compile(r"\b(clear|sharp|bright|dark|light|bett|nic|cool|crisp|smooth)er\b")
+_RESULT = re.compile(r"\b(looks?|is|it'?s|that'?s|much|way|so|far|lot|now|already)\b")
+
+
+def asking(text: str) -> bool:
+    """Whether a message with thanks in it asks for something besides: a request's form, or a change wanted."""
+    return bool(_ASKING.search(text) or (_WANTED.search(text) and not _RESULT.search(text)))
+
+
 _EDIT_WORDS = re.compile(r"\b(make|turn|add|remove|change|rotate|flip|crop|blur|sharpen|brighter|darker|into)\b")
 
 
@@ -78,7 +91,7 @@ def dialogue_act(text: str) -> str | None:
         return "greeting"
     if BYE.match(text):
         return "bye"
-    if THANKS.search(text) and not _ASKING.search(THANKS.sub(" ", text)):
+    if THANKS.search(text) and not asking(THANKS.sub(" ", text)):
         return "thanks"
     if PRAISE.match(text):
         return "praise"
@@ -87,15 +100,23 @@ def dialogue_act(text: str) -> str | None:
     return None
 
 
+# A doubt ('not sure if ...') and what the message says after it.
+_DOUBT = re.compile(
+    r"\b(?:not sure|unsure|i don'?t know|idk|dunno) (?:if|whether|how|what|why)\b[^,.;!?]*[,.;!?]*\s*(?P<rest>.*)$"
+)
+
+
 def hesitant(text: str) -> bool:
     """Whether the message only hesitates ('hmm, not sure, let me think'): never consent, never an instruction.
 
-    'not sure if it's possible, but ...' is a hedge around what follows, not a hesitation.
+    'not sure if it's possible, but could you ...' is a hedge around the request after it, not a hesitation.
     """
     if not HESITATION.match(text) or re.search(r"\b(yes|yeah|sure,? go|go ahead|do it)\b", text):
         return False
-    if re.search(r"\b(?:not sure|unsure|i don'?t know|idk|dunno) (?:if|whether|how|what|why)\b", text):
-        return False  # 'not sure if this can be done, but could you ...': a hedge before a request
+    doubt = _DOUBT.search(text)
+    if HEDGE.match(text) or (doubt and doubt.group("rest") and not HESITATION.match(doubt.group("rest"))):
+        return False  # 'not sure if this can be done, but could you ...', 'not sure if anything can be done, me
+        # and my uncle in 1999': a hedge before what the user wants; 'not sure if i want that' doubts what waits
     return not (_EDIT_WORDS.search(text) or UNDO.search(text) or REDO.search(text))  # "not sure, make it warmer"
 
 

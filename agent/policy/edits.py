@@ -87,8 +87,20 @@ def read(text: str, *, said: bool = True) -> list[Clause]:
     ``said``: the text is a message as the user said it. What is left of a request once the clauses
     before its question ran opens on that vague clause by construction: it is no evaluative opening.
     """
-    parts = directed(one_adjustment([Clause.of(c) for c in clauses(text)], text))
+    parts = directed(one_adjustment([Clause.of(linked(c, i)) for i, c in enumerate(clauses(text))], text))
     return framing_last(specifics(parts) if said else parts)
+
+
+_LINKED = re.compile(r"^(?:(?P<but>but)|or)(?: rather| maybe| else| instead| just)?,? ")
+
+
+def linked(clause: str, i: int) -> str:
+    """The instruction a clause opening on 'but' or 'or' gives ('it's nice, but make the sky bluer'; a message
+    'or make it purple' corrects the reply before it); else the clause, a remark or an alternative when a
+    later clause opens on 'or' ('make it brighter, or make it darker if that looks bad': ``REMARK``).
+    """
+    m = _LINKED.match(clause)
+    return clause[m.end() :] if m and (i == 0 or m.group("but")) and EDIT_VERB.match(clause[m.end() :]) else clause
 
 
 def specifics(parts: list[Clause]) -> list[Clause]:

@@ -32,7 +32,8 @@ _POLITE_REQUEST = re.compile(
     r"^(?:(?:can|could|would|will) (?:you|someone|somebody|anyone|anybody|some one|any one)"
     r"(?: please| maybe| possibly| kindly)?(?: help(?: me)?(?: to| with| by)?)?\s+|please,?\s+|kindly\s+|"
     r"i(?:'d| would) (?:really )?(?:like|love)(?: (?:you|it if you))?(?: to)?(?: (?:please|could))?\s+|"
-    r"i (?:want|need) (?:you )?to\s+|(?:a )?request to\s+|"
+    r"(?:i|we) (?:want|need) (?:you )?to\s+|(?:i|we)(?:'m| am|'re| are) (?:looking|hoping) to\s+|"
+    r"(?:a )?request to\s+|"
     r"(?:i(?: would|'d)? |would )?(?:greatly |really )?appreciate (?:it )?if (?:any(?:one| of you)|some(?:one|body))"
     r"(?: [a-z ]+?)? (?:could|can|would)\s+|i wanna\s+|let'?s\s+|try(?: to)?\s+|go ahead and\s+|"
     r"(?:maybe|perhaps|somehow)\s+|just\s+|help me\s+|now\s+|also\s+|then\s+|is it possible to\s+|"
@@ -41,7 +42,7 @@ _POLITE_REQUEST = re.compile(
 )
 # A hedge before the request ('not sure if this is the place, but can someone ...', 'it might be hard, but
 # could someone ...').
-_HEDGE = re.compile(
+HEDGE = re.compile(
     r"^(?:[^.?!]{0,100}?,? )?but (?=(?:can|could|would|will|may) (?:you|someone|somebody|anyone|anybody|any of you|"
     r"one of you|some one|any one)\b|please\b|i'?d (?:like|love)\b)"
 )
@@ -63,6 +64,13 @@ _GERUNDS = {
 _DEGREE = (
     r"(?:significantly|slightly|substantially|considerably|greatly|drastically|dramatically|strongly|subtly|gently)"
 )
+# The thing a request written as its result names: one to three words, none of them a verb or pronoun of a
+# remark ('it's gone', 'all gone now') or a degree or adverb of one ('finally gone', 'over sharpened',
+# 'way too brightened').
+_THING = (
+    r"^(?:the )?(?!.*\b(?:is|are|was|were|has|have|had|got|it|its|that|this|all|now|been|looks?|too|over|way|bit|"
+    r"little|so|very|much|more|less|almost|still|not|just|already|\w{3,}ly)\b)([a-z]+(?: [a-z]+){0,2}) "
+)
 _REPHRASE: tuple[tuple[str, str], ...] = (
     (rf"^({_DEGREE}) (.+)$", r"\2 \1"),
     (r"^(?:take|get|cut|edit|photoshop|clone) (?!out\b|rid\b)(.+?),? out(?: of (?:the|this|my) (?:image|shot|frame))?$",
@@ -75,10 +83,8 @@ _REPHRASE: tuple[tuple[str, str], ...] = (
     (r"^(?:bring|turn|tone) down (the [a-z]+)", r"lower \1"),
     (r"^(?:bring|turn) up (the [a-z]+)", r"raise \1"),
     # A request written as its result ('reflection light gone', 'coloring brightened'); not a remark ('it's gone')
-    (r"^(?:the )?(?!.*\b(?:is|are|was|were|has|have|had|got|it|that|this|all|now|been)\b)([a-z]+(?: [a-z]+){0,2}) "
-     r"(?:gone|removed|erased|deleted)$", r"remove the \1"),
-    (r"^(?:the )?(?!.*\b(?:is|are|was|were|has|have|had|got|it|that|this|all|now|been)\b)([a-z]+(?: [a-z]+){0,2}) "
-     r"(brighten|darken|lighten|sharpen)ed$", r"\2 the \1"),
+    (_THING + r"(?:gone|removed|erased|deleted)$", r"remove the \1"),
+    (_THING + r"(brighten|darken|lighten|sharpen)ed$", r"\2 the \1"),
 )  # fmt: skip
 
 
@@ -99,7 +105,10 @@ EDIT_WORDS = (
     "delete", "adjust", "resize", "mirror", "invert", "saturation", "brightness", "contrast", "exposure",
     "lightness", "sharpness", "background", "vibrance", "temperature",
 )  # fmt: skip
-_REAL_WORDS = frozenset({"remote", "chance", "charge", "insert", "concert", "contract", "vibrancy"})
+_REAL_WORDS = frozenset({
+    "remote", "chance", "charge", "insert", "concert", "contract", "vibrancy", "tighten", "tightness", "rightness",
+    "contrasty", "convent", "covert", "invest", "invent", "inert", "reside", "notate", "brighton",
+})  # fmt: skip
 _ENDINGS = ("s", "d", "r", "ed", "es", "er", "ing")
 
 
@@ -142,27 +151,38 @@ _WISH = (
 )
 
 
+def unhedged(text: str) -> str:
+    """The request after a hedge ('it might be hard, but could someone remove him' -> 'could someone remove
+    him'); else ``text``. What comes before 'but' is no hedge when it is an instruction itself ('crop it but
+    please keep the dog'): the whole clause stays.
+    """
+    m = HEDGE.match(text)
+    return text[m.end() :] if m and not EDIT_VERB.match(_POLITE_START.sub("", m.group(0))) else text
+
+
 def clean_instruction(clause: str) -> str:
     """Strip politeness and hedging so what is left reads as an imperative instruction."""
     text = clause.strip(" ,.;:!?\"'")
     previous = None
     while previous != text:
         previous = text
-        text = _HEDGE.sub("", text)
+        text = unhedged(text)
         text = _POLITE_START.sub("", text)
         text = _POLITE_REQUEST.sub("", text)
         text = _POLITE_END.sub("", text).strip(" ,.;:!?\"'")
     if named := indirect_request(text):
         return named  # 'it's too dark' -> 'make it brighter'
     text = re.sub(
-        r"^i (?:want|need|would like|'d like) (it|this|everything|the [a-z ]+?) to (?!be\b)(.+)$", r"make \1 \2", text
+        r"^(?:i|we)(?: want| need| would like|'d like) (it|this|everything|the [a-z ]+?) to (?!be\b)(.+)$",
+        r"make \1 \2",
+        text,
     )
     for pattern, repl in _REPHRASE:
         text = re.sub(pattern, repl, text)
     words = text.split(" ", 1)
     if words and words[0] in _GERUNDS:
         text = " ".join([_GERUNDS[words[0]], *words[1:]])
-    text = re.sub(r"^i (?:want|need|would like|'d like) (?!to\b)(.+)$", r"make \1", text)
+    text = re.sub(r"^(?:i|we)(?: want| need| would like|'d like| prefer) (?!to\b)(.+)$", r"make \1", text)
     text = re.sub(r"^(?:what if|imagine if|imagine) (.+?) (?:was|were|is) (.+)$", r"turn \1 into \2", text)
     text = re.sub(_WISH + r"(.+?) (?:looked|would look|could look) (.+)$", r"make \1 look \2", text)
     text = re.sub(_WISH + r"(.+?) (?:was|were|is|would be|could be|got) (.+)$", r"make \1 \2", text)
@@ -208,11 +228,21 @@ _OUT_OF = re.compile(r"\b(?:get|take|need) [^.;!?]+ out of (?:the|this|my) (?:im
 _COMMA = "_comma_"
 
 
+_LISTED = re.compile(r"^\s*(?:and )?(?:the|a|an|this|that|these|those|his|her|their|my|our|some|all|both|any|out)\b")
+
+
+def _listed(span: str) -> bool:
+    """Whether the commas in a 'get ... out of the image' only list things ('the man in the middle, the man in
+    the background'); never when they part instructions ('take the man out, brighten it, and get the dog out').
+    """
+    return all(_LISTED.match(part) for part in span.split(",")[1:])
+
+
 def clauses(text: str) -> list[str]:
     """Split a message into instruction clauses on 'then', ';', 'also', and ', and' / ' and '."""
     for phrase, token in _PROTECTED.items():
         text = text.replace(phrase, token)
-    text = _OUT_OF.sub(lambda m: m.group(0).replace(",", _COMMA), text)
+    text = _OUT_OF.sub(lambda m: m.group(0).replace(",", _COMMA) if _listed(m.group(0)) else m.group(0), text)
     parts = [p for p in _CLAUSE_SPLIT.split(text) if p.strip()]
     out: list[str] = []
     for part in parts:
