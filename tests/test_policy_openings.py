@@ -196,6 +196,7 @@ def test_how_do_i_with_an_edit_is_answered_with_the_offer_and_elsewhere_with_hel
     reply = session(learned=False).send("how do i make it brighter?")
     assert reply.action == "clarify" and "adjust_tone" in reply.text and "Shall I?" in reply.text
     assert session(learned=False).send("how do i crop it in photoshop?").action == "chat"
+    assert session(learned=False).send("how do i turn off the confirmations?").action == "chat"
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,10 @@ _ALWAYS = re.compile(
 # 'how do i remove the man in the background': asked of an editor, the edit it can make; never how to do it
 # in another program ('how do i crop it in photoshop').
 _HOW = re.compile(r"^(?:how (?:do|can|could|would|should) i|how to)\s+(?P<x>.+)$")
-_ELSEWHERE = re.compile(r"\b(photoshop|gimp|lightroom|paint\.net|myself|on my own|my phone|an app)\b")
+_ELSEWHERE = re.compile(
+    r"\b(photoshop|gimp|lightroom|paint\.net|myself|on my own|my phone|an app|"
+    r"confirm\w*|settings?|undo|redo|save|download|export|upload|tools?|this app|the app|the chat|questions?)\b"
+)  # or about this app: 'how do i turn off the confirmations' is for the help answer
 _ASKED = re.compile(r"^(?:can|could) you (?:also |even |actually )(?P<x>.+)$|^(?:can|could) you do (?P<y>.+)$")
 _VERB = re.compile(r"^(?:make|turn|add|remove|change|give|put|replace|convert|transform|apply|rotate|flip|crop|"
                    r"blur|sharpen|erase|delete|resize|swap|move|colou?ri[sz]e|paint|draw|restore|fix|brighten|"
