@@ -177,3 +177,23 @@ def test_how_can_i_with_a_vague_edit_gets_the_question_not_an_offer_of_it(learne
     reply = session(learned=learned).send("how can i fix this photo")
     assert reply.action == "clarify" and not reply.text.startswith("Yes"), reply.text
     assert session(learned=learned).send("how do i remove the man in the background").text.startswith("Yes")
+
+
+@LEARNED
+@pytest.mark.parametrize(
+    ("first", "correction", "tool", "check"),
+    [("make it brighter", "i meant darker", "adjust_tone", lambda p: p["brightness"] < 1),
+     ("make it brighter", "i wanted it darker", "adjust_tone", lambda p: p["brightness"] < 1),
+     ("give it a red tint", "or rather blue", "tint", lambda p: p["color"] == "blue")],
+)  # fmt: skip
+def test_a_correction_without_a_verb_replaces_the_edit_just_made(first, correction, tool, check, learned):
+    """'i meant darker' after an edit is 'no, darker': the edit is taken back and the corrected one made."""
+    chat = session(learned=learned)
+    assert chat.send(first).action == "edit"
+    reply = chat.send(correction)
+    path = chat.path()
+    assert len(path) == 2 and path[1]["tool"] == tool and check(dict(path[1]["params"])), reply.text
+
+
+def test_i_mean_before_a_request_is_only_a_lead_in():
+    assert session(learned=False).send("i mean, could you make it brighter?").tool == "adjust_tone"

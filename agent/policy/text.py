@@ -25,7 +25,7 @@ _SPELLING = [
 
 _POLITE_START = re.compile(
     r"^(?:\[[a-z ]{2,12}\]\s*|request:\s*|(?:ok(?:ay)?|alright|all right|hey|hi|hello|so|now|well|hmm+|um+|uh+|great|"
-    r"nice|cool|perfect|good|thanks|thank you|also|and|then|next|actually|oh|wow|sure|yes|yeah|yep)[,!.]?\s+|"
+    r"nice|cool|perfect|good|thanks|thank you|also|and|then|next|actually|oh|wow|sure|yes|yeah|yep|i mean)[,!.]?\s+|"
     r"right[,!.]\s+)+"  # 'right, crop it' is an acknowledgement; 'right sandwich hue plus 49' names a part
 )
 _POLITE_REQUEST = re.compile(
@@ -282,7 +282,8 @@ NO = re.compile(
     r"that is wrong|that's not (?:it|right|what i (?:wanted|meant|asked for))|not what i (?:wanted|meant)|"
     r"incorrect|never ?mind|no thanks|no thank you|hmm,? no|actually,? no|wait,? no|"
     r"i don't (?:like|want) (?:it|that|this)|that's bad|that looks (?:bad|wrong|terrible|awful)|"
-    r"ugh|negative|hold on|wait|not that|skip it|forget it|don't do (?:it|that))"
+    r"ugh|negative|hold on|wait|not that|skip it|forget it|don't do (?:it|that)|"
+    r"i meant|or rather|i wanted (?:it|that)(?= [a-z]))"  # a correction: 'i meant darker', 'or rather purple'
     r"(?:[\s,.!]+|$)"
 )
 
