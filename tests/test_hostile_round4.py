@@ -197,3 +197,15 @@ def test_a_correction_without_a_verb_replaces_the_edit_just_made(first, correcti
 
 def test_i_mean_before_a_request_is_only_a_lead_in():
     assert session(learned=False).send("i mean, could you make it brighter?").tool == "adjust_tone"
+
+
+def test_a_doubt_before_but_and_a_request_is_a_hedge_not_a_hesitation():
+    chat = session(learned=False)
+    reply = chat.send("i don't know how hard this is but could you remove the man on the left?")
+    assert reply.action == "edit" and chat.path()[1]["instruction"] == "remove the man on the left"
+
+
+@pytest.mark.parametrize("text", ["would somebody please fix the color in this image?", "fix the colors"])
+def test_fixing_the_colours_is_a_colour_correction(text):
+    reply = session(learned=False).send(text)
+    assert (reply.action, reply.instruction) == ("edit", "fix the color balance")

@@ -102,7 +102,8 @@ def dialogue_act(text: str) -> str | None:
 
 # A doubt ('not sure if ...') and what the message says after it.
 _DOUBT = re.compile(
-    r"\b(?:not sure|unsure|i don'?t know|idk|dunno) (?:if|whether|how|what|why)\b[^,.;!?]*[,.;!?]*\s*(?P<rest>.*)$"
+    r"\b(?:not sure|unsure|i don'?t know|idk|dunno) (?:if|whether|how|what|why)\b.*?(?:[,.;!?]+\s*|\s+but\s+|$)"
+    r"(?P<rest>.*)$"
 )
 
 
