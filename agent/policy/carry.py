@@ -16,52 +16,51 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.policy.context import Asked
-from agent.policy.edits import clause_vagueness, read
+from agent.policy.edits import Clause, read
 from agent.policy.lexicon import match_cpu
 from agent.policy.text import EDIT_VERB, clean_instruction
 from agent.policy.vague import fold_answer
 
 
-def parts(request: str) -> list[str]:
-    """The request's clauses as instructions, empty ones left out, in the order they run (``edits.read``).
+def parts(request: str) -> list[Clause]:
+    """The request's clauses, empty ones left out, in the order they run (``edits.read``), each read once.
 
     A request asked about has no evaluative opening the edits after it spell out (``edits.specifics``):
     the edit loop would have run those edits and asked nothing.
     """
-    return [c.instruction for c in read(request, said=False) if c.instruction]
+    return [c for c in read(request, said=False) if c.instruction]
+
+
+def first_vague(found: list[Clause]) -> int | None:
+    """Index of the first vague clause, None if every clause is explicit."""
+    return next((i for i, c in enumerate(found) if c.vague is not None), None)
 
 
 def waiting(request: str) -> int | None:
     """Index of the vague clause of a request of several clauses (the first), None if it is not one."""
-    return first_vague(request) if len(parts(request)) > 1 else None
-
-
-def first_vague(request: str) -> int | None:
-    """Index of the request's first vague clause, None if every clause is explicit."""
-    return next((i for i, p in enumerate(parts(request)) if clause_vagueness(p) is not None), None)
+    found = parts(request)
+    return first_vague(found) if len(found) > 1 else None
 
 
 def still_waiting(request: str) -> str:
     """What of ``request`` waits once the clauses before its first vague one ran: that clause and the rest."""
     found = parts(request)
-    return "; ".join(found[first_vague(request) or 0 :])
+    return "; ".join(c.instruction for c in found[first_vague(found) or 0 :])
 
 
 def complete(request: str, answer: str) -> str | None:
     """``request`` with its first vague clause completed by ``answer``; None if it waits on nothing."""
-    index = first_vague(request)
-    if index is None:
-        return None
     found = parts(request)
-    vague = clause_vagueness(found[index])
+    index = first_vague(found)
     said = clean_instruction(answer)
-    if not said or vague is None:
+    if index is None or not said or (vague := found[index].vague) is None:
         return None
+    instructions = [c.instruction for c in found]
     if EDIT_VERB.match(said) or match_cpu(said) is not None:
-        found[index] = said  # the user stated the edit in full
+        instructions[index] = said  # the user stated the edit in full
     else:
-        found[index] = fold_answer(vague, found[index], said)
-    return "; ".join(found)
+        instructions[index] = fold_answer(vague, instructions[index], said)
+    return "; ".join(instructions)
 
 
 def carried(chain: Sequence[Asked]) -> str | None:
@@ -78,4 +77,4 @@ def carried(chain: Sequence[Asked]) -> str | None:
             request, ran = still_waiting(request), True
     if request is None:
         return None
-    return request if (first_vague(request) if ran else waiting(request)) is not None else None
+    return request if (first_vague(parts(request)) if ran else waiting(request)) is not None else None
