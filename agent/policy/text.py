@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from agent.policy.indirect import indirect_request
@@ -113,14 +114,20 @@ _REAL_WORDS = frozenset({
 _ENDINGS = ("s", "d", "r", "ed", "es", "er", "ing")
 
 
+# The edit words a word of each length can be one slip from (a length at most one apart).
+_NEAR = {n: tuple(w for w in EDIT_WORDS if abs(len(w) - n) <= 1) for n in range(1, max(map(len, EDIT_WORDS)) + 2)}
+
+
+@functools.lru_cache(maxsize=4096)  # every message is normalised on each turn it is read back: words recur
 def spelt(word: str) -> str:
     """The edit word a word is a one-letter slip of (an extra, missing, wrong or swapped letter); else the word.
 
     Inflections ('removed', 'changes') and the real words beside an edit word ('remote', 'chance') stay.
     """
-    if word in EDIT_WORDS or word in _REAL_WORDS or any(inflects(word, w) for w in EDIT_WORDS):
+    near = _NEAR.get(len(word), ())
+    if not near or word in EDIT_WORDS or word in _REAL_WORDS or any(inflects(word, w) for w in EDIT_WORDS):
         return word
-    return next((w for w in EDIT_WORDS if one_slip(word, w)), word)
+    return next((w for w in near if one_slip(word, w)), word)
 
 
 def inflects(word: str, stem: str) -> bool:
